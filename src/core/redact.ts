@@ -1,0 +1,91 @@
+/**
+ * The one redaction helper. Every error message, log line and event goes through it.
+ *
+ * Two layers:
+ * - patterns: `token=…`, `password=…`, `"token":"…"`, `Bearer …` and friends, wherever they appear;
+ * - known secrets: values registered with `registerSecret` (passwords, client secrets, tokens as they
+ *   are issued) are removed in clear, URL-encoded and base64 forms, whatever surrounds them.
+ */
+export const REDACTED = '[REDACTED]';
+
+const SECRET_KEYS =
+  'token|access_token|refresh_token|auth_token|password|client_secret|code_verifier|api_key|apikey|x-esri-authorization|authorization';
+
+const QUERY_PATTERN = new RegExp(`((?:^|[?&\\s;,"'(])(?:${SECRET_KEYS})=)[^&\\s"'<>)]+`, 'gi');
+const JSON_PATTERN = new RegExp(`("(?:${SECRET_KEYS})"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, 'gi');
+const HEADER_PATTERN = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi;
+
+const known = new Set<string>();
+let knownPattern: RegExp | undefined;
+
+/** Marks a value as secret: it will never appear in an error, log or event. Short values are ignored. */
+export function registerSecret(value: string | undefined | null): void {
+  if (!value || value.length < 4) return;
+  for (const form of secretForms(value)) {
+    if (!known.has(form)) {
+      known.add(form);
+      knownPattern = undefined;
+    }
+  }
+}
+
+function secretForms(value: string): string[] {
+  const forms = new Set([value, encodeURIComponent(value), Buffer.from(value).toString('base64')]);
+  forms.add(new URLSearchParams({ x: value }).toString().slice(2));
+  forms.add(Buffer.from(value).toString('base64url'));
+  return [...forms].filter((f) => f.length >= 4);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export function redact(text: string): string {
+  let out = text;
+  if (known.size > 0) {
+    knownPattern ??= new RegExp(
+      [...known]
+        .sort((a, b) => b.length - a.length)
+        .map(escapeRegExp)
+        .join('|'),
+      'g',
+    );
+    out = out.replace(knownPattern, REDACTED);
+  }
+  return out
+    .replace(QUERY_PATTERN, `$1${REDACTED}`)
+    .replace(JSON_PATTERN, `$1"${REDACTED}"`)
+    .replace(HEADER_PATTERN, `$1 ${REDACTED}`);
+}
+
+/** A URL safe to print: secret query parameters are replaced, user info removed. */
+export function redactUrl(url: string | URL): string {
+  try {
+    const u = new URL(String(url));
+    u.username = '';
+    u.password = '';
+    return redact(u.toString());
+  } catch {
+    return redact(String(url));
+  }
+}
+
+/** Deep-redacts a value for logging: secret-named keys are replaced, strings are scrubbed. */
+export function redactValue(value: unknown, depth = 0): unknown {
+  if (depth > 8) return '[…]';
+  if (typeof value === 'string') return redact(value);
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
+  if (value instanceof Error) {
+    return { name: value.name, message: redact(value.message), code: (value as { code?: unknown }).code };
+  }
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      out[k] = new RegExp(`^(?:${SECRET_KEYS}|secret|clientSecret|refreshToken|accessToken)$`, 'i').test(k)
+        ? REDACTED
+        : redactValue(v, depth + 1);
+    }
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,209 @@
+/**
+ * The emulator's public options and handle, and the contract between its HTTP server
+ * (src/emulator/*.ts) and its data/query engine (src/emulator/data/).
+ */
+import type { EsriGeometryType, LayerMetadata } from '../core/protocol.js';
+
+export type GeneratedGeometry =
+  | 'point'
+  | 'multipoint'
+  | 'polyline'
+  | 'polygon'
+  | 'multipolygon'
+  | 'mixed-polygon';
+export type OidMode = 'dense' | 'sparse' | 'hashed';
+
+export interface GenerateSpec {
+  count: number;
+  geometry: GeneratedGeometry;
+  seed?: number;
+  hasZ?: boolean;
+  hasM?: boolean;
+  oidMode?: OidMode;
+  /** First OID in dense mode (default 1). */
+  firstOid?: number;
+}
+
+export interface LayerCapabilities {
+  /** advancedQueryCapabilities.supportsPagination and honoured resultOffset (default true). */
+  pagination?: boolean;
+  /** returnIdsOnly allowed (default true). */
+  idsOnly?: boolean;
+  /** outStatistics allowed (default true). */
+  statistics?: boolean;
+  /** f=geojson supported (default true). */
+  geojson?: boolean;
+}
+
+export interface LayerSpec {
+  /** Service name: served at {root}/rest/services/{service}/FeatureServer/{id} and MapServer. */
+  service: string;
+  /** Layer id within the service (default 0). */
+  id?: number;
+  /** Layer name (default: the service name). */
+  name?: string;
+  /** One of: a GeoJSON file, or generated data. */
+  geojsonFile?: string;
+  generate?: GenerateSpec;
+  maxRecordCount?: number;
+  /** Name of the OID field (default OBJECTID). */
+  objectIdField?: string;
+  capabilities?: LayerCapabilities;
+  /** Whether the service requires a token (default: true when users are configured). */
+  secured?: boolean;
+}
+
+export interface FaultRates {
+  /** Probability per request, 0..1, of each fault. */
+  http429?: number;
+  http500?: number;
+  http502?: number;
+  http503?: number;
+  http504?: number;
+  /** Connection destroyed after part of the body was sent. */
+  reset?: number;
+  /** A JSON body cut in the middle (HTTP 200). */
+  truncate?: number;
+  /** An HTML error page (HTTP 200 or 502). */
+  html?: number;
+}
+
+export interface FaultOptions {
+  rates?: FaultRates;
+  /** Added latency per request in ms. */
+  latencyMs?: number;
+  /** Retry-After seconds sent with 429 (default 1). */
+  retryAfterSeconds?: number;
+  /** Which routes faults apply to: `query` (default), or `all` (metadata, tokens too). */
+  scope?: 'query' | 'all';
+  /** Answer resultOffset as if it were 0 (returns page 1 again). */
+  ignoreResultOffset?: boolean;
+  /** Answer maxRecordCount + 1 rows when a full page is asked for. */
+  extraRow?: boolean;
+  /** Set exceededTransferLimit: true on a page cut short (fewer rows than asked). */
+  shortPageExceeded?: boolean;
+  /** Queries whose result would exceed this many features fail with 500 "Error performing query operation". */
+  failAbove?: number;
+}
+
+export interface UserSpec {
+  username: string;
+  password: string;
+}
+
+export interface EmulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (a free port). */
+  port?: number;
+  /** Path prefix of the server (default `/arcgis`): {prefix}/rest/info, {prefix}/tokens/generateToken. */
+  prefix?: string;
+  /** Path prefix of the portal (default `/portal`): {portalPrefix}/sharing/rest/generateToken. */
+  portalPrefix?: string;
+  users?: UserSpec[];
+  layers?: LayerSpec[];
+  /** Load every *.geojson / *.json file of a folder as a layer (service name = file name). */
+  dataDir?: string;
+  /** Default token lifetime in minutes when `expiration` is not sent (default 60). */
+  tokenMinutes?: number;
+  /** Cap on the requested expiration, in minutes (default 1440). */
+  maxTokenMinutes?: number;
+  /** For tests: every token lives this many seconds, whatever was asked. */
+  tokenLifetimeSeconds?: number;
+  /** Account lockout after this many bad passwords within `lockoutWindowMs` (default 5 in 15 min). */
+  lockoutAttempts?: number;
+  lockoutWindowMs?: number;
+  /** How long an account stays locked (default 15 min). */
+  lockoutDurationMs?: number;
+  /** Server clock offset in ms (skew): shifts `expires` and the Date header. */
+  clockOffsetMs?: number;
+  faults?: FaultOptions;
+  /** Seed for faults (deterministic). */
+  seed?: number;
+  /** Serve HTTPS with this PEM cert and key. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Injected clock for token expiry (default Date.now). */
+  now?: () => number;
+}
+
+export interface EmulatorStats {
+  /** Tokens issued, by endpoint: `server`, `portal`, `legacy`, `oauth`, `federated`. */
+  tokensIssued: Record<string, number>;
+  /** Total tokens issued. */
+  tokens: number;
+  /** Requests by route name, e.g. `info`, `generateToken`, `query`, `layer`, `service`, `services`. */
+  requests: Record<string, number>;
+  /** Faults served by kind (`http503`, `reset`, `truncate`, …). */
+  faults: Record<string, number>;
+  badLogins: number;
+  /** Requests rejected for an invalid/expired/revoked token (498) or a missing token (499). */
+  rejected: { invalidToken: number; tokenRequired: number };
+}
+
+export interface EmulatorHandle {
+  /** Base of the server, e.g. http://127.0.0.1:PORT/arcgis */
+  readonly url: string;
+  /** {url}/rest */
+  readonly restUrl: string;
+  /** {url}/tokens/generateToken */
+  readonly tokenUrl: string;
+  /** e.g. http://127.0.0.1:PORT/portal */
+  readonly portalUrl: string;
+  readonly port: number;
+  /** {restUrl}/services/{service}/FeatureServer/{id} */
+  layerUrl(service: string, id?: number): string;
+  stats(): EmulatorStats;
+  resetStats(): void;
+  /** Revokes every token issued so far (they answer 498). */
+  revokeAll(): void;
+  /** Replaces fault settings at run time. */
+  setFaults(faults: FaultOptions): void;
+  setClockOffset(ms: number): void;
+  /** The source features of a layer, for test comparisons: OID → attributes and geometry. */
+  layer(service: string, id?: number): EmulatedLayer;
+  stop(): Promise<void>;
+}
+
+/** A query against a layer, parameters as received (strings). */
+export type QueryParams = Readonly<Record<string, string | undefined>>;
+
+/** Query-level faults the engine applies. */
+export interface QueryFaults {
+  ignoreResultOffset?: boolean;
+  extraRow?: boolean;
+  shortPageExceeded?: boolean;
+  failAbove?: number;
+}
+
+export interface QueryAnswer {
+  /** The serialized body (JSON text). */
+  body: string;
+  contentType: string;
+}
+
+/** An error answered as an ArcGIS HTTP-200 envelope. */
+export class EmulatorQueryError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly details: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export interface EmulatedLayer {
+  readonly service: string;
+  readonly id: number;
+  readonly geometryType: EsriGeometryType;
+  readonly objectIdField: string;
+  readonly count: number;
+  /** The layer resource, as `{layer}?f=json` answers it. */
+  metadata(): LayerMetadata & Record<string, unknown>;
+  /** Answers `{layer}/query`; throws EmulatorQueryError for a 400-style ArcGIS error. */
+  query(params: QueryParams, faults?: QueryFaults): QueryAnswer;
+  /** Every OID, ascending. */
+  objectIds(): readonly number[];
+  /** One source feature as Esri JSON (attributes + geometry), for test comparisons. */
+  feature(oid: number): { attributes: Record<string, unknown>; geometry: unknown } | undefined;
+}

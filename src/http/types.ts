@@ -1,0 +1,68 @@
+/**
+ * The transport contract. Implemented by `createTransport` (undici); components above depend on
+ * this interface only, so tests can substitute it.
+ */
+export type ParamValue = string | number | boolean | null | undefined;
+export type Params = Record<string, ParamValue>;
+
+export interface RetryPolicy {
+  /** Total attempts including the first (1 = no retry). */
+  maxAttempts: number;
+  /** First backoff ceiling; attempt n waits random() * min(maxDelayMs, baseDelayMs * 2^(n-1)). */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Give up when the sum of delays would pass this. */
+  maxTotalDelayMs: number;
+  /** HTTP statuses (or ArcGIS envelope codes) that are retried. */
+  statuses: readonly number[];
+  /** EtlError codes that are retried (network resets, timeouts, truncated or HTML bodies). */
+  errorCodes: readonly string[];
+  /** Honour Retry-After (seconds or HTTP date), still capped by maxDelayMs. */
+  respectRetryAfter: boolean;
+}
+
+export interface RequestOptions {
+  /** Default POST (form-encoded), as ArcGIS clients do. A GET longer than 2000 chars becomes a POST. */
+  method?: 'GET' | 'POST';
+  /** Form (POST) or query (GET) parameters; `f=json` is added unless `f` is given. */
+  params?: Params;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /**
+   * Whether the request may be repeated safely. Default true: ArcGIS reads (query, metadata, token
+   * generation) are. Non-idempotent requests are retried only when the server certainly did not
+   * process them (429/503 answered before any processing, connection refused).
+   */
+  idempotent?: boolean;
+  /** Override or disable (`false`) the retry policy for this request. */
+  retry?: Partial<RetryPolicy> | false;
+  /** `json` (default) parses and checks the ArcGIS error envelopes; `text` returns the body as is. */
+  responseType?: 'json' | 'text';
+  /** Response size cap in bytes (default 512 MiB). */
+  maxBodyBytes?: number;
+  /** Redirects are followed only within the same origin (default), or never. */
+  redirect?: 'same-origin' | 'error';
+}
+
+export interface HttpResponse<T = unknown> {
+  status: number;
+  headers: Record<string, string>;
+  body: T;
+  /** The server's Date header in epoch ms, when present (for clock skew correction). */
+  serverDate: number | undefined;
+  /** Attempts it took (1 = first try). */
+  attempts: number;
+  /** The final URL (after same-origin redirects). */
+  url: string;
+}
+
+export interface TransportStats {
+  requests: number;
+  retries: number;
+}
+
+export interface Transport {
+  request<T = unknown>(url: string, options?: RequestOptions): Promise<HttpResponse<T>>;
+  readonly stats: TransportStats;
+  close(): Promise<void>;
+}

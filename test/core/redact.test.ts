@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { EtlError } from '../../src/core/errors.js';
+import { REDACTED, redact, redactUrl, redactValue, registerSecret } from '../../src/core/redact.js';
+
+describe('redact', () => {
+  it('removes secret query and form parameters', () => {
+    const out = redact(
+      'POST https://h/x?f=json&token=abc.DEF-123&where=1%3D1 body password=hunter22&username=bob',
+    );
+    expect(out).not.toContain('abc.DEF-123');
+    expect(out).not.toContain('hunter22');
+    expect(out).toContain('username=bob');
+    expect(out).toContain(`token=${REDACTED}`);
+  });
+
+  it('removes secrets in JSON and Bearer headers', () => {
+    const out = redact('{"token":"tok-xyz-1","expires":1} X-Esri-Authorization: Bearer tok-xyz-2');
+    expect(out).not.toMatch(/tok-xyz/);
+  });
+
+  it('removes registered secrets in clear, URL-encoded and base64 forms', () => {
+    const secret = 'p@ss w/rd+unique-7781';
+    registerSecret(secret);
+    const text = [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')].join(' | ');
+    const out = redact(text);
+    expect(out).not.toContain(secret);
+    expect(out).not.toContain(encodeURIComponent(secret));
+    expect(out).not.toContain(Buffer.from(secret).toString('base64'));
+  });
+
+  it('redacts URLs and nested values', () => {
+    expect(redactUrl('https://u:pw@h/a?token=zzz999&x=1')).toBe(`https://h/a?token=${REDACTED}&x=1`);
+    expect(
+      redactValue({ password: 'x', nested: { clientSecret: 'y', url: 'https://h/?token=qqq111' } }),
+    ).toEqual({
+      password: REDACTED,
+      nested: { clientSecret: REDACTED, url: `https://h/?token=${REDACTED}` },
+    });
+  });
+
+  it('errors redact their message, details and url', () => {
+    const e = new EtlError('HTTP_ERROR', 'failed https://h/q?token=sekret123', {
+      details: ['password=sekret456'],
+      url: 'https://h/q?token=sekret789',
+    });
+    expect(JSON.stringify(e.toJSON())).not.toMatch(/sekret/);
+    expect(e.message).not.toMatch(/sekret/);
+  });
+});
