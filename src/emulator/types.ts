@@ -161,6 +161,8 @@ export interface EmulatorHandle {
   setClockOffset(ms: number): void;
   /** The source features of a layer, for test comparisons: OID → attributes and geometry. */
   layer(service: string, id?: number): EmulatedLayer;
+  /** Every layer served, in load order (for listings such as the CLI banner). */
+  layers(): readonly EmulatedLayer[];
   stop(): Promise<void>;
 }
 

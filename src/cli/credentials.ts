@@ -1,0 +1,82 @@
+/**
+ * Credentials for the CLI come from the environment, stdin or a command — never from a flag value.
+ */
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { EtlError, registerSecret } from '../index.js';
+
+export type CliCredentials =
+  | { kind: 'none' }
+  | { kind: 'password'; username: string; password: string }
+  | { kind: 'token'; token: string }
+  | { kind: 'apiKey'; apiKey: string };
+
+export interface CredentialSources {
+  env: Readonly<Record<string, string | undefined>>;
+  stdin: Readable;
+  passwordStdin?: boolean;
+  /** A command whose stdout is the password (flag or ARCGIS_PASSWORD_COMMAND). */
+  passwordCommand?: string | undefined;
+}
+
+export async function resolveCredentials(sources: CredentialSources): Promise<CliCredentials> {
+  const { env } = sources;
+  const token = env.ARCGIS_TOKEN;
+  const apiKey = env.ARCGIS_API_KEY;
+  if (token) {
+    registerSecret(token);
+    return { kind: 'token', token };
+  }
+  if (apiKey) {
+    registerSecret(apiKey);
+    return { kind: 'apiKey', apiKey };
+  }
+  const username = env.ARCGIS_USERNAME;
+  const command = sources.passwordCommand ?? env.ARCGIS_PASSWORD_COMMAND;
+  let password: string | undefined;
+  if (sources.passwordStdin) password = await readAll(sources.stdin);
+  else if (command) password = await runPasswordCommand(command, env);
+  else password = env.ARCGIS_PASSWORD;
+  if (password !== undefined) password = password.replace(/\r?\n$/, '');
+  if (password) registerSecret(password);
+
+  if (!username && !password) return { kind: 'none' };
+  if (!username) throw new EtlError('MISSING_CREDENTIALS', 'a password was given but ARCGIS_USERNAME is not set');
+  if (!password) {
+    throw new EtlError(
+      'MISSING_CREDENTIALS',
+      `ARCGIS_USERNAME is set but no password: set ARCGIS_PASSWORD, ARCGIS_PASSWORD_COMMAND, or use --password-stdin`,
+    );
+  }
+  return { kind: 'password', username, password };
+}
+
+async function readAll(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function runPasswordCommand(command: string, env: Readonly<Record<string, string | undefined>>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, { shell: true, env: { ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.resume();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', (cause) => {
+      clearTimeout(timer);
+      reject(new EtlError('MISSING_CREDENTIALS', 'the password command could not be started', { cause }));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const value = Buffer.concat(out).toString('utf8');
+      registerSecret(value.trim());
+      if (code !== 0) {
+        reject(new EtlError('MISSING_CREDENTIALS', `the password command exited with code ${code ?? 'signal'}`));
+      } else if (!value.trim()) {
+        reject(new EtlError('MISSING_CREDENTIALS', 'the password command printed nothing'));
+      } else resolve(value);
+    });
+  });
+}

@@ -1,0 +1,175 @@
+/**
+ * From CLI flags to EmulatorOptions, and the lines the CLI prints once the emulator is up.
+ * (Users given as flags are throw-away credentials of a local emulator, not secrets.)
+ */
+import { EtlError } from '../core/errors.js';
+import { CONTROL_PREFIX } from './control-routes.js';
+import { FAULT_KINDS } from './faults.js';
+import type {
+  EmulatorHandle,
+  EmulatorOptions,
+  FaultOptions,
+  FaultRates,
+  GeneratedGeometry,
+  LayerSpec,
+  UserSpec,
+} from './types.js';
+
+type Num = number | string;
+
+export interface EmulatorCliFlags {
+  port?: Num;
+  host?: string;
+  /** A folder of *.geojson / *.json files, one layer each. */
+  data?: string;
+  /** `user:password`, repeatable. */
+  users?: string[];
+  tokenMinutes?: Num;
+  maxTokenMinutes?: Num;
+  tokenLifetimeSeconds?: Num;
+  /** `service:geometry:count[:seed]`, e.g. `parcels:polygon:50000`, repeatable. */
+  generate?: string[];
+  maxRecordCount?: Num;
+  prefix?: string;
+  portalPrefix?: string;
+  /** Serve the layers without token even when users exist. */
+  unsecured?: boolean;
+  lockoutAttempts?: Num;
+  clockOffsetMs?: Num;
+  seed?: Num;
+  latencyMs?: Num;
+  /** `kind=rate`, e.g. `http503=0.05`, repeatable. Kinds: http429 http500 http502 http503 http504 reset truncate html. */
+  faults?: string[];
+  faultScope?: string;
+  retryAfterSeconds?: Num;
+  ignoreResultOffset?: boolean;
+  extraRow?: boolean;
+  shortPageExceeded?: boolean;
+  failAbove?: Num;
+}
+
+const GEOMETRIES: readonly GeneratedGeometry[] = [
+  'point',
+  'multipoint',
+  'polyline',
+  'polygon',
+  'multipolygon',
+  'mixed-polygon',
+];
+
+export function emulatorCommandOptions(flags: EmulatorCliFlags): EmulatorOptions {
+  const maxRecordCount = optionalInt(flags.maxRecordCount, 'max-record-count', 1);
+  const layers = (flags.generate ?? []).map((g) => parseGenerate(g, maxRecordCount, flags.unsecured));
+  const users = (flags.users ?? []).map(parseUser);
+  const faults = parseFaults(flags);
+  const options: EmulatorOptions = {
+    ...(flags.host === undefined ? {} : { host: flags.host }),
+    ...defined('port', optionalInt(flags.port, 'port', 0)),
+    ...(flags.prefix === undefined ? {} : { prefix: flags.prefix }),
+    ...(flags.portalPrefix === undefined ? {} : { portalPrefix: flags.portalPrefix }),
+    ...(flags.data === undefined ? {} : { dataDir: flags.data }),
+    ...(layers.length === 0 ? {} : { layers }),
+    ...(users.length === 0 ? {} : { users }),
+    ...defined('tokenMinutes', optionalNumber(flags.tokenMinutes, 'token-minutes')),
+    ...defined('maxTokenMinutes', optionalNumber(flags.maxTokenMinutes, 'max-token-minutes')),
+    ...defined('tokenLifetimeSeconds', optionalNumber(flags.tokenLifetimeSeconds, 'token-lifetime-seconds')),
+    ...defined('lockoutAttempts', optionalInt(flags.lockoutAttempts, 'lockout-attempts', 1)),
+    ...defined('clockOffsetMs', optionalNumber(flags.clockOffsetMs, 'clock-offset-ms', true)),
+    ...defined('seed', optionalInt(flags.seed, 'seed', 0)),
+    ...(faults === undefined ? {} : { faults }),
+  };
+  return options;
+}
+
+/** The lines the CLI prints: server, token and portal URLs, each layer, the control endpoint. */
+export function describeEmulator(handle: EmulatorHandle): string[] {
+  const origin = new URL(handle.url).origin;
+  const lines = [
+    `ArcGIS Server  ${handle.restUrl}/services`,
+    `Token URL      ${handle.tokenUrl}`,
+    `Portal         ${handle.portalUrl}/sharing/rest`,
+  ];
+  for (const layer of handle.layers()) {
+    lines.push(
+      `Layer          ${handle.layerUrl(layer.service, layer.id)}  (${layer.count} features, ${layer.geometryType})`,
+    );
+  }
+  lines.push(`Control        ${origin}${CONTROL_PREFIX}stats`);
+  return lines;
+}
+
+function parseUser(text: string): UserSpec {
+  const at = text.indexOf(':');
+  if (at <= 0 || at === text.length - 1) {
+    throw new EtlError('USAGE', 'A user must be given as user:password');
+  }
+  return { username: text.slice(0, at), password: text.slice(at + 1) };
+}
+
+function parseGenerate(text: string, maxRecordCount: number | undefined, unsecured: boolean | undefined): LayerSpec {
+  const [service, geometry, count, seed, ...extra] = text.split(':');
+  if (!service || !geometry || !count || extra.length > 0) {
+    throw new EtlError('USAGE', `--generate expects service:geometry:count[:seed], got "${text}"`);
+  }
+  if (!GEOMETRIES.includes(geometry as GeneratedGeometry)) {
+    throw new EtlError('USAGE', `Unknown geometry "${geometry}" (one of ${GEOMETRIES.join(', ')})`);
+  }
+  const n = optionalInt(count, 'generate count', 0) as number;
+  const s = optionalInt(seed === '' ? undefined : seed, 'generate seed', 0);
+  return {
+    service,
+    generate: { count: n, geometry: geometry as GeneratedGeometry, ...(s === undefined ? {} : { seed: s }) },
+    ...(maxRecordCount === undefined ? {} : { maxRecordCount }),
+    ...(unsecured ? { secured: false } : {}),
+  };
+}
+
+function parseFaults(flags: EmulatorCliFlags): FaultOptions | undefined {
+  const rates: FaultRates = {};
+  for (const entry of flags.faults ?? []) {
+    const [kind, rate] = entry.split('=');
+    if (!kind || !FAULT_KINDS.includes(kind as keyof FaultRates)) {
+      throw new EtlError('USAGE', `Unknown fault "${kind ?? entry}" (one of ${FAULT_KINDS.join(', ')})`);
+    }
+    const r = Number(rate);
+    if (rate === undefined || rate === '' || !Number.isFinite(r) || r < 0 || r > 1) {
+      throw new EtlError('USAGE', `Fault rate for ${kind} must be between 0 and 1`);
+    }
+    rates[kind as keyof FaultRates] = r;
+  }
+  const scope = flags.faultScope;
+  if (scope !== undefined && scope !== 'query' && scope !== 'all') {
+    throw new EtlError('USAGE', `--fault-scope must be query or all, got "${scope}"`);
+  }
+  const faults: FaultOptions = {
+    ...(Object.keys(rates).length === 0 ? {} : { rates }),
+    ...defined('latencyMs', optionalNumber(flags.latencyMs, 'latency-ms')),
+    ...defined('retryAfterSeconds', optionalNumber(flags.retryAfterSeconds, 'retry-after-seconds')),
+    ...(scope === undefined ? {} : { scope }),
+    ...(flags.ignoreResultOffset ? { ignoreResultOffset: true } : {}),
+    ...(flags.extraRow ? { extraRow: true } : {}),
+    ...(flags.shortPageExceeded ? { shortPageExceeded: true } : {}),
+    ...defined('failAbove', optionalInt(flags.failAbove, 'fail-above', 0)),
+  };
+  return Object.keys(faults).length === 0 ? undefined : faults;
+}
+
+function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function optionalNumber(value: Num | undefined, name: string, allowNegative = false): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n) || (!allowNegative && n < 0)) {
+    throw new EtlError('USAGE', `--${name} must be a ${allowNegative ? '' : 'non-negative '}number`);
+  }
+  return n;
+}
+
+function optionalInt(value: Num | undefined, name: string, min: number): number | undefined {
+  const n = optionalNumber(value, name);
+  if (n === undefined) return undefined;
+  if (!Number.isInteger(n) || n < min) throw new EtlError('USAGE', `--${name} must be an integer >= ${min}`);
+  return n;
+}

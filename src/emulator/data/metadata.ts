@@ -1,0 +1,131 @@
+/**
+ * The layer resource (`{layer}?f=json`), shaped like the recorded answers of real servers.
+ */
+import type { EsriField, EsriGeometryType, LayerMetadata } from '../../core/protocol.js';
+import type { LayerCapabilities } from '../types.js';
+
+export const CURRENT_VERSION = 10.91;
+export const DEFAULT_MAX_RECORD_COUNT = 2000;
+export const WGS84 = { wkid: 4326, latestWkid: 4326 } as const;
+
+export interface MetadataInput {
+  id: number;
+  name: string;
+  geometryType: EsriGeometryType;
+  hasZ: boolean;
+  hasM: boolean;
+  objectIdField: string;
+  displayField: string;
+  /** Attribute fields (OID first), without the geometry field. */
+  fields: readonly EsriField[];
+  extent: readonly [number, number, number, number] | undefined;
+  maxRecordCount: number;
+  capabilities: Required<LayerCapabilities>;
+}
+
+/** A field as the layer resource describes it. */
+export function metadataField(field: EsriField): EsriField & Record<string, unknown> {
+  const isOid = field.type === 'esriFieldTypeOID';
+  return {
+    name: field.name,
+    type: field.type,
+    alias: field.alias ?? field.name,
+    sqlType: 'sqlTypeOther',
+    ...(field.length === undefined ? {} : { length: field.length }),
+    nullable: isOid ? false : field.nullable !== false,
+    editable: !isOid,
+    domain: null,
+    defaultValue: null,
+  };
+}
+
+/** Name of the geometry field, avoiding a clash with an attribute. */
+export function geometryFieldName(fields: readonly EsriField[]): string {
+  const taken = new Set(fields.map((f) => f.name.toLowerCase()));
+  for (const name of ['Shape', 'SHAPE_GEOM', 'GEOMETRY_SHAPE']) if (!taken.has(name.toLowerCase())) return name;
+  return '__Shape';
+}
+
+export function buildMetadata(input: MetadataInput): LayerMetadata & Record<string, unknown> {
+  const caps = input.capabilities;
+  const shape = geometryFieldName(input.fields);
+  const extent = input.extent
+    ? {
+        xmin: input.extent[0],
+        ymin: input.extent[1],
+        xmax: input.extent[2],
+        ymax: input.extent[3],
+        spatialReference: { ...WGS84 },
+      }
+    : // what real servers answer for an empty layer
+      ({ xmin: 'NaN', ymin: 'NaN', xmax: 'NaN', ymax: 'NaN', spatialReference: { ...WGS84 } } as unknown as {
+        xmin: number;
+        ymin: number;
+        xmax: number;
+        ymax: number;
+      });
+  return {
+    currentVersion: CURRENT_VERSION,
+    id: input.id,
+    name: input.name,
+    type: 'Feature Layer',
+    description: '',
+    geometryType: input.geometryType,
+    sourceSpatialReference: { ...WGS84 },
+    copyrightText: '',
+    parentLayer: null,
+    subLayers: [],
+    minScale: 0,
+    maxScale: 0,
+    defaultVisibility: true,
+    extent,
+    hasAttachments: false,
+    htmlPopupType: 'esriServerHTMLPopupTypeNone',
+    displayField: input.displayField,
+    typeIdField: null,
+    subtypeFieldName: null,
+    subtypeField: null,
+    defaultSubtypeCode: null,
+    fields: [
+      ...input.fields.map(metadataField),
+      { name: shape, type: 'esriFieldTypeGeometry', alias: shape, domain: null },
+    ],
+    geometryField: { name: shape, type: 'esriFieldTypeGeometry', alias: shape },
+    indexes: [],
+    subtypes: [],
+    relationships: [],
+    canModifyLayer: false,
+    canScaleSymbols: false,
+    hasLabels: false,
+    capabilities: 'Query',
+    maxRecordCount: input.maxRecordCount,
+    supportsStatistics: caps.statistics,
+    supportsAdvancedQueries: true,
+    supportedQueryFormats: caps.geojson ? 'JSON, geoJSON' : 'JSON',
+    isDataVersioned: false,
+    ownershipBasedAccessControlForFeatures: { allowOthersToQuery: true },
+    useStandardizedQueries: true,
+    advancedQueryCapabilities: {
+      useStandardizedQueries: true,
+      supportsStatistics: caps.statistics,
+      supportsHavingClause: false,
+      supportsCountDistinct: false,
+      supportsOrderBy: true,
+      supportsDistinct: false,
+      supportsPagination: caps.pagination,
+      supportsTrueCurve: false,
+      supportsReturningQueryExtent: false,
+      supportsQueryWithDistance: false,
+      supportsSqlExpression: false,
+    },
+    supportsDatumTransformation: false,
+    supportsCoordinatesQuantization: false,
+    hasZ: input.hasZ,
+    hasM: input.hasM,
+    objectIdField: input.objectIdField,
+    globalIdField: '',
+    standardMaxRecordCount: input.maxRecordCount,
+    tileMaxRecordCount: input.maxRecordCount,
+    maxRecordCountFactor: 1,
+  };
+}

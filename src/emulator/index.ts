@@ -1,0 +1,38 @@
+/**
+ * `arcgis-etl/emulator`: a local ArcGIS REST server (tokens, services, query, faults) for tests
+ * and demos.
+ */
+import { loadLayers } from './data/index.js';
+import { serveEmulator } from './server.js';
+import type { EmulatorHandle, EmulatorOptions } from './types.js';
+
+export { describeEmulator, type EmulatorCliFlags, emulatorCommandOptions } from './cli.js';
+export { serveEmulator } from './server.js';
+export type {
+  EmulatedLayer,
+  EmulatorHandle,
+  EmulatorOptions,
+  EmulatorStats,
+  FaultOptions,
+  FaultRates,
+  GenerateSpec,
+  GeneratedGeometry,
+  LayerCapabilities,
+  LayerSpec,
+  OidMode,
+  QueryAnswer,
+  QueryFaults,
+  QueryParams,
+  UserSpec,
+} from './types.js';
+export { EmulatorQueryError } from './types.js';
+
+/** Loads the layers (files, folder, generated) and starts serving them. */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
+  const input = {
+    ...(options.layers === undefined ? {} : { layers: options.layers }),
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+  };
+  const layers = await loadLayers(input);
+  return serveEmulator(options, layers);
+}

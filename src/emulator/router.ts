@@ -1,0 +1,46 @@
+/**
+ * Path → route. Route names are what `stats().requests` counts.
+ */
+import { portalInfoRoute, portalRootRoute, restInfoRoute } from './info-routes.js';
+import { htmlPage } from './html.js';
+import { htmlReply, type Reply } from './reply.js';
+import type { EmuRequest } from './request.js';
+import { parseServicePath, routeName, servicesRoute } from './service-routes.js';
+import type { EmulatorState } from './state.js';
+import { generateTokenRoute, tokensRootRoute } from './token-routes.js';
+
+export interface Route {
+  name: string;
+  handle(state: EmulatorState, req: EmuRequest): Reply;
+}
+
+const notFound: Route = {
+  name: 'notFound',
+  handle: () => htmlReply(htmlPage('404 Not Found', '<p>The requested resource was not found.</p>'), 404),
+};
+
+export function matchRoute(state: EmulatorState, rawPath: string): Route {
+  const path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
+  const { prefix, portalPrefix } = state.options;
+  if (path.startsWith(prefix)) {
+    const rest = path.slice(prefix.length);
+    if (rest === '/rest/info') return { name: 'info', handle: restInfoRoute };
+    if (rest.toLowerCase() === '/tokens/generatetoken') {
+      return { name: 'generateToken', handle: (s, r) => generateTokenRoute(s, r, 'server') };
+    }
+    if (rest === '/tokens') return { name: 'tokens', handle: tokensRootRoute };
+    if (rest === '/rest/services' || rest.startsWith('/rest/services/')) {
+      const parsed = parseServicePath(rest.slice('/rest/services'.length));
+      return { name: routeName(parsed), handle: (s, r) => servicesRoute(s, r, parsed) };
+    }
+  }
+  if (path.startsWith(portalPrefix)) {
+    const rest = path.slice(portalPrefix.length);
+    if (rest === '/sharing/rest') return { name: 'portalRoot', handle: portalRootRoute };
+    if (rest === '/sharing/rest/info') return { name: 'portalInfo', handle: portalInfoRoute };
+    if (rest.toLowerCase() === '/sharing/rest/generatetoken') {
+      return { name: 'portalGenerateToken', handle: (s, r) => generateTokenRoute(s, r, 'portal') };
+    }
+  }
+  return notFound;
+}

@@ -1,0 +1,160 @@
+/**
+ * The emulator's listener: node:http (or node:https with `tls`), one handler that routes, applies
+ * faults and writes the answer. Layers are given already loaded (see index.ts).
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { EtlError } from '../core/errors.js';
+import { realSleep } from '../core/time.js';
+import { Catalog } from './catalog.js';
+import { CONTROL_PREFIX, controlRoute } from './control-routes.js';
+import { unexpected } from './envelopes.js';
+import { FaultInjector } from './faults.js';
+import { LockoutTracker } from './lockout.js';
+import { resolveOptions } from './options.js';
+import { buildRequest, readBody } from './request.js';
+import { matchRoute } from './router.js';
+import { sendReply, sendReset, sendTruncated } from './send.js';
+import { type EmulatorState, serverNow } from './state.js';
+import { StatsCounter } from './stats.js';
+import { TokenRegistry } from './tokens.js';
+import type { EmulatedLayer, EmulatorHandle, EmulatorOptions, FaultOptions } from './types.js';
+
+/** Starts a server over layers already loaded. `startEmulator` loads them, then calls this. */
+export async function serveEmulator(
+  options: EmulatorOptions,
+  layers: readonly EmulatedLayer[],
+): Promise<EmulatorHandle> {
+  const resolved = resolveOptions(options);
+  const securedServer = resolved.users.length > 0;
+  const state: EmulatorState = {
+    options: resolved,
+    tokens: new TokenRegistry(),
+    lockout: new LockoutTracker({
+      attempts: resolved.lockoutAttempts,
+      windowMs: resolved.lockoutWindowMs,
+      durationMs: resolved.lockoutDurationMs,
+    }),
+    stats: new StatsCounter(),
+    faults: new FaultInjector(resolved.faults, resolved.seed),
+    catalog: new Catalog(layers, options.layers ?? [], securedServer),
+    clockOffsetMs: resolved.clockOffsetMs,
+    securedServer,
+  };
+  const scheme = resolved.tls ? 'https' : 'http';
+  let origin = '';
+
+  const control = {
+    stats: () => state.stats.snapshot(),
+    resetStats: () => state.stats.reset(),
+    revokeAll: () => state.tokens.revokeAll(),
+    setClockOffset: (ms: number) => {
+      state.clockOffsetMs = ms;
+    },
+    setFaults: (faults: FaultOptions, seed?: number) => state.faults.set(faults, seed),
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    handle(state, control, req, res, scheme, origin).catch(() => {
+      if (!res.headersSent) sendReply(res, unexpected(), new Date(serverNow(state)).toUTCString());
+      else res.destroy();
+    });
+  };
+  const server: Server = resolved.tls
+    ? createHttpsServer({ cert: resolved.tls.cert, key: resolved.tls.key }, handler)
+    : createHttpServer(handler);
+  server.keepAliveTimeout = 30_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(resolved.port, resolved.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  origin = `${scheme}://${urlHost(resolved.host)}:${port}`;
+  const url = `${origin}${resolved.prefix}`;
+  const restUrl = `${url}/rest`;
+
+  return {
+    url,
+    restUrl,
+    tokenUrl: `${url}/tokens/generateToken`,
+    portalUrl: `${origin}${resolved.portalPrefix}`,
+    port,
+    layerUrl: (service, id = 0) => `${restUrl}/services/${encodeService(service)}/FeatureServer/${id}`,
+    ...control,
+    setFaults: (faults: FaultOptions) => control.setFaults(faults),
+    layer(service, id = 0) {
+      const layer = state.catalog.layer(service, id);
+      if (!layer) throw new EtlError('LAYER_NOT_FOUND', `The emulator has no layer ${service}/${id}`);
+      return layer;
+    },
+    layers: () => state.catalog.layers,
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(
+  state: EmulatorState,
+  control: Parameters<typeof controlRoute>[0],
+  req: IncomingMessage,
+  res: ServerResponse,
+  scheme: 'http' | 'https',
+  origin: string,
+): Promise<void> {
+  const rawUrl = req.url ?? '/';
+  const q = rawUrl.indexOf('?');
+  const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+  const queryString = q < 0 ? '' : rawUrl.slice(q + 1);
+  const rawBody = req.method === 'POST' || req.method === 'PUT' ? await readBody(req) : '';
+  const request = buildRequest(req, path, queryString, rawBody, scheme, origin);
+
+  if (path.startsWith(CONTROL_PREFIX)) {
+    sendReply(res, controlRoute(control, request), new Date(serverNow(state)).toUTCString());
+    return;
+  }
+
+  const route = matchRoute(state, path);
+  state.stats.request(route.name);
+  const faults = state.faults;
+  const inScope = faults.appliesTo(route.name);
+  const fault = inScope ? faults.draw() : undefined;
+  if (inScope && faults.latencyMs > 0) await realSleep(faults.latencyMs);
+
+  if (fault !== undefined) {
+    const replacement = faults.replacement(fault);
+    if (replacement) {
+      state.stats.fault(fault);
+      sendReply(res, replacement, new Date(serverNow(state)).toUTCString());
+      return;
+    }
+  }
+  const reply = route.handle(state, request);
+  const date = new Date(serverNow(state)).toUTCString();
+  if (fault === 'reset') {
+    state.stats.fault(fault);
+    sendReset(res, reply, date);
+  } else if (fault === 'truncate') {
+    state.stats.fault(fault);
+    sendTruncated(res, reply, date);
+  } else {
+    sendReply(res, reply, date);
+  }
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function encodeService(service: string): string {
+  return service.split('/').map(encodeURIComponent).join('/');
+}

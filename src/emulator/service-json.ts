@@ -1,0 +1,89 @@
+/**
+ * The JSON of the services directory, FeatureServer and MapServer resources.
+ */
+import type { EmulatedLayer } from './types.js';
+
+export const CURRENT_VERSION = 11.1;
+export const FULL_VERSION = '11.1.0';
+
+export function servicesJson(listing: { folders: string[]; services: string[] }): Record<string, unknown> {
+  return {
+    currentVersion: CURRENT_VERSION,
+    folders: listing.folders,
+    services: listing.services.flatMap((name) => [
+      { name, type: 'FeatureServer' },
+      { name, type: 'MapServer' },
+    ]),
+  };
+}
+
+interface LayerSummary {
+  meta: Record<string, unknown>;
+  layer: EmulatedLayer;
+}
+
+function summaries(layers: readonly EmulatedLayer[]): LayerSummary[] {
+  return layers.map((layer) => ({ layer, meta: layer.metadata() as Record<string, unknown> }));
+}
+
+function layerEntry({ layer, meta }: LayerSummary): Record<string, unknown> {
+  return {
+    id: layer.id,
+    name: meta.name ?? layer.service,
+    parentLayerId: -1,
+    defaultVisibility: true,
+    subLayerIds: null,
+    minScale: 0,
+    maxScale: 0,
+    type: 'Feature Layer',
+    geometryType: layer.geometryType,
+  };
+}
+
+function common(list: LayerSummary[]): Record<string, unknown> {
+  const first = list[0]?.meta;
+  const extent = first?.extent as { spatialReference?: unknown } | undefined;
+  const maxRecordCount = Math.max(
+    ...list.map((s) => (typeof s.meta.maxRecordCount === 'number' ? s.meta.maxRecordCount : 2000)),
+  );
+  return {
+    currentVersion: CURRENT_VERSION,
+    serviceDescription: '',
+    maxRecordCount,
+    supportedQueryFormats: (first?.supportedQueryFormats as string | undefined) ?? 'JSON',
+    spatialReference: extent?.spatialReference ?? { wkid: 4326, latestWkid: 4326 },
+    initialExtent: extent ?? null,
+    fullExtent: extent ?? null,
+    units: 'esriDecimalDegrees',
+    description: '',
+    copyrightText: '',
+  };
+}
+
+export function featureServerJson(layers: readonly EmulatedLayer[]): Record<string, unknown> {
+  const list = summaries(layers);
+  return {
+    ...common(list),
+    hasVersionedData: false,
+    supportsDisconnectedEditing: false,
+    hasStaticData: true,
+    capabilities: 'Query',
+    allowGeometryUpdates: false,
+    syncEnabled: false,
+    layers: list.map(layerEntry),
+    tables: [],
+  };
+}
+
+export function mapServerJson(service: string, layers: readonly EmulatedLayer[]): Record<string, unknown> {
+  const list = summaries(layers);
+  return {
+    ...common(list),
+    mapName: service.slice(service.lastIndexOf('/') + 1),
+    singleFusedMapCache: false,
+    capabilities: 'Map,Query,Data',
+    supportsDynamicLayers: false,
+    layers: list.map(layerEntry),
+    tables: [],
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * Everything a route handler may read or change, in one place.
+ */
+import type { Catalog } from './catalog.js';
+import type { FaultInjector } from './faults.js';
+import type { LockoutTracker } from './lockout.js';
+import type { ResolvedOptions } from './options.js';
+import type { StatsCounter } from './stats.js';
+import type { TokenRegistry } from './tokens.js';
+
+export interface EmulatorState {
+  readonly options: ResolvedOptions;
+  readonly tokens: TokenRegistry;
+  readonly lockout: LockoutTracker;
+  readonly stats: StatsCounter;
+  readonly faults: FaultInjector;
+  readonly catalog: Catalog;
+  /** Server clock skew in ms (changeable at run time). */
+  clockOffsetMs: number;
+  /** True when users are configured: token-based security is on. */
+  readonly securedServer: boolean;
+}
+
+/** The server's own clock: the injected clock plus the skew. */
+export function serverNow(state: EmulatorState): number {
+  return state.options.now() + state.clockOffsetMs;
+}

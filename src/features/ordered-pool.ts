@@ -1,0 +1,59 @@
+/**
+ * Bounded, ordered concurrency: at most `concurrency` tasks run at once, and results are yielded in
+ * task order. A task is only started when fewer than `concurrency` tasks are started-but-not-yielded,
+ * so the reorder buffer never holds more than `concurrency` results: memory stays flat.
+ */
+export interface OrderedPoolOptions {
+  concurrency: number;
+  /** Aborting stops the pool; the signal given to workers is aborted too. */
+  signal?: AbortSignal | undefined;
+}
+
+export type PoolWorker<T, R> = (task: T, signal: AbortSignal) => Promise<R>;
+
+export async function* orderedPool<T, R>(
+  tasks: Iterable<T> | AsyncIterable<T>,
+  worker: PoolWorker<T, R>,
+  options: OrderedPoolOptions,
+): AsyncGenerator<R, void, undefined> {
+  const concurrency = Math.max(1, Math.floor(options.concurrency));
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(options.signal?.reason);
+  if (options.signal?.aborted) throw options.signal.reason;
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const iterator = toAsyncIterator(tasks);
+  const window: Promise<R>[] = [];
+  let done = false;
+  try {
+    for (;;) {
+      while (!done && window.length < concurrency) {
+        const next = await iterator.next();
+        if (next.done) {
+          done = true;
+          break;
+        }
+        const promise = worker(next.value, controller.signal);
+        // A rejection is observed when its turn comes; never leave it unhandled meanwhile.
+        promise.catch(() => {});
+        window.push(promise);
+      }
+      const head = window.shift();
+      if (!head) return;
+      if (controller.signal.aborted) throw controller.signal.reason;
+      yield await head;
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    if (!controller.signal.aborted) controller.abort(new Error('pool closed'));
+    await iterator.return?.();
+  }
+}
+
+function toAsyncIterator<T>(tasks: Iterable<T> | AsyncIterable<T>): AsyncIterator<T> {
+  if (Symbol.asyncIterator in tasks) return tasks[Symbol.asyncIterator]();
+  const sync = tasks[Symbol.iterator]();
+  return {
+    next: async () => sync.next(),
+    return: async () => sync.return?.() ?? { done: true, value: undefined },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Strategy 4: a quadtree over the layer extent, for servers that allow no paging, ids or statistics.
+ * A cell answering exceededTransferLimit (or failing with a query error) is split in four; features
+ * returned by several cells are de-duplicated by OID downstream (output is not in OID order).
+ */
+import type { EsriEnvelope, EsriFeature } from '../../core/protocol.js';
+import { EtlError } from '../../core/errors.js';
+import { orderedPool } from '../ordered-pool.js';
+import { orderPage } from '../page-order.js';
+import { featureParams, isQueryFailure, runQuery } from '../query.js';
+import { fallbackError } from '../strategy-errors.js';
+import { buildWhere } from '../where.js';
+import type { PreparedStrategy, QueryContext, Strategy } from './types.js';
+
+const MAX_DEPTH = 24;
+
+export const envelopeStrategy: Strategy = {
+  name: 'envelope',
+  async prepare(ctx: QueryContext): Promise<PreparedStrategy> {
+    const extent = ctx.layer.extent;
+    if (!extent || !ctx.layer.geometryType) {
+      throw fallbackError('NO_STRATEGY', `${ctx.layer.url} has no extent or geometry: no envelope strategy`);
+    }
+    if (!(extent.xmax >= extent.xmin && extent.ymax >= extent.ymin)) {
+      throw fallbackError('NO_STRATEGY', `${ctx.layer.url} has an empty extent`);
+    }
+    return { name: 'envelope', ordered: false, pages: () => cellPages(ctx, extent) };
+  },
+};
+
+type Cell = [xmin: number, ymin: number, xmax: number, ymax: number];
+
+/** Splits an extent (padded a little, for stale extents and edge points) into an n×n grid. */
+export function gridCells(extent: EsriEnvelope, n: number): Cell[] {
+  const w = extent.xmax - extent.xmin;
+  const h = extent.ymax - extent.ymin;
+  const pad = Math.max(w, h, 1e-6) * 1e-3;
+  const x0 = extent.xmin - pad;
+  const y0 = extent.ymin - pad;
+  const dx = (w + 2 * pad) / n;
+  const dy = (h + 2 * pad) / n;
+  const cells: Cell[] = [];
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      cells.push([
+        x0 + i * dx,
+        y0 + j * dy,
+        i === n - 1 ? x0 + w + 2 * pad : x0 + (i + 1) * dx,
+        j === n - 1 ? y0 + h + 2 * pad : y0 + (j + 1) * dy,
+      ]);
+    }
+  }
+  return cells;
+}
+
+function quarters([xmin, ymin, xmax, ymax]: Cell): Cell[] {
+  const mx = xmin + (xmax - xmin) / 2;
+  const my = ymin + (ymax - ymin) / 2;
+  return [
+    [xmin, ymin, mx, my],
+    [mx, ymin, xmax, my],
+    [xmin, my, mx, ymax],
+    [mx, my, xmax, ymax],
+  ];
+}
+
+async function* cellPages(
+  ctx: QueryContext,
+  extent: EsriEnvelope,
+): AsyncGenerator<EsriFeature[], void, undefined> {
+  const oidField = ctx.layer.oidField;
+  const where = buildWhere({ userWhere: ctx.userWhere, oidField, after: ctx.after });
+  const sr = extent.spatialReference;
+  const inSR = sr?.latestWkid ?? sr?.wkid;
+
+  const fetchCell = async (cell: Cell, depth: number, signal: AbortSignal): Promise<EsriFeature[]> => {
+    if (signal.aborted) throw signal.reason;
+    const split = async (): Promise<EsriFeature[]> => {
+      const out: EsriFeature[] = [];
+      for (const q of quarters(cell)) out.push(...(await fetchCell(q, depth + 1, signal)));
+      return out;
+    };
+    const [xmin, ymin, xmax, ymax] = cell;
+    let result: Awaited<ReturnType<typeof runQuery>>;
+    try {
+      result = await runQuery(ctx, {
+        ...featureParams(ctx, where),
+        geometry: JSON.stringify({ xmin, ymin, xmax, ymax, ...(sr ? { spatialReference: sr } : {}) }),
+        geometryType: 'esriGeometryEnvelope',
+        spatialRel: 'esriSpatialRelIntersects',
+        ...(inSR === undefined ? {} : { inSR }),
+      });
+    } catch (error) {
+      if (!isQueryFailure(error) || depth >= MAX_DEPTH) throw error;
+      return split();
+    }
+    if (result.exceededTransferLimit) {
+      if (depth >= MAX_DEPTH) {
+        throw new EtlError(
+          'EXTRACTION_INCOMPLETE',
+          `An envelope cell still exceeds the transfer limit after ${MAX_DEPTH} splits (too many features at one spot)`,
+        );
+      }
+      return split();
+    }
+    return orderPage(result.features, oidField).features;
+  };
+
+  const n = Math.max(1, Math.ceil(Math.sqrt(Math.ceil(ctx.expected / ctx.pageSize))));
+  yield* orderedPool(gridCells(extent, n), (cell, signal) => fetchCell(cell, 0, signal), {
+    concurrency: ctx.concurrency,
+    signal: ctx.signal,
+  });
+}

@@ -1,0 +1,48 @@
+import type { ArcGISClient } from '../../client/arcgis-client.js';
+import type { Emit } from '../../core/events.js';
+import type { EsriFeature } from '../../core/protocol.js';
+import type { LayerInfo } from '../metadata.js';
+
+export type StrategyName = 'offset' | 'ids' | 'oid-range' | 'envelope';
+export const STRATEGY_ORDER: readonly StrategyName[] = ['offset', 'ids', 'oid-range', 'envelope'];
+
+/** What every strategy needs to query a layer. */
+export interface QueryContext {
+  client: ArcGISClient;
+  layer: LayerInfo;
+  /** The user's where clause (undefined = everything). */
+  userWhere: string | undefined;
+  /** Only OIDs greater than this (resume, or a fallback after pages were written). */
+  after: number | undefined;
+  /** `outFields`, always including the OID field. */
+  outFields: string;
+  /** `outSR` (wkid or JSON); undefined = the layer's own. */
+  outSR: string | undefined;
+  /** Effective page size: min(requested, maxRecordCount). */
+  pageSize: number;
+  concurrency: number;
+  /** Extra attempts for a query failing with 500 "Error performing query operation" before it is split. */
+  pageRetries: number;
+  /** Features expected for (userWhere, after), from returnCountOnly. */
+  expected: number;
+  signal: AbortSignal | undefined;
+  emit: Emit | undefined;
+}
+
+/** A strategy made ready by its probe: nothing has been written yet. */
+export interface PreparedStrategy {
+  readonly name: StrategyName;
+  /** Pages come in OID order (offset, ids, oid-range): output can be checked monotonic and resumed. */
+  readonly ordered: boolean;
+  /** Pages of Esri features, in output order. */
+  pages(): AsyncGenerator<EsriFeature[], void, undefined>;
+}
+
+export interface Strategy {
+  readonly name: StrategyName;
+  /**
+   * Probes the server. Throws a fallback error (see errors.ts) when the strategy is not supported
+   * or its guard fails, so that `auto` can try the next one.
+   */
+  prepare(ctx: QueryContext): Promise<PreparedStrategy>;
+}

@@ -1,0 +1,37 @@
+/**
+ * One CSV cell (RFC 4180): quoted when it holds a comma, a quote, CR or LF, quotes doubled.
+ * Strings that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or CR)
+ * get a leading `'`. Numbers are never touched (a negative number stays `-5`).
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+const NEEDS_QUOTES = /[",\r\n]/;
+
+export function csvText(value: string): string {
+  const safe = FORMULA_START.test(value) ? `'${value}` : value;
+  return NEEDS_QUOTES.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** Epoch milliseconds → ISO 8601 UTC; values outside the Date range are written as numbers. */
+export function csvDate(value: unknown): string {
+  if (typeof value === 'number') {
+    const date = new Date(value);
+    return Number.isNaN(date.getTime()) ? csvValue(value) : date.toISOString();
+  }
+  return csvValue(value);
+}
+
+export function csvValue(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return csvText(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : '';
+    case 'bigint':
+    case 'boolean':
+      return String(value);
+    case 'undefined':
+      return '';
+    default:
+      return value === null ? '' : csvText(JSON.stringify(value));
+  }
+}

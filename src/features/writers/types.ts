@@ -1,0 +1,45 @@
+/**
+ * Output writers: one page of converted features at a time, atomic on disk, resumable.
+ */
+import type { Writable } from 'node:stream';
+import type { FeatureSchema } from '../geometry/feature.js';
+import type { GeoJSONFeature } from '../geometry/types.js';
+
+export type WriterFormat = 'geojson' | 'geojsonseq' | 'csv';
+
+/** What the writer needs of the layer schema (the `oidField` is not needed). */
+export type WriterSchema = Pick<FeatureSchema, 'fields' | 'geometryType'> & Partial<FeatureSchema>;
+
+/** Where a resumed run picks up: the writer's `bytesWritten` / `featuresWritten` after a page. */
+export interface WriterCheckpoint {
+  bytes: number;
+  features: number;
+}
+
+export interface CreateWriterOptions {
+  format: WriterFormat;
+  /** Target file, or `-` for a stream (stdout by default). */
+  path: string;
+  schema: WriterSchema;
+  /** Continue the temp file of an interrupted run from this checkpoint (files only). */
+  resume?: WriterCheckpoint | undefined;
+  /** Temp file; default `<path>.partial` (a stable name, so that a resumed run finds it). */
+  tempPath?: string | undefined;
+  /** For `path: '-'`: the stream to write to. Default `process.stdout`. */
+  stream?: Writable | undefined;
+  /** For `path: '-'`: end the stream on finish. Default false (stdout stays open). */
+  endStream?: boolean | undefined;
+}
+
+export interface FeatureWriter {
+  readonly format: WriterFormat;
+  /** Writes one page of already-converted features, in order (calls are queued, never interleaved). */
+  writePage(features: readonly GeoJSONFeature[]): Promise<void>;
+  /** Bytes of the output so far, header included (for checkpoints). */
+  readonly bytesWritten: number;
+  readonly featuresWritten: number;
+  /** Writes the footer, flushes, fsyncs, renames the temp file onto the target (atomic). */
+  finish(): Promise<void>;
+  /** Removes the temp file (kept with `keep: true`, for a later resume); the target is never touched. */
+  abort(options?: { keep?: boolean }): Promise<void>;
+}

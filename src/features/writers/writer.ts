@@ -1,0 +1,173 @@
+/**
+ * `createWriter`: an encoder (the format) on a sink (a temp file or a stream). Pages are written
+ * one string, one write call each, in the order `writePage` was called. After each page,
+ * `bytesWritten` / `featuresWritten` form a checkpoint that `resume` accepts.
+ */
+import { Buffer } from 'node:buffer';
+import { EtlError } from '../../core/errors.js';
+import type { GeoJSONFeature } from '../geometry/types.js';
+import { createCsvEncoder } from './csv-encoder.js';
+import type { FeatureEncoder } from './encoder.js';
+import { openFileSink } from './file-sink.js';
+import { geojsonEncoder } from './geojson-encoder.js';
+import { geojsonSeqEncoder } from './geojsonseq-encoder.js';
+import type { OutputSink } from './sink.js';
+import { streamSink } from './stream-sink.js';
+import type { CreateWriterOptions, FeatureWriter, WriterCheckpoint, WriterFormat, WriterSchema } from './types.js';
+
+export const WRITER_FORMATS: readonly WriterFormat[] = ['geojson', 'geojsonseq', 'csv'];
+
+export function createEncoder(format: WriterFormat, schema: WriterSchema): FeatureEncoder {
+  switch (format) {
+    case 'geojson':
+      return geojsonEncoder;
+    case 'geojsonseq':
+      return geojsonSeqEncoder;
+    case 'csv':
+      return createCsvEncoder(schema);
+    default:
+      throw new EtlError('USAGE', `Unknown output format ${String(format)} (use ${WRITER_FORMATS.join(', ')})`);
+  }
+}
+
+export async function createWriter(options: CreateWriterOptions): Promise<FeatureWriter> {
+  const encoder = createEncoder(options.format, options.schema);
+  const header = Buffer.from(encoder.header());
+  const resume = options.resume !== undefined && options.resume.bytes > 0 ? options.resume : undefined;
+  if (options.path === '-') {
+    if (resume !== undefined) throw new EtlError('USAGE', 'Cannot resume an export written to stdout');
+    const sink = streamSink(options.stream ?? process.stdout, options.endStream === true);
+    const writer = new PageWriter(options.format, encoder, sink, { bytes: 0, features: 0 });
+    await writer.start(header);
+    return writer;
+  }
+  if (options.path === '') throw new EtlError('USAGE', 'An output path is required (or - for stdout)');
+  const temp = options.tempPath ?? `${options.path}.partial`;
+  if (resume !== undefined) checkCheckpoint(resume, header.length);
+  const sink = await openFileSink({
+    target: options.path,
+    temp,
+    resumeAt: resume?.bytes,
+    verify: (lastByte) => {
+      if (resume !== undefined && lastByte !== encoder.lastChar(resume.features)) {
+        throw new EtlError(
+          'CHECKPOINT_INVALID',
+          `The partial output ${temp} does not end a page at byte ${resume.bytes}: was it written by another run?`,
+        );
+      }
+    },
+  });
+  const writer = new PageWriter(options.format, encoder, sink, resume ?? { bytes: 0, features: 0 });
+  if (resume === undefined) await writer.start(header);
+  return writer;
+}
+
+function checkCheckpoint(resume: WriterCheckpoint, headerBytes: number): void {
+  const { bytes, features } = resume;
+  const valid =
+    Number.isSafeInteger(bytes) &&
+    Number.isSafeInteger(features) &&
+    features >= 0 &&
+    bytes >= headerBytes &&
+    (features > 0 || bytes === headerBytes);
+  if (!valid) {
+    throw new EtlError('CHECKPOINT_INVALID', `Invalid output checkpoint: ${bytes} bytes, ${features} features`);
+  }
+}
+
+type State = 'open' | 'finished' | 'failed' | 'aborted';
+
+class PageWriter implements FeatureWriter {
+  readonly format: WriterFormat;
+  readonly #encoder: FeatureEncoder;
+  readonly #sink: OutputSink;
+  #bytes: number;
+  #features: number;
+  #state: State = 'open';
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(format: WriterFormat, encoder: FeatureEncoder, sink: OutputSink, at: WriterCheckpoint) {
+    this.format = format;
+    this.#encoder = encoder;
+    this.#sink = sink;
+    this.#bytes = at.bytes;
+    this.#features = at.features;
+  }
+
+  get bytesWritten(): number {
+    return this.#bytes;
+  }
+
+  get featuresWritten(): number {
+    return this.#features;
+  }
+
+  async start(header: Buffer): Promise<void> {
+    if (header.length === 0) return;
+    try {
+      await this.#sink.write(header);
+    } catch (error) {
+      await this.#sink.abort(false);
+      throw error;
+    }
+    this.#bytes += header.length;
+  }
+
+  writePage(features: readonly GeoJSONFeature[]): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#assertOpen('write a page');
+      if (features.length === 0) return;
+      let chunk: Buffer;
+      try {
+        chunk = Buffer.from(this.#encoder.page(features, this.#features));
+      } catch (cause) {
+        // nothing was written: the writer stays usable
+        throw new EtlError('OUTPUT_ERROR', 'Cannot encode a page of features', { cause });
+      }
+      await this.#guard(() => this.#sink.write(chunk));
+      this.#bytes += chunk.length;
+      this.#features += features.length;
+    });
+  }
+
+  finish(): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#assertOpen('finish');
+      const footer = Buffer.from(this.#encoder.footer(this.#features));
+      if (footer.length > 0) {
+        await this.#guard(() => this.#sink.write(footer));
+        this.#bytes += footer.length;
+      }
+      await this.#guard(() => this.#sink.finish());
+      this.#state = 'finished';
+    });
+  }
+
+  async abort(options: { keep?: boolean } = {}): Promise<void> {
+    await this.#queue.catch(() => {});
+    if (this.#state === 'finished' || this.#state === 'aborted') return;
+    this.#state = 'aborted';
+    await this.#sink.abort(options.keep === true);
+  }
+
+  #enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #assertOpen(action: string): void {
+    if (this.#state !== 'open') {
+      throw new EtlError('OUTPUT_ERROR', `Cannot ${action}: the writer is ${this.#state}`);
+    }
+  }
+
+  async #guard(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      this.#state = 'failed';
+      throw error instanceof EtlError ? error : new EtlError('OUTPUT_ERROR', 'Output failed', { cause: error });
+    }
+  }
+}

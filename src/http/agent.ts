@@ -1,0 +1,61 @@
+/**
+ * The one undici Agent of a transport: keep-alive, pooled connections, timeouts, optional custom CA.
+ */
+import { rootCertificates } from 'node:tls';
+import { Agent } from 'undici';
+
+export interface TransportTimeouts {
+  /** TCP + TLS connection setup. Default 10 s. */
+  connectMs: number;
+  /** Until the response headers have arrived. Default 60 s. */
+  headersMs: number;
+  /** Between two chunks of the response body. Default 120 s. */
+  bodyMs: number;
+  /** How long an idle keep-alive connection is kept. Default 10 s. */
+  keepAliveMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Readonly<TransportTimeouts> = Object.freeze({
+  connectMs: 10_000,
+  headersMs: 60_000,
+  bodyMs: 120_000,
+  keepAliveMs: 10_000,
+});
+
+export const DEFAULT_CONNECTIONS = 16;
+
+export interface AgentOptions {
+  timeouts?: Partial<TransportTimeouts> | undefined;
+  /** Connections per origin. Default 16. */
+  connections?: number | undefined;
+  /** PEM certificate(s) of a private CA, trusted in addition to the usual root certificates. */
+  ca?: string | Buffer | readonly (string | Buffer)[] | undefined;
+}
+
+/** Fills in the timeouts not given. */
+export function resolveTimeouts(partial: Partial<TransportTimeouts> = {}): TransportTimeouts {
+  return {
+    connectMs: partial.connectMs ?? DEFAULT_TIMEOUTS.connectMs,
+    headersMs: partial.headersMs ?? DEFAULT_TIMEOUTS.headersMs,
+    bodyMs: partial.bodyMs ?? DEFAULT_TIMEOUTS.bodyMs,
+    keepAliveMs: partial.keepAliveMs ?? DEFAULT_TIMEOUTS.keepAliveMs,
+  };
+}
+
+export function createAgent(options: AgentOptions = {}): Agent {
+  const timeouts = resolveTimeouts(options.timeouts);
+  const extra = options.ca === undefined ? [] : Array.isArray(options.ca) ? [...options.ca] : [options.ca];
+  const ca: (string | Buffer)[] | undefined =
+    extra.length === 0 ? undefined : [...rootCertificates, ...extra];
+  return new Agent({
+    connections: options.connections ?? DEFAULT_CONNECTIONS,
+    pipelining: 1,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    headersTimeout: timeouts.headersMs,
+    bodyTimeout: timeouts.bodyMs,
+    connect: {
+      timeout: timeouts.connectMs,
+      ...(ca === undefined ? {} : { ca }),
+    },
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * Reads a response body into text with a size cap, decompressing gzip/deflate/br when the server
+ * compressed it. The cap applies to the decompressed size.
+ */
+import type { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { EtlError } from '../core/errors.js';
+
+/** Default response size cap: 512 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 512 * 1024 * 1024;
+
+export const ACCEPT_ENCODING = 'gzip, deflate, br';
+
+function decompressor(encoding: string | undefined): NodeJS.ReadWriteStream | undefined {
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip();
+    case 'deflate':
+      return createInflate();
+    case 'br':
+      return createBrotliDecompress();
+    default:
+      return undefined;
+  }
+}
+
+function tooLarge(limit: number, url: string, status: number, seen?: number): EtlError {
+  const size = seen === undefined ? '' : ` (${seen} bytes or more)`;
+  return new EtlError('RESPONSE_TOO_LARGE', `Response from ${url} is larger than ${limit} bytes${size}`, {
+    url,
+    status,
+  });
+}
+
+export interface ReadBodyOptions {
+  maxBytes: number;
+  url: string;
+  status: number;
+  contentLength?: string | undefined;
+  contentEncoding?: string | undefined;
+}
+
+/** Destroys a body stream without letting its error escape. */
+export function discard(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
+/** The whole body as UTF-8 text, or RESPONSE_TOO_LARGE as soon as it passes `maxBytes`. */
+export async function readBodyText(body: Readable, options: ReadBodyOptions): Promise<string> {
+  const { maxBytes, url, status } = options;
+  const declared = options.contentLength === undefined ? Number.NaN : Number(options.contentLength);
+  const inflate = decompressor(options.contentEncoding);
+  if (!inflate && Number.isFinite(declared) && declared > maxBytes) {
+    discard(body);
+    throw tooLarge(maxBytes, url, status, declared);
+  }
+  const source: Readable = inflate ? body.pipe(inflate as unknown as NodeJS.WritableStream & Readable) : body;
+  if (inflate) body.on('error', (error) => (inflate as unknown as Readable).destroy(error));
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of source) {
+      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      size += buffer.length;
+      if (size > maxBytes) {
+        discard(body);
+        if (source !== body) discard(source);
+        throw tooLarge(maxBytes, url, status, size);
+      }
+      chunks.push(buffer);
+    }
+  } catch (error) {
+    if (source !== body) discard(body);
+    throw error;
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}

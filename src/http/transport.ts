@@ -1,0 +1,313 @@
+/**
+ * The undici transport: one keep-alive Agent, the ArcGIS error envelope, same-origin redirects and
+ * retries with backoff, full jitter and Retry-After. Everything it reports is redacted.
+ */
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { EtlError } from '../core/errors.js';
+import { createEmitter, type Emit } from '../core/events.js';
+import { redactUrl } from '../core/redact.js';
+import { type Runtime, resolveRuntime } from '../core/time.js';
+import { type AgentOptions, createAgent, type TransportTimeouts } from './agent.js';
+import { ACCEPT_ENCODING, DEFAULT_MAX_BODY_BYTES, readBodyText } from './body.js';
+import { encodeRequest, FORM_CONTENT_TYPE } from './encode.js';
+import { checkTextResponse, parseJsonResponse } from './envelope.js';
+import { networkFailure } from './network-errors.js';
+import { isRedirectStatus, nextRedirect } from './redirect.js';
+import {
+  type AttemptFailure,
+  DEFAULT_RETRY_POLICY,
+  decideRetry,
+  parseRetryAfter,
+  type RetryDecision,
+  resolveRetryPolicy,
+  statusMeansNotProcessed,
+  summarizeReasons,
+} from './retry.js';
+import type { HttpResponse, RequestOptions, RetryPolicy, Transport, TransportStats } from './types.js';
+import { createUrlPolicy, type UrlPolicy } from './url-policy.js';
+
+export const DEFAULT_USER_AGENT = 'arcgis-etl/0.1';
+
+export interface TransportOptions {
+  /** Clock, sleep and random (tests inject FakeTime). */
+  runtime?: Partial<Runtime> | undefined;
+  /** Overrides of DEFAULT_RETRY_POLICY for every request. */
+  retry?: Partial<RetryPolicy> | undefined;
+  timeouts?: Partial<TransportTimeouts> | undefined;
+  /** Connections per origin (default 16). */
+  connections?: number | undefined;
+  /** Where `request.retry`, `request.sent` and `warning` events go (default: the diagnostics channel). */
+  emit?: Emit | undefined;
+  userAgent?: string | undefined;
+  /** PEM certificate(s) of a private CA, trusted in addition to the usual roots. */
+  ca?: AgentOptions['ca'];
+  /** A dispatcher to use instead of the transport's own Agent (not closed by `close()`). */
+  dispatcher?: Dispatcher | undefined;
+  /** Default response size cap (512 MiB). */
+  maxBodyBytes?: number | undefined;
+  /** Ask for gzip/deflate/br responses and decompress them (default true). */
+  compression?: boolean | undefined;
+}
+
+export interface HttpTransport extends Transport {
+  /** The undici dispatcher in use. */
+  readonly dispatcher: Dispatcher;
+}
+
+type AttemptResult =
+  | { ok: true; response: Omit<HttpResponse<unknown>, 'attempts'> }
+  | { ok: false; failure: AttemptFailure };
+
+/** The URL without query string or credentials: what errors and events show. */
+function safeUrl(url: URL): string {
+  const copy = new URL(url);
+  copy.search = '';
+  copy.hash = '';
+  return redactUrl(copy);
+}
+
+function normalizeHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+function lowerKeys(headers: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers ?? {})) out[key.toLowerCase()] = value;
+  return out;
+}
+
+function parseServerDate(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : at;
+}
+
+/** A short label for an attempt failure, for events and the final message. */
+function reasonFor(error: EtlError): string {
+  switch (error.code) {
+    case 'HTTP_ERROR':
+      return `HTTP ${error.status ?? '?'}`;
+    case 'INVALID_RESPONSE':
+      return /HTML/.test(error.message) ? `HTML page (HTTP ${error.status ?? '?'})` : 'invalid JSON';
+    case 'TRUNCATED_RESPONSE':
+      return 'truncated JSON';
+    default:
+      if (error.status !== undefined && (error.status < 200 || error.status >= 300))
+        return `HTTP ${error.status}`;
+      return error.arcgisCode === undefined ? error.code : `ArcGIS ${error.arcgisCode}`;
+  }
+}
+
+function abortedError(url: string, cause: unknown): EtlError {
+  return new EtlError('ABORTED', `Request aborted: ${url}`, { cause, url });
+}
+
+function exhaustedError(
+  decision: Extract<RetryDecision, { retry: false }>,
+  context: {
+    url: string;
+    attempts: number;
+    elapsedMs: number;
+    reasons: string[];
+    last: EtlError;
+    policy: RetryPolicy;
+  },
+): EtlError {
+  const seconds = (context.elapsedMs / 1000).toFixed(1);
+  const why =
+    decision.why === 'max-total-delay'
+      ? `; the next wait would pass the ${context.policy.maxTotalDelayMs / 1000} s retry budget`
+      : '';
+  const { last } = context;
+  return new EtlError(
+    'RETRIES_EXHAUSTED',
+    `Request to ${context.url} gave up after ${context.attempts} attempt${context.attempts === 1 ? '' : 's'} over ${seconds} s (${summarizeReasons(context.reasons)})${why}. Last error: ${last.message}`,
+    {
+      cause: last,
+      attempts: context.attempts,
+      url: context.url,
+      ...(last.status === undefined ? {} : { status: last.status }),
+      ...(last.arcgisCode === undefined ? {} : { arcgisCode: last.arcgisCode }),
+    },
+  );
+}
+
+/** Creates a transport. Call `close()` when done to release its connections. */
+export function createTransport(options: TransportOptions = {}): HttpTransport {
+  const runtime = resolveRuntime(options.runtime);
+  const emit = options.emit ?? createEmitter();
+  const basePolicy = resolveRetryPolicy(DEFAULT_RETRY_POLICY, options.retry);
+  const ownAgent = options.dispatcher
+    ? undefined
+    : createAgent({ timeouts: options.timeouts, connections: options.connections, ca: options.ca });
+  const dispatcher: Dispatcher = options.dispatcher ?? (ownAgent as Dispatcher);
+  const urlPolicy: UrlPolicy = createUrlPolicy(emit);
+  const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
+  const defaultMaxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const compression = options.compression ?? true;
+  const stats: TransportStats = { requests: 0, retries: 0 };
+  let closed = false;
+
+  async function attemptOnce(start: URL, request: RequestOptions): Promise<AttemptResult> {
+    const method = request.method ?? 'POST';
+    const responseType = request.responseType ?? 'json';
+    const visited = new Set<string>();
+    const keyOf = (url: URL) => encodeRequest(url, method, request.params).url.href;
+    let current = start;
+    visited.add(keyOf(current));
+    for (;;) {
+      const encoded = encodeRequest(current, method, request.params);
+      const shown = safeUrl(current);
+      const headers: Record<string, string> = {
+        'user-agent': userAgent,
+        accept: responseType === 'json' ? 'application/json, text/plain;q=0.9, */*;q=0.1' : '*/*',
+        ...(compression ? { 'accept-encoding': ACCEPT_ENCODING } : {}),
+        ...(encoded.body === undefined ? {} : { 'content-type': FORM_CONTENT_TYPE }),
+        ...lowerKeys(request.headers),
+      };
+      stats.requests++;
+      emit({ type: 'request.sent', url: shown, method: encoded.method });
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await dispatcher.request({
+          origin: encoded.url.origin,
+          path: `${encoded.url.pathname}${encoded.url.search}`,
+          method: encoded.method,
+          headers,
+          body: encoded.body ?? null,
+          signal: request.signal ?? null,
+        });
+      } catch (error) {
+        return { ok: false, failure: networkFailure(error, { url: shown, signal: request.signal }) };
+      }
+      const status = response.statusCode;
+      const responseHeaders = normalizeHeaders(response.headers);
+      const body = response.body as unknown as Readable & { dump(): Promise<void> };
+      if (isRedirectStatus(status) && responseHeaders.location !== undefined) {
+        await body.dump().catch(() => {});
+        try {
+          current = nextRedirect({
+            from: current,
+            location: responseHeaders.location,
+            status,
+            mode: request.redirect ?? 'same-origin',
+            visited,
+            keyOf,
+          });
+          urlPolicy(current);
+        } catch (error) {
+          return { ok: false, failure: networkFailure(error, { url: shown }) };
+        }
+        continue;
+      }
+      let text: string;
+      try {
+        text = await readBodyText(body, {
+          maxBytes: request.maxBodyBytes ?? defaultMaxBody,
+          url: shown,
+          status,
+          contentLength: responseHeaders['content-length'],
+          contentEncoding: responseHeaders['content-encoding'],
+        });
+      } catch (error) {
+        return { ok: false, failure: networkFailure(error, { url: shown, signal: request.signal }) };
+      }
+      const serverDate = parseServerDate(responseHeaders.date);
+      const input = { status, contentType: responseHeaders['content-type'], text, url: shown };
+      let parsed: unknown;
+      try {
+        parsed = responseType === 'text' ? checkTextResponse(input) : parseJsonResponse(input);
+      } catch (error) {
+        if (!(error instanceof EtlError)) throw error;
+        return {
+          ok: false,
+          failure: {
+            error,
+            reason: reasonFor(error),
+            retryAfterMs: parseRetryAfter(responseHeaders['retry-after'], serverDate ?? runtime.clock.now()),
+            notProcessed: statusMeansNotProcessed(status),
+          },
+        };
+      }
+      return {
+        ok: true,
+        response: { status, headers: responseHeaders, body: parsed, serverDate, url: safeUrl(current) },
+      };
+    }
+  }
+
+  async function request<T = unknown>(url: string, request: RequestOptions = {}): Promise<HttpResponse<T>> {
+    if (closed) throw new EtlError('USAGE', 'This transport is closed');
+    const start = urlPolicy(url);
+    const shown = safeUrl(start);
+    const policy = request.retry === undefined ? basePolicy : resolveRetryPolicy(basePolicy, request.retry);
+    const idempotent = request.idempotent ?? true;
+    const { signal } = request;
+    const startedAt = runtime.clock.now();
+    const reasons: string[] = [];
+    let totalDelayMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted) throw abortedError(shown, signal.reason);
+      const result = await attemptOnce(start, request);
+      if (result.ok) return { ...result.response, attempts: attempt } as HttpResponse<T>;
+      const { failure } = result;
+      reasons.push(failure.reason);
+      const decision = decideRetry({
+        policy,
+        failure,
+        attempt,
+        totalDelayMs,
+        idempotent,
+        random: runtime.random,
+      });
+      if (!decision.retry) {
+        if (
+          decision.why === 'not-retryable' ||
+          decision.why === 'not-idempotent' ||
+          policy.maxAttempts <= 1
+        ) {
+          throw failure.error;
+        }
+        throw exhaustedError(decision, {
+          url: shown,
+          attempts: attempt,
+          elapsedMs: runtime.clock.now() - startedAt,
+          reasons,
+          last: failure.error,
+          policy,
+        });
+      }
+      stats.retries++;
+      emit({
+        type: 'request.retry',
+        url: shown,
+        attempt,
+        delayMs: decision.delayMs,
+        reason: decision.reason,
+      });
+      try {
+        await runtime.sleep(decision.delayMs, signal);
+      } catch (error) {
+        throw abortedError(shown, error);
+      }
+      totalDelayMs += decision.delayMs;
+    }
+  }
+
+  return {
+    request,
+    stats,
+    dispatcher,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await ownAgent?.close();
+    },
+  };
+}

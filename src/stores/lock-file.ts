@@ -1,0 +1,177 @@
+/**
+ * A cross-process lock on a lock file: created with `open(…, 'wx')` (atomic "create if absent"),
+ * holding `{ pid, host, at, owner }`. A lock older than `staleMs`, or held by a dead process on
+ * this host, is broken (rename-then-verify, so two breakers never remove a fresh lock). Waiters
+ * back off with the injected sleep (small, doubling, jittered).
+ */
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import { EtlError } from '../core/errors.js';
+import { type Runtime, systemClock } from '../core/time.js';
+
+export interface LockFileOptions {
+  runtime: Runtime;
+  /** A lock older than this is considered abandoned and broken. */
+  staleMs: number;
+  /** How long to wait before giving up (`timedOut` is then true and the lock is not held). */
+  waitMs: number;
+  signal?: AbortSignal | undefined;
+  /** Called once, when the lock is busy and the caller starts waiting. */
+  onWait?: (() => void) | undefined;
+  /** First and maximum backoff between attempts. */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export interface LockFileHandle {
+  /** False when the wait timed out (the caller decides whether to go on without the lock). */
+  readonly acquired: boolean;
+  /** Attempts made (1 when the lock was free). */
+  readonly attempts: number;
+  /** How many stale locks were broken on the way. */
+  readonly broken: number;
+  release(): Promise<void>;
+}
+
+interface LockContent {
+  pid: number;
+  host: string;
+  at: number;
+  owner: string;
+}
+
+const HOST = hostname();
+
+function errnoCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function parseContent(text: string): LockContent | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<LockContent>;
+    if (typeof value.pid === 'number' && typeof value.at === 'number' && typeof value.owner === 'string') {
+      return { pid: value.pid, at: value.at, owner: value.owner, host: String(value.host ?? '') };
+    }
+  } catch {
+    // fall through
+  }
+  return undefined;
+}
+
+function processIsDead(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return errnoCode(error) === 'ESRCH';
+  }
+}
+
+async function isStale(lockPath: string, text: string, options: LockFileOptions): Promise<boolean> {
+  const content = parseContent(text);
+  if (content) {
+    if (content.host === HOST && processIsDead(content.pid)) return true;
+    return options.runtime.clock.now() - content.at > options.staleMs;
+  }
+  // Being written right now, or garbage: judge by its age on disk.
+  try {
+    const info = await stat(lockPath);
+    return systemClock.now() - info.mtimeMs > options.staleMs;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes the lock at `lockPath` only if it still holds `observed`. */
+async function breakLock(lockPath: string, observed: string): Promise<void> {
+  const grave = `${lockPath}.${randomBytes(6).toString('hex')}.stale`;
+  try {
+    await rename(lockPath, grave);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return;
+    throw error;
+  }
+  const taken = await readFile(grave, 'utf8').catch(() => '');
+  if (taken !== observed) {
+    // Someone replaced the stale lock with a fresh one in between: put theirs back.
+    await link(grave, lockPath).catch(() => undefined);
+  }
+  await unlink(grave).catch(() => undefined);
+}
+
+async function tryCreate(lockPath: string, content: LockContent): Promise<boolean> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(lockPath, 'wx', 0o600);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'EEXIST') return false;
+    if (code === 'ENOENT') {
+      await mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 });
+      return tryCreate(lockPath, content);
+    }
+    throw error;
+  }
+  try {
+    await handle.writeFile(JSON.stringify(content));
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await unlink(lockPath).catch(() => undefined);
+    throw error;
+  }
+  await handle.close();
+  return true;
+}
+
+async function releaseLock(lockPath: string, owner: string): Promise<void> {
+  const text = await readFile(lockPath, 'utf8').catch(() => '');
+  if (parseContent(text)?.owner !== owner) return; // broken as stale and taken by someone else
+  await unlink(lockPath).catch(() => undefined);
+}
+
+export async function acquireLockFile(lockPath: string, options: LockFileOptions): Promise<LockFileHandle> {
+  const { clock, sleep, random } = options.runtime;
+  const owner = randomBytes(12).toString('hex');
+  const deadline = clock.now() + options.waitMs;
+  const maxDelay = options.maxDelayMs ?? 200;
+  let delay = options.minDelayMs ?? 5;
+  let attempts = 0;
+  let broken = 0;
+  let waiting = false;
+  for (;;) {
+    if (options.signal?.aborted) {
+      throw new EtlError('ABORTED', 'Aborted while waiting for the token cache lock', {
+        cause: options.signal.reason,
+      });
+    }
+    attempts++;
+    const content: LockContent = { pid: process.pid, host: HOST, at: clock.now(), owner };
+    if (await tryCreate(lockPath, content)) {
+      return { acquired: true, attempts, broken, release: () => releaseLock(lockPath, owner) };
+    }
+    const existing = await readFile(lockPath, 'utf8').catch(() => undefined);
+    if (existing === undefined) continue; // released in between: try again at once
+    if (await isStale(lockPath, existing, options)) {
+      await breakLock(lockPath, existing);
+      broken++;
+      continue;
+    }
+    if (clock.now() >= deadline) {
+      return { acquired: false, attempts, broken, release: async () => {} };
+    }
+    if (!waiting) {
+      waiting = true;
+      options.onWait?.();
+    }
+    const jittered = Math.max(1, Math.round(delay * (0.5 + random() / 2)));
+    try {
+      await sleep(Math.min(jittered, Math.max(1, deadline - clock.now())), options.signal);
+    } catch (cause) {
+      throw new EtlError('ABORTED', 'Aborted while waiting for the token cache lock', { cause });
+    }
+    delay = Math.min(delay * 2, maxDelay);
+  }
+}
