@@ -54,6 +54,7 @@ export class ArcGISClient {
       if (token === undefined) throw noCredentialsError(error, this.auth !== undefined);
       const auth = this.auth!;
       if (!auth.canRefresh) {
+        await auth.invalidate(token, `${error.code} for a static token`);
         throw new EtlError(
           'STATIC_TOKEN_INVALID',
           `The static token or API key was rejected (${error.code}); it cannot be refreshed: supply a valid one`,

@@ -47,6 +47,8 @@ export interface ExtractOptions {
   after?: number | undefined;
   /** Extra attempts for a query failing with 500 before it is split (default 2). */
   pageRetries?: number | undefined;
+  /** Only strategies whose output is in OID order (resumable): never the envelope quadtree. */
+  requireOrdered?: boolean | undefined;
   signal?: AbortSignal | undefined;
   emit?: Emit | undefined;
 }
@@ -102,7 +104,11 @@ export class Extraction {
     if (choice !== 'auto' && !(choice in STRATEGIES)) {
       throw new EtlError('USAGE', `Unknown strategy ${JSON.stringify(choice)} (use auto, ${STRATEGY_ORDER.join(', ')})`);
     }
-    const candidates = choice === 'auto' ? [...STRATEGY_ORDER] : [choice];
+    if (o.requireOrdered && choice === 'envelope') {
+      throw new EtlError('USAGE', 'The envelope strategy cannot be resumed (its output is not in OID order)');
+    }
+    const candidates =
+      choice === 'auto' ? STRATEGY_ORDER.filter((s) => !o.requireOrdered || s !== 'envelope') : [choice];
     let after = o.after;
     const where = o.where?.trim() || undefined;
     const total = await layer.count(buildWhere({ userWhere: where, oidField: layer.oidField, after }), {
@@ -148,6 +154,7 @@ export class Extraction {
       try {
         for await (const raw of prepared.pages()) {
           const page = this.#guard(raw, ordered, lastOid, seen);
+          if (page.features.length === 0) continue; // an empty range or cell
           if (ordered && page.oids.length > 0) lastOid = page.oids[page.oids.length - 1]!;
           else if (seen) for (const oid of page.oids) seen.add(oid);
           this.summary.features += page.features.length;

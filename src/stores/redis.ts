@@ -15,7 +15,7 @@ import { createClient } from '@redis/client';
 import { EtlError } from '../core/errors.js';
 import { createEmitter, type Emit, type Logger, silentLogger } from '../core/events.js';
 import { redactUrl, registerSecret } from '../core/redact.js';
-import { type Runtime, resolveRuntime } from '../core/time.js';
+import { type Runtime, realSleep, resolveRuntime } from '../core/time.js';
 import { RecordCodec } from './codec.js';
 import { resolveCacheKey } from './crypto.js';
 import { KeyedMutex } from './mutex.js';
@@ -141,6 +141,7 @@ export class RedisStore implements TokenStore {
   #startup: Promise<void> | undefined;
   #settleStartup: (() => void) | undefined;
   #lastFailureAt = 0;
+  readonly #connectTimeoutMs: number;
   #flushing: Promise<void> | undefined;
   #subscriber: Client | undefined;
   #subscriberStart: Promise<void> | undefined;
@@ -172,13 +173,14 @@ export class RedisStore implements TokenStore {
       pollMaxMs: options.pollMaxMs ?? 500,
       probeIntervalMs: options.probeIntervalMs ?? 1_000,
     };
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 1_500;
     const maxDelay = options.reconnectMaxDelayMs ?? 2_000;
     const random = this.#runtime.random;
     this.#client = createClient({
       url: options.url,
       disableOfflineQueue: true,
       socket: {
-        connectTimeout: options.connectTimeoutMs ?? 1_500,
+        connectTimeout: this.#connectTimeoutMs,
         reconnectStrategy: (retries: number) =>
           Math.round(Math.min(50 * 2 ** Math.min(retries, 16), maxDelay) * (0.75 + random() / 4)),
       },
@@ -280,8 +282,14 @@ export class RedisStore implements TokenStore {
   #start(): void {
     if (this.#state !== 'idle') return;
     this.#state = 'connecting';
-    this.#startup = new Promise<void>((resolve) => {
-      this.#settleStartup = resolve;
+    this.#startup = within(
+      new Promise<void>((resolve) => {
+        this.#settleStartup = resolve;
+      }),
+      this.#connectTimeoutMs,
+    ).then((settled) => {
+      // A server that accepts but never answers the handshake: do not wait for it.
+      if (!settled && this.#state === 'connecting') this.#markDown(new Error('connection timed out'));
     });
     this.#client.connect().catch(() => undefined);
   }
@@ -525,10 +533,13 @@ export class RedisStore implements TokenStore {
       const subscriber = this.#client.duplicate();
       subscriber.on('error', () => undefined); // outages are reported by the main connection
       this.#subscriber = subscriber;
-      this.#subscriberStart = new Promise<void>((resolve) => {
-        subscriber.once('ready', resolve);
-        subscriber.once('error', resolve);
-      });
+      this.#subscriberStart = within(
+        new Promise<void>((resolve) => {
+          subscriber.once('ready', resolve);
+          subscriber.once('error', resolve);
+        }),
+        this.#connectTimeoutMs,
+      ).then(() => undefined);
       subscriber.connect().catch(() => undefined);
     }
     await this.#subscriberStart;
@@ -545,6 +556,25 @@ export class RedisStore implements TokenStore {
   #warn(message: string): void {
     this.stats.warnings++;
     this.#emit({ type: 'warning', message });
+  }
+}
+
+/**
+ * True when `promise` settles within `ms`, false otherwise. An I/O deadline, not behaviour under
+ * test: it uses the real timer (like the client's own command timeouts), cleared when settled.
+ */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([
+      promise.then(() => true),
+      realSleep(ms, timer.signal).then(
+        () => false,
+        () => false,
+      ),
+    ]);
+  } finally {
+    timer.abort();
   }
 }
 

@@ -1,8 +1,9 @@
 /** Builders shared by the auth tests. */
-import type { EtlEvent } from '../../src/core/events.js';
-import { FakeTime } from '../../src/core/fake-time.js';
+
 import { GenerateTokenProvider } from '../../src/auth/generate-token.js';
 import { TokenManager, type TokenManagerOptions } from '../../src/auth/token-manager.js';
+import type { EtlEvent } from '../../src/core/events.js';
+import { FakeTime } from '../../src/core/fake-time.js';
 import { FakeTransport } from './fake-transport.js';
 
 export const TOKEN_URL = 'https://portal.example.com/portal/sharing/rest/generateToken';
@@ -47,8 +48,15 @@ export function setup(
     password: options.password ?? 'correct horse battery',
     transport,
   });
-  const { lifetimeMs: _l, skewMs: _s, sendDate: _d, prefix: _p, password: _pw, time: _t, ...managerOptions } =
-    options;
+  const {
+    lifetimeMs: _l,
+    skewMs: _s,
+    sendDate: _d,
+    prefix: _p,
+    password: _pw,
+    time: _t,
+    ...managerOptions
+  } = options;
   const manager = new TokenManager({
     provider,
     runtime: time.runtime(),

@@ -6,7 +6,14 @@ import { createUrlPolicy } from '../../src/http/url-policy.js';
 
 describe('encodeParams', () => {
   it('skips null/undefined, writes booleans and numbers, adds f=json', () => {
-    const out = encodeParams({ where: '1=1', returnGeometry: false, resultOffset: 0, a: undefined, b: null, ok: true });
+    const out = encodeParams({
+      where: '1=1',
+      returnGeometry: false,
+      resultOffset: 0,
+      a: undefined,
+      b: null,
+      ok: true,
+    });
     expect(out.toString()).toBe('where=1%3D1&returnGeometry=false&resultOffset=0&ok=true&f=json');
   });
   it('keeps a given f', () => {

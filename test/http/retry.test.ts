@@ -40,7 +40,9 @@ describe('DEFAULT_RETRY_POLICY', () => {
   });
 
   it('merges overrides and disables retries with false', () => {
-    expect(resolveRetryPolicy(policy, { maxAttempts: 3, baseDelayMs: undefined as unknown as number })).toMatchObject({
+    expect(
+      resolveRetryPolicy(policy, { maxAttempts: 3, baseDelayMs: undefined as unknown as number }),
+    ).toMatchObject({
       maxAttempts: 3,
       baseDelayMs: 500,
     });
@@ -119,17 +121,28 @@ describe('decideRetry', () => {
   });
 
   it('gives up at maxAttempts and when the total delay would pass its budget', () => {
-    expect(decideRetry(input(failure(http503), { attempt: 6 }))).toMatchObject({ retry: false, why: 'max-attempts' });
-    expect(decideRetry(input(failure(http503, { retryAfterMs: 20_000 }), { totalDelayMs: 110_000 }))).toMatchObject({
+    expect(decideRetry(input(failure(http503), { attempt: 6 }))).toMatchObject({
+      retry: false,
+      why: 'max-attempts',
+    });
+    expect(
+      decideRetry(input(failure(http503, { retryAfterMs: 20_000 }), { totalDelayMs: 110_000 })),
+    ).toMatchObject({
       retry: false,
       why: 'max-total-delay',
     });
   });
 
   it('retries non-idempotent requests only when the server surely did not process them', () => {
-    expect(decideRetry(input(failure(http502), { idempotent: false }))).toMatchObject({ why: 'not-idempotent' });
-    expect(decideRetry(input(failure(reset), { idempotent: false }))).toMatchObject({ why: 'not-idempotent' });
-    expect(decideRetry(input(failure(http503, { notProcessed: true }), { idempotent: false })).retry).toBe(true);
+    expect(decideRetry(input(failure(http502), { idempotent: false }))).toMatchObject({
+      why: 'not-idempotent',
+    });
+    expect(decideRetry(input(failure(reset), { idempotent: false }))).toMatchObject({
+      why: 'not-idempotent',
+    });
+    expect(decideRetry(input(failure(http503, { notProcessed: true }), { idempotent: false })).retry).toBe(
+      true,
+    );
   });
 
   it('never retries permanent failures', () => {
@@ -139,6 +152,8 @@ describe('decideRetry', () => {
 
 describe('summarizeReasons', () => {
   it('counts repeated reasons in order', () => {
-    expect(summarizeReasons(['HTTP 503', 'HTTP 503', 'ECONNRESET', 'HTTP 503'])).toBe('HTTP 503 x3, ECONNRESET');
+    expect(summarizeReasons(['HTTP 503', 'HTTP 503', 'ECONNRESET', 'HTTP 503'])).toBe(
+      'HTTP 503 x3, ECONNRESET',
+    );
   });
 });

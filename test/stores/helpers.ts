@@ -40,3 +40,11 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
   const dir = await mkdtemp(path.join(tmpdir(), 'arcgis-etl-stores-'));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
+
+/** Lets real I/O progress until the code under test is parked in a fake sleep (bounded). */
+export async function untilSleeping(time: { pendingSleeps: number }, count = 1): Promise<void> {
+  for (let i = 0; i < 2_000 && time.pendingSleeps < count; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  if (time.pendingSleeps < count) throw new Error('the code under test never slept');
+}

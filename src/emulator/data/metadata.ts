@@ -46,6 +46,31 @@ export function geometryFieldName(fields: readonly EsriField[]): string {
   return '__Shape';
 }
 
+/** A plain renderer, as a layer without styling answers it. */
+function drawingInfo(geometryType: EsriGeometryType): Record<string, unknown> {
+  const outline = { type: 'esriSLS', style: 'esriSLSSolid', color: [0, 0, 0, 255], width: 0.7 };
+  const symbol =
+    geometryType === 'esriGeometryPolyline'
+      ? outline
+      : geometryType === 'esriGeometryPolygon'
+        ? { type: 'esriSFS', style: 'esriSFSSolid', color: [0, 112, 255, 64], outline }
+        : {
+            type: 'esriSMS',
+            style: 'esriSMSCircle',
+            color: [0, 112, 255, 255],
+            size: 4,
+            angle: 0,
+            xoffset: 0,
+            yoffset: 0,
+            outline: { color: [0, 0, 0, 255], width: 0.7 },
+          };
+  return {
+    renderer: { type: 'simple', symbol, label: '', description: '' },
+    transparency: 0,
+    labelingInfo: null,
+  };
+}
+
 export function buildMetadata(input: MetadataInput): LayerMetadata & Record<string, unknown> {
   const caps = input.capabilities;
   const shape = geometryFieldName(input.fields);
@@ -64,6 +89,19 @@ export function buildMetadata(input: MetadataInput): LayerMetadata & Record<stri
         xmax: number;
         ymax: number;
       });
+  const advancedQueryCapabilities = {
+    useStandardizedQueries: true,
+    supportsStatistics: caps.statistics,
+    supportsHavingClause: false,
+    supportsCountDistinct: false,
+    supportsOrderBy: true,
+    supportsDistinct: false,
+    supportsPagination: caps.pagination,
+    supportsTrueCurve: false,
+    supportsReturningQueryExtent: false,
+    supportsQueryWithDistance: false,
+    supportsSqlExpression: false,
+  };
   return {
     currentVersion: CURRENT_VERSION,
     id: input.id,
@@ -77,6 +115,7 @@ export function buildMetadata(input: MetadataInput): LayerMetadata & Record<stri
     subLayers: [],
     minScale: 0,
     maxScale: 0,
+    drawingInfo: drawingInfo(input.geometryType),
     defaultVisibility: true,
     extent,
     hasAttachments: false,
@@ -105,19 +144,7 @@ export function buildMetadata(input: MetadataInput): LayerMetadata & Record<stri
     isDataVersioned: false,
     ownershipBasedAccessControlForFeatures: { allowOthersToQuery: true },
     useStandardizedQueries: true,
-    advancedQueryCapabilities: {
-      useStandardizedQueries: true,
-      supportsStatistics: caps.statistics,
-      supportsHavingClause: false,
-      supportsCountDistinct: false,
-      supportsOrderBy: true,
-      supportsDistinct: false,
-      supportsPagination: caps.pagination,
-      supportsTrueCurve: false,
-      supportsReturningQueryExtent: false,
-      supportsQueryWithDistance: false,
-      supportsSqlExpression: false,
-    },
+    advancedQueryCapabilities,
     supportsDatumTransformation: false,
     supportsCoordinatesQuantization: false,
     hasZ: input.hasZ,

@@ -19,7 +19,11 @@ interface Ring {
   /** |2 × area| */
   area: number;
   outer: boolean;
-  bbox: Float64Array;
+  /** Bounding box, computed only when there are holes to place. */
+  minX: number;
+  minY: number;
+  maxX: number;
+  maxY: number;
   /** Index of the polygon this ring starts (outer rings and promoted holes). */
   polygon: number;
   /** Index in the Esri `rings` array. */
@@ -82,26 +86,25 @@ export function ringsToGeoJSON(
     // coords are reversed: a counter-clockwise result was a clockwise (outer) Esri ring
     const outer = a2 > 0;
     if (outer) outers++;
-    const bbox = new Float64Array(4);
-    ringBBox(coords, bbox);
-    kept.push({ coords, area: Math.abs(a2), outer, bbox, polygon: -1, index: r });
+    kept.push({ coords, area: Math.abs(a2), outer, polygon: -1, index: r, minX: 0, minY: 0, maxX: 0, maxY: 0 });
   }
   if (kept.length === 0) return null;
 
   // holes → smallest containing outer ring
   const container = new Int32Array(kept.length).fill(-1);
   if (outers < kept.length) {
+    for (let i = 0; i < kept.length; i++) ringBBox(kept[i]!);
     for (let h = 0; h < kept.length; h++) {
       const hole = kept[h]!;
       if (hole.outer) continue;
-      const hb = hole.bbox;
       let best = -1;
       let bestArea = Number.POSITIVE_INFINITY;
       for (let o = 0; o < kept.length; o++) {
         const outer = kept[o]!;
         if (!outer.outer || outer.area >= bestArea) continue;
-        const ob = outer.bbox;
-        if (hb[0]! < ob[0]! || hb[1]! < ob[1]! || hb[2]! > ob[2]! || hb[3]! > ob[3]!) continue;
+        if (hole.minX < outer.minX || hole.minY < outer.minY || hole.maxX > outer.maxX || hole.maxY > outer.maxY) {
+          continue;
+        }
         if (ringInsideRing(hole.coords, outer.coords)) {
           best = o;
           bestArea = outer.area;

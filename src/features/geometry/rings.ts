@@ -28,8 +28,15 @@ export function signedArea2(ring: readonly Position[]): number {
   return sum;
 }
 
-/** [minX, minY, maxX, maxY] written into `out`. */
-export function ringBBox(ring: readonly Position[], out: Float64Array): void {
+/** Sets minX, minY, maxX, maxY of a ring. */
+export function ringBBox(target: {
+  coords: readonly Position[];
+  minX: number;
+  minY: number;
+  maxX: number;
+  maxY: number;
+}): void {
+  const ring = target.coords;
   let minX = Number.POSITIVE_INFINITY;
   let minY = Number.POSITIVE_INFINITY;
   let maxX = Number.NEGATIVE_INFINITY;
@@ -43,10 +50,10 @@ export function ringBBox(ring: readonly Position[], out: Float64Array): void {
     if (y < minY) minY = y;
     if (y > maxY) maxY = y;
   }
-  out[0] = minX;
-  out[1] = minY;
-  out[2] = maxX;
-  out[3] = maxY;
+  target.minX = minX;
+  target.minY = minY;
+  target.maxX = maxX;
+  target.maxY = maxY;
 }
 
 /** 1 inside, -1 outside, 0 on the boundary of a closed ring (crossing number). */

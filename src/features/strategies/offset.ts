@@ -121,10 +121,10 @@ async function* offsetPages(ctx: QueryContext, where: string): AsyncGenerator<Es
         `the page at offset ${task.offset} repeats ${overlap} features already written, up to OID ${lastOid}`,
       );
     }
-    // maxRecordCount + 1 rows: the extra rows belong to the next page, which may repeat them.
+    // maxRecordCount + 1 rows: the extra rows belong to the next page, which repeats them; the
+    // extraction guard drops (and counts) the repeated ones.
     allowance = Math.max(0, features.length - task.count);
-    const fresh = overlap === 0 ? page.features : page.features.slice(overlap);
     if (page.oids.length > 0) lastOid = Math.max(lastOid, page.oids[page.oids.length - 1]!);
-    yield fresh;
+    yield page.features;
   }
 }

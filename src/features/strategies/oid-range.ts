@@ -76,13 +76,18 @@ async function* rangePages(
   const oidField = ctx.layer.oidField;
   const fetchRange = async (a: number, b: number, signal: AbortSignal): Promise<EsriFeature[]> => {
     if (signal.aborted) throw signal.reason;
-    const split = async (): Promise<EsriFeature[]> => {
-      const mid = a + Math.floor((b - a) / 2);
+    // Split after the largest OID a truncated answer returned (with orderByFields that is where the
+    // server stopped, so [a, at] fits in one request), else at the middle.
+    const split = async (at?: number): Promise<EsriFeature[]> => {
+      const mid = at !== undefined && at >= a && at < b ? at : a + Math.floor((b - a) / 2);
       return [...(await fetchRange(a, mid, signal)), ...(await fetchRange(mid + 1, b, signal))];
     };
     let result: Awaited<ReturnType<typeof runQuery>>;
     try {
-      result = await runQuery(ctx, featureParams(ctx, buildWhere({ userWhere: ctx.userWhere, oidField, min: a, max: b })));
+      result = await runQuery(ctx, {
+        ...featureParams(ctx, buildWhere({ userWhere: ctx.userWhere, oidField, min: a, max: b })),
+        ...(ctx.layer.supportsOrderBy ? { orderByFields: `${oidField} ASC` } : {}),
+      });
     } catch (error) {
       if (!isQueryFailure(error)) throw error;
       if (a === b) throw unsplittableError(`Feature ${oidField}=${a}`, error);
@@ -92,7 +97,8 @@ async function* rangePages(
       if (a === b) {
         throw new EtlError('EXTRACTION_INCOMPLETE', `The range ${oidField}=${a} answered exceededTransferLimit`);
       }
-      return split();
+      const returned = orderPage(result.features, oidField, (oid) => oid >= a && oid <= b).oids;
+      return split(returned[returned.length - 1]);
     }
     return orderPage(result.features, oidField, (oid) => oid >= a && oid <= b).features;
   };

@@ -1,0 +1,103 @@
+// Emulator throughput: features/s served for 2,000-row pages of points and of polygons, with 1 and
+// with 8 client connections. The emulator runs in a worker thread (its own event loop), the client
+// (undici Pool) in the main thread; bodies are counted, not parsed.
+// Run: npm run build && node bench/emulator.mjs [points] [polygons]
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+
+const PAGE = 2000;
+
+if (!isMainThread) {
+  const { startEmulator } = await import('../dist/emulator/index.js');
+  const emu = await startEmulator(workerData);
+  parentPort.postMessage({ url: emu.url, tokenUrl: emu.tokenUrl, layerUrls: workerData.layers.map((l) => emu.layerUrl(l.service)) });
+  parentPort.on('message', async (msg) => {
+    if (msg === 'stop') {
+      await emu.stop();
+      parentPort.postMessage('stopped');
+    }
+  });
+} else {
+  const { Pool } = await import('undici');
+  const points = Number(process.argv[2] ?? 200_000);
+  const polygons = Number(process.argv[3] ?? 60_000);
+  const user = { username: 'bench', password: 'bench-pass' };
+  const layers = [
+    { service: 'points', generate: { count: points, geometry: 'point', seed: 1 }, maxRecordCount: PAGE },
+    { service: 'polygons', generate: { count: polygons, geometry: 'polygon', seed: 2 }, maxRecordCount: PAGE },
+  ];
+  const t0 = performance.now();
+  const worker = new Worker(new URL(import.meta.url), { workerData: { users: [user], layers } });
+  const ready = await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  const loadMs = performance.now() - t0;
+  const origin = new URL(ready.url).origin;
+
+  const tokenPool = new Pool(origin, { connections: 1 });
+  const tokenRes = await tokenPool.request({
+    method: 'POST',
+    path: new URL(ready.tokenUrl).pathname,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ f: 'json', ...user, client: 'requestip' }).toString(),
+  });
+  const { token } = await tokenRes.body.json();
+  await tokenPool.close();
+
+  async function run(layerUrl, count, connections) {
+    const pool = new Pool(origin, { connections, pipelining: 1 });
+    const path = `${new URL(layerUrl).pathname}/query`;
+    const offsets = [];
+    for (let o = 0; o < count; o += PAGE) offsets.push(o);
+    let next = 0;
+    let bytes = 0;
+    const fetchPage = async (offset) => {
+      const qs = new URLSearchParams({
+        where: '1=1',
+        outFields: '*',
+        orderByFields: 'OBJECTID ASC',
+        resultOffset: String(offset),
+        resultRecordCount: String(PAGE),
+        f: 'json',
+        token,
+      });
+      const res = await pool.request({ method: 'GET', path: `${path}?${qs}` });
+      if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
+      for await (const chunk of res.body) bytes += chunk.length;
+    };
+    // warm-up: the first pages once
+    for (let i = 0; i < Math.min(2, offsets.length); i++) await fetchPage(offsets[i]);
+    bytes = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        while (next < offsets.length) await fetchPage(offsets[next++]);
+      }),
+    );
+    const ms = performance.now() - start;
+    await pool.close();
+    return { ms, bytes, pages: offsets.length };
+  }
+
+  const rows = [];
+  for (const [i, layer] of layers.entries()) {
+    for (const connections of [1, 8]) {
+      const r = await run(ready.layerUrls[i], layer.generate.count, connections);
+      rows.push({
+        layer: `${layer.service} (${layer.generate.count.toLocaleString('en-US')})`,
+        connections,
+        pages: r.pages,
+        'seconds': (r.ms / 1000).toFixed(2),
+        'features/s': Math.round((layer.generate.count / r.ms) * 1000).toLocaleString('en-US'),
+        'pages/s': ((r.pages / r.ms) * 1000).toFixed(1),
+        'MB/s': (r.bytes / 1e6 / (r.ms / 1000)).toFixed(1),
+        'KB/page': Math.round(r.bytes / r.pages / 1000),
+      });
+    }
+  }
+  console.log(`emulator bench: ${PAGE}-row pages, token in query string; layers generated+loaded in ${(loadMs / 1000).toFixed(1)} s`);
+  console.table(rows);
+  worker.postMessage('stop');
+  await new Promise((resolve) => worker.once('message', resolve));
+  await worker.terminate();
+}

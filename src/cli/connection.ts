@@ -1,0 +1,110 @@
+/**
+ * Flags + environment → a connected ArcGISClient, shared by export, info and token.
+ */
+import type { Command } from 'commander';
+import { type Connection, connect, createEmitter, type Emit, EtlError, type Runtime } from '../index.js';
+import { type CliCredentials, resolveCredentials } from './credentials.js';
+import { eventLine, type Verbosity } from './event-lines.js';
+import { type CliIo, lineWriter } from './io.js';
+
+export interface ConnectionFlags {
+  portal?: string;
+  tokenUrl?: string;
+  client?: 'requestip' | 'referer' | 'ip';
+  referer?: string;
+  expiration?: number;
+  tokenIn?: 'body' | 'header' | 'query';
+  tokenCache?: string;
+  passwordStdin?: boolean;
+  passwordCommand?: string;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export function addConnectionOptions(command: Command): Command {
+  return command
+    .option('--portal <url>', 'portal or ArcGIS Online URL whose generateToken to use')
+    .option('--token-url <url>', 'explicit generateToken endpoint (default: discovered from …/rest/info)')
+    .option('--client <type>', 'token binding: requestip | referer | ip (default: requestip, referer with --referer)')
+    .option('--referer <url>', 'Referer to bind the token to; sent on every request')
+    .option('--expiration <minutes>', 'requested token lifetime in minutes (the server may cap it)', toPositiveInt, 60)
+    .option('--token-in <place>', 'where the token goes: body | header | query', 'body')
+    .option(
+      '--token-cache <spec>',
+      'token cache: memory | file[:PATH] | redis://host:port/db (default memory; REDIS_URL with "redis")',
+      'memory',
+    )
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--password-command <cmd>', 'a command whose output is the password (or ARCGIS_PASSWORD_COMMAND)')
+    .option('-q, --quiet', 'print nothing but errors')
+    .option('-v, --verbose', 'print every retry and cache event');
+}
+
+export function toPositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new EtlError('USAGE', `expected a positive integer, got "${value}"`);
+  return n;
+}
+
+export function verbosityOf(flags: { quiet?: boolean; verbose?: boolean }): Verbosity {
+  return flags.quiet ? 'quiet' : flags.verbose ? 'verbose' : 'normal';
+}
+
+function checkChoice<T extends string>(value: string | undefined, choices: readonly T[], flag: string): T | undefined {
+  if (value === undefined) return undefined;
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new EtlError('USAGE', `--${flag} must be one of ${choices.join(', ')} (got "${value}")`);
+}
+
+/** The emitter the CLI uses: events become stderr lines. */
+export function cliEmitter(io: CliIo, verbosity: Verbosity, before?: () => void): Emit {
+  const print = lineWriter(io.stderr);
+  return createEmitter({
+    onEvent: (event) => {
+      const line = eventLine(event, verbosity);
+      if (line) {
+        before?.();
+        print(line);
+      }
+    },
+  });
+}
+
+export async function openConnection(
+  url: string,
+  flags: ConnectionFlags,
+  io: CliIo,
+  emit: Emit,
+  runtime?: Partial<Runtime>,
+): Promise<{ connection: Connection; credentials: CliCredentials }> {
+  const client = checkChoice(flags.client, ['requestip', 'referer', 'ip'] as const, 'client');
+  const tokenIn = checkChoice(flags.tokenIn, ['body', 'header', 'query'] as const, 'token-in');
+  if (client === 'referer' && !flags.referer) throw new EtlError('USAGE', '--client referer needs --referer URL');
+  const credentials = await resolveCredentials({
+    env: io.env,
+    stdin: io.stdin,
+    passwordStdin: flags.passwordStdin === true,
+    passwordCommand: flags.passwordCommand,
+  });
+  const connection = await connect({
+    url,
+    credentials:
+      credentials.kind === 'password'
+        ? { username: credentials.username, password: credentials.password }
+        : credentials.kind === 'token'
+          ? { token: credentials.token }
+          : credentials.kind === 'apiKey'
+            ? { apiKey: credentials.apiKey }
+            : undefined,
+    portal: flags.portal,
+    tokenUrl: flags.tokenUrl,
+    client,
+    referer: flags.referer,
+    expirationMinutes: flags.expiration,
+    tokenPlacement: tokenIn,
+    tokenCache: flags.tokenCache === 'redis' ? (io.env.REDIS_URL ?? 'redis') : flags.tokenCache,
+    emit,
+    runtime,
+  });
+  return { connection, credentials };
+}

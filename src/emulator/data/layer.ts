@@ -1,0 +1,100 @@
+/**
+ * An emulated layer: columnar data + metadata + the query engine, behind `EmulatedLayer`.
+ */
+import type { EsriGeometryType, LayerMetadata } from '../../core/protocol.js';
+import type {
+  EmulatedLayer,
+  LayerCapabilities,
+  QueryAnswer,
+  QueryFaults,
+  QueryParams,
+} from '../types.js';
+import { FieldSet } from './fields.js';
+import { buildMetadata } from './metadata.js';
+import { type QueryContext, runQuery } from './query.js';
+import { Selector } from './select.js';
+import { FeatureWriter } from './serialize-features.js';
+import { esriGeometryObject } from './serialize-geometry.js';
+import { type GeometryKind, type LayerData, layerExtent, rowOf } from './store.js';
+
+const GEOMETRY_TYPES: Record<GeometryKind, EsriGeometryType> = {
+  point: 'esriGeometryPoint',
+  multipoint: 'esriGeometryMultipoint',
+  polyline: 'esriGeometryPolyline',
+  polygon: 'esriGeometryPolygon',
+};
+
+export interface LayerOptions {
+  service: string;
+  id: number;
+  name: string;
+  maxRecordCount: number;
+  capabilities: Required<LayerCapabilities>;
+}
+
+export class DataLayer implements EmulatedLayer {
+  readonly service: string;
+  readonly id: number;
+  readonly name: string;
+  readonly geometryType: EsriGeometryType;
+  readonly objectIdField: string;
+  readonly count: number;
+  readonly #ctx: QueryContext;
+  #metadata: (LayerMetadata & Record<string, unknown>) | undefined;
+  #oidList: readonly number[] | undefined;
+
+  constructor(
+    readonly data: LayerData,
+    readonly options: LayerOptions,
+  ) {
+    this.service = options.service;
+    this.id = options.id;
+    this.name = options.name;
+    this.geometryType = GEOMETRY_TYPES[data.geometry.kind];
+    this.objectIdField = data.oidField;
+    this.count = data.oids.length;
+    const fields = new FieldSet(data);
+    this.#ctx = {
+      fields,
+      selector: new Selector(data, fields),
+      writer: new FeatureWriter(data, fields, this.geometryType),
+      maxRecordCount: options.maxRecordCount,
+      capabilities: options.capabilities,
+    };
+  }
+
+  metadata(): LayerMetadata & Record<string, unknown> {
+    this.#metadata ??= buildMetadata({
+      id: this.id,
+      name: this.name,
+      geometryType: this.geometryType,
+      hasZ: this.data.geometry.hasZ,
+      hasM: this.data.geometry.hasM,
+      objectIdField: this.objectIdField,
+      displayField: this.data.displayField,
+      fields: this.#ctx.fields.all.map((f) => f.field),
+      extent: layerExtent(this.data.geometry),
+      maxRecordCount: this.options.maxRecordCount,
+      capabilities: this.options.capabilities,
+    });
+    // a copy, so that callers cannot change what later requests see
+    return structuredClone(this.#metadata);
+  }
+
+  query(params: QueryParams, faults?: QueryFaults): QueryAnswer {
+    return runQuery(this.#ctx, params, faults);
+  }
+
+  objectIds(): readonly number[] {
+    this.#oidList ??= Object.freeze(Array.from(this.data.oids));
+    return this.#oidList;
+  }
+
+  feature(oid: number): { attributes: Record<string, unknown>; geometry: unknown } | undefined {
+    const row = rowOf(this.data.oids, oid);
+    if (row < 0) return undefined;
+    const attributes: Record<string, unknown> = {};
+    for (const f of this.#ctx.fields.all) attributes[f.name] = f.get(row);
+    return { attributes, geometry: esriGeometryObject(this.data.geometry, row) };
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Answers `{layer}/query`: capability checks, selection, count / ids / statistics / features,
+ * paging with maxRecordCount and exceededTransferLimit, and the query-level faults.
+ */
+import { EmulatorQueryError, type LayerCapabilities, type QueryAnswer, type QueryFaults, type QueryParams } from '../types.js';
+import type { FieldSet } from './fields.js';
+import { invalidParameter, type QueryRequest, parseQueryParams } from './query-params.js';
+import type { Selection, Selector } from './select.js';
+import type { FeatureWriter } from './serialize-features.js';
+import { statisticsText } from './stats.js';
+
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+export const GEOJSON_CONTENT_TYPE = 'application/geo+json; charset=utf-8';
+
+export interface QueryContext {
+  readonly fields: FieldSet;
+  readonly selector: Selector;
+  readonly writer: FeatureWriter;
+  readonly maxRecordCount: number;
+  readonly capabilities: Required<LayerCapabilities>;
+}
+
+export interface PagePlan {
+  /** Positions in the selection. */
+  start: number;
+  end: number;
+  exceeded: boolean;
+}
+
+/** Which slice of the selection a feature query answers, faults included. */
+export function planPage(total: number, req: QueryRequest, ctx: QueryContext, faults: QueryFaults): PagePlan {
+  const max = ctx.maxRecordCount;
+  const paging = ctx.capabilities.pagination;
+  let offset = paging ? (req.resultOffset ?? 0) : 0;
+  if (faults.ignoreResultOffset) offset = 0;
+  const asked = paging && req.resultRecordCount !== undefined && req.resultRecordCount > 0 ? req.resultRecordCount : max;
+  const limit = Math.min(asked, max);
+  const start = Math.min(offset, total);
+  let end = Math.min(total, start + limit);
+  let exceeded = end < total;
+  if (faults.extraRow && limit === max && end < total) end += 1;
+  if (faults.shortPageExceeded && end - start >= 2) {
+    end = start + Math.floor((end - start) / 2);
+    exceeded = true;
+  }
+  return { start, end, exceeded };
+}
+
+function checkCapabilities(req: QueryRequest, ctx: QueryContext): void {
+  const caps = ctx.capabilities;
+  if (!caps.pagination && req.resultOffset !== undefined) {
+    throw new EmulatorQueryError(400, 'Pagination is not supported', [
+      "'resultOffset' is not supported by this layer",
+    ]);
+  }
+  if (!caps.idsOnly && req.returnIdsOnly && !req.returnCountOnly) {
+    throw invalidParameter("'returnIdsOnly' is not supported by this layer");
+  }
+  if (!caps.statistics && req.statistics) {
+    throw invalidParameter("'outStatistics' is not supported by this layer");
+  }
+  if (!caps.geojson && req.format === 'geojson') {
+    throw invalidParameter("'f' parameter is invalid: geojson is not supported by this layer");
+  }
+}
+
+function idsText(sel: Selection, ctx: QueryContext): string {
+  const parts: string[] = new Array(sel.length);
+  const oid = ctx.fields.oid;
+  for (let k = 0; k < sel.length; k++) parts[k] = String(oid.get(sel.row(k)));
+  return `{"objectIdFieldName":${JSON.stringify(ctx.fields.oidField)},"objectIds":[${parts.join(',')}]}`;
+}
+
+export function runQuery(ctx: QueryContext, params: QueryParams, faults: QueryFaults = {}): QueryAnswer {
+  const req = parseQueryParams(params, ctx.fields);
+  checkCapabilities(req, ctx);
+  const sel = ctx.selector.select(req);
+  if (req.returnCountOnly) return { body: `{"count":${sel.length}}`, contentType: JSON_CONTENT_TYPE };
+  if (req.returnIdsOnly) return { body: idsText(sel, ctx), contentType: JSON_CONTENT_TYPE };
+  if (req.statistics) {
+    return { body: statisticsText(sel, req.statistics, req.groupBy), contentType: JSON_CONTENT_TYPE };
+  }
+  const plan = planPage(sel.length, req, ctx, faults);
+  const count = plan.end - plan.start;
+  if (faults.failAbove !== undefined && count > faults.failAbove) {
+    throw new EmulatorQueryError(500, 'Error performing query operation', []);
+  }
+  const rows = new Uint32Array(count);
+  for (let k = 0; k < count; k++) rows[k] = sel.row(plan.start + k);
+  if (req.format === 'geojson') {
+    return { body: ctx.writer.geojsonText(rows, req, plan.exceeded), contentType: GEOJSON_CONTENT_TYPE };
+  }
+  return { body: ctx.writer.esriText(rows, req, plan.exceeded), contentType: JSON_CONTENT_TYPE };
+}

@@ -1,0 +1,109 @@
+/**
+ * A page of features → Esri JSON or GeoJSON text, built with template strings. Geometry
+ * fragments of small layers are cached per row on first use.
+ */
+import type { EsriGeometryType } from '../../core/protocol.js';
+import { cellText, type FieldRef, type FieldSet } from './fields.js';
+import { WGS84 } from './metadata.js';
+import { toWebMercator, WEB_MERCATOR_SR } from './projection.js';
+import type { QueryRequest } from './query-params.js';
+import { esriGeometryText, type GeometryOutput, geojsonGeometryText } from './serialize-geometry.js';
+import type { LayerData } from './store.js';
+
+/** Layers up to this many rows keep their serialized geometries. */
+export const GEOMETRY_CACHE_MAX_ROWS = 250_000;
+
+export class FeatureWriter {
+  readonly #esriCache: (string | undefined)[] | undefined;
+  readonly #geojsonCache: (string | undefined)[] | undefined;
+
+  constructor(
+    readonly data: LayerData,
+    readonly fields: FieldSet,
+    readonly geometryType: EsriGeometryType,
+  ) {
+    const cache = data.oids.length <= GEOMETRY_CACHE_MAX_ROWS && data.geometry.kind !== 'point';
+    this.#esriCache = cache ? new Array(data.oids.length) : undefined;
+    this.#geojsonCache = cache ? new Array(data.oids.length) : undefined;
+  }
+
+  #esriGeometry(row: number, out: GeometryOutput, cacheable: boolean): string {
+    if (!cacheable || !this.#esriCache) return esriGeometryText(this.data.geometry, row, out);
+    let text = this.#esriCache[row];
+    if (text === undefined) {
+      text = esriGeometryText(this.data.geometry, row, out);
+      this.#esriCache[row] = text;
+    }
+    return text;
+  }
+
+  #geojsonGeometry(row: number, out: GeometryOutput, cacheable: boolean): string {
+    if (!cacheable || !this.#geojsonCache) return geojsonGeometryText(this.data.geometry, row, out);
+    let text = this.#geojsonCache[row];
+    if (text === undefined) {
+      text = geojsonGeometryText(this.data.geometry, row, out);
+      this.#geojsonCache[row] = text;
+    }
+    return text;
+  }
+
+  attributesText(row: number, outFields: readonly FieldRef[]): string {
+    let s = '{';
+    for (let i = 0; i < outFields.length; i++) {
+      const f = outFields[i]!;
+      s += (i === 0 ? '' : ',') + f.keyText + cellText(f.get(row));
+    }
+    return `${s}}`;
+  }
+
+  /** The Esri JSON answer of a feature query. */
+  esriText(rows: ArrayLike<number>, req: QueryRequest, exceeded: boolean): string {
+    const g = this.data.geometry;
+    const withZ = g.hasZ && req.returnZ;
+    const withM = g.hasM && req.returnM;
+    const out: GeometryOutput = {
+      z: req.returnZ,
+      m: req.returnM,
+      project: req.outWebMercator ? toWebMercator : undefined,
+    };
+    const cacheable = req.returnZ && req.returnM && !req.outWebMercator;
+    const oid = JSON.stringify(this.fields.oidField);
+    const sr = JSON.stringify(req.outWebMercator ? WEB_MERCATOR_SR : WGS84);
+    const features: string[] = new Array(rows.length);
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[k]!;
+      const attrs = this.attributesText(row, req.outFields);
+      features[k] = req.returnGeometry
+        ? `{"attributes":${attrs},"geometry":${this.#esriGeometry(row, out, cacheable)}}`
+        : `{"attributes":${attrs}}`;
+    }
+    const fields = req.outFields.map((f) => this.fields.responseField(f)).join(',');
+    return (
+      `{"objectIdFieldName":${oid},"uniqueIdField":{"name":${oid},"isSystemMaintained":true},` +
+      `"globalIdFieldName":"","geometryType":"${this.geometryType}",` +
+      (withZ ? '"hasZ":true,' : '') +
+      (withM ? '"hasM":true,' : '') +
+      `"spatialReference":${sr},"fields":[${fields}],"features":[${features.join(',')}]` +
+      (exceeded ? ',"exceededTransferLimit":true}' : '}')
+    );
+  }
+
+  /** The GeoJSON answer of a feature query (RFC 7946, WGS84). */
+  geojsonText(rows: ArrayLike<number>, req: QueryRequest, exceeded: boolean): string {
+    const out: GeometryOutput = { z: req.returnZ, m: false };
+    const cacheable = req.returnZ;
+    const props = req.outFields;
+    const features: string[] = new Array(rows.length);
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[k]!;
+      const geometry = req.returnGeometry ? this.#geojsonGeometry(row, out, cacheable) : 'null';
+      features[k] =
+        `{"type":"Feature","id":${cellText(this.data.oids[row]!)},"geometry":${geometry},` +
+        `"properties":${this.attributesText(row, props)}}`;
+    }
+    return (
+      `{"type":"FeatureCollection","features":[${features.join(',')}]` +
+      (exceeded ? ',"properties":{"exceededTransferLimit":true}}' : '}')
+    );
+  }
+}

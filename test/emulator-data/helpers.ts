@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
+import { type EmulatedLayer, EmulatorQueryError, type QueryFaults, type QueryParams } from '../../src/emulator/types.js';
+
+export const RECORDED = new URL('../../../shared/fixtures/recorded/', import.meta.url);
+
+export function recorded(path: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(new URL(path, RECORDED), 'utf8')) as Record<string, unknown>;
+}
+
+export interface EsriPage {
+  objectIdFieldName: string;
+  geometryType: string;
+  spatialReference: { wkid: number; latestWkid?: number };
+  hasZ?: boolean;
+  hasM?: boolean;
+  fields: { name: string; type: string; alias: string; length?: number }[];
+  features: { attributes: Record<string, unknown>; geometry?: Record<string, unknown> | null }[];
+  exceededTransferLimit?: boolean;
+}
+
+/** Runs a query and parses its JSON body. */
+export function q<T = EsriPage>(layer: EmulatedLayer, params: QueryParams, faults?: QueryFaults): T {
+  const answer = layer.query(params, faults);
+  return JSON.parse(answer.body) as T;
+}
+
+/** The error a query throws (fails the test when it does not throw one). */
+export function queryError(layer: EmulatedLayer, params: QueryParams, faults?: QueryFaults): EmulatorQueryError {
+  try {
+    layer.query(params, faults);
+  } catch (error) {
+    expect(error).toBeInstanceOf(EmulatorQueryError);
+    return error as EmulatorQueryError;
+  }
+  throw new Error(`expected the query ${JSON.stringify(params)} to fail`);
+}
+
+export function oidsOf(page: EsriPage, oidField = 'OBJECTID'): number[] {
+  return page.features.map((f) => f.attributes[oidField] as number);
+}
+
+/** Twice the signed area of a ring of positions (positive = counter-clockwise). */
+export function signedArea2(ring: number[][]): number {
+  let s = 0;
+  for (let i = 0; i < ring.length; i++) {
+    const a = ring[i]!;
+    const b = ring[(i + 1) % ring.length]!;
+    s += a[0]! * b[1]! - b[0]! * a[1]!;
+  }
+  return s;
+}

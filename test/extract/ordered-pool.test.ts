@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { OidSet } from '../../src/features/oid-set.js';
+import { orderedPool } from '../../src/features/ordered-pool.js';
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+describe('orderedPool', () => {
+  it('keeps at most `concurrency` tasks in flight and yields in task order', async () => {
+    const gates = Array.from({ length: 6 }, () => deferred<number>());
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const started: number[] = [];
+    const pool = orderedPool(
+      [0, 1, 2, 3, 4, 5],
+      async (i) => {
+        started.push(i);
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        try {
+          return await gates[i]!.promise;
+        } finally {
+          inFlight--;
+        }
+      },
+      { concurrency: 3 },
+    );
+    const results: number[] = [];
+    const done = (async () => {
+      for await (const r of pool) results.push(r);
+    })();
+    await tick();
+    expect(started).toEqual([0, 1, 2]);
+    // later tasks finish first: nothing is yielded before task 0, nothing new starts (window full)
+    gates[2]!.resolve(2);
+    gates[1]!.resolve(1);
+    await tick();
+    expect(results).toEqual([]);
+    expect(started).toEqual([0, 1, 2]);
+    gates[0]!.resolve(0);
+    await tick();
+    expect(results).toEqual([0, 1, 2]);
+    for (const i of [5, 4, 3]) gates[i]!.resolve(i);
+    await done;
+    expect(results).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(maxInFlight).toBe(3);
+  });
+
+  it('stops on the first error in order, aborts the others and leaves no unhandled rejection', async () => {
+    const aborted: number[] = [];
+    const pool = orderedPool(
+      [0, 1, 2, 3],
+      (i, signal) =>
+        new Promise<number>((resolve, reject) => {
+          if (i === 1) reject(new Error('boom'));
+          else if (i === 0) setImmediate(() => resolve(0));
+          signal.addEventListener('abort', () => {
+            aborted.push(i);
+            reject(new Error('aborted'));
+          });
+        }),
+      { concurrency: 3 },
+    );
+    const results: number[] = [];
+    await expect(
+      (async () => {
+        for await (const r of pool) results.push(r);
+      })(),
+    ).rejects.toThrow('boom');
+    expect(results).toEqual([0]);
+    expect(aborted).toContain(2);
+  });
+
+  it('pulls tasks lazily from an iterator (a huge plan is never materialised)', async () => {
+    let pulled = 0;
+    function* tasks() {
+      for (let i = 0; i < 1_000_000; i++) {
+        pulled++;
+        yield i;
+      }
+    }
+    const out: number[] = [];
+    for await (const r of orderedPool(tasks(), async (i) => i * 2, { concurrency: 4 })) {
+      out.push(r);
+      if (out.length === 10) break;
+    }
+    expect(out).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+    expect(pulled).toBeLessThan(20);
+  });
+
+  it('honours an outer abort signal', async () => {
+    const controller = new AbortController();
+    const pool = orderedPool([1, 2, 3], (i) => new Promise<number>((r) => setImmediate(() => r(i))), {
+      concurrency: 1,
+      signal: controller.signal,
+    });
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const r of pool) {
+          seen.push(r);
+          controller.abort(new Error('stop'));
+        }
+      })(),
+    ).rejects.toThrow('stop');
+    expect(seen).toEqual([1]);
+  });
+});
+
+describe('OidSet', () => {
+  it('de-duplicates across merges of its buffer', () => {
+    const set = new OidSet(4);
+    const added: boolean[] = [];
+    for (const oid of [9, 3, 7, 1, 2, 3, 9, 2 ** 40, 5, 1]) added.push(set.add(oid));
+    expect(added).toEqual([true, true, true, true, true, false, false, true, true, false]);
+    expect(set.size).toBe(7);
+    for (const oid of [1, 2, 3, 5, 7, 9, 2 ** 40]) expect(set.has(oid)).toBe(true);
+    expect(set.has(4)).toBe(false);
+  });
+
+  it('holds many OIDs compactly and answers correctly', () => {
+    const set = new OidSet();
+    for (let i = 0; i < 100_000; i++) set.add((i * 7919) % 100_003);
+    expect(set.size).toBe(100_000);
+    expect(set.add(7919)).toBe(false);
+  });
+});
