@@ -75,7 +75,10 @@ if (redisUp) {
   rows.push(['raw @redis/client GET (peer)', baseline]);
   rows.push(['redis get (plain)', await measure(() => plain.get('k'))]);
   rows.push(['redis get (AES-GCM)', await measure(() => sealed.get('k'))]);
-  rows.push(['redis withLock (uncontended)', await measure(() => plain.withLock('lk', async () => undefined))]);
+  rows.push([
+    'redis withLock (uncontended)',
+    await measure(() => plain.withLock('lk', async () => undefined)),
+  ]);
   await raw.del([`${prefix}token:k`, `${prefix}sealed:token:k`]);
   await Promise.all([plain.close(), sealed.close(), raw.close()]);
 } else {
@@ -83,8 +86,12 @@ if (redisUp) {
 }
 
 console.log(`\ncached token read latency, ${ITERATIONS} iterations (ms)\n`);
-console.log(`${'operation'.padEnd(32)}${'p50'.padStart(10)}${'p99'.padStart(10)}${'p50 vs raw GET'.padStart(16)}`);
+console.log(
+  `${'operation'.padEnd(32)}${'p50'.padStart(10)}${'p99'.padStart(10)}${'p50 vs raw GET'.padStart(16)}`,
+);
 for (const [name, { p50, p99 }] of rows) {
   const ratio = baseline ? `${(p50 / baseline.p50).toFixed(2)}x` : '-';
-  console.log(`${name.padEnd(32)}${p50.toFixed(3).padStart(10)}${p99.toFixed(3).padStart(10)}${ratio.padStart(16)}`);
+  console.log(
+    `${name.padEnd(32)}${p50.toFixed(3).padStart(10)}${p99.toFixed(3).padStart(10)}${ratio.padStart(16)}`,
+  );
 }

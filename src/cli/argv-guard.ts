@@ -4,7 +4,8 @@
  */
 import { EtlError } from '../index.js';
 
-const SECRET_FLAGS = /^--?(password|pass|pwd|client-secret|secret|token|api-key|apikey|access-token|refresh-token)(=.*)?$/i;
+const SECRET_FLAGS =
+  /^--?(password|pass|pwd|client-secret|secret|token|api-key|apikey|access-token|refresh-token)(=.*)?$/i;
 
 const HINTS: Record<string, string> = {
   password: 'set ARCGIS_PASSWORD, ARCGIS_PASSWORD_COMMAND, or use --password-stdin',

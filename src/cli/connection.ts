@@ -25,9 +25,17 @@ export function addConnectionOptions(command: Command): Command {
   return command
     .option('--portal <url>', 'portal or ArcGIS Online URL whose generateToken to use')
     .option('--token-url <url>', 'explicit generateToken endpoint (default: discovered from …/rest/info)')
-    .option('--client <type>', 'token binding: requestip | referer | ip (default: requestip, referer with --referer)')
+    .option(
+      '--client <type>',
+      'token binding: requestip | referer | ip (default: requestip, referer with --referer)',
+    )
     .option('--referer <url>', 'Referer to bind the token to; sent on every request')
-    .option('--expiration <minutes>', 'requested token lifetime in minutes (the server may cap it)', toPositiveInt, 60)
+    .option(
+      '--expiration <minutes>',
+      'requested token lifetime in minutes (the server may cap it)',
+      toPositiveInt,
+      60,
+    )
     .option('--token-in <place>', 'where the token goes: body | header | query', 'body')
     .option(
       '--token-cache <spec>',
@@ -42,7 +50,8 @@ export function addConnectionOptions(command: Command): Command {
 
 export function toPositiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new EtlError('USAGE', `expected a positive integer, got "${value}"`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new EtlError('USAGE', `expected a positive integer, got "${value}"`);
   return n;
 }
 
@@ -50,7 +59,11 @@ export function verbosityOf(flags: { quiet?: boolean; verbose?: boolean }): Verb
   return flags.quiet ? 'quiet' : flags.verbose ? 'verbose' : 'normal';
 }
 
-function checkChoice<T extends string>(value: string | undefined, choices: readonly T[], flag: string): T | undefined {
+function checkChoice<T extends string>(
+  value: string | undefined,
+  choices: readonly T[],
+  flag: string,
+): T | undefined {
   if (value === undefined) return undefined;
   if ((choices as readonly string[]).includes(value)) return value as T;
   throw new EtlError('USAGE', `--${flag} must be one of ${choices.join(', ')} (got "${value}")`);
@@ -79,7 +92,8 @@ export async function openConnection(
 ): Promise<{ connection: Connection; credentials: CliCredentials }> {
   const client = checkChoice(flags.client, ['requestip', 'referer', 'ip'] as const, 'client');
   const tokenIn = checkChoice(flags.tokenIn, ['body', 'header', 'query'] as const, 'token-in');
-  if (client === 'referer' && !flags.referer) throw new EtlError('USAGE', '--client referer needs --referer URL');
+  if (client === 'referer' && !flags.referer)
+    throw new EtlError('USAGE', '--client referer needs --referer URL');
   const credentials = await resolveCredentials({
     env: io.env,
     stdin: io.stdin,

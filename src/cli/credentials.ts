@@ -41,7 +41,8 @@ export async function resolveCredentials(sources: CredentialSources): Promise<Cl
   if (password) registerSecret(password);
 
   if (!username && !password) return { kind: 'none' };
-  if (!username) throw new EtlError('MISSING_CREDENTIALS', 'a password was given but ARCGIS_USERNAME is not set');
+  if (!username)
+    throw new EtlError('MISSING_CREDENTIALS', 'a password was given but ARCGIS_USERNAME is not set');
   if (!password) {
     throw new EtlError(
       'MISSING_CREDENTIALS',
@@ -57,9 +58,16 @@ async function readAll(stream: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function runPasswordCommand(command: string, env: Readonly<Record<string, string | undefined>>): Promise<string> {
+function runPasswordCommand(
+  command: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, { shell: true, env: { ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, {
+      shell: true,
+      env: { ...env } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.resume();
@@ -73,7 +81,9 @@ function runPasswordCommand(command: string, env: Readonly<Record<string, string
       const value = Buffer.concat(out).toString('utf8');
       registerSecret(value.trim());
       if (code !== 0) {
-        reject(new EtlError('MISSING_CREDENTIALS', `the password command exited with code ${code ?? 'signal'}`));
+        reject(
+          new EtlError('MISSING_CREDENTIALS', `the password command exited with code ${code ?? 'signal'}`),
+        );
       } else if (!value.trim()) {
         reject(new EtlError('MISSING_CREDENTIALS', 'the password command printed nothing'));
       } else resolve(value);

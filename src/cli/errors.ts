@@ -4,7 +4,15 @@
 import { type ErrorCode, EtlError, redact } from '../index.js';
 
 /** 0 ok · 1 failure · 2 usage · 3 authentication · 4 not found · 5 incomplete export · 130 interrupted */
-export const EXIT = { ok: 0, failure: 1, usage: 2, auth: 3, notFound: 4, incomplete: 5, interrupted: 130 } as const;
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  auth: 3,
+  notFound: 4,
+  incomplete: 5,
+  interrupted: 130,
+} as const;
 
 const BY_CODE: Partial<Record<ErrorCode, number>> = {
   USAGE: EXIT.usage,

@@ -11,7 +11,7 @@ function time(ms: number): string {
 }
 
 export function eventLine(event: EtlEvent, verbosity: Verbosity): string | undefined {
-  if (verbosity === 'quiet') return event.type === 'warning' ? `warning: ${event.message}` : undefined;
+  if (verbosity === 'quiet') return undefined;
   const who = 'username' in event && event.username ? ` for ${event.username}` : '';
   switch (event.type) {
     case 'token.generated':

@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import type { EmulatorHandle } from '../emulator/index.js';
-import { redact, type Runtime } from '../index.js';
+import { type Runtime, redact } from '../index.js';
 import { refuseSecretFlags, scrubParserMessage } from './argv-guard.js';
 import { demoCommand } from './commands/demo.js';
 import { emulatorCommand } from './commands/emulator.js';

@@ -34,7 +34,11 @@ export class ArcGISClient {
   }
 
   /** The parsed body of an ArcGIS request (`f=json` unless `params.f` says otherwise). */
-  async request<T = unknown>(url: string, params: Params = {}, options: ClientRequestOptions = {}): Promise<T> {
+  async request<T = unknown>(
+    url: string,
+    params: Params = {},
+    options: ClientRequestOptions = {},
+  ): Promise<T> {
     return (await this.send<T>(url, params, options)).body;
   }
 

@@ -67,7 +67,9 @@ export interface Connection {
 function portalTokenUrl(portal: string): string {
   const url = parseHttpUrl(portal);
   const path = url.pathname.replace(/\/+$/, '');
-  url.pathname = /\/sharing\/rest$/i.test(path) ? `${path}/generateToken` : `${path}/sharing/rest/generateToken`;
+  url.pathname = /\/sharing\/rest$/i.test(path)
+    ? `${path}/generateToken`
+    : `${path}/sharing/rest/generateToken`;
   url.search = '';
   return url.toString();
 }
@@ -88,7 +90,11 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   try {
     const { provider, tokenUrl } = await buildProvider(options, transport);
     if (!provider) {
-      const client = new ArcGISClient({ transport, tokenPlacement: options.tokenPlacement, emit: options.emit });
+      const client = new ArcGISClient({
+        transport,
+        tokenPlacement: options.tokenPlacement,
+        emit: options.emit,
+      });
       return { client, auth: undefined, tokenUrl: undefined, store: undefined, close: closeTransport };
     }
     const store =
@@ -108,7 +114,12 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       ...(options.runtime ? { runtime: options.runtime } : {}),
       ...(options.emit ? { emit: options.emit } : {}),
     });
-    const client = new ArcGISClient({ transport, auth, tokenPlacement: options.tokenPlacement, emit: options.emit });
+    const client = new ArcGISClient({
+      transport,
+      auth,
+      tokenPlacement: options.tokenPlacement,
+      emit: options.emit,
+    });
     return {
       client,
       auth,

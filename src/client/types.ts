@@ -1,5 +1,5 @@
-import type { Emit } from '../core/events.js';
 import type { Authenticator } from '../auth/types.js';
+import type { Emit } from '../core/events.js';
 import type { Params, RequestOptions, Transport } from '../http/types.js';
 
 export type TokenPlacement = 'body' | 'header' | 'query';

@@ -27,12 +27,12 @@ export interface EmulatorCliFlags {
   tokenMinutes?: Num;
   maxTokenMinutes?: Num;
   tokenLifetimeSeconds?: Num;
-  /** `service:geometry:count[:seed]`, e.g. `parcels:polygon:50000`, repeatable. */
+  /** `service:geometry:count[:seed]`, e.g. `parcels:polygon:50000`, repeatable (seed defaults to `seed`). */
   generate?: string[];
   maxRecordCount?: Num;
   prefix?: string;
   portalPrefix?: string;
-  /** Serve the layers without token even when users exist. */
+  /** Serve the generated layers without token even when users exist (data-folder layers stay secured). */
   unsecured?: boolean;
   lockoutAttempts?: Num;
   clockOffsetMs?: Num;
@@ -59,7 +59,8 @@ const GEOMETRIES: readonly GeneratedGeometry[] = [
 
 export function emulatorCommandOptions(flags: EmulatorCliFlags): EmulatorOptions {
   const maxRecordCount = optionalInt(flags.maxRecordCount, 'max-record-count', 1);
-  const layers = (flags.generate ?? []).map((g) => parseGenerate(g, maxRecordCount, flags.unsecured));
+  const seed = optionalInt(flags.seed, 'seed', 0);
+  const layers = (flags.generate ?? []).map((g) => parseGenerate(g, maxRecordCount, flags.unsecured, seed));
   const users = (flags.users ?? []).map(parseUser);
   const faults = parseFaults(flags);
   const options: EmulatorOptions = {
@@ -75,7 +76,7 @@ export function emulatorCommandOptions(flags: EmulatorCliFlags): EmulatorOptions
     ...defined('tokenLifetimeSeconds', optionalNumber(flags.tokenLifetimeSeconds, 'token-lifetime-seconds')),
     ...defined('lockoutAttempts', optionalInt(flags.lockoutAttempts, 'lockout-attempts', 1)),
     ...defined('clockOffsetMs', optionalNumber(flags.clockOffsetMs, 'clock-offset-ms', true)),
-    ...defined('seed', optionalInt(flags.seed, 'seed', 0)),
+    ...defined('seed', seed),
     ...(faults === undefined ? {} : { faults }),
   };
   return options;
@@ -106,7 +107,12 @@ function parseUser(text: string): UserSpec {
   return { username: text.slice(0, at), password: text.slice(at + 1) };
 }
 
-function parseGenerate(text: string, maxRecordCount: number | undefined, unsecured: boolean | undefined): LayerSpec {
+function parseGenerate(
+  text: string,
+  maxRecordCount: number | undefined,
+  unsecured: boolean | undefined,
+  defaultSeed: number | undefined,
+): LayerSpec {
   const [service, geometry, count, seed, ...extra] = text.split(':');
   if (!service || !geometry || !count || extra.length > 0) {
     throw new EtlError('USAGE', `--generate expects service:geometry:count[:seed], got "${text}"`);
@@ -115,7 +121,7 @@ function parseGenerate(text: string, maxRecordCount: number | undefined, unsecur
     throw new EtlError('USAGE', `Unknown geometry "${geometry}" (one of ${GEOMETRIES.join(', ')})`);
   }
   const n = optionalInt(count, 'generate count', 0) as number;
-  const s = optionalInt(seed === '' ? undefined : seed, 'generate seed', 0);
+  const s = optionalInt(seed === '' ? undefined : seed, 'generate seed', 0) ?? defaultSeed;
   return {
     service,
     generate: { count: n, geometry: geometry as GeneratedGeometry, ...(s === undefined ? {} : { seed: s }) },

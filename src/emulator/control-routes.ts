@@ -14,7 +14,8 @@ type Control = Pick<EmulatorHandle, 'stats' | 'resetStats' | 'revokeAll' | 'setC
 export function controlRoute(control: Control, req: EmuRequest): Reply {
   const action = req.path.slice(CONTROL_PREFIX.length);
   if (action === 'stats' && req.method === 'GET') return jsonReply(control.stats());
-  if (req.method !== 'POST') return jsonReply({ error: `Unknown control ${req.method} ${action}` }, false, 404);
+  if (req.method !== 'POST')
+    return jsonReply({ error: `Unknown control ${req.method} ${action}` }, false, 404);
   let body: Record<string, unknown>;
   try {
     const parsed: unknown = req.rawBody.trim() === '' ? {} : JSON.parse(req.rawBody);

@@ -13,7 +13,11 @@ export const TEXT_TYPE = 'text/plain; charset=utf-8';
 export const HTML_TYPE = 'text/html; charset=utf-8';
 
 export function jsonReply(value: unknown, pretty = false, status = 200): Reply {
-  return { status, contentType: JSON_TYPE, body: pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value) };
+  return {
+    status,
+    contentType: JSON_TYPE,
+    body: pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value),
+  };
 }
 
 export function textReply(body: string, status = 200): Reply {

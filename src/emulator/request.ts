@@ -3,6 +3,7 @@
  * the client address and the origin to advertise in URLs.
  */
 import type { IncomingMessage } from 'node:http';
+import { parseMultipart } from './multipart.js';
 import { normalizeIp } from './tokens.js';
 
 export interface EmuRequest {
@@ -79,7 +80,9 @@ export function readBody(req: IncomingMessage): Promise<string> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () =>
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')),
+    );
     req.on('error', reject);
   });
 }
@@ -92,16 +95,25 @@ export function buildRequest(
   scheme: 'http' | 'https',
   fallbackOrigin: string,
 ): EmuRequest {
-  const contentType = (req.headers['content-type'] ?? '').toLowerCase();
-  const isForm =
-    rawBody.length > 0 &&
-    (contentType === '' || contentType.startsWith('application/x-www-form-urlencoded') || contentType.startsWith('text/plain'));
+  const contentType = req.headers['content-type'] ?? '';
+  const type = contentType.toLowerCase();
+  let form: URLSearchParams | undefined;
+  if (rawBody.length > 0) {
+    if (type.startsWith('multipart/form-data')) form = parseMultipart(rawBody, contentType);
+    else if (
+      type === '' ||
+      type.startsWith('application/x-www-form-urlencoded') ||
+      type.startsWith('text/plain')
+    ) {
+      form = new URLSearchParams(rawBody);
+    }
+  }
   const host = req.headers.host;
   return {
     method: (req.method ?? 'GET').toUpperCase(),
     path,
     query: new URLSearchParams(queryString),
-    form: isForm ? new URLSearchParams(rawBody) : undefined,
+    form,
     rawBody,
     headers: req.headers,
     ip: normalizeIp(req.socket.remoteAddress),

@@ -1,8 +1,9 @@
 /**
  * Path → route. Route names are what `stats().requests` counts.
  */
-import { portalInfoRoute, portalRootRoute, restInfoRoute } from './info-routes.js';
+
 import { htmlPage } from './html.js';
+import { portalInfoRoute, portalRootRoute, restInfoRoute } from './info-routes.js';
 import { htmlReply, type Reply } from './reply.js';
 import type { EmuRequest } from './request.js';
 import { parseServicePath, routeName, servicesRoute } from './service-routes.js';

@@ -2,7 +2,12 @@
  * The emulator's listener: node:http (or node:https with `tls`), one handler that routes, applies
  * faults and writes the answer. Layers are given already loaded (see index.ts).
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { EtlError } from '../core/errors.js';

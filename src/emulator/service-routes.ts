@@ -2,13 +2,14 @@
  * The services directory, FeatureServer / MapServer resources, layers and query, behind the
  * token check of secured services.
  */
-import { EmulatorQueryError } from './types.js';
+
 import { envelope, invalidToken, invalidUrl, tokenRequired, unexpected } from './envelopes.js';
 import { resourcePage } from './html.js';
 import { htmlReply, jsonReply, type Reply } from './reply.js';
 import { allParams, type EmuRequest, format, header, requestToken, wantsJson } from './request.js';
 import { featureServerJson, mapServerJson, servicesJson } from './service-json.js';
 import type { EmulatorState } from './state.js';
+import { EmulatorQueryError } from './types.js';
 
 /** A parsed path under `{prefix}/rest/services`. */
 export type ServicePath =
@@ -57,7 +58,11 @@ export function authorize(state: EmulatorState, req: EmuRequest, secured: boolea
     state.stats.tokenRequired();
     return tokenRequired();
   }
-  const verdict = state.tokens.check(token, { referer: header(req, 'referer'), ip: req.ip }, state.options.now());
+  const verdict = state.tokens.check(
+    token,
+    { referer: header(req, 'referer'), ip: req.ip },
+    state.options.now(),
+  );
   if (verdict === 'valid') return undefined;
   state.stats.invalidToken();
   return invalidToken();

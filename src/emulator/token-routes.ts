@@ -24,7 +24,11 @@ interface Binding {
 /** `{prefix}/tokens/generateToken` and `{portal}/sharing/rest/generateToken`. */
 export function generateTokenRoute(state: EmulatorState, req: EmuRequest, endpoint: TokenEndpoint): Reply {
   // since 10.3.1: GET, and credentials in the query string, are refused
-  if (req.method !== 'POST' || req.query.has('username') || req.query.has('password')) {
+  const credentialsInQuery = req.query.has('username') || req.query.has('password');
+  if (req.method !== 'POST' || credentialsInQuery) {
+    // a browser opening the page without credentials gets the token form
+    if (req.method === 'GET' && !credentialsInQuery && !wantsJson(req))
+      return htmlReply(tokenFormPage(req.path));
     return methodNotSupported();
   }
   if (!wantsJson(req)) return htmlReply(tokenFormPage(req.path));

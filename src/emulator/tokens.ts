@@ -35,7 +35,7 @@ export class TokenRegistry {
     const entry = this.#tokens.get(token);
     if (!entry || entry.revoked || now >= entry.expiresAt) return 'invalid';
     if (entry.client === 'referer') {
-      if (!origin.referer || !entry.referer || !origin.referer.startsWith(entry.referer)) return 'invalid';
+      if (!refererMatches(entry.referer, origin.referer)) return 'invalid';
     } else if (entry.ip !== undefined && normalizeIp(origin.ip) !== entry.ip) {
       return 'invalid';
     }
@@ -59,4 +59,11 @@ export class TokenRegistry {
 export function normalizeIp(ip: string | undefined): string {
   if (!ip) return '';
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+/** The same Referer, or a URL under it (`https://app.example` covers `https://app.example/page`). */
+export function refererMatches(bound: string | undefined, sent: string | undefined): boolean {
+  if (!bound || !sent) return false;
+  if (sent === bound) return true;
+  return sent.startsWith(bound) && (bound.endsWith('/') || sent[bound.length] === '/');
 }

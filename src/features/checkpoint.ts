@@ -49,7 +49,10 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | undefin
     throw new EtlError('CHECKPOINT_INVALID', `The checkpoint ${path} is not valid JSON`, { cause });
   }
   if (!isCheckpoint(value)) {
-    throw new EtlError('CHECKPOINT_INVALID', `The checkpoint ${path} is not a version ${CHECKPOINT_VERSION} checkpoint`);
+    throw new EtlError(
+      'CHECKPOINT_INVALID',
+      `The checkpoint ${path} is not a version ${CHECKPOINT_VERSION} checkpoint`,
+    );
   }
   return value;
 }

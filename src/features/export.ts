@@ -16,13 +16,13 @@ import {
   readCheckpoint,
   writeCheckpoint,
 } from './checkpoint.js';
-import { Extraction, resolveOutFields, type StrategyChoice } from './extract.js';
+import { Extraction, resolveOutFields, STRATEGIES, type StrategyChoice } from './extract.js';
 import { createFeatureConverter, type FeatureSchema } from './geometry/feature.js';
 import type { GeoJSONFeature } from './geometry/types.js';
 import { fetchLayerInfo, type LayerInfo } from './metadata.js';
 import type { StrategyName } from './strategies/types.js';
-import { createWriter, WRITER_FORMATS } from './writers/writer.js';
 import type { FeatureWriter, WriterCheckpoint, WriterFormat } from './writers/types.js';
+import { createWriter, WRITER_FORMATS } from './writers/writer.js';
 
 export interface ExportProgress {
   /** Features in the output so far (a resumed run counts the ones already there). */
@@ -176,7 +176,16 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
 
 function validate(options: ExportOptions, toStdout: boolean): void {
   if (!WRITER_FORMATS.includes(options.format)) {
-    throw new EtlError('USAGE', `Unknown format ${String(options.format)} (use ${WRITER_FORMATS.join(', ')})`);
+    throw new EtlError(
+      'USAGE',
+      `Unknown format ${String(options.format)} (use ${WRITER_FORMATS.join(', ')})`,
+    );
+  }
+  if (options.strategy !== undefined && options.strategy !== 'auto' && !(options.strategy in STRATEGIES)) {
+    throw new EtlError(
+      'USAGE',
+      `Unknown strategy ${String(options.strategy)} (use auto, ${Object.keys(STRATEGIES).join(', ')})`,
+    );
   }
   if (options.resume && toStdout) throw new EtlError('USAGE', 'Cannot resume an export written to stdout');
   if (options.resume && options.strategy === 'envelope') {
@@ -206,8 +215,7 @@ async function usableCheckpoint(path: string, identity: ExportIdentity): Promise
 /** The converter/writer schema: the layer's fields, restricted to the requested ones. */
 function schemaFor(layer: LayerInfo, fields: readonly string[] | undefined): FeatureSchema {
   const selected = resolveOutFields(layer, fields);
-  const wanted =
-    selected === '*' ? undefined : new Set((fields ?? []).map((f) => f.trim().toLowerCase()));
+  const wanted = selected === '*' ? undefined : new Set((fields ?? []).map((f) => f.trim().toLowerCase()));
   return {
     oidField: layer.oidField,
     fields: wanted ? layer.fields.filter((f) => wanted.has(f.name.toLowerCase())) : layer.fields,

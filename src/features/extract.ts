@@ -102,7 +102,10 @@ export class Extraction {
     const layer = o.layer;
     const choice = o.strategy ?? 'auto';
     if (choice !== 'auto' && !(choice in STRATEGIES)) {
-      throw new EtlError('USAGE', `Unknown strategy ${JSON.stringify(choice)} (use auto, ${STRATEGY_ORDER.join(', ')})`);
+      throw new EtlError(
+        'USAGE',
+        `Unknown strategy ${JSON.stringify(choice)} (use auto, ${STRATEGY_ORDER.join(', ')})`,
+      );
     }
     if (o.requireOrdered && choice === 'envelope') {
       throw new EtlError('USAGE', 'The envelope strategy cannot be resumed (its output is not in OID order)');
@@ -136,7 +139,9 @@ export class Extraction {
       const remaining =
         after === o.after
           ? total
-          : await layer.count(buildWhere({ userWhere: where, oidField: layer.oidField, after }), { signal: o.signal });
+          : await layer.count(buildWhere({ userWhere: where, oidField: layer.oidField, after }), {
+              signal: o.signal,
+            });
       const ctx: QueryContext = { ...base, after, expected: remaining };
       let prepared: PreparedStrategy;
       try {
@@ -170,7 +175,8 @@ export class Extraction {
       } catch (error) {
         // An ordered strategy failing its guard mid-way: `auto` continues with the next one after the
         // last written OID, so nothing written is fetched again and nothing is duplicated.
-        const canContinue = choice === 'auto' && prepared.ordered && isFallbackError(error) && i + 1 < candidates.length;
+        const canContinue =
+          choice === 'auto' && prepared.ordered && isFallbackError(error) && i + 1 < candidates.length;
         if (!canContinue) throw error;
         this.#fallback(name, error as EtlError);
         if (Number.isFinite(lastOid)) after = lastOid;

@@ -60,13 +60,17 @@ export async function fetchLayerInfo(
 
 export function parseLayerInfo(client: ArcGISClient, url: string, body: unknown): LayerInfo {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw new EtlError('LAYER_METADATA_INVALID', `The layer resource at ${url} is not a JSON object`, { url });
+    throw new EtlError('LAYER_METADATA_INVALID', `The layer resource at ${url} is not a JSON object`, {
+      url,
+    });
   }
   const meta = body as Record<string, unknown>;
   const fields = meta.fields;
   if (!Array.isArray(fields)) {
     if (Array.isArray(meta.layers) || Array.isArray(meta.tables) || Array.isArray(meta.services)) {
-      throw new EtlError('LAYER_NOT_FOUND', `${url} is a service, not a layer: ${layerHint(url, meta)}`, { url });
+      throw new EtlError('LAYER_NOT_FOUND', `${url} is a service, not a layer: ${layerHint(url, meta)}`, {
+        url,
+      });
     }
     throw new EtlError('LAYER_METADATA_INVALID', `The layer resource at ${url} has no fields`, { url });
   }
@@ -156,7 +160,10 @@ function isNotFound(error: unknown): boolean {
   if (!isEtlError(error)) return false;
   if (error.code === 'NOT_FOUND' || error.code === 'LAYER_NOT_FOUND') return true;
   if (error.status === 404 || error.arcgisCode === 404) return true;
-  return (error.arcgisCode === 400 || error.status === 400) && /invalid url|not found|does not exist/i.test(error.message);
+  return (
+    (error.arcgisCode === 400 || error.status === 400) &&
+    /invalid url|not found|does not exist/i.test(error.message)
+  );
 }
 
 function layerHint(url: string, meta: Record<string, unknown>): string {

@@ -5,7 +5,12 @@ import { EtlError } from '../core/errors.js';
 
 /** The OID as a safe integer, or undefined when it is not one (12.0 and "12" are accepted). */
 export function toOid(value: unknown): number | undefined {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && value.trim() !== ''
+        ? Number(value)
+        : NaN;
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
@@ -13,7 +18,10 @@ export function toOid(value: unknown): number | undefined {
 export function requireOid(value: unknown, what = 'object id'): number {
   const oid = toOid(value);
   if (oid === undefined) {
-    throw new EtlError('INVALID_RESPONSE', `Invalid ${what}: ${JSON.stringify(value)?.slice(0, 50)} (not a safe integer)`);
+    throw new EtlError(
+      'INVALID_RESPONSE',
+      `Invalid ${what}: ${JSON.stringify(value)?.slice(0, 50)} (not a safe integer)`,
+    );
   }
   return oid;
 }

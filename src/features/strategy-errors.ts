@@ -2,7 +2,7 @@
  * Errors after which `auto` may try the next strategy: the strategy is not supported by the server,
  * or one of its guards (repeated page, wrong statistics, id list mismatch) failed.
  */
-import { EtlError, type ErrorCode, type EtlErrorOptions } from '../core/errors.js';
+import { type ErrorCode, EtlError, type EtlErrorOptions } from '../core/errors.js';
 
 const fallbacks = new WeakSet<EtlError>();
 

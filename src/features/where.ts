@@ -2,8 +2,9 @@
  * Safe where clauses: field names are validated, OIDs must be safe integers, the user's clause is
  * parenthesised so that `a OR b` cannot escape the OID bounds.
  */
-import type { EsriField } from '../core/protocol.js';
+
 import { EtlError } from '../core/errors.js';
+import type { EsriField } from '../core/protocol.js';
 import { toOid } from './oid.js';
 
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
@@ -27,7 +28,8 @@ function fieldList(fields: readonly EsriField[]): string {
 /** An OID usable in SQL: a safe integer (12.0 accepted), else USAGE. */
 export function sqlOid(value: unknown): string {
   const oid = toOid(value);
-  if (oid === undefined) throw new EtlError('USAGE', `Not an integer object id: ${String(value).slice(0, 40)}`);
+  if (oid === undefined)
+    throw new EtlError('USAGE', `Not an integer object id: ${String(value).slice(0, 40)}`);
   return String(oid);
 }
 

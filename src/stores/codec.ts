@@ -3,7 +3,7 @@
  * cannot be read (wrong key, tampered, plain value while a key is set, sealed value without a key,
  * bad shape) decodes to a `problem`, which stores report as a warning and treat as a miss.
  */
-import { RecordSealer, isSealed } from './crypto.js';
+import { isSealed, RecordSealer } from './crypto.js';
 import { parseStoredRecord, toStoredRecord } from './record.js';
 import type { TokenRecord } from './types.js';
 

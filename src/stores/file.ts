@@ -93,7 +93,10 @@ export function parseCacheFile(text: string): Loaded {
   }
   if (!isPlainObject(value)) return { entries: new Map(), problem: 'is not a JSON object' };
   if (value.version !== CACHE_FILE_VERSION) {
-    return { entries: new Map(), problem: `has an unknown version (${JSON.stringify(value.version) ?? 'none'})` };
+    return {
+      entries: new Map(),
+      problem: `has an unknown version (${JSON.stringify(value.version) ?? 'none'})`,
+    };
   }
   if (!isPlainObject(value.entries)) return { entries: new Map(), problem: 'has no entries object' };
   const entries = new Map<string, FileEntry>();
@@ -103,7 +106,9 @@ export function parseCacheFile(text: string): Loaded {
     if (entry) entries.set(key, entry);
     else invalid++;
   }
-  return invalid === 0 ? { entries } : { entries, problem: `has ${invalid} malformed entr${invalid === 1 ? 'y' : 'ies'}` };
+  return invalid === 0
+    ? { entries }
+    : { entries, problem: `has ${invalid} malformed entr${invalid === 1 ? 'y' : 'ies'}` };
 }
 
 export class FileStore implements TokenStore {
@@ -143,7 +148,9 @@ export class FileStore implements TokenStore {
     const entry = entries.get(key);
     if (!entry || entry.expiresAt <= this.#runtime.clock.now()) return undefined;
     const result =
-      entry.sealed !== undefined ? this.#codec.decodeSealed(key, entry.sealed) : this.#codec.decodePlain(entry.record);
+      entry.sealed !== undefined
+        ? this.#codec.decodeSealed(key, entry.sealed)
+        : this.#codec.decodePlain(entry.record);
     if (!result.ok) {
       this.#warnOnce(
         `entry\0${key}\0${entry.sealed ?? JSON.stringify(entry.record)}`,
@@ -214,7 +221,9 @@ export class FileStore implements TokenStore {
       });
     } catch (error) {
       if (isEtlError(error, 'ABORTED')) throw error;
-      this.#warn(`token cache file ${this.path}: could not take ${what} (${describe(error)}); going on without it`);
+      this.#warn(
+        `token cache file ${this.path}: could not take ${what} (${describe(error)}); going on without it`,
+      );
       return undefined;
     }
     this.stats.brokenLocks += handle.broken;
@@ -255,7 +264,10 @@ export class FileStore implements TokenStore {
       text = await readFile(this.path, 'utf8');
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return { entries: new Map() };
-      this.#warnOnce(`read\0${errnoCode(error)}`, `token cache file ${this.path}: unreadable (${describe(error)})`);
+      this.#warnOnce(
+        `read\0${errnoCode(error)}`,
+        `token cache file ${this.path}: unreadable (${describe(error)})`,
+      );
       return { entries: new Map(), problem: 'unreadable' };
     }
     const loaded = parseCacheFile(text);
@@ -272,7 +284,10 @@ export class FileStore implements TokenStore {
     const dir = path.dirname(this.path);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const body = `${JSON.stringify({ version: CACHE_FILE_VERSION, entries: Object.fromEntries(entries) }, null, 2)}\n`;
-    const tmp = path.join(dir, `.${path.basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    const tmp = path.join(
+      dir,
+      `.${path.basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+    );
     const handle = await open(tmp, 'wx', 0o600);
     try {
       await handle.writeFile(body, 'utf8');

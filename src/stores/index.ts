@@ -29,7 +29,10 @@ export interface CreateTokenStoreOptions {
 
 export const TOKEN_STORE_SPECS = 'memory, file, file:PATH, redis, redis://HOST:PORT/DB or rediss://…';
 
-export function createTokenStore(spec: string | undefined, options: CreateTokenStoreOptions = {}): TokenStore {
+export function createTokenStore(
+  spec: string | undefined,
+  options: CreateTokenStoreOptions = {},
+): TokenStore {
   const value = spec?.trim() ?? '';
   const runtime = resolveRuntime(options.runtime);
   const common = {
@@ -51,7 +54,8 @@ export function createTokenStore(spec: string | undefined, options: CreateTokenS
   let url: string | undefined;
   if (value === 'redis') {
     url = (options.env ?? process.env).REDIS_URL;
-    if (!url) throw new EtlError('USAGE', 'The token store "redis" needs REDIS_URL (or give redis://HOST:PORT/DB)');
+    if (!url)
+      throw new EtlError('USAGE', 'The token store "redis" needs REDIS_URL (or give redis://HOST:PORT/DB)');
   } else if (/^rediss?:\/\//i.test(value)) {
     url = value;
   }
@@ -63,5 +67,8 @@ export function createTokenStore(spec: string | undefined, options: CreateTokenS
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
   }
-  throw new EtlError('USAGE', `Unknown token store "${redactUrl(value).slice(0, 100)}" (use ${TOKEN_STORE_SPECS})`);
+  throw new EtlError(
+    'USAGE',
+    `Unknown token store "${redactUrl(value).slice(0, 100)}" (use ${TOKEN_STORE_SPECS})`,
+  );
 }

@@ -11,7 +11,7 @@
  *   reconnects in the background and the store goes back to Redis (copying what it kept locally).
  */
 import { randomBytes } from 'node:crypto';
-import { createClient } from '@redis/client';
+import { createClient, ErrorReply } from '@redis/client';
 import { EtlError } from '../core/errors.js';
 import { createEmitter, type Emit, type Logger, silentLogger } from '../core/events.js';
 import { redactUrl, registerSecret } from '../core/redact.js';
@@ -157,7 +157,12 @@ export class RedisStore implements TokenStore {
     if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
       throw new EtlError('USAGE', `A Redis URL starts with redis:// or rediss:// (got ${url.protocol})`);
     }
-    registerSecret(decodeURIComponent(url.password));
+    registerSecret(url.password);
+    try {
+      registerSecret(decodeURIComponent(url.password));
+    } catch {
+      // not percent-encoded: registered as is above
+    }
     this.displayUrl = redactUrl(url);
     this.prefix = options.prefix ?? 'arcgis-etl:';
     this.#runtime = resolveRuntime(options.runtime);
@@ -227,7 +232,10 @@ export class RedisStore implements TokenStore {
     if (raw === null || raw === undefined) return undefined;
     const result = this.#codec.decodeString(redisKey, String(raw));
     if (!result.ok) {
-      this.#warnOnce(`${redisKey}\0${String(raw)}`, `token cache (redis) "${key}": ${result.problem}; treated as a miss`);
+      this.#warnOnce(
+        `${redisKey}\0${String(raw)}`,
+        `token cache (redis) "${key}": ${result.problem}; treated as a miss`,
+      );
       return undefined;
     }
     return result.record;
@@ -254,7 +262,8 @@ export class RedisStore implements TokenStore {
     this.stats.fallbackOps++;
     const entry = this.#local.get(key);
     if (entry && (ifToken === undefined || entry.record.token === ifToken)) this.#local.delete(key);
-    if (!entry || ifToken === undefined || entry.record.token === ifToken) this.#pendingDeletes.set(key, ifToken);
+    if (!entry || ifToken === undefined || entry.record.token === ifToken)
+      this.#pendingDeletes.set(key, ifToken);
   }
 
   withLock<T>(key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
@@ -274,7 +283,10 @@ export class RedisStore implements TokenStore {
     this.#closed = true;
     this.#settleStartup?.();
     for (const latches of this.#latches.values()) for (const latch of latches) latch.fire();
-    await Promise.all([closeClient(this.#client), this.#subscriber ? closeClient(this.#subscriber) : undefined]);
+    await Promise.all([
+      closeClient(this.#client),
+      this.#subscriber ? closeClient(this.#subscriber) : undefined,
+    ]);
   }
 
   // ---- Redis plumbing -------------------------------------------------------------------------
@@ -319,6 +331,15 @@ export class RedisStore implements TokenStore {
       if (this.#state === 'down') this.#markUp();
       return reply;
     } catch (error) {
+      if (error instanceof ErrorReply) {
+        // Redis answered with an error (e.g. a foreign value under our key): not an outage.
+        const command = String(args[0]);
+        this.#warnOnce(
+          `reply\0${command}\0${error.message}`,
+          `token cache (redis): ${command} failed (${error.message}); using the local cache for it`,
+        );
+        return FAILED;
+      }
       this.#markDown(error);
       return FAILED;
     }
@@ -443,7 +464,9 @@ export class RedisStore implements TokenStore {
       if (remaining <= 0 || this.#closed) {
         if (latch) this.#disarm(channel, latch);
         if (!this.#closed) {
-          this.#warn(`token cache (redis): waited ${waitMs} ms for the lock on "${key}"; going on without it`);
+          this.#warn(
+            `token cache (redis): waited ${waitMs} ms for the lock on "${key}"; going on without it`,
+          );
         }
         return undefined;
       }
@@ -475,7 +498,9 @@ export class RedisStore implements TokenStore {
     try {
       const woke = await Promise.race([timer, latch ? latch.promise.then(() => true) : timer]);
       if (signal?.aborted) {
-        throw new EtlError('ABORTED', 'Aborted while waiting for the token cache lock', { cause: signal.reason });
+        throw new EtlError('ABORTED', 'Aborted while waiting for the token cache lock', {
+          cause: signal.reason,
+        });
       }
       return woke === true;
     } finally {

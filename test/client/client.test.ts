@@ -77,7 +77,9 @@ describe('ArcGISClient token placement', () => {
       return getToken(url, o);
     };
     const client = new ArcGISClient({ transport, auth });
-    const error = await failure(client.request('http://gis.example.com/arcgis/rest/services/S/FeatureServer/0', {}));
+    const error = await failure(
+      client.request('http://gis.example.com/arcgis/rest/services/S/FeatureServer/0', {}),
+    );
     expect(error.code).toBe('INSECURE_URL');
     expect(asked).toBe(0);
     expect(transport.calls).toHaveLength(0);

@@ -26,7 +26,8 @@ export function fakeTransport(answer: (call: Call, index: number) => unknown): T
   };
 }
 
-export const tokenInvalid = () => new EtlError('TOKEN_INVALID', 'ArcGIS error 498: Invalid token.', { arcgisCode: 498 });
+export const tokenInvalid = () =>
+  new EtlError('TOKEN_INVALID', 'ArcGIS error 498: Invalid token.', { arcgisCode: 498 });
 export const tokenRequired = () =>
   new EtlError('TOKEN_REQUIRED', 'ArcGIS error 499: Token Required', { arcgisCode: 499 });
 

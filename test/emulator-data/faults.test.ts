@@ -116,7 +116,9 @@ describe('capabilities switched off are advertised and enforced', () => {
     expect(queryError(off, { returnIdsOnly: 'true' }).code).toBe(400);
     expect(q(off, { returnIdsOnly: 'true', returnCountOnly: 'true' })).toEqual({ count: 30 });
     expect(
-      queryError(off, { outStatistics: JSON.stringify([{ statisticType: 'max', onStatisticField: 'OBJECTID' }]) }).code,
+      queryError(off, {
+        outStatistics: JSON.stringify([{ statisticType: 'max', onStatisticField: 'OBJECTID' }]),
+      }).code,
     ).toBe(400);
     expect(queryError(off, { f: 'geojson' }).code).toBe(400);
     expect(q(off, { f: 'json' }).features).toHaveLength(10);

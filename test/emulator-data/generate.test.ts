@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isEtlError } from '../../src/core/errors.js';
-import { generateLayerData, NAME_STEMS } from '../../src/emulator/data/generate.js';
+import { type generateLayerData, NAME_STEMS } from '../../src/emulator/data/generate.js';
 import { loadLayers } from '../../src/emulator/data/index.js';
 import { type EsriPage, q, signedArea2 } from './helpers.js';
 
@@ -49,7 +49,9 @@ describe('generated layers', () => {
     expect(rows.every((r) => Number.isInteger(r.category))).toBe(true);
     expect(rows.some((r) => !Number.isInteger(r.value))).toBe(true);
     const created = rows.map((r) => r.created as number);
-    expect(created.every((c) => Number.isInteger(c) && c >= Date.UTC(2000, 0, 1) && c < Date.UTC(2026, 0, 1))).toBe(true);
+    expect(
+      created.every((c) => Number.isInteger(c) && c >= Date.UTC(2000, 0, 1) && c < Date.UTC(2026, 0, 1)),
+    ).toBe(true);
   });
 
   it('oidMode dense starts at firstOid and is gapless', async () => {
@@ -144,7 +146,9 @@ describe('generated layers', () => {
       { count: 10, geometry: 'point', oidMode: 'random' },
     ];
     for (const generate of bad) {
-      const err = await loadLayers({ layers: [{ service: 's', generate: generate as never }] }).catch((e) => e);
+      const err = await loadLayers({ layers: [{ service: 's', generate: generate as never }] }).catch(
+        (e) => e,
+      );
       expect(isEtlError(err, 'USAGE')).toBe(true);
     }
   });
@@ -174,7 +178,12 @@ describe('generated layers', () => {
     expect(page!.features).toHaveLength(2000);
     expect(page!.features[0]!.attributes.OBJECTID).toBe(lo);
     const t1 = performance.now();
-    const byOffset = q(layer, { where: '1=1', outFields: '*', resultOffset: '998000', orderByFields: 'OBJECTID' });
+    const byOffset = q(layer, {
+      where: '1=1',
+      outFields: '*',
+      resultOffset: '998000',
+      orderByFields: 'OBJECTID',
+    });
     const offsetMs = performance.now() - t1;
     expect(byOffset.features).toHaveLength(2000);
     expect(byOffset.exceededTransferLimit).toBeUndefined();

@@ -7,18 +7,66 @@ import { layerFromGeoJSON, loadLayers } from '../../src/emulator/data/index.js';
 import { q, signedArea2 } from './helpers.js';
 
 // GeoJSON rings as RFC 7946 writes them: outer counter-clockwise, hole clockwise
-const square = [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]];
+const square = [
+  [
+    [0, 0],
+    [10, 0],
+    [10, 10],
+    [0, 10],
+    [0, 0],
+  ],
+];
 const squareWithHole = [
-  [[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]],
-  [[2, 2], [2, 4], [4, 4], [4, 2], [2, 2]],
+  [
+    [0, 0],
+    [10, 0],
+    [10, 10],
+    [0, 10],
+    [0, 0],
+  ],
+  [
+    [2, 2],
+    [2, 4],
+    [4, 4],
+    [4, 2],
+    [2, 2],
+  ],
 ];
 
 const parcels = {
   type: 'FeatureCollection',
   features: [
-    { type: 'Feature', id: 30, geometry: { type: 'Polygon', coordinates: squareWithHole }, properties: { owner: 'Zoë, "Z"', area: 96, share: 0.5, vacant: false, tags: ['a'], note: null } },
-    { type: 'Feature', id: 10, geometry: { type: 'MultiPolygon', coordinates: [square, [[[20, 20], [30, 20], [30, 30], [20, 20]]]] }, properties: { owner: 'Ann', area: 150, share: 1, vacant: true, note: 'x' } },
-    { type: 'Feature', id: 20, geometry: null, properties: { owner: null, area: 3000000000, share: 2, vacant: true } },
+    {
+      type: 'Feature',
+      id: 30,
+      geometry: { type: 'Polygon', coordinates: squareWithHole },
+      properties: { owner: 'Zoë, "Z"', area: 96, share: 0.5, vacant: false, tags: ['a'], note: null },
+    },
+    {
+      type: 'Feature',
+      id: 10,
+      geometry: {
+        type: 'MultiPolygon',
+        coordinates: [
+          square,
+          [
+            [
+              [20, 20],
+              [30, 20],
+              [30, 30],
+              [20, 20],
+            ],
+          ],
+        ],
+      },
+      properties: { owner: 'Ann', area: 150, share: 1, vacant: true, note: 'x' },
+    },
+    {
+      type: 'Feature',
+      id: 20,
+      geometry: null,
+      properties: { owner: null, area: 3000000000, share: 2, vacant: true },
+    },
   ],
 };
 
@@ -39,7 +87,15 @@ describe('GeoJSON layers', () => {
       note: 'esriFieldTypeString',
       Shape: 'esriFieldTypeGeometry',
     });
-    expect(layer.feature(30)!.attributes).toEqual({ OBJECTID: 30, owner: 'Zoë, "Z"', area: 96, share: 0.5, vacant: 0, tags: '["a"]', note: null });
+    expect(layer.feature(30)!.attributes).toEqual({
+      OBJECTID: 30,
+      owner: 'Zoë, "Z"',
+      area: 96,
+      share: 0.5,
+      vacant: 0,
+      tags: '["a"]',
+      note: null,
+    });
     expect(layer.feature(20)!.geometry).toBeNull();
     expect(md.displayField).toBe('owner');
     expect(q(layer, { where: "owner = 'Ann'" }).features.map((f) => f.attributes.OBJECTID)).toEqual([10]);
@@ -70,7 +126,12 @@ describe('GeoJSON layers', () => {
   it('falls back to 1..n when ids are missing, strings or duplicated; infers Integer and Z', () => {
     const doc = (ids: unknown[]) => ({
       type: 'FeatureCollection',
-      features: ids.map((id, i) => ({ type: 'Feature', ...(id === undefined ? {} : { id }), geometry: { type: 'Point', coordinates: [i, i, 100 + i] }, properties: { n: i } })),
+      features: ids.map((id, i) => ({
+        type: 'Feature',
+        ...(id === undefined ? {} : { id }),
+        geometry: { type: 'Point', coordinates: [i, i, 100 + i] },
+        properties: { n: i },
+      })),
     });
     expect(layerFromGeoJSON({ service: 'a' }, doc(['x', 'y', 'z'])).objectIds()).toEqual([1, 2, 3]);
     expect(layerFromGeoJSON({ service: 'a' }, doc([5, 5, 6])).objectIds()).toEqual([1, 2, 3]);
@@ -87,7 +148,17 @@ describe('GeoJSON layers', () => {
       { service: 'a' },
       {
         type: 'FeatureCollection',
-        features: [3, 1].map((oid) => ({ type: 'Feature', geometry: { type: 'LineString', coordinates: [[0, 0], [1, oid]] }, properties: { OBJECTID: oid, k: 'v' } })),
+        features: [3, 1].map((oid) => ({
+          type: 'Feature',
+          geometry: {
+            type: 'LineString',
+            coordinates: [
+              [0, 0],
+              [1, oid],
+            ],
+          },
+          properties: { OBJECTID: oid, k: 'v' },
+        })),
       },
     );
     expect(layer.objectIds()).toEqual([1, 3]);
@@ -102,7 +173,17 @@ describe('GeoJSON layers', () => {
         type: 'FeatureCollection',
         features: [
           { type: 'Feature', geometry: { type: 'Point', coordinates: [1, 2] }, properties: {} },
-          { type: 'Feature', geometry: { type: 'MultiPoint', coordinates: [[1, 2], [3, 4]] }, properties: {} },
+          {
+            type: 'Feature',
+            geometry: {
+              type: 'MultiPoint',
+              coordinates: [
+                [1, 2],
+                [3, 4],
+              ],
+            },
+            properties: {},
+          },
         ],
       },
     );
@@ -122,7 +203,15 @@ describe('GeoJSON layers', () => {
     expect(mixed).toThrow(/mixed geometry/);
     expect(() => layerFromGeoJSON({ service: 'bad' }, { type: 'Topology' })).toThrow(/FeatureCollection/);
     try {
-      layerFromGeoJSON({ service: 'bad' }, { type: 'FeatureCollection', features: [{ type: 'Feature', geometry: { type: 'GeometryCollection', geometries: [] }, properties: {} }] });
+      layerFromGeoJSON(
+        { service: 'bad' },
+        {
+          type: 'FeatureCollection',
+          features: [
+            { type: 'Feature', geometry: { type: 'GeometryCollection', geometries: [] }, properties: {} },
+          ],
+        },
+      );
       expect.unreachable();
     } catch (e) {
       expect(isEtlError(e, 'UNSUPPORTED_GEOMETRY')).toBe(true);
@@ -134,7 +223,25 @@ describe('GeoJSON layers', () => {
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'emulator-data-'));
       await writeFile(join(dir, 'Parcels.geojson'), JSON.stringify(parcels));
-      await writeFile(join(dir, 'roads.json'), JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', geometry: { type: 'LineString', coordinates: [[0, 0], [1, 1]] }, properties: { name: 'A1' } }] }));
+      await writeFile(
+        join(dir, 'roads.json'),
+        JSON.stringify({
+          type: 'FeatureCollection',
+          features: [
+            {
+              type: 'Feature',
+              geometry: {
+                type: 'LineString',
+                coordinates: [
+                  [0, 0],
+                  [1, 1],
+                ],
+              },
+              properties: { name: 'A1' },
+            },
+          ],
+        }),
+      );
       await writeFile(join(dir, 'readme.txt'), 'not a layer');
     });
     afterAll(async () => {
@@ -142,7 +249,10 @@ describe('GeoJSON layers', () => {
     });
 
     it('loads every *.geojson / *.json file as a layer named after the file', async () => {
-      const layers = await loadLayers({ dataDir: dir, layers: [{ service: 'gen', generate: { count: 3, geometry: 'point' } }] });
+      const layers = await loadLayers({
+        dataDir: dir,
+        layers: [{ service: 'gen', generate: { count: 3, geometry: 'point' } }],
+      });
       expect(layers.map((l) => [l.service, l.id, l.geometryType, l.count])).toEqual([
         ['gen', 0, 'esriGeometryPoint', 3],
         ['Parcels', 0, 'esriGeometryPolygon', 3],
@@ -152,22 +262,33 @@ describe('GeoJSON layers', () => {
     });
 
     it('loads a geojsonFile spec, and reports unreadable or invalid files as USAGE', async () => {
-      const [layer] = await loadLayers({ layers: [{ service: 'p', geojsonFile: join(dir, 'Parcels.geojson'), maxRecordCount: 2 }] });
+      const [layer] = await loadLayers({
+        layers: [{ service: 'p', geojsonFile: join(dir, 'Parcels.geojson'), maxRecordCount: 2 }],
+      });
       expect(q(layer!, {}).exceededTransferLimit).toBe(true);
-      const missing = await loadLayers({ layers: [{ service: 'p', geojsonFile: join(dir, 'nope.geojson') }] }).catch((e) => e);
+      const missing = await loadLayers({
+        layers: [{ service: 'p', geojsonFile: join(dir, 'nope.geojson') }],
+      }).catch((e) => e);
       expect(isEtlError(missing, 'USAGE')).toBe(true);
-      const notJson = await loadLayers({ layers: [{ service: 'p', geojsonFile: join(dir, 'readme.txt') }] }).catch((e) => e);
+      const notJson = await loadLayers({
+        layers: [{ service: 'p', geojsonFile: join(dir, 'readme.txt') }],
+      }).catch((e) => e);
       expect(isEtlError(notJson, 'USAGE')).toBe(true);
       const noDir = await loadLayers({ dataDir: join(dir, 'absent') }).catch((e) => e);
       expect(isEtlError(noDir, 'USAGE')).toBe(true);
     });
 
     it('rejects duplicate layers and specs with neither or both sources', async () => {
-      const dup = await loadLayers({ dataDir: dir, layers: [{ service: 'roads', generate: { count: 1, geometry: 'point' } }] }).catch((e) => e);
+      const dup = await loadLayers({
+        dataDir: dir,
+        layers: [{ service: 'roads', generate: { count: 1, geometry: 'point' } }],
+      }).catch((e) => e);
       expect(isEtlError(dup, 'USAGE')).toBe(true);
       const neither = await loadLayers({ layers: [{ service: 'x' }] }).catch((e) => e);
       expect(isEtlError(neither, 'USAGE')).toBe(true);
-      const both = await loadLayers({ layers: [{ service: 'x', geojsonFile: 'a.geojson', generate: { count: 1, geometry: 'point' } }] }).catch((e) => e);
+      const both = await loadLayers({
+        layers: [{ service: 'x', geojsonFile: 'a.geojson', generate: { count: 1, geometry: 'point' } }],
+      }).catch((e) => e);
       expect(isEtlError(both, 'USAGE')).toBe(true);
       const twoIds = await loadLayers({
         layers: [

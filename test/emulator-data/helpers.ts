@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { type EmulatedLayer, EmulatorQueryError, type QueryFaults, type QueryParams } from '../../src/emulator/types.js';
+import {
+  type EmulatedLayer,
+  EmulatorQueryError,
+  type QueryFaults,
+  type QueryParams,
+} from '../../src/emulator/types.js';
 
 export const RECORDED = new URL('../../../shared/fixtures/recorded/', import.meta.url);
 
@@ -26,7 +31,11 @@ export function q<T = EsriPage>(layer: EmulatedLayer, params: QueryParams, fault
 }
 
 /** The error a query throws (fails the test when it does not throw one). */
-export function queryError(layer: EmulatedLayer, params: QueryParams, faults?: QueryFaults): EmulatorQueryError {
+export function queryError(
+  layer: EmulatedLayer,
+  params: QueryParams,
+  faults?: QueryFaults,
+): EmulatorQueryError {
   try {
     layer.query(params, faults);
   } catch (error) {

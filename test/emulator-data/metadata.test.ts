@@ -45,11 +45,20 @@ describe('layer metadata', () => {
   it('has the keys the newer recorded layers have (pagination, formats, statistics)', async () => {
     const md = (await sample()).metadata() as Record<string, unknown>;
     const chicago = recorded('us-il-chicago/metadata.json');
-    for (const key of ['maxRecordCount', 'supportedQueryFormats', 'supportsStatistics', 'supportsAdvancedQueries', 'advancedQueryCapabilities', 'useStandardizedQueries', 'geometryField']) {
+    for (const key of [
+      'maxRecordCount',
+      'supportedQueryFormats',
+      'supportsStatistics',
+      'supportsAdvancedQueries',
+      'advancedQueryCapabilities',
+      'useStandardizedQueries',
+      'geometryField',
+    ]) {
       expect(md, key).toHaveProperty(key);
     }
     const adv = md.advancedQueryCapabilities as Record<string, unknown>;
-    for (const key of Object.keys(chicago.advancedQueryCapabilities as object)) expect(adv, key).toHaveProperty(key);
+    for (const key of Object.keys(chicago.advancedQueryCapabilities as object))
+      expect(adv, key).toHaveProperty(key);
     expect(md.supportedQueryFormats).toBe(chicago.supportedQueryFormats);
   });
 
@@ -70,12 +79,17 @@ describe('layer metadata', () => {
     expect(typeof md.currentVersion).toBe('number');
     const oid = md.fields!.find((f) => f.type === 'esriFieldTypeOID');
     expect(oid?.name).toBe('OBJECTID');
-    for (const f of md.fields!) expect(Object.keys(f)).toEqual(expect.arrayContaining(['name', 'type', 'alias', 'domain']));
+    for (const f of md.fields!)
+      expect(Object.keys(f)).toEqual(expect.arrayContaining(['name', 'type', 'alias', 'domain']));
     expect(md.fields!.find((f) => f.name === 'name')).toMatchObject({ length: 64, nullable: true });
     // the extent is the real bbox of the data
     const all = q(layer, { outFields: 'OBJECTID' });
-    const xs = all.features.flatMap((f) => (f.geometry as { rings: number[][][] }).rings.flat().map((p) => p[0]!));
-    const ys = all.features.flatMap((f) => (f.geometry as { rings: number[][][] }).rings.flat().map((p) => p[1]!));
+    const xs = all.features.flatMap((f) =>
+      (f.geometry as { rings: number[][][] }).rings.flat().map((p) => p[0]!),
+    );
+    const ys = all.features.flatMap((f) =>
+      (f.geometry as { rings: number[][][] }).rings.flat().map((p) => p[1]!),
+    );
     expect(md.extent).toEqual({
       xmin: Math.min(...xs),
       ymin: Math.min(...ys),
@@ -105,13 +119,18 @@ describe('layer metadata', () => {
     const polk = recorded('us-fl-polk/us-fl-polk-0.json');
     expect(page.spatialReference).toEqual(polk.spatialReference);
     const fields = page.fields as Record<string, unknown>[];
-    for (const f of fields) expect(['name', 'type', 'alias', 'length']).toEqual(expect.arrayContaining(Object.keys(f)));
+    for (const f of fields)
+      expect(['name', 'type', 'alias', 'length']).toEqual(expect.arrayContaining(Object.keys(f)));
   });
 
   it('count, ids and statistics answers have the recorded shapes', async () => {
     const layer = await sample();
-    expect(Object.keys(q(layer, { returnCountOnly: 'true' }))).toEqual(Object.keys(recorded('us-mi-kent/us-mi-kent-count-only.json')));
-    expect(Object.keys(q(layer, { returnIdsOnly: 'true' }))).toEqual(Object.keys(recorded('us-mi-kent/us-mi-kent-ids-only.json')));
+    expect(Object.keys(q(layer, { returnCountOnly: 'true' }))).toEqual(
+      Object.keys(recorded('us-mi-kent/us-mi-kent-count-only.json')),
+    );
+    expect(Object.keys(q(layer, { returnIdsOnly: 'true' }))).toEqual(
+      Object.keys(recorded('us-mi-kent/us-mi-kent-ids-only.json')),
+    );
     const stats = q(layer, {
       outStatistics: JSON.stringify([
         { statisticType: 'min', onStatisticField: 'OBJECTID', outStatisticFieldName: 'THE_MIN' },

@@ -8,12 +8,20 @@ let points: EmulatedLayer;
 const MAX = 100;
 
 beforeAll(async () => {
-  [layer, points] = await loadLayers({
+  [layer, points] = (await loadLayers({
     layers: [
-      { service: 'parcels', generate: { count: 2345, geometry: 'mixed-polygon', seed: 5, oidMode: 'sparse' }, maxRecordCount: MAX },
-      { service: 'points', generate: { count: 1000, geometry: 'point', seed: 6, hasZ: true }, maxRecordCount: 2000 },
+      {
+        service: 'parcels',
+        generate: { count: 2345, geometry: 'mixed-polygon', seed: 5, oidMode: 'sparse' },
+        maxRecordCount: MAX,
+      },
+      {
+        service: 'points',
+        generate: { count: 1000, geometry: 'point', seed: 6, hasZ: true },
+        maxRecordCount: 2000,
+      },
     ],
-  }) as [EmulatedLayer, EmulatedLayer];
+  })) as [EmulatedLayer, EmulatedLayer];
 });
 
 describe('query: answers', () => {
@@ -48,7 +56,8 @@ describe('query: answers', () => {
   it('returnCountOnly, returnIdsOnly', () => {
     expect(q(layer, { where: '1=1', returnCountOnly: 'true' })).toEqual({ count: 2345 });
     expect(q(layer, { where: 'category = 3', returnCountOnly: 'true', returnIdsOnly: 'true' })).toEqual({
-      count: q<{ objectIds: number[] }>(layer, { where: 'category = 3', returnIdsOnly: 'true' }).objectIds.length,
+      count: q<{ objectIds: number[] }>(layer, { where: 'category = 3', returnIdsOnly: 'true' }).objectIds
+        .length,
     });
     const ids = q<{ objectIdFieldName: string; objectIds: number[] }>(layer, { returnIdsOnly: 'true' });
     expect(ids.objectIdFieldName).toBe('OBJECTID');
@@ -58,11 +67,23 @@ describe('query: answers', () => {
 
   it('outFields: * , a list (case-insensitive), OID always included, unknown field rejected', () => {
     const star = q(layer, { outFields: '*', resultRecordCount: '1', resultOffset: '0' });
-    expect(Object.keys(star.features[0]!.attributes)).toEqual(['OBJECTID', 'name', 'category', 'value', 'created', 'note']);
+    expect(Object.keys(star.features[0]!.attributes)).toEqual([
+      'OBJECTID',
+      'name',
+      'category',
+      'value',
+      'created',
+      'note',
+    ]);
     const list = q(layer, { outFields: 'VALUE, Name' });
     expect(Object.keys(list.features[0]!.attributes)).toEqual(['OBJECTID', 'value', 'name']);
     expect(list.fields.map((f) => f.name)).toEqual(['OBJECTID', 'value', 'name']);
     expect(Object.keys(q(layer, {}).features[0]!.attributes)).toEqual(['OBJECTID']);
+    // the geometry field of the metadata is accepted and ignored
+    expect(Object.keys(q(layer, { outFields: 'Shape,name' }).features[0]!.attributes)).toEqual([
+      'OBJECTID',
+      'name',
+    ]);
     const err = queryError(layer, { outFields: 'name,bogus' });
     expect(err.code).toBe(400);
     expect(err.details.join()).toContain('bogus');
@@ -98,7 +119,13 @@ describe('query: answers', () => {
   });
 
   it('orderByFields: several fields, ASC/DESC, ties by OID; unknown field rejected', () => {
-    const page = q(layer, { where: '1=1', outFields: 'category,value', orderByFields: 'category DESC, value ASC', resultOffset: '0', resultRecordCount: '100' });
+    const page = q(layer, {
+      where: '1=1',
+      outFields: 'category,value',
+      orderByFields: 'category DESC, value ASC',
+      resultOffset: '0',
+      resultRecordCount: '100',
+    });
     const rows = page.features.map((f) => f.attributes as { category: number; value: number });
     for (let i = 1; i < rows.length; i++) {
       const a = rows[i - 1]!;
@@ -109,7 +136,9 @@ describe('query: answers', () => {
     const desc = q(layer, { orderByFields: 'OBJECTID DESC', resultRecordCount: '3', resultOffset: '0' });
     expect(oidsOf(desc)).toEqual(layer.objectIds().slice(-3).reverse());
     // NULLs first when ascending
-    const notes = q(layer, { outFields: 'note', orderByFields: 'note' }).features.map((f) => f.attributes.note);
+    const notes = q(layer, { outFields: 'note', orderByFields: 'note' }).features.map(
+      (f) => f.attributes.note,
+    );
     expect(notes[0]).toBeNull();
     expect(queryError(layer, { orderByFields: 'nope' }).code).toBe(400);
     expect(queryError(layer, { orderByFields: 'name SIDEWAYS' }).code).toBe(400);
@@ -120,7 +149,13 @@ describe('query: answers', () => {
       const seen: number[] = [];
       let offset = 0;
       for (;;) {
-        const page = q(layer, { where: '1=1', outFields: 'OBJECTID', orderByFields, resultOffset: String(offset), resultRecordCount: '250' });
+        const page = q(layer, {
+          where: '1=1',
+          outFields: 'OBJECTID',
+          orderByFields,
+          resultOffset: String(offset),
+          resultRecordCount: '250',
+        });
         expect(page.features.length).toBeLessThanOrEqual(MAX);
         seen.push(...oidsOf(page));
         offset += page.features.length;
@@ -147,10 +182,34 @@ describe('query: answers', () => {
     const seen: number[] = [];
     const step = 2 ** 29;
     for (let lo = min; lo <= max; lo += step) {
-      const page = q(layer, { where: `OBJECTID >= ${lo} AND OBJECTID < ${lo + step}`, returnIdsOnly: 'true' }) as unknown as { objectIds: number[] };
+      const page = q(layer, {
+        where: `OBJECTID >= ${lo} AND OBJECTID < ${lo + step}`,
+        returnIdsOnly: 'true',
+      }) as unknown as { objectIds: number[] };
       seen.push(...page.objectIds);
     }
     expect(seen).toEqual([...ids]);
+  });
+
+  it('OBJECTID IN (...) in where, combined with objectIds', () => {
+    const all = layer.objectIds();
+    const where = `OBJECTID IN (${all[1]}, ${all[7]}, ${all[9]})`;
+    expect(oidsOf(q(layer, { where }))).toEqual([all[1], all[7], all[9]]);
+    expect(oidsOf(q(layer, { where, objectIds: `${all[9]},${all[2]}` }))).toEqual([all[9]]);
+  });
+
+  it('a custom objectIdField is used everywhere', async () => {
+    const [fid] = await loadLayers({
+      layers: [{ service: 'fid', objectIdField: 'FID', generate: { count: 30, geometry: 'point' } }],
+    });
+    expect(fid!.objectIdField).toBe('FID');
+    expect(fid!.metadata().objectIdField).toBe('FID');
+    const page = q(fid!, { where: 'fid >= 10 AND FID < 13', outFields: 'name', orderByFields: 'FID DESC' });
+    expect(page.objectIdFieldName).toBe('FID');
+    expect(oidsOf(page, 'FID')).toEqual([12, 11, 10]);
+    expect(queryError(fid!, { where: 'OBJECTID > 1' }).code).toBe(400);
+    const geo = JSON.parse(fid!.query({ f: 'geojson', objectIds: '4' }).body);
+    expect(geo.features[0].id).toBe(4);
   });
 
   it('invalid where is an ArcGIS 400', () => {
@@ -179,23 +238,44 @@ describe('query: geometry', () => {
       const rings = (layer.feature(oid)!.geometry as { rings: number[][][] }).rings.flat();
       const xs = rings.map((p) => p[0]!);
       const ys = rings.map((p) => p[1]!);
-      return Math.min(...xs) <= env.xmax && Math.max(...xs) >= env.xmin && Math.min(...ys) <= env.ymax && Math.max(...ys) >= env.ymin;
+      return (
+        Math.min(...xs) <= env.xmax &&
+        Math.max(...xs) >= env.xmin &&
+        Math.min(...ys) <= env.ymax &&
+        Math.max(...ys) >= env.ymin
+      );
     });
     expect(ids.length).toBeGreaterThan(50);
     expect(ids.length).toBeLessThan(2345);
     expect(ids).toEqual(expected);
-    const comma = q<{ objectIds: number[] }>(layer, { geometry: '-100,30,-90,40', returnIdsOnly: 'true' }).objectIds;
+    const comma = q<{ objectIds: number[] }>(layer, {
+      geometry: '-100,30,-90,40',
+      returnIdsOnly: 'true',
+    }).objectIds;
     expect(comma).toEqual(ids);
   });
 
   it('envelope on points, quadrants partition the layer; inSR 3857 accepted', () => {
     const count = (geometry: string, extra: Record<string, string> = {}) =>
-      q<{ count: number }>(points, { geometry, geometryType: 'esriGeometryEnvelope', returnCountOnly: 'true', ...extra }).count;
+      q<{ count: number }>(points, {
+        geometry,
+        geometryType: 'esriGeometryEnvelope',
+        returnCountOnly: 'true',
+        ...extra,
+      }).count;
     const w = count('-180,-90,-95,90');
     const e = count('-94.9999999999,-90,180,90');
     expect(w + e).toBe(1000);
     expect(w).toBeGreaterThan(0);
-    const merc = count(JSON.stringify({ xmin: -20037508.34, ymin: -20037508, xmax: -10575351.62, ymax: 20037508, spatialReference: { wkid: 102100 } }));
+    const merc = count(
+      JSON.stringify({
+        xmin: -20037508.34,
+        ymin: -20037508,
+        xmax: -10575351.62,
+        ymax: 20037508,
+        spatialReference: { wkid: 102100 },
+      }),
+    );
     expect(merc).toBe(w);
     expect(queryError(points, { geometry: 'nonsense' }).code).toBe(400);
     expect(queryError(points, { geometry: '1,2,3,4', spatialRel: 'esriSpatialRelTouches' }).code).toBe(400);
@@ -216,9 +296,17 @@ describe('query: geometry', () => {
 
 describe('query: f=geojson', () => {
   it('is a valid RFC 7946 FeatureCollection with outer rings counter-clockwise', () => {
-    const fc = JSON.parse(layer.query({ where: '1=1', outFields: '*', f: 'geojson', resultOffset: '0', resultRecordCount: '100' }).body) as {
+    const fc = JSON.parse(
+      layer.query({ where: '1=1', outFields: '*', f: 'geojson', resultOffset: '0', resultRecordCount: '100' })
+        .body,
+    ) as {
       type: string;
-      features: { type: string; id: number; geometry: { type: string; coordinates: number[][][] | number[][][][] }; properties: Record<string, unknown> }[];
+      features: {
+        type: string;
+        id: number;
+        geometry: { type: string; coordinates: number[][][] | number[][][][] };
+        properties: Record<string, unknown>;
+      }[];
       properties?: { exceededTransferLimit?: boolean };
     };
     expect(fc.type).toBe('FeatureCollection');
@@ -229,7 +317,10 @@ describe('query: f=geojson', () => {
     for (const f of fc.features) {
       expect(f.type).toBe('Feature');
       expect(f.id).toBe(f.properties.OBJECTID);
-      const polygons = f.geometry.type === 'Polygon' ? [f.geometry.coordinates as number[][][]] : (f.geometry.coordinates as number[][][][]);
+      const polygons =
+        f.geometry.type === 'Polygon'
+          ? [f.geometry.coordinates as number[][][]]
+          : (f.geometry.coordinates as number[][][][]);
       if (f.geometry.type === 'MultiPolygon') multi++;
       else expect(f.geometry.type).toBe('Polygon');
       for (const poly of polygons) {
@@ -288,21 +379,44 @@ describe('query: outStatistics', () => {
   });
 
   it('count/sum/avg/min/max on numeric fields, with where, default names', () => {
-    const rows = q(layer, { where: 'category = 2', outFields: 'value', returnGeometry: 'false', resultOffset: '0', resultRecordCount: '100000' });
+    const rows = q(layer, {
+      where: 'category = 2',
+      outFields: 'value',
+      returnGeometry: 'false',
+      resultOffset: '0',
+      resultRecordCount: '100000',
+    });
     // the page is capped, so compute the expectation from batches of ids
     const ids = q<{ objectIds: number[] }>(layer, { where: 'category = 2', returnIdsOnly: 'true' }).objectIds;
     const values: number[] = [];
     for (let i = 0; i < ids.length; i += MAX) {
-      values.push(...q(layer, { objectIds: ids.slice(i, i + MAX).join(','), outFields: 'value' }).features.map((f) => f.attributes.value as number));
+      values.push(
+        ...q(layer, { objectIds: ids.slice(i, i + MAX).join(','), outFields: 'value' }).features.map(
+          (f) => f.attributes.value as number,
+        ),
+      );
     }
     expect(rows.features.length).toBe(MAX);
-    const body = q<{ fields: { name: string; type: string }[]; features: { attributes: Record<string, number> }[] }>(layer, {
+    const body = q<{
+      fields: { name: string; type: string }[];
+      features: { attributes: Record<string, number> }[];
+    }>(layer, {
       where: 'category = 2',
-      outStatistics: JSON.stringify([stat('count', 'OBJECTID'), stat('sum', 'value'), stat('avg', 'value'), stat('min', 'value'), stat('max', 'value'), stat('count', 'note')]),
+      outStatistics: JSON.stringify([
+        stat('count', 'OBJECTID'),
+        stat('sum', 'value'),
+        stat('avg', 'value'),
+        stat('min', 'value'),
+        stat('max', 'value'),
+        stat('count', 'note'),
+      ]),
     });
     const a = body.features[0]!.attributes;
     expect(a.COUNT_OBJECTID).toBe(ids.length);
-    expect(a.SUM_value).toBeCloseTo(values.reduce((s, v) => s + v, 0), 6);
+    expect(a.SUM_value).toBeCloseTo(
+      values.reduce((s, v) => s + v, 0),
+      6,
+    );
     expect(a.AVG_value).toBeCloseTo(values.reduce((s, v) => s + v, 0) / values.length, 6);
     expect(a.MIN_value).toBe(Math.min(...values));
     expect(a.MAX_value).toBe(Math.max(...values));
@@ -335,4 +449,3 @@ describe('query: outStatistics', () => {
     expect(body.features[0]!.attributes).toEqual({ c: 0, m: null });
   });
 });
-

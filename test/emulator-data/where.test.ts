@@ -35,7 +35,9 @@ function match(where: string): number[] {
   if (c.never) return [];
   return rows
     .map((r, i) => ({ r, i }))
-    .filter(({ r, i }) => r.OBJECTID >= c.oidMin && r.OBJECTID <= c.oidMax && (!c.residual || c.residual(i)))
+    .filter(({ r }) => r.OBJECTID >= c.oidMin && r.OBJECTID <= c.oidMax)
+    .filter(({ r }) => c.oidList === undefined || c.oidList.includes(r.OBJECTID))
+    .filter(({ i }) => !c.residual || c.residual(i))
     .map(({ r }) => r.OBJECTID);
 }
 
@@ -159,6 +161,16 @@ describe('where parser', () => {
     expect([eq.oidMin, eq.oidMax]).toEqual([7, 7]);
     const empty = compileWhere('OBJECTID > 10 AND OBJECTID < 5', schema);
     expect(empty.never).toBe(true);
+  });
+
+  it('turns OBJECTID IN (...) into an OID list', () => {
+    const c = compileWhere('OBJECTID IN (1, 5, 99)', schema);
+    expect([c.oidList, c.residual]).toEqual([[1, 5, 99], undefined]);
+    expect(match('OBJECTID IN (1, 5, 99)')).toEqual([1, 5]);
+    expect(match("OBJECTID IN (1, 5) AND objectid IN (5, '7') AND n IS NULL")).toEqual([5]);
+    expect(compileWhere('OBJECTID IN (1) AND OBJECTID IN (2)', schema).never).toBe(true);
+    expect(compileWhere('OBJECTID NOT IN (1)', schema).oidList).toBeUndefined();
+    expect(match('OBJECTID NOT IN (1, 2)')).toEqual([5, 7, 10, 11]);
   });
 
   it('keeps other conjuncts as the residual and does not range-ify ORs', () => {

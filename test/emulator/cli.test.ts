@@ -31,7 +31,11 @@ describe('emulatorCommandOptions', () => {
       ],
       tokenMinutes: 30,
       layers: [
-        { service: 'parcels', generate: { count: 50000, geometry: 'polygon' }, maxRecordCount: 1000 },
+        {
+          service: 'parcels',
+          generate: { count: 50000, geometry: 'polygon', seed: 9 },
+          maxRecordCount: 1000,
+        },
         { service: 'addresses', generate: { count: 10, geometry: 'point', seed: 7 }, maxRecordCount: 1000 },
       ],
       seed: 9,

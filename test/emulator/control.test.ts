@@ -37,7 +37,9 @@ describe('control endpoint /__emulator/', () => {
     expect(faults.status).toBe(200);
     expect((await call(`${emu.layerUrl('Public')}/query?f=json`)).status).toBe(503);
     await call(`${control}/faults`, { body: '{}', headers: { 'content-type': 'application/json' } });
-    expect((await call(`${emu.layerUrl('Public')}/query?where=1%3D1&returnCountOnly=true&f=json`)).status).toBe(200);
+    expect(
+      (await call(`${emu.layerUrl('Public')}/query?where=1%3D1&returnCountOnly=true&f=json`)).status,
+    ).toBe(200);
 
     await call(`${control}/clock-offset`, { body: JSON.stringify({ ms: 86_400_000 }) });
     const date = Date.parse((await call(`${emu.restUrl}/info?f=json`)).headers.date ?? '');

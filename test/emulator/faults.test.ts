@@ -36,7 +36,16 @@ async function outcomes(handle: EmulatorHandle, n: number): Promise<string[]> {
 }
 
 const MIXED: FaultOptions = {
-  rates: { http429: 0.1, http500: 0.05, http502: 0.05, http503: 0.1, http504: 0.05, reset: 0.05, truncate: 0.05, html: 0.05 },
+  rates: {
+    http429: 0.1,
+    http500: 0.05,
+    http502: 0.05,
+    http503: 0.1,
+    http504: 0.05,
+    reset: 0.05,
+    truncate: 0.05,
+    html: 0.05,
+  },
 };
 
 describe('faults', () => {
@@ -58,7 +67,9 @@ describe('faults', () => {
     expect(stats.faults.http429 ?? 0).toBe(count((o) => o === '429'));
     expect(stats.faults.reset ?? 0).toBe(count((o) => o === 'reset'));
     expect(stats.faults.truncate ?? 0).toBe(count((o) => o === 'truncate'));
-    expect(stats.faults.html ?? 0).toBe(count((o) => o.startsWith('html') && !['html502', 'html504'].includes(o)));
+    expect(stats.faults.html ?? 0).toBe(
+      count((o) => o.startsWith('html') && !['html502', 'html504'].includes(o)),
+    );
     expect(stats.requests.query).toBe(60);
   });
 
@@ -128,7 +139,9 @@ describe('faults', () => {
 
   it('pass query-level faults to the layer engine', async () => {
     emu = await startStub({ faults: { ignoreResultOffset: true } });
-    const page = (await call(`${emu.layerUrl('Public')}/query?${PAGE}&resultOffset=3&resultRecordCount=2`)).json<{
+    const page = (
+      await call(`${emu.layerUrl('Public')}/query?${PAGE}&resultOffset=3&resultRecordCount=2`)
+    ).json<{
       features: { attributes: { OBJECTID: number } }[];
     }>();
     expect(page.features.map((f) => f.attributes.OBJECTID)).toEqual([1, 2]);

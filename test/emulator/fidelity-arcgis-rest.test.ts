@@ -20,7 +20,11 @@ beforeAll(async () => {
     users: [USER],
     layers: [
       { service: 'Parcels', generate: { count: 2345, geometry: 'polygon', seed: 5 }, maxRecordCount: 500 },
-      { service: 'Addresses', generate: { count: 1801, geometry: 'point', seed: 6, oidMode: 'sparse' }, maxRecordCount: 1000 },
+      {
+        service: 'Addresses',
+        generate: { count: 1801, geometry: 'point', seed: 6, oidMode: 'sparse' },
+        maxRecordCount: 1000,
+      },
     ],
   });
 });
@@ -28,7 +32,12 @@ afterAll(async () => emu.stop());
 
 function serverManager(): ArcGISIdentityManager {
   // a standalone server: `server` makes refreshCredentials read rest/info → tokenServicesUrl
-  return new ArcGISIdentityManager({ username: USER.username, password: USER.password, server: emu.url, portal: emu.url });
+  return new ArcGISIdentityManager({
+    username: USER.username,
+    password: USER.password,
+    server: emu.url,
+    portal: emu.url,
+  });
 }
 
 function oids(set: FeatureSet, field: string): number[] {
@@ -41,7 +50,10 @@ describe('@esri/arcgis-rest-js against the emulator', () => {
     const manager = serverManager();
     for (const service of ['Parcels', 'Addresses']) {
       const layer = emu.layer(service);
-      const all = (await queryAllFeatures({ url: emu.layerUrl(service), authentication: manager })) as unknown as FeatureSet;
+      const all = (await queryAllFeatures({
+        url: emu.layerUrl(service),
+        authentication: manager,
+      })) as unknown as FeatureSet;
       expect(all.features.length).toBe(layer.count);
       expect(oids(all, layer.objectIdField)).toEqual([...layer.objectIds()]);
       const sample = all.features.find((f) => f.attributes[layer.objectIdField] === layer.objectIds()[7]);
@@ -71,7 +83,12 @@ describe('@esri/arcgis-rest-js against the emulator', () => {
     await queryFeatures({ url, where: '1=1', returnCountOnly: true, authentication: manager });
     emu.resetStats();
     emu.revokeAll();
-    const count = (await queryFeatures({ url, where: '1=1', returnCountOnly: true, authentication: manager })) as unknown as {
+    const count = (await queryFeatures({
+      url,
+      where: '1=1',
+      returnCountOnly: true,
+      authentication: manager,
+    })) as unknown as {
       count: number;
     };
     expect(count.count).toBe(1801);
@@ -92,10 +109,15 @@ describe('@esri/arcgis-rest-js against the emulator', () => {
 
   it('surfaces bad credentials as the token request error', async () => {
     emu.resetStats();
-    const manager = new ArcGISIdentityManager({ username: USER.username, password: 'wrong', server: emu.url, portal: emu.url });
-    await expect(queryFeatures({ url: emu.layerUrl('Parcels'), where: '1=1', authentication: manager })).rejects.toThrow(
-      /Unable to generate token|Invalid username or password/,
-    );
+    const manager = new ArcGISIdentityManager({
+      username: USER.username,
+      password: 'wrong',
+      server: emu.url,
+      portal: emu.url,
+    });
+    await expect(
+      queryFeatures({ url: emu.layerUrl('Parcels'), where: '1=1', authentication: manager }),
+    ).rejects.toThrow(/Unable to generate token|Invalid username or password/);
     expect(emu.stats().badLogins).toBe(1);
   });
 });

@@ -26,7 +26,9 @@ async function findOgr(): Promise<boolean> {
 const hasOgr = await findOgr();
 const onCi = process.env.CI === 'true';
 if (!hasOgr && !onCi) {
-  console.warn('\n\n!!! ogr2ogr (GDAL) is not installed: the GDAL fidelity tests are SKIPPED (install gdal-bin) !!!\n\n');
+  console.warn(
+    '\n\n!!! ogr2ogr (GDAL) is not installed: the GDAL fidelity tests are SKIPPED (install gdal-bin) !!!\n\n',
+  );
 }
 
 describe('ogr2ogr is available on CI', () => {
@@ -46,7 +48,11 @@ describe.skipIf(!hasOgr)('GDAL ogr2ogr against the emulator', () => {
         { service: 'Parcels', generate: { count: 1234, geometry: 'polygon', seed: 11 }, maxRecordCount: 300 },
         // dense OIDs: GDAL 3.6 reads esriFieldTypeOID as a 32-bit integer, so the sparse mode's
         // OIDs above 2^31-1 would be clamped by GDAL itself (a GDAL limit, not a paging problem)
-        { service: 'Addresses', generate: { count: 2501, geometry: 'point', seed: 12, firstOid: 5000 }, maxRecordCount: 1000 },
+        {
+          service: 'Addresses',
+          generate: { count: 2501, geometry: 'point', seed: 12, firstOid: 5000 },
+          maxRecordCount: 1000,
+        },
       ],
     });
   });
@@ -60,7 +66,9 @@ describe.skipIf(!hasOgr)('GDAL ogr2ogr against the emulator', () => {
     const out = join(dir, `${service}-${extra.length}.geojson`);
     const url = `${emu.layerUrl(service)}/query?where=1=1&outFields=*&f=json&token=${t}`;
     await run('ogr2ogr', ['-f', 'GeoJSON', out, url, ...extra], { timeout: 60_000 });
-    const doc = JSON.parse(await readFile(out, 'utf8')) as { features: { properties: Record<string, unknown>; geometry: unknown }[] };
+    const doc = JSON.parse(await readFile(out, 'utf8')) as {
+      features: { properties: Record<string, unknown>; geometry: unknown }[];
+    };
     expect(doc.features.every((f) => f.geometry !== null)).toBe(true);
     const field = emu.layer(service).objectIdField;
     return doc.features.map((f) => Number(f.properties[field])).sort((a, b) => a - b);

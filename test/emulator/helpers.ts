@@ -39,11 +39,15 @@ export function stubLayer(service: string, count: number, id = 0, maxRecordCount
     count,
     metadata: () => ({ ...metadata }),
     query(params: QueryParams, faults?: QueryFaults) {
-      if (params.where === 'boom') throw new EmulatorQueryError(400, 'Unable to complete operation.', ['bad where']);
+      if (params.where === 'boom')
+        throw new EmulatorQueryError(400, 'Unable to complete operation.', ['bad where']);
       if (faults?.failAbove !== undefined && count > faults.failAbove) {
         throw new EmulatorQueryError(500, 'Error performing query operation', []);
       }
-      const json = (v: unknown) => ({ body: JSON.stringify(v), contentType: 'application/json; charset=utf-8' });
+      const json = (v: unknown) => ({
+        body: JSON.stringify(v),
+        contentType: 'application/json; charset=utf-8',
+      });
       if (params.returnCountOnly === 'true') return json({ count });
       if (params.returnIdsOnly === 'true') return json({ objectIdFieldName: 'OBJECTID', objectIds: oids });
       const offset = faults?.ignoreResultOffset ? 0 : Number(params.resultOffset ?? 0);
@@ -85,7 +89,12 @@ export interface RawResponse {
 
 export async function call(
   url: string,
-  init: { method?: 'GET' | 'POST'; form?: Record<string, string>; headers?: Record<string, string>; body?: string } = {},
+  init: {
+    method?: 'GET' | 'POST';
+    form?: Record<string, string>;
+    headers?: Record<string, string>;
+    body?: string;
+  } = {},
 ): Promise<RawResponse> {
   const method = init.method ?? (init.form || init.body ? 'POST' : 'GET');
   const headers: Record<string, string> = { ...init.headers };

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { serveEmulator } from '../../src/emulator/server.js';
+import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { call, startStub, stubLayer } from './helpers.js';
 
 const recorded = new URL('../../../shared/fixtures/recorded/', import.meta.url);
@@ -67,28 +67,50 @@ describe('services directory', () => {
       ],
     });
     const folder = (await call(`${emu.restUrl}/services/Tax?f=json`)).json();
-    expect(folder).toMatchObject({ folders: [], services: [{ name: 'Tax/Roll', type: 'FeatureServer' }, { name: 'Tax/Roll', type: 'MapServer' }] });
+    expect(folder).toMatchObject({
+      folders: [],
+      services: [
+        { name: 'Tax/Roll', type: 'FeatureServer' },
+        { name: 'Tax/Roll', type: 'MapServer' },
+      ],
+    });
     const layer = (await call(`${emu.layerUrl('Tax/Roll')}?f=json`)).json();
     expect(layer).toMatchObject({ name: 'Tax/Roll', objectIdField: 'OBJECTID' });
   });
 
   it('serves FeatureServer and MapServer resources with their layers', async () => {
     emu = await serveEmulator({}, [stubLayer('Parcels', 3, 0, 500), stubLayer('Parcels', 4, 2, 700)]);
-    const fs = (await call(`${emu.restUrl}/services/Parcels/FeatureServer?f=json`)).json<Record<string, unknown>>();
-    expect(fs).toMatchObject({ currentVersion: 11.1, maxRecordCount: 700, capabilities: 'Query', tables: [] });
+    const fs = (await call(`${emu.restUrl}/services/Parcels/FeatureServer?f=json`)).json<
+      Record<string, unknown>
+    >();
+    expect(fs).toMatchObject({
+      currentVersion: 11.1,
+      maxRecordCount: 700,
+      capabilities: 'Query',
+      tables: [],
+    });
     expect((fs.layers as { id: number }[]).map((l) => l.id)).toEqual([0, 2]);
-    const ms = (await call(`${emu.restUrl}/services/Parcels/MapServer?f=json`)).json<Record<string, unknown>>();
+    const ms = (await call(`${emu.restUrl}/services/Parcels/MapServer?f=json`)).json<
+      Record<string, unknown>
+    >();
     expect(ms).toMatchObject({ mapName: 'Parcels', capabilities: 'Map,Query,Data' });
     const msLayer = (await call(`${emu.restUrl}/services/Parcels/MapServer/2?f=json`)).json();
     expect(msLayer).toMatchObject({ id: 2, maxRecordCount: 700 });
-    const q = (await call(`${emu.restUrl}/services/Parcels/MapServer/2/query?where=1%3D1&returnCountOnly=true&f=json`)).json();
+    const q = (
+      await call(`${emu.restUrl}/services/Parcels/MapServer/2/query?where=1%3D1&returnCountOnly=true&f=json`)
+    ).json();
     expect(q).toEqual({ count: 4 });
     expect(emu.stats().requests).toMatchObject({ service: 2, layer: 1, query: 1 });
   });
 
   it('answers unknown services and layers with the Invalid URL envelope (HTTP 200)', async () => {
     emu = await startStub();
-    for (const path of ['services/Nope/FeatureServer', 'services/Parcels/FeatureServer/9', 'services/Parcels/FeatureServer/0/nothing', 'services/NoFolder']) {
+    for (const path of [
+      'services/Nope/FeatureServer',
+      'services/Parcels/FeatureServer/9',
+      'services/Parcels/FeatureServer/0/nothing',
+      'services/NoFolder',
+    ]) {
       const res = await call(`${emu.restUrl}/${path}?f=json`);
       expect(res.status).toBe(200);
       expect(res.json()).toEqual({ error: { code: 400, message: 'Invalid URL', details: ['Invalid URL'] } });
@@ -114,7 +136,10 @@ describe('portal', () => {
     const info = (await call(`${emu.portalUrl}/sharing/rest/info?f=json`)).json();
     expect(info).toEqual({
       owningSystemUrl: emu.portalUrl,
-      authInfo: { tokenServicesUrl: `${emu.portalUrl}/sharing/rest/generateToken`, isTokenBasedSecurity: true },
+      authInfo: {
+        tokenServicesUrl: `${emu.portalUrl}/sharing/rest/generateToken`,
+        isTokenBasedSecurity: true,
+      },
     });
   });
 });

@@ -11,10 +11,29 @@ function selfSigned(): { cert: string; key: string } | undefined {
   try {
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
       { stdio: 'ignore' },
     );
-    return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
+    return {
+      cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+      key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+    };
   } catch {
     return undefined;
   } finally {
@@ -43,9 +62,12 @@ describe.skipIf(!tls)('TLS', () => {
         body: new URLSearchParams({ f: 'json', ...USER }).toString(),
       });
       const { token } = (await tokenRes.body.json()) as { token: string };
-      const q = await request(`${emu.layerUrl('Parcels')}/query?where=1%3D1&returnCountOnly=true&f=json&token=${token}`, {
-        dispatcher: agent!,
-      });
+      const q = await request(
+        `${emu.layerUrl('Parcels')}/query?where=1%3D1&returnCountOnly=true&f=json&token=${token}`,
+        {
+          dispatcher: agent!,
+        },
+      );
       expect(await q.body.json()).toEqual({ count: 25 });
       // a client that does not trust the certificate fails
       await expect(request(`${emu.restUrl}/info?f=json`)).rejects.toThrow();

@@ -17,7 +17,9 @@ describe('generateToken (server)', () => {
   it('issues a token on POST f=json: token, expires in epoch ms, ssl false', async () => {
     const time = new FakeTime();
     emu = await startStub({ now: () => time.now() });
-    const res = await call(emu.tokenUrl, { form: { f: 'json', ...USER, client: 'requestip', expiration: '30' } });
+    const res = await call(emu.tokenUrl, {
+      form: { f: 'json', ...USER, client: 'requestip', expiration: '30' },
+    });
     expect(res.status).toBe(200);
     const body = res.json<{ token: string; expires: number; ssl: boolean }>();
     expect(Object.keys(body).sort()).toEqual(['expires', 'ssl', 'token']);
@@ -38,6 +40,22 @@ describe('generateToken (server)', () => {
       expect(res.json()).toMatchObject({ error: { code: 405, message: 'Method not supported' } });
     }
     expect(emu.stats().tokens).toBe(0);
+  });
+
+  it('reads multipart/form-data bodies too', async () => {
+    emu = await startStub();
+    const form = new FormData();
+    for (const [k, v] of Object.entries({ f: 'json', ...USER, client: 'requestip' })) form.append(k, v);
+    const res = await fetch(emu.tokenUrl, { method: 'POST', body: form });
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(((await res.json()) as { token?: string }).token).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+  });
+
+  it('shows the token form to a plain GET without credentials', async () => {
+    emu = await startStub();
+    const res = await call(emu.tokenUrl);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.text).toMatch(/<form method="post"/);
   });
 
   it('answers an HTML page without f=json (the default format is html)', async () => {
@@ -66,17 +84,32 @@ describe('generateToken (server)', () => {
 
   it('locks the account after N bad passwords: then even the right password is refused, until it expires', async () => {
     const time = new FakeTime();
-    emu = await startStub({ now: () => time.now(), lockoutAttempts: 3, lockoutWindowMs: 60_000, lockoutDurationMs: 300_000 });
+    emu = await startStub({
+      now: () => time.now(),
+      lockoutAttempts: 3,
+      lockoutWindowMs: 60_000,
+      lockoutDurationMs: 300_000,
+    });
     for (let i = 0; i < 3; i++) {
-      expect((await call(emu.tokenUrl, { form: { f: 'json', username: USER.username, password: 'nope' } })).json()).toEqual(BAD);
+      expect(
+        (await call(emu.tokenUrl, { form: { f: 'json', username: USER.username, password: 'nope' } })).json(),
+      ).toEqual(BAD);
     }
     const locked = await call(emu.tokenUrl, { form: { f: 'json', ...USER } });
     expect(locked.json()).toEqual({
-      error: { code: 400, message: 'Unable to generate token.', details: ['Too many invalid logon attempts. Try again later.'] },
+      error: {
+        code: 400,
+        message: 'Unable to generate token.',
+        details: ['Too many invalid logon attempts. Try again later.'],
+      },
     });
     // the portal endpoint shares the user store and its lockout
-    const portalLocked = await call(`${emu.portalUrl}/sharing/rest/generateToken`, { form: { f: 'json', ...USER } });
-    expect(portalLocked.json<{ error: { details: string[] } }>().error.details[0]).toMatch(/Too many invalid logon attempts/);
+    const portalLocked = await call(`${emu.portalUrl}/sharing/rest/generateToken`, {
+      form: { f: 'json', ...USER },
+    });
+    expect(portalLocked.json<{ error: { details: string[] } }>().error.details[0]).toMatch(
+      /Too many invalid logon attempts/,
+    );
     expect(emu.stats()).toMatchObject({ badLogins: 5, tokens: 0 });
     await time.advance(300_000);
     expect((await token(emu)).token).toBeTruthy();
@@ -135,14 +168,18 @@ describe('token service root and legacy getToken', () => {
     expect(viaPost.text).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     expect(viaPost.text).not.toBe(viaGet.text);
     // the token works on a secured layer
-    const q = await call(`${emu.layerUrl('Parcels')}/query?where=1%3D1&returnCountOnly=true&f=json&token=${viaGet.text}`);
+    const q = await call(
+      `${emu.layerUrl('Parcels')}/query?where=1%3D1&returnCountOnly=true&f=json&token=${viaGet.text}`,
+    );
     expect(q.json()).toEqual({ count: 25 });
     expect(emu.stats().tokensIssued).toMatchObject({ legacy: 2, server: 0 });
   });
 
   it('treats a POST f=json to the advertised tokens/ URL as generateToken', async () => {
     emu = await startStub();
-    const info = (await call(`${emu.restUrl}/info?f=json`)).json<{ authInfo: { tokenServicesUrl: string } }>();
+    const info = (await call(`${emu.restUrl}/info?f=json`)).json<{
+      authInfo: { tokenServicesUrl: string };
+    }>();
     const body = await token(emu, {}, info.authInfo.tokenServicesUrl);
     expect(body.ssl).toBe(false);
     expect(emu.stats().tokensIssued).toMatchObject({ server: 1, legacy: 0 });
@@ -156,8 +193,14 @@ describe('portal generateToken', () => {
     const body = await token(emu, { client: 'referer', referer: 'https://app.example' }, url);
     expect(body.ssl).toBe(false);
     expect((await call(`${url}?f=json`)).json()).toMatchObject({ error: { code: 405 } });
-    expect((await call(url, { form: { f: 'json', username: USER.username, password: 'x' } })).json()).toEqual(BAD);
-    expect(emu.stats()).toMatchObject({ tokensIssued: { server: 0, portal: 1, legacy: 0 }, tokens: 1, badLogins: 1 });
+    expect((await call(url, { form: { f: 'json', username: USER.username, password: 'x' } })).json()).toEqual(
+      BAD,
+    );
+    expect(emu.stats()).toMatchObject({
+      tokensIssued: { server: 0, portal: 1, legacy: 0 },
+      tokens: 1,
+      badLogins: 1,
+    });
     expect(emu.stats().requests).toMatchObject({ portalGenerateToken: 3 });
   });
 });

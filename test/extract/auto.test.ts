@@ -145,7 +145,12 @@ describe('cross-checks', () => {
       return { ...body, features: [{ attributes: { ...attributes, THE_MAX: attributes.THE_MAX! - 10 } }] };
     });
     const out = tmp.path('stats.geojsonl');
-    const stats = await exportLayer({ client, layerUrl: emu.layerUrl('StatsOnly'), output: out, format: 'geojsonseq' });
+    const stats = await exportLayer({
+      client,
+      layerUrl: emu.layerUrl('StatsOnly'),
+      output: out,
+      format: 'geojsonseq',
+    });
     expect(stats.strategy).toBe('envelope');
     expectSameAsSource(emu, 'StatsOnly', await readSeq(out));
     const error = await exportLayer({
@@ -169,7 +174,13 @@ describe('cross-checks', () => {
     });
     for (const strategy of ['offset', 'ids', 'oid-range', 'envelope'] as const) {
       const out = tmp.path(`dup-${strategy}.geojsonl`);
-      const stats = await exportLayer({ client, layerUrl: emu.layerUrl('Points'), output: out, format: 'geojsonseq', strategy });
+      const stats = await exportLayer({
+        client,
+        layerUrl: emu.layerUrl('Points'),
+        output: out,
+        format: 'geojsonseq',
+        strategy,
+      });
       expectSameAsSource(emu, 'Points', await readSeq(out), { ordered: strategy !== 'envelope' });
       expect(stats.features).toBe(110);
     }

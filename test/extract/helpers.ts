@@ -75,7 +75,11 @@ export function rig(
   return { transport, auth, client, close: () => transport.close() };
 }
 
-export async function tempDir(): Promise<{ dir: string; path(name: string): string; remove(): Promise<void> }> {
+export async function tempDir(): Promise<{
+  dir: string;
+  path(name: string): string;
+  remove(): Promise<void>;
+}> {
   const dir = await mkdtemp(join(tmpdir(), 'arcgis-etl-extract-'));
   return { dir, path: (name) => join(dir, name), remove: () => rm(dir, { recursive: true, force: true }) };
 }

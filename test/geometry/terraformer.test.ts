@@ -129,12 +129,20 @@ const agree: [string, unknown][] = [
   ],
   ['polygon', { rings: [square(0, 0, 10, true)] }],
   ['unclosed polygon', { rings: [square(0, 0, 10, true).slice(0, 4)] }],
-  ['polygon with two holes', { rings: [square(0, 0, 10, true), square(1, 1, 2, false), square(5, 5, 2, false)] }],
+  [
+    'polygon with two holes',
+    { rings: [square(0, 0, 10, true), square(1, 1, 2, false), square(5, 5, 2, false)] },
+  ],
   ['hole listed first', { rings: [square(1, 1, 2, false), square(0, 0, 10, true)] }],
   [
     'two polygons with holes',
     {
-      rings: [square(0, 0, 10, true), square(20, 0, 10, true), square(21, 1, 2, false), square(1, 1, 2, false)],
+      rings: [
+        square(0, 0, 10, true),
+        square(20, 0, 10, true),
+        square(21, 1, 2, false),
+        square(1, 1, 2, false),
+      ],
     },
   ],
   ['orphan hole promoted', { rings: [square(0, 0, 10, true), square(50, 50, 2, false)] }],
@@ -240,7 +248,14 @@ describe('generated cases where Terraformer is wrong (our answer asserted)', () 
 
 // ---- speed (printed, not asserted) ----
 
-function starRing(cx: number, cy: number, r: number, n: number, clockwise: boolean, seed: number): number[][] {
+function starRing(
+  cx: number,
+  cy: number,
+  r: number,
+  n: number,
+  clockwise: boolean,
+  seed: number,
+): number[][] {
   const ring: number[][] = [];
   let s = seed;
   for (let i = 0; i < n; i++) {
@@ -282,7 +297,8 @@ describe('speed on 100k polygons (printed)', () => {
     for (let i = 0; i < 1000; i += 37) {
       const out = ours(polygons[i]);
       expect(canonicalGeometry(out)).toEqual(canonicalGeometry(terraformer(polygons[i])));
-      const rings = out?.type === 'Polygon' ? [out.coordinates] : out?.type === 'MultiPolygon' ? out.coordinates : [];
+      const rings =
+        out?.type === 'Polygon' ? [out.coordinates] : out?.type === 'MultiPolygon' ? out.coordinates : [];
       for (const poly of rings) {
         expect(area2(poly[0]!)).toBeGreaterThan(0);
         for (const hole of poly.slice(1)) expect(area2(hole)).toBeLessThan(0);

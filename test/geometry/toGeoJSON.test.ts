@@ -28,7 +28,9 @@ describe('points', () => {
   it('converts x, y and z', () => {
     expect(esriGeometryToGeoJSON({ x: 1, y: 2 })).toEqual({ type: 'Point', coordinates: [1, 2] });
     expect(esriGeometryToGeoJSON({ x: 1, y: 2, z: 3 })).toEqual({ type: 'Point', coordinates: [1, 2, 3] });
-    expect(esriGeometryToGeoJSON({ x: 1, y: 2, z: 3, m: 4 }, { hasZ: true, hasM: true, keepM: true })).toEqual({
+    expect(
+      esriGeometryToGeoJSON({ x: 1, y: 2, z: 3, m: 4 }, { hasZ: true, hasM: true, keepM: true }),
+    ).toEqual({
       type: 'Point',
       coordinates: [1, 2, 3, 4],
     });
@@ -144,7 +146,9 @@ describe('Z and M', () => {
         [1, 1, 8],
       ],
     });
-    expect(esriGeometryToGeoJSON({ ...path, hasZ: true })).toEqual(esriGeometryToGeoJSON(path, { hasZ: true }));
+    expect(esriGeometryToGeoJSON({ ...path, hasZ: true })).toEqual(
+      esriGeometryToGeoJSON(path, { hasZ: true }),
+    );
   });
 
   it('drops the third value when it is M (hasM without hasZ)', () => {
@@ -365,7 +369,7 @@ describe('polygons', () => {
       [10, 0, 3],
       [10, 10, 2],
       [0, 10, 1],
-      [0, 0, 4],
+      [0, 0, 0], // RFC 7946: the closing position repeats the first one exactly
     ]);
   });
 
@@ -399,7 +403,19 @@ describe('rejections', () => {
   it('rejects true curves with UNSUPPORTED_GEOMETRY and a hint', () => {
     let caught: unknown;
     try {
-      esriGeometryToGeoJSON({ curveRings: [[[0, 0], { c: [[1, 1], [0.5, 0.5]] }]] });
+      esriGeometryToGeoJSON({
+        curveRings: [
+          [
+            [0, 0],
+            {
+              c: [
+                [1, 1],
+                [0.5, 0.5],
+              ],
+            },
+          ],
+        ],
+      });
     } catch (error) {
       caught = error;
     }

@@ -26,7 +26,9 @@ describe('RecordSealer (AES-256-GCM)', () => {
     const parts = envelope.split(':');
     const ct = Buffer.from(parts[3] ?? '', 'base64url');
     ct[0] = (ct[0] ?? 0) ^ 1;
-    expect(() => sealer.open('key-a', [parts[0], parts[1], parts[2], ct.toString('base64url')].join(':'))).toThrow();
+    expect(() =>
+      sealer.open('key-a', [parts[0], parts[1], parts[2], ct.toString('base64url')].join(':')),
+    ).toThrow();
     expect(() => sealer.open('key-a', `v2:${parts.slice(1).join(':')}`)).toThrow();
     expect(() => sealer.open('key-a', 'v1:abc')).toThrow();
   });

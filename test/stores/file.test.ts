@@ -205,8 +205,11 @@ describe('FileStore locks', () => {
     expect(log.events).toContainEqual(expect.objectContaining({ type: 'token.cache', outcome: 'wait' }));
     const { unlink } = await import('node:fs/promises');
     await unlink(lockPath);
-    await untilSleeping(time);
-    await time.advance(500);
+    // It may be parked in a sleep or already retrying: advance until it has run.
+    for (let i = 0; i < 5_000 && !ran; i++) {
+      await time.advance(200);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
     await pending;
     expect(ran).toBe(true);
     expect(Math.max(...time.sleeps)).toBeLessThanOrEqual(200);
@@ -222,7 +225,10 @@ describe('FileStore locks', () => {
     );
     expect(await s.withLock('k', async () => 'stale broken')).toBe('stale broken');
     // A pid that cannot exist on this host: dead holder, broken at once.
-    await writeFile(lockPath, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), at: time.now(), owner: 'x' }));
+    await writeFile(
+      lockPath,
+      JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), at: time.now(), owner: 'x' }),
+    );
     expect(await s.withLock('k', async () => 'dead broken')).toBe('dead broken');
     expect(s.stats.brokenLocks).toBe(2);
     expect(time.sleeps).toEqual([]);
@@ -234,7 +240,9 @@ describe('FileStore locks', () => {
     const lockPath = s.lockPathFor('k');
     await mkdir(path.dirname(lockPath), { recursive: true });
     const handle = await open(lockPath, 'wx');
-    await handle.writeFile(JSON.stringify({ pid: process.pid, host: hostname(), at: time.now(), owner: 'h' }));
+    await handle.writeFile(
+      JSON.stringify({ pid: process.pid, host: hostname(), at: time.now(), owner: 'h' }),
+    );
     await handle.close();
     expect(await s.withLock('k', async () => 42)).toBe(42);
     expect(log.warnings().join('\n')).toMatch(/waited 1000 ms/);
@@ -246,7 +254,10 @@ describe('FileStore locks', () => {
     const s = store();
     const lockPath = s.lockPathFor('k');
     await mkdir(path.dirname(lockPath), { recursive: true });
-    await writeFile(lockPath, JSON.stringify({ pid: process.pid, host: hostname(), at: time.now(), owner: 'h' }));
+    await writeFile(
+      lockPath,
+      JSON.stringify({ pid: process.pid, host: hostname(), at: time.now(), owner: 'h' }),
+    );
     const controller = new AbortController();
     const pending = s.withLock('k', async () => 1, { signal: controller.signal });
     await untilSleeping(time);
@@ -257,10 +268,12 @@ describe('FileStore locks', () => {
 
 describe('defaultTokenCachePath', () => {
   it('follows XDG on Linux, ~/Library/Caches on macOS and LOCALAPPDATA on Windows', () => {
-    expect(defaultTokenCachePath({ env: { XDG_CACHE_HOME: '/x/cache' }, platform: 'linux', home: '/h' })).toBe(
-      '/x/cache/arcgis-etl/tokens.json',
+    expect(
+      defaultTokenCachePath({ env: { XDG_CACHE_HOME: '/x/cache' }, platform: 'linux', home: '/h' }),
+    ).toBe('/x/cache/arcgis-etl/tokens.json');
+    expect(defaultTokenCachePath({ env: {}, platform: 'linux', home: '/h' })).toBe(
+      '/h/.cache/arcgis-etl/tokens.json',
     );
-    expect(defaultTokenCachePath({ env: {}, platform: 'linux', home: '/h' })).toBe('/h/.cache/arcgis-etl/tokens.json');
     expect(defaultTokenCachePath({ env: {}, platform: 'darwin', home: '/Users/u' })).toBe(
       '/Users/u/Library/Caches/arcgis-etl/tokens.json',
     );

@@ -43,8 +43,9 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
 
 /** Lets real I/O progress until the code under test is parked in a fake sleep (bounded). */
 export async function untilSleeping(time: { pendingSleeps: number }, count = 1): Promise<void> {
-  for (let i = 0; i < 2_000 && time.pendingSleeps < count; i++) {
-    await new Promise((resolve) => setImmediate(resolve));
+  const giveUpAt = Date.now() + 10_000;
+  while (time.pendingSleeps < count && Date.now() < giveUpAt) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
   }
   if (time.pendingSleeps < count) throw new Error('the code under test never slept');
 }

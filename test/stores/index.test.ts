@@ -30,7 +30,10 @@ describe('createTokenStore', () => {
     expect((store as RedisStore).displayUrl).not.toContain('pa55word');
     expect((store as RedisStore).tokenKey('k')).toBe('p:token:k');
     await store.close();
-    const fromEnv = createTokenStore('redis', { key: null, env: { REDIS_URL: 'rediss://cache.example.com:6380/0' } });
+    const fromEnv = createTokenStore('redis', {
+      key: null,
+      env: { REDIS_URL: 'rediss://cache.example.com:6380/0' },
+    });
     expect((fromEnv as RedisStore).displayUrl).toBe('rediss://cache.example.com:6380/0');
     await fromEnv.close();
     expect(() => createTokenStore('redis', { env: {} })).toThrow(/REDIS_URL/);

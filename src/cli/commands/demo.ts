@@ -23,7 +23,11 @@ interface DemoFlags {
   verbose?: boolean;
 }
 
-export function demoCommand(io: CliIo, run: (task: Promise<number>) => void, runtime?: Partial<Runtime>): Command {
+export function demoCommand(
+  io: CliIo,
+  run: (task: Promise<number>) => void,
+  runtime?: Partial<Runtime>,
+): Command {
   return new Command('demo')
     .description('export a secured sample layer from the built-in emulator to ./demo-output/')
     .option('--count <n>', 'features in the sample layer', toPositiveInt, 200_000)
@@ -59,7 +63,9 @@ async function runDemo(flags: DemoFlags, io: CliIo, runtime?: Partial<Runtime>):
   try {
     await mkdir(outDir, { recursive: true });
     say(`  layer      ${layerUrl}`);
-    say(`  token URL  ${emulator.tokenUrl} (tokens live ${flags.tokenSeconds} s here, so you will see refreshes)`);
+    say(
+      `  token URL  ${emulator.tokenUrl} (tokens live ${flags.tokenSeconds} s here, so you will see refreshes)`,
+    );
     say(`Exporting to ${relative(io.cwd, output) || output} …`);
     const progress = createProgress({
       stream: io.stderr,
@@ -91,7 +97,9 @@ async function runDemo(flags: DemoFlags, io: CliIo, runtime?: Partial<Runtime>):
           `source ${formatInt(source)} features, written ${formatInt(stats.features)} ` +
           `(${stats.features === source ? 'every feature exactly once' : 'MISMATCH'}).`,
       );
-      say('Next: arcgis-etl export --help, or arcgis-etl emulator to serve layers for your own pipeline tests.');
+      say(
+        'Next: arcgis-etl export --help, or arcgis-etl emulator to serve layers for your own pipeline tests.',
+      );
       return stats.features === source ? 0 : 5;
     } finally {
       await connection.close();

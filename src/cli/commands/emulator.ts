@@ -2,7 +2,12 @@
  * `arcgis-etl emulator`: serve the built-in ArcGIS REST emulator until stopped.
  */
 import { Command } from 'commander';
-import { describeEmulator, type EmulatorHandle, emulatorCommandOptions, startEmulator } from '../../emulator/index.js';
+import {
+  describeEmulator,
+  type EmulatorHandle,
+  emulatorCommandOptions,
+  startEmulator,
+} from '../../emulator/index.js';
 import { type CliIo, lineWriter } from '../io.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -17,7 +22,11 @@ export function emulatorCommand(
     .option('--port <port>', 'port (0 = any free port)', '8080')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--data <dir>', 'folder of GeoJSON files, one layer per file')
-    .option('--generate <spec>', 'generated layer service:geometry:count[:seed], repeatable (point, polygon, …)', collect)
+    .option(
+      '--generate <spec>',
+      'generated layer service:geometry:count[:seed], repeatable (point, polygon, …)',
+      collect,
+    )
     .option('--user <user:password>', 'a test account of the emulator, repeatable', collect)
     .option('--token-minutes <n>', 'default token lifetime in minutes', '60')
     .option('--max-token-minutes <n>', 'cap on the requested token lifetime', '1440')
@@ -29,7 +38,11 @@ export function emulatorCommand(
     .option('--clock-offset-ms <ms>', 'server clock skew in ms')
     .option('--seed <n>', 'seed for generated data and faults', '1')
     .option('--latency-ms <ms>', 'added latency per request')
-    .option('--fault <kind=rate>', 'fault rate, repeatable: http429 http500 http502 http503 http504 reset truncate html', collect)
+    .option(
+      '--fault <kind=rate>',
+      'fault rate, repeatable: http429 http500 http502 http503 http504 reset truncate html',
+      collect,
+    )
     .option('--ignore-result-offset', 'answer resultOffset as if it were 0')
     .option('--extra-row', 'answer maxRecordCount + 1 rows on full pages')
     .option('--short-page-exceeded', 'cut pages short but say exceededTransferLimit')
@@ -40,11 +53,15 @@ export function emulatorCommand(
             port: flags.port as string,
             host: flags.host as string,
             ...(flags.data ? { data: flags.data as string } : {}),
-            ...(flags.generate ? { generate: flags.generate as string[] } : { generate: ['parcels:mixed-polygon:20000', 'addresses:point:100000'] }),
+            ...(flags.generate
+              ? { generate: flags.generate as string[] }
+              : { generate: ['parcels:mixed-polygon:20000', 'addresses:point:100000'] }),
             ...(flags.user ? { users: flags.user as string[] } : {}),
             tokenMinutes: flags.tokenMinutes as string,
             maxTokenMinutes: flags.maxTokenMinutes as string,
-            ...(flags.tokenLifetimeSeconds ? { tokenLifetimeSeconds: flags.tokenLifetimeSeconds as string } : {}),
+            ...(flags.tokenLifetimeSeconds
+              ? { tokenLifetimeSeconds: flags.tokenLifetimeSeconds as string }
+              : {}),
             maxRecordCount: flags.maxRecordCount as string,
             prefix: flags.prefix as string,
             ...(flags.unsecured ? { unsecured: true } : {}),
@@ -60,7 +77,8 @@ export function emulatorCommand(
           const handle = await startEmulator(options);
           const print = lineWriter(io.stdout);
           for (const line of describeEmulator(handle)) print(line);
-          if (!options.users?.length) print('Security       none (add --user name:password for token security)');
+          if (!options.users?.length)
+            print('Security       none (add --user name:password for token security)');
           print('Press Ctrl+C to stop.');
           await waitForStop(handle);
           await handle.stop();

@@ -5,7 +5,14 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { EtlError, type ExportStats, exportLayer, type Runtime, systemClock } from '../../index.js';
-import { addConnectionOptions, type ConnectionFlags, cliEmitter, openConnection, toPositiveInt, verbosityOf } from '../connection.js';
+import {
+  addConnectionOptions,
+  type ConnectionFlags,
+  cliEmitter,
+  openConnection,
+  toPositiveInt,
+  verbosityOf,
+} from '../connection.js';
 import { formatDuration, formatInt } from '../format.js';
 import type { CliIo } from '../io.js';
 import { createProgress } from '../progress.js';
@@ -26,12 +33,19 @@ export interface ExportFlags extends ConnectionFlags {
   statsJson?: string;
 }
 
-export function exportCommand(io: CliIo, run: (task: Promise<number>) => void, runtime?: Partial<Runtime>): Command {
+export function exportCommand(
+  io: CliIo,
+  run: (task: Promise<number>) => void,
+  runtime?: Partial<Runtime>,
+): Command {
   const command = new Command('export')
     .description('export every feature of a layer to a file (or - for stdout)')
     .argument('<layer-url>', 'layer URL: …/FeatureServer/<id> or …/MapServer/<id>')
     .requiredOption('-o, --output <file>', 'output file, or - for standard output')
-    .option('-f, --format <format>', 'geojson | geojsonseq | csv (default: from the file extension, else geojson)')
+    .option(
+      '-f, --format <format>',
+      'geojson | geojsonseq | csv (default: from the file extension, else geojson)',
+    )
     .option('--where <sql>', 'filter (a SQL where clause)', '1=1')
     .option('--fields <a,b,c>', 'fields to export (default: all)')
     .option('--out-sr <wkid>', 'output spatial reference', toPositiveInt, 4326)
@@ -55,16 +69,29 @@ export function formatFromPath(path: string, explicit: string | undefined): (typ
   return 'geojson';
 }
 
-async function runExport(layerUrl: string, flags: ExportFlags, io: CliIo, runtime?: Partial<Runtime>): Promise<number> {
+async function runExport(
+  layerUrl: string,
+  flags: ExportFlags,
+  io: CliIo,
+  runtime?: Partial<Runtime>,
+): Promise<number> {
   const output = flags.output ?? '-';
   const format = formatFromPath(output, flags.format);
   if (!(STRATEGIES as readonly string[]).includes(flags.strategy)) {
-    throw new EtlError('USAGE', `--strategy must be one of ${STRATEGIES.join(', ')} (got "${flags.strategy}")`);
+    throw new EtlError(
+      'USAGE',
+      `--strategy must be one of ${STRATEGIES.join(', ')} (got "${flags.strategy}")`,
+    );
   }
-  if (flags.resume && output === '-') throw new EtlError('USAGE', '--resume needs an output file, not stdout');
+  if (flags.resume && output === '-')
+    throw new EtlError('USAGE', '--resume needs an output file, not stdout');
   const verbosity = verbosityOf(flags);
   const clock = runtime?.clock ?? systemClock;
-  const progress = createProgress({ stream: io.stderr, mode: verbosity === 'quiet' ? 'quiet' : 'auto', clock });
+  const progress = createProgress({
+    stream: io.stderr,
+    mode: verbosity === 'quiet' ? 'quiet' : 'auto',
+    clock,
+  });
   const emit = cliEmitter(io, verbosity, () => progress.done());
   const { connection } = await openConnection(layerUrl, flags, io, emit, runtime);
   try {
@@ -74,7 +101,14 @@ async function runExport(layerUrl: string, flags: ExportFlags, io: CliIo, runtim
       output: output === '-' ? '-' : resolve(io.cwd, output),
       format,
       where: flags.where,
-      ...(flags.fields ? { fields: flags.fields.split(',').map((f) => f.trim()).filter(Boolean) } : {}),
+      ...(flags.fields
+        ? {
+            fields: flags.fields
+              .split(',')
+              .map((f) => f.trim())
+              .filter(Boolean),
+          }
+        : {}),
       outSR: flags.outSr,
       strategy: flags.strategy as (typeof STRATEGIES)[number],
       concurrency: flags.concurrency,
@@ -86,7 +120,8 @@ async function runExport(layerUrl: string, flags: ExportFlags, io: CliIo, runtim
     });
     progress.done();
     if (verbosity !== 'quiet') io.stderr.write(`${summaryLine(stats, output)}\n`);
-    if (flags.statsJson) await writeFile(resolve(io.cwd, flags.statsJson), `${JSON.stringify(statsJson(stats), null, 2)}\n`);
+    if (flags.statsJson)
+      await writeFile(resolve(io.cwd, flags.statsJson), `${JSON.stringify(statsJson(stats), null, 2)}\n`);
     return 0;
   } finally {
     progress.done();
@@ -108,14 +143,16 @@ export function statsJson(stats: ExportStats): Record<string, unknown> {
 }
 
 export function summaryLine(stats: ExportStats, output: string): string {
-  return [
-    `exported ${formatInt(stats.features)} features`,
-    `${formatInt(stats.pages)} pages`,
-    `${formatInt(stats.requests)} requests`,
-    `${formatInt(stats.retries)} retries`,
-    `${formatInt(stats.tokensGenerated)} tokens generated`,
-    `${formatInt(stats.tokenRefreshes)} refreshes`,
-    `strategy ${stats.strategy}`,
-    `${formatDuration(stats.elapsedMs)}`,
-  ].join(' · ') + (output === '-' ? '' : ` → ${output}`);
+  return (
+    [
+      `exported ${formatInt(stats.features)} features`,
+      `${formatInt(stats.pages)} pages`,
+      `${formatInt(stats.requests)} requests`,
+      `${formatInt(stats.retries)} retries`,
+      `${formatInt(stats.tokensGenerated)} tokens generated`,
+      `${formatInt(stats.tokenRefreshes)} refreshes`,
+      `strategy ${stats.strategy}`,
+      `${formatDuration(stats.elapsedMs)}`,
+    ].join(' · ') + (output === '-' ? '' : ` → ${output}`)
+  );
 }

@@ -3,7 +3,13 @@
  */
 import { Command } from 'commander';
 import { type ArcGISClient, fetchLayerInfo, normalizeLayerUrl, type Runtime } from '../../index.js';
-import { addConnectionOptions, type ConnectionFlags, cliEmitter, openConnection, verbosityOf } from '../connection.js';
+import {
+  addConnectionOptions,
+  type ConnectionFlags,
+  cliEmitter,
+  openConnection,
+  verbosityOf,
+} from '../connection.js';
 import { formatInt } from '../format.js';
 import { type CliIo, lineWriter } from '../io.js';
 
@@ -11,7 +17,11 @@ interface InfoFlags extends ConnectionFlags {
   json?: boolean;
 }
 
-export function infoCommand(io: CliIo, run: (task: Promise<number>) => void, runtime?: Partial<Runtime>): Command {
+export function infoCommand(
+  io: CliIo,
+  run: (task: Promise<number>) => void,
+  runtime?: Partial<Runtime>,
+): Command {
   const command = new Command('info')
     .description('describe a layer (fields, count, paging support) or list the layers of a service')
     .argument('<url>', 'a layer URL (…/FeatureServer/0) or a service URL (…/FeatureServer)')
@@ -23,7 +33,12 @@ export function infoCommand(io: CliIo, run: (task: Promise<number>) => void, run
 
 const LAYER_URL = /\/(FeatureServer|MapServer)\/\d+\/?$/i;
 
-async function runInfo(url: string, flags: InfoFlags, io: CliIo, runtime?: Partial<Runtime>): Promise<number> {
+async function runInfo(
+  url: string,
+  flags: InfoFlags,
+  io: CliIo,
+  runtime?: Partial<Runtime>,
+): Promise<number> {
   const emit = cliEmitter(io, flags.json ? 'quiet' : verbosityOf(flags));
   const { connection } = await openConnection(url, flags, io, emit, runtime);
   const print = lineWriter(io.stdout);
@@ -43,10 +58,14 @@ async function runInfo(url: string, flags: InfoFlags, io: CliIo, runtime?: Parti
         url: `${target}/${String(l.id)}`,
       }));
       const services = asArray(service.services).map((s) => ({ name: s.name, type: s.type }));
-      if (flags.json) print(JSON.stringify({ url: target, layers, services, folders: service.folders ?? [] }, null, 2));
+      if (flags.json)
+        print(JSON.stringify({ url: target, layers, services, folders: service.folders ?? [] }, null, 2));
       else {
         print(`Service  ${target}`);
-        for (const l of layers) print(`  layer ${String(l.id)}  ${String(l.name)}  (${String(l.geometryType ?? l.type)})  ${l.url}`);
+        for (const l of layers)
+          print(
+            `  layer ${String(l.id)}  ${String(l.name)}  (${String(l.geometryType ?? l.type)})  ${l.url}`,
+          );
         for (const s of services) print(`  service ${String(s.name)}  (${String(s.type)})`);
       }
     }
@@ -85,7 +104,9 @@ function printLayer(print: (line: string) => void, info: Awaited<ReturnType<type
   print(`Layer       ${info.name ?? '(unnamed)'}  ${info.url}`);
   print(`Geometry    ${info.geometryType ?? 'none (table)'}${info.hasZ ? ' Z' : ''}${info.hasM ? ' M' : ''}`);
   print(`Features    ${formatInt(info.count)}  (OID field ${info.objectIdField})`);
-  print(`Paging      maxRecordCount ${info.maxRecordCount}, pagination ${info.supportsPagination ? 'yes' : 'no'}, statistics ${info.supportsStatistics ? 'yes' : 'no'}`);
+  print(
+    `Paging      maxRecordCount ${info.maxRecordCount}, pagination ${info.supportsPagination ? 'yes' : 'no'}, statistics ${info.supportsStatistics ? 'yes' : 'no'}`,
+  );
   print(`Formats     ${info.supportedQueryFormats.join(', ')}`);
   print('Fields');
   for (const f of info.fields) print(`  ${f.name.padEnd(24)} ${String(f.type).replace('esriFieldType', '')}`);

@@ -4,7 +4,13 @@
  */
 import { Command } from 'commander';
 import { EtlError, type Runtime } from '../../index.js';
-import { addConnectionOptions, type ConnectionFlags, cliEmitter, openConnection, verbosityOf } from '../connection.js';
+import {
+  addConnectionOptions,
+  type ConnectionFlags,
+  cliEmitter,
+  openConnection,
+  verbosityOf,
+} from '../connection.js';
 import { type CliIo, lineWriter } from '../io.js';
 
 interface TokenFlags extends ConnectionFlags {
@@ -12,7 +18,11 @@ interface TokenFlags extends ConnectionFlags {
   printToken?: boolean;
 }
 
-export function tokenCommand(io: CliIo, run: (task: Promise<number>) => void, runtime?: Partial<Runtime>): Command {
+export function tokenCommand(
+  io: CliIo,
+  run: (task: Promise<number>) => void,
+  runtime?: Partial<Runtime>,
+): Command {
   const command = new Command('token')
     .description('get a token for a server or portal (cached per --token-cache) and show when it expires')
     .argument('<url>', 'server, service or portal URL')
@@ -23,20 +33,30 @@ export function tokenCommand(io: CliIo, run: (task: Promise<number>) => void, ru
   return command;
 }
 
-async function runToken(url: string, flags: TokenFlags, io: CliIo, runtime?: Partial<Runtime>): Promise<number> {
+async function runToken(
+  url: string,
+  flags: TokenFlags,
+  io: CliIo,
+  runtime?: Partial<Runtime>,
+): Promise<number> {
   const emit = cliEmitter(io, flags.json || flags.printToken ? 'quiet' : verbosityOf(flags));
   const { connection, credentials } = await openConnection(url, flags, io, emit, runtime);
   try {
     const auth = connection.auth;
     if (!auth) {
       if (credentials.kind === 'none') {
-        throw new EtlError('MISSING_CREDENTIALS', 'no credentials: set ARCGIS_USERNAME and ARCGIS_PASSWORD (or ARCGIS_TOKEN)');
+        throw new EtlError(
+          'MISSING_CREDENTIALS',
+          'no credentials: set ARCGIS_USERNAME and ARCGIS_PASSWORD (or ARCGIS_TOKEN)',
+        );
       }
       throw new EtlError('USAGE', `${url} does not use token security: no token is needed`);
     }
     const token = await auth.getToken(url);
     if (token === undefined) throw new EtlError('FOREIGN_ORIGIN', 'the token is not valid for that URL');
-    const info = (auth as unknown as { describe(): { tokenUrl: string; username?: string; expiresAt: number } }).describe();
+    const info = (
+      auth as unknown as { describe(): { tokenUrl: string; username?: string; expiresAt: number } }
+    ).describe();
     const print = lineWriter(io.stdout);
     if (flags.json) {
       print(JSON.stringify({ ...info, ...(flags.printToken ? { token } : {}) }, null, 2));
@@ -46,7 +66,9 @@ async function runToken(url: string, flags: TokenFlags, io: CliIo, runtime?: Par
       print(`Token URL   ${info.tokenUrl}`);
       if (info.username) print(`User        ${info.username}`);
       print(`Expires     ${new Date(info.expiresAt).toISOString()}`);
-      print(`Source      ${auth.stats.sharedHits > 0 ? 'token cache' : auth.stats.generated > 0 ? 'generated now' : 'cache'}`);
+      print(
+        `Source      ${auth.stats.sharedHits > 0 ? 'token cache' : auth.stats.generated > 0 ? 'generated now' : 'cache'}`,
+      );
     }
     return 0;
   } finally {

@@ -2,6 +2,7 @@
  * Field access for queries: the OID column plus attribute columns, looked up case-insensitively.
  */
 import type { EsriField } from '../../core/protocol.js';
+import { geometryFieldName } from './metadata.js';
 import type { CellValue, LayerData } from './store.js';
 import type { ValueKind, WhereField, WhereSchema } from './where.js';
 
@@ -36,6 +37,8 @@ export class FieldSet implements WhereSchema {
   readonly all: readonly FieldRef[];
   readonly oid: FieldRef;
   readonly oidField: string;
+  /** Name of the geometry field the metadata lists (accepted and ignored in outFields). */
+  readonly geometryField: string;
   readonly #byName = new Map<string, FieldRef>();
 
   constructor(data: LayerData) {
@@ -68,6 +71,7 @@ export class FieldSet implements WhereSchema {
       });
     }
     this.all = refs;
+    this.geometryField = geometryFieldName(refs.map((r) => r.field));
     for (const ref of refs) {
       const key = ref.name.toLowerCase();
       if (!this.#byName.has(key)) this.#byName.set(key, ref);

@@ -168,7 +168,8 @@ function rowGeometry(ctx: Ctx, geometry: GeneratedGeometry, cx: number, cy: numb
     case 'multipoint': {
       const n = 2 + Math.floor(ctx.rand() * 5);
       const out: number[] = [];
-      for (let k = 0; k < n; k++) position(ctx, cx + (ctx.rand() - 0.5) * r, cy + (ctx.rand() - 0.5) * r, out);
+      for (let k = 0; k < n; k++)
+        position(ctx, cx + (ctx.rand() - 0.5) * r, cy + (ctx.rand() - 0.5) * r, out);
       return [out];
     }
     case 'polyline': {
@@ -233,7 +234,12 @@ export function generateLayerData(spec: GenerateSpec, oidField: string): LayerDa
     const cx = -120 + rand() * 50;
     const cy = 25 + rand() * 24;
     if (kind === 'point') {
-      builder.addPoint(round7(cx), round7(cy), hasZ ? round2(rand() * 1000) : 0, hasM ? round2(rand() * 100) : 0);
+      builder.addPoint(
+        round7(cx),
+        round7(cy),
+        hasZ ? round2(rand() * 1000) : 0,
+        hasM ? round2(rand() * 100) : 0,
+      );
     } else {
       builder.addParts(rowGeometry(ctx, spec.geometry, cx, cy));
     }

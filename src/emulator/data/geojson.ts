@@ -6,7 +6,14 @@
 import { readFile } from 'node:fs/promises';
 import { EtlError } from '../../core/errors.js';
 import type { EsriField } from '../../core/protocol.js';
-import { type CellValue, type Column, GeometryBuilder, type GeometryKind, type LayerData, ringArea2 } from './store.js';
+import {
+  type CellValue,
+  type Column,
+  GeometryBuilder,
+  type GeometryKind,
+  type LayerData,
+  ringArea2,
+} from './store.js';
 
 type Json = unknown;
 
@@ -25,7 +32,11 @@ const KIND_OF: Record<string, GeometryKind> = {
   MultiPolygon: 'polygon',
 };
 
-function fail(source: string, message: string, code: 'USAGE' | 'UNSUPPORTED_GEOMETRY' | 'INVALID_GEOMETRY' = 'USAGE'): EtlError {
+function fail(
+  source: string,
+  message: string,
+  code: 'USAGE' | 'UNSUPPORTED_GEOMETRY' | 'INVALID_GEOMETRY' = 'USAGE',
+): EtlError {
   return new EtlError(code, `${source}: ${message}`);
 }
 
@@ -37,13 +48,17 @@ function features(doc: Json, source: string): GeoFeature[] {
   else throw fail(source, 'not a GeoJSON FeatureCollection');
   return list.map((f, i) => {
     const feature = f as { type?: unknown; geometry?: unknown; properties?: unknown; id?: unknown };
-    if (!feature || feature.type !== 'Feature') throw fail(source, `features[${i}] is not a Feature`);
+    if (feature?.type !== 'Feature') throw fail(source, `features[${i}] is not a Feature`);
     const geometry = (feature.geometry ?? null) as GeoFeature['geometry'];
     if (geometry !== null && (typeof geometry !== 'object' || typeof geometry.type !== 'string')) {
       throw fail(source, `features[${i}].geometry is invalid`, 'INVALID_GEOMETRY');
     }
     const properties = (feature.properties ?? null) as GeoFeature['properties'];
-    return { id: feature.id, geometry, properties: properties && typeof properties === 'object' ? properties : null };
+    return {
+      id: feature.id,
+      geometry,
+      properties: properties && typeof properties === 'object' ? properties : null,
+    };
   });
 }
 
@@ -52,7 +67,8 @@ function layerKind(list: GeoFeature[], source: string): GeometryKind {
   for (const f of list) {
     if (!f.geometry) continue;
     const kind = KIND_OF[f.geometry.type];
-    if (!kind) throw fail(source, `geometry type ${f.geometry.type} is not supported`, 'UNSUPPORTED_GEOMETRY');
+    if (!kind)
+      throw fail(source, `geometry type ${f.geometry.type} is not supported`, 'UNSUPPORTED_GEOMETRY');
     kinds.add(kind);
   }
   if (kinds.size === 0) return 'point';
@@ -145,7 +161,13 @@ function buildColumns(list: GeoFeature[], order: number[], exclude: Set<string>)
       for (let r = 0; r < n; r++) {
         const v = list[order[r]!]!.properties?.[name];
         values[r] =
-          v === null || v === undefined ? null : typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+          v === null || v === undefined
+            ? null
+            : typeof v === 'string'
+              ? v
+              : typeof v === 'object'
+                ? JSON.stringify(v)
+                : String(v);
       }
       const field: EsriField = {
         name,
@@ -162,7 +184,11 @@ function buildColumns(list: GeoFeature[], order: number[], exclude: Set<string>)
       values[r] = v === null || v === undefined ? Number.NaN : v === true ? 1 : v === false ? 0 : Number(v);
     }
     const esriType =
-      type === 'bool' ? 'esriFieldTypeSmallInteger' : type === 'int' ? 'esriFieldTypeInteger' : 'esriFieldTypeDouble';
+      type === 'bool'
+        ? 'esriFieldTypeSmallInteger'
+        : type === 'int'
+          ? 'esriFieldTypeInteger'
+          : 'esriFieldTypeDouble';
     const field: EsriField = { name, type: esriType, alias: name, nullable: true };
     return {
       field,
@@ -181,7 +207,8 @@ function flatPositions(coords: Json, dim: number, source: string): number[] {
     if (!Array.isArray(p) || p.length < 2) throw fail(source, 'invalid position', 'INVALID_GEOMETRY');
     for (let k = 0; k < dim; k++) {
       const v = k < p.length ? p[k] : 0;
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw fail(source, 'invalid coordinate', 'INVALID_GEOMETRY');
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw fail(source, 'invalid coordinate', 'INVALID_GEOMETRY');
       out.push(v);
     }
   }

@@ -38,7 +38,10 @@ function validate(spec: LayerSpec): void {
   if (spec.id !== undefined && (!Number.isInteger(spec.id) || spec.id < 0)) {
     throw new EtlError('USAGE', `Invalid layer id for ${spec.service}`);
   }
-  if (spec.maxRecordCount !== undefined && (!Number.isInteger(spec.maxRecordCount) || spec.maxRecordCount < 1)) {
+  if (
+    spec.maxRecordCount !== undefined &&
+    (!Number.isInteger(spec.maxRecordCount) || spec.maxRecordCount < 1)
+  ) {
     throw new EtlError('USAGE', `Invalid maxRecordCount for ${spec.service}`);
   }
   if (spec.objectIdField !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(spec.objectIdField)) {

@@ -2,13 +2,7 @@
  * An emulated layer: columnar data + metadata + the query engine, behind `EmulatedLayer`.
  */
 import type { EsriGeometryType, LayerMetadata } from '../../core/protocol.js';
-import type {
-  EmulatedLayer,
-  LayerCapabilities,
-  QueryAnswer,
-  QueryFaults,
-  QueryParams,
-} from '../types.js';
+import type { EmulatedLayer, LayerCapabilities, QueryAnswer, QueryFaults, QueryParams } from '../types.js';
 import { FieldSet } from './fields.js';
 import { buildMetadata } from './metadata.js';
 import { type QueryContext, runQuery } from './query.js';

@@ -42,7 +42,8 @@ export function metadataField(field: EsriField): EsriField & Record<string, unkn
 /** Name of the geometry field, avoiding a clash with an attribute. */
 export function geometryFieldName(fields: readonly EsriField[]): string {
   const taken = new Set(fields.map((f) => f.name.toLowerCase()));
-  for (const name of ['Shape', 'SHAPE_GEOM', 'GEOMETRY_SHAPE']) if (!taken.has(name.toLowerCase())) return name;
+  for (const name of ['Shape', 'SHAPE_GEOM', 'GEOMETRY_SHAPE'])
+    if (!taken.has(name.toLowerCase())) return name;
   return '__Shape';
 }
 

@@ -65,7 +65,8 @@ function parseInteger(name: string, v: string | undefined): number | undefined {
 
 function resolveField(fields: FieldSet, name: string, param: string): FieldRef {
   const ref = fields.field(name);
-  if (!ref) throw invalidParameter(`'${param}' parameter is invalid: Invalid field: ${name.trim().slice(0, 64)}`);
+  if (!ref)
+    throw invalidParameter(`'${param}' parameter is invalid: Invalid field: ${name.trim().slice(0, 64)}`);
   return ref;
 }
 
@@ -75,7 +76,7 @@ function parseOutFields(fields: FieldSet, v: string | undefined): FieldRef[] {
   if (names.includes('*')) return [...fields.all];
   const out: FieldRef[] = [fields.oid];
   for (const name of names) {
-    if (name === '') continue;
+    if (name === '' || name.toLowerCase() === fields.geometryField.toLowerCase()) continue;
     const ref = resolveField(fields, name, 'outFields');
     if (!out.includes(ref)) out.push(ref);
   }
@@ -170,7 +171,8 @@ function parseGeometry(params: QueryParams): [number, number, number, number] | 
   } else {
     const nums = t.split(',').map((s) => Number(s.trim()));
     if (nums.length === 4 && nums.every(Number.isFinite)) bbox = nums as [number, number, number, number];
-    else if (nums.length === 2 && nums.every(Number.isFinite)) bbox = [nums[0]!, nums[1]!, nums[0]!, nums[1]!];
+    else if (nums.length === 2 && nums.every(Number.isFinite))
+      bbox = [nums[0]!, nums[1]!, nums[0]!, nums[1]!];
   }
   if (!bbox) throw invalidParameter(`'geometry' parameter is invalid`);
   if (present(params.inSR)) wkid = parseSpatialReference(params.inSR.trim()) ?? wkid;
@@ -193,7 +195,8 @@ function parseStatistics(fields: FieldSet, v: string | undefined): StatisticRequ
   } catch {
     throw invalidParameter(`'outStatistics' parameter is invalid`);
   }
-  if (!Array.isArray(list) || list.length === 0) throw invalidParameter(`'outStatistics' parameter is invalid`);
+  if (!Array.isArray(list) || list.length === 0)
+    throw invalidParameter(`'outStatistics' parameter is invalid`);
   const names = new Set<string>();
   return list.map((item: unknown) => {
     const s = (item ?? {}) as Record<string, unknown>;

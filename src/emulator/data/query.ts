@@ -2,9 +2,15 @@
  * Answers `{layer}/query`: capability checks, selection, count / ids / statistics / features,
  * paging with maxRecordCount and exceededTransferLimit, and the query-level faults.
  */
-import { EmulatorQueryError, type LayerCapabilities, type QueryAnswer, type QueryFaults, type QueryParams } from '../types.js';
+import {
+  EmulatorQueryError,
+  type LayerCapabilities,
+  type QueryAnswer,
+  type QueryFaults,
+  type QueryParams,
+} from '../types.js';
 import type { FieldSet } from './fields.js';
-import { invalidParameter, type QueryRequest, parseQueryParams } from './query-params.js';
+import { invalidParameter, parseQueryParams, type QueryRequest } from './query-params.js';
 import type { Selection, Selector } from './select.js';
 import type { FeatureWriter } from './serialize-features.js';
 import { statisticsText } from './stats.js';
@@ -33,7 +39,8 @@ export function planPage(total: number, req: QueryRequest, ctx: QueryContext, fa
   const paging = ctx.capabilities.pagination;
   let offset = paging ? (req.resultOffset ?? 0) : 0;
   if (faults.ignoreResultOffset) offset = 0;
-  const asked = paging && req.resultRecordCount !== undefined && req.resultRecordCount > 0 ? req.resultRecordCount : max;
+  const asked =
+    paging && req.resultRecordCount !== undefined && req.resultRecordCount > 0 ? req.resultRecordCount : max;
   const limit = Math.min(asked, max);
   const start = Math.min(offset, total);
   let end = Math.min(total, start + limit);

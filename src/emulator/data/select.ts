@@ -2,7 +2,7 @@
  * Which rows a query matches, in the order it asks for: OID range by binary search, objectIds,
  * residual where predicate, envelope, then orderByFields (ties broken by OID ascending).
  */
-import type { FieldSet } from './fields.js';
+import { type FieldSet, isNumericKind } from './fields.js';
 import type { OrderBy, QueryRequest } from './query-params.js';
 import { type CellValue, type LayerData, lowerBound, rowOf, upperBound } from './store.js';
 import { compileWhere } from './where.js';
@@ -73,20 +73,33 @@ function filterRows(
   return new ListSelection(out.slice(0, n));
 }
 
-function candidateRows(data: LayerData, req: QueryRequest, oidMin: number, oidMax: number): Selection {
+function candidateRows(
+  data: LayerData,
+  objectIds: readonly number[] | undefined,
+  oidMin: number,
+  oidMax: number,
+): Selection {
   const oids = data.oids;
   const lo = oidMin === Number.NEGATIVE_INFINITY ? 0 : lowerBound(oids, oidMin);
   const hi = oidMax === Number.POSITIVE_INFINITY ? oids.length : upperBound(oids, oidMax);
   if (hi <= lo) return EMPTY;
-  if (!req.objectIds) return new RangeSelection(lo, hi - lo);
+  if (!objectIds) return new RangeSelection(lo, hi - lo);
   const rows: number[] = [];
-  for (const oid of req.objectIds) {
+  for (const oid of objectIds) {
     const row = rowOf(oids, oid);
     if (row >= lo && row < hi) rows.push(row);
   }
   rows.sort((a, b) => a - b);
   const unique = rows.filter((r, i) => i === 0 || rows[i - 1] !== r);
   return new ListSelection(Uint32Array.from(unique));
+}
+
+/** The objectIds parameter and an `OID IN (...)` list together. */
+function wantedOids(param: number[] | undefined, fromWhere: number[] | undefined): number[] | undefined {
+  if (param === undefined) return fromWhere;
+  if (fromWhere === undefined) return param;
+  const allowed = new Set(fromWhere);
+  return param.filter((oid) => allowed.has(oid));
 }
 
 function compareCells(a: CellValue, b: CellValue): number {
@@ -112,17 +125,39 @@ function orderRows(sel: Selection, orderBy: readonly OrderBy[]): Selection {
     return new ListSelection(rows);
   }
   const n = sel.length;
+  // numeric keys in typed arrays (NaN = NULL), others as values
   const keys = orderBy.map((o) => {
+    const sign = o.desc ? -1 : 1;
+    if (isNumericKind(o.field.kind)) {
+      const col = new Float64Array(n);
+      for (let k = 0; k < n; k++) {
+        const v = o.field.get(sel.row(k));
+        col[k] = v === null ? Number.NaN : Number(v);
+      }
+      return { sign, num: col, any: undefined };
+    }
     const col: CellValue[] = new Array(n);
     for (let k = 0; k < n; k++) col[k] = o.field.get(sel.row(k));
-    return { col, sign: o.desc ? -1 : 1 };
+    return { sign, num: undefined, any: col };
   });
   const positions = new Uint32Array(n);
   for (let k = 0; k < n; k++) positions[k] = k;
   positions.sort((a, b) => {
     for (const key of keys) {
-      const c = compareCells(key.col[a]!, key.col[b]!);
-      if (c !== 0) return c * key.sign;
+      let c: number;
+      if (key.num) {
+        const x = key.num[a]!;
+        const y = key.num[b]!;
+        if (x === y) continue;
+        const xNull = Number.isNaN(x);
+        const yNull = Number.isNaN(y);
+        if (xNull && yNull) continue;
+        c = xNull ? -1 : yNull ? 1 : x < y ? -1 : 1;
+      } else {
+        c = compareCells(key.any![a]!, key.any![b]!);
+        if (c === 0) continue;
+      }
+      return c * key.sign;
     }
     return a - b;
   });
@@ -157,7 +192,8 @@ export class Selector {
     const compiled = compileWhere(req.where, this.fields);
     let sel: Selection = EMPTY;
     if (!compiled.never) {
-      const candidates = candidateRows(this.data, req, compiled.oidMin, compiled.oidMax);
+      const objectIds = wantedOids(req.objectIds, compiled.oidList);
+      const candidates = candidateRows(this.data, objectIds, compiled.oidMin, compiled.oidMax);
       sel = orderRows(filterRows(this.data, candidates, compiled.residual, req.envelope), req.orderBy);
     }
     this.#cache.set(key, sel);

@@ -28,7 +28,13 @@ function positionText(g: Geometries, p: number, out: GeometryOutput, withM: bool
   return `${s}]`;
 }
 
-function partText(g: Geometries, part: number, out: GeometryOutput, withM: boolean, reverse: boolean): string {
+function partText(
+  g: Geometries,
+  part: number,
+  out: GeometryOutput,
+  withM: boolean,
+  reverse: boolean,
+): string {
   const start = g.partPos[part]!;
   const end = g.partPos[part + 1]!;
   const items: string[] = new Array(end - start);

@@ -254,14 +254,14 @@ class Parser {
     if (this.isKeyword('LIKE')) {
       this.next();
       const pattern = this.operand();
-      let escape: string | undefined;
+      let escapeChar: string | undefined;
       if (this.isKeyword('ESCAPE')) {
         this.next();
         const e = this.next();
         if (e.k !== 'str' || e.v.length !== 1) throw invalidQuery('ESCAPE needs a one-character string');
-        escape = e.v;
+        escapeChar = e.v;
       }
-      return { t: 'like', neg, l, pattern, escape };
+      return { t: 'like', neg, l, pattern, escape: escapeChar };
     }
     if (this.isKeyword('BETWEEN')) {
       this.next();

@@ -5,7 +5,14 @@
  * resolves by binary search; the rest is the residual predicate.
  */
 import type { CellValue } from './store.js';
-import { type CmpOp, invalidQuery, type Operand, parseDateLiteral, parseWhereAst, type WhereNode } from './where-parse.js';
+import {
+  type CmpOp,
+  invalidQuery,
+  type Operand,
+  parseDateLiteral,
+  parseWhereAst,
+  type WhereNode,
+} from './where-parse.js';
 
 export type ValueKind = 'number' | 'string' | 'date';
 
@@ -27,6 +34,8 @@ export interface CompiledWhere {
   /** Inclusive OID bounds (±Infinity when unbounded). */
   oidMin: number;
   oidMax: number;
+  /** From `OBJECTID IN (...)` conjuncts: only these OIDs can match. */
+  oidList: number[] | undefined;
   /** The part of the clause not covered by the OID range; undefined = every row. */
   residual: RowPredicate | undefined;
   /** True when the clause can never match (e.g. `1=0`). */
@@ -172,11 +181,11 @@ function compileCmp(op: CmpOp, l0: CompiledOperand, r0: CompiledOperand): Compil
   );
 }
 
-function likeRegExp(pattern: string, escape: string | undefined): RegExp {
+function likeRegExp(pattern: string, escapeChar: string | undefined): RegExp {
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
-    if (escape !== undefined && c === escape && i + 1 < pattern.length) {
+    if (escapeChar !== undefined && c === escapeChar && i + 1 < pattern.length) {
       re += pattern[++i]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
     } else if (c === '%') re += '[\\s\\S]*';
     else if (c === '_') re += '[\\s\\S]';
@@ -282,11 +291,14 @@ function compileNode(node: WhereNode, schema: WhereSchema): CompiledNode {
       }
       const g = l.get;
       const neg = node.neg;
-      return withConstant((row) => {
-        const v = g(row);
-        if (v === null) return null;
-        return set.has(v) !== neg;
-      }, [l]);
+      return withConstant(
+        (row) => {
+          const v = g(row);
+          if (v === null) return null;
+          return set.has(v) !== neg;
+        },
+        [l],
+      );
     }
     case 'like': {
       const l = compileOperand(node.l, schema);
@@ -295,11 +307,14 @@ function compileNode(node: WhereNode, schema: WhereSchema): CompiledNode {
       const re = likeRegExp(String(p.literal), node.escape);
       const g = l.get;
       const neg = node.neg;
-      return withConstant((row) => {
-        const v = g(row);
-        if (v === null) return null;
-        return re.test(String(v)) !== neg;
-      }, [l]);
+      return withConstant(
+        (row) => {
+          const v = g(row);
+          if (v === null) return null;
+          return re.test(String(v)) !== neg;
+        },
+        [l],
+      );
     }
   }
 }
@@ -321,9 +336,22 @@ function oidLiteral(o: Operand): number | undefined {
   return undefined;
 }
 
-/** Applies an OID bound conjunct to [min, max]; false when the conjunct is not a bound. */
-function applyBound(node: WhereNode, schema: WhereSchema, range: { min: number; max: number }): boolean {
+interface OidConstraint {
+  min: number;
+  max: number;
+  list: number[] | undefined;
+}
+
+/** Applies an OID bound or OID IN list conjunct; false when the conjunct is neither. */
+function applyBound(node: WhereNode, schema: WhereSchema, range: OidConstraint): boolean {
   const isOid = (o: Operand) => o.t === 'field' && o.name.toLowerCase() === schema.oidField.toLowerCase();
+  if (node.t === 'in' && !node.neg && isOid(node.l)) {
+    const values = node.list.map(oidLiteral);
+    if (values.some((v) => v === undefined)) return false;
+    const list = values as number[];
+    range.list = range.list === undefined ? list : range.list.filter((v) => list.includes(v));
+    return true;
+  }
   const bound = (op: CmpOp, v: number): boolean => {
     switch (op) {
       case '=':
@@ -375,8 +403,14 @@ function applyBound(node: WhereNode, schema: WhereSchema, range: { min: number; 
 /** Compiles a where clause (empty = `1=1`). Throws EmulatorQueryError(400) when invalid. */
 export function compileWhere(where: string | undefined, schema: WhereSchema): CompiledWhere {
   const text = (where ?? '').trim();
-  const range = { min: Number.NEGATIVE_INFINITY, max: Number.POSITIVE_INFINITY };
-  if (text === '') return { oidMin: range.min, oidMax: range.max, residual: undefined, never: false };
+  const range: OidConstraint = {
+    min: Number.NEGATIVE_INFINITY,
+    max: Number.POSITIVE_INFINITY,
+    list: undefined,
+  };
+  if (text === '') {
+    return { oidMin: range.min, oidMax: range.max, oidList: undefined, residual: undefined, never: false };
+  }
   const ast = parseWhereAst(text);
   // compile the whole clause first, so that unknown fields anywhere are reported
   const whole = compileNode(ast, schema);
@@ -387,11 +421,16 @@ export function compileWhere(where: string | undefined, schema: WhereSchema): Co
     const node = rest.reduce((a, b) => ({ t: 'and', a, b }));
     residual = rest.length === conjuncts(ast).length ? whole : compileNode(node, schema);
   }
-  const never = residual.constant === false || residual.constant === null || range.min > range.max;
+  const never =
+    residual.constant === false ||
+    residual.constant === null ||
+    range.min > range.max ||
+    range.list?.length === 0;
   const fn = residual.fn;
   return {
     oidMin: range.min,
     oidMax: range.max,
+    oidList: range.list,
     residual: residual.constant !== undefined ? undefined : (row) => fn(row) === true,
     never,
   };

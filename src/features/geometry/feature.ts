@@ -68,7 +68,12 @@ export function createFeatureConverter(
       const name = names[i]!;
       const value = attributes[name];
       if (name === '__proto__') {
-        Object.defineProperty(properties, name, { value: value ?? null, enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(properties, name, {
+          value: value ?? null,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       } else {
         properties[name] = value === undefined ? null : value;
       }
@@ -76,7 +81,9 @@ export function createFeatureConverter(
     const id = attributes[oidField];
     const geometry = esriGeometryToGeoJSON(
       feature.geometry,
-      onIssue === undefined ? geometryOptions : { ...geometryOptions, onIssue: (issue) => onIssue({ ...issue, id }) },
+      onIssue === undefined
+        ? geometryOptions
+        : { ...geometryOptions, onIssue: (issue) => onIssue({ ...issue, id }) },
     );
     return typeof id === 'number' || typeof id === 'string'
       ? { type: 'Feature', id, geometry, properties }

@@ -9,7 +9,7 @@
  * (outer rings counter-clockwise, holes clockwise). Polygons come out in the order of their outer
  * rings, holes in input order.
  */
-import { type PositionLayout, copyPosition } from './positions.js';
+import { copyPosition, type PositionLayout } from './positions.js';
 import { ringBBox, ringInsideRing, signedArea2 } from './rings.js';
 import type { GeoJSONMultiPolygon, GeoJSONPolygon, GeometryIssue, Position } from './types.js';
 
@@ -40,7 +40,12 @@ type Report = ((issue: GeometryIssue) => void) | undefined;
  * The ring reversed (so that an Esri clockwise outer ring comes out counter-clockwise and a
  * counter-clockwise hole comes out clockwise), closed, starting at the same vertex.
  */
-function reversedClosedRing(src: readonly unknown[], layout: PositionLayout, index: number, report: Report): Position[] {
+function reversedClosedRing(
+  src: readonly unknown[],
+  layout: PositionLayout,
+  index: number,
+  report: Report,
+): Position[] {
   const n = src.length;
   const out: Position[] = [];
   if (n === 0) return out;
@@ -53,14 +58,15 @@ function reversedClosedRing(src: readonly unknown[], layout: PositionLayout, ind
   for (let i = closed ? n - 2 : n - 1; i >= 1; i--) {
     const p = copyPosition(src[i], layout);
     if (p !== undefined) out.push(p);
-    else report?.({ kind: 'invalid-position', detail: `ring ${index} vertex ${i} is not a finite x, y`, index });
+    else
+      report?.({ kind: 'invalid-position', detail: `ring ${index} vertex ${i} is not a finite x, y`, index });
   }
   if (out.length === 0) return out;
   const head = out[0]!;
   const tail = out[out.length - 1]!;
   if (out.length > 1 && tail[0] === head[0] && tail[1] === head[1]) return out;
-  // keep the original closing vertex (its z / m may differ from the first one's)
-  out.push((closed && start !== undefined ? copyPosition(last, layout) : undefined) ?? head.slice());
+  // RFC 7946: the closing position repeats the first one exactly (z and m included)
+  out.push(head.slice());
   return out;
 }
 
@@ -75,7 +81,11 @@ export function ringsToGeoJSON(
     const src = rings[r];
     const coords = Array.isArray(src) ? reversedClosedRing(src, layout, r, report) : [];
     if (coords.length < 4) {
-      report?.({ kind: 'degenerate-ring', detail: `ring ${r} has fewer than 4 positions once closed`, index: r });
+      report?.({
+        kind: 'degenerate-ring',
+        detail: `ring ${r} has fewer than 4 positions once closed`,
+        index: r,
+      });
       continue;
     }
     const a2 = signedArea2(coords);
@@ -86,7 +96,17 @@ export function ringsToGeoJSON(
     // coords are reversed: a counter-clockwise result was a clockwise (outer) Esri ring
     const outer = a2 > 0;
     if (outer) outers++;
-    kept.push({ coords, area: Math.abs(a2), outer, polygon: -1, index: r, minX: 0, minY: 0, maxX: 0, maxY: 0 });
+    kept.push({
+      coords,
+      area: Math.abs(a2),
+      outer,
+      polygon: -1,
+      index: r,
+      minX: 0,
+      minY: 0,
+      maxX: 0,
+      maxY: 0,
+    });
   }
   if (kept.length === 0) return null;
 
@@ -102,7 +122,12 @@ export function ringsToGeoJSON(
       for (let o = 0; o < kept.length; o++) {
         const outer = kept[o]!;
         if (!outer.outer || outer.area >= bestArea) continue;
-        if (hole.minX < outer.minX || hole.minY < outer.minY || hole.maxX > outer.maxX || hole.maxY > outer.maxY) {
+        if (
+          hole.minX < outer.minX ||
+          hole.minY < outer.minY ||
+          hole.maxX > outer.maxX ||
+          hole.maxY > outer.maxY
+        ) {
           continue;
         }
         if (ringInsideRing(hole.coords, outer.coords)) {

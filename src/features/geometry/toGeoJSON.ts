@@ -35,7 +35,10 @@ function isFiniteNumber(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
-export function esriGeometryToGeoJSON(geometry: unknown, options: ConvertOptions = {}): GeoJSONGeometry | null {
+export function esriGeometryToGeoJSON(
+  geometry: unknown,
+  options: ConvertOptions = {},
+): GeoJSONGeometry | null {
   if (geometry === null || typeof geometry !== 'object') return null;
   const g = geometry as Record<string, unknown>;
   const shape = shapeOf(g);
@@ -81,7 +84,11 @@ function shapeOf(g: Record<string, unknown>): Shape | undefined {
   return undefined;
 }
 
-function pointToGeoJSON(g: Record<string, unknown>, hasZ: boolean, layout: PositionLayout): GeoJSONGeometry | null {
+function pointToGeoJSON(
+  g: Record<string, unknown>,
+  hasZ: boolean,
+  layout: PositionLayout,
+): GeoJSONGeometry | null {
   const x = g.x;
   const y = g.y;
   if (!isFiniteNumber(x) || !isFiniteNumber(y)) return null;
@@ -93,7 +100,11 @@ function pointToGeoJSON(g: Record<string, unknown>, hasZ: boolean, layout: Posit
   return { type: 'Point', coordinates };
 }
 
-function multipointToGeoJSON(points: unknown, layout: PositionLayout, report: Report): GeoJSONGeometry | null {
+function multipointToGeoJSON(
+  points: unknown,
+  layout: PositionLayout,
+  report: Report,
+): GeoJSONGeometry | null {
   if (!Array.isArray(points) || points.length === 0) return null;
   const coordinates: Position[] = [];
   for (let i = 0; i < points.length; i++) {
@@ -114,7 +125,12 @@ function pathsToGeoJSON(paths: unknown, layout: PositionLayout, report: Report):
       for (let j = 0; j < src.length; j++) {
         const p = copyPosition(src[j], layout);
         if (p !== undefined) line.push(p);
-        else report?.({ kind: 'invalid-position', detail: `path ${i} vertex ${j} is not a finite x, y`, index: i });
+        else
+          report?.({
+            kind: 'invalid-position',
+            detail: `path ${i} vertex ${j} is not a finite x, y`,
+            index: i,
+          });
       }
     }
     if (line.length >= 2) lines.push(line);
@@ -128,7 +144,8 @@ function pathsToGeoJSON(paths: unknown, layout: PositionLayout, report: Report):
 
 function envelopeToGeoJSON(g: Record<string, unknown>, report: Report): GeoJSONGeometry | null {
   const { xmin, ymin, xmax, ymax } = g;
-  if (!isFiniteNumber(xmin) || !isFiniteNumber(ymin) || !isFiniteNumber(xmax) || !isFiniteNumber(ymax)) return null;
+  if (!isFiniteNumber(xmin) || !isFiniteNumber(ymin) || !isFiniteNumber(xmax) || !isFiniteNumber(ymax))
+    return null;
   if (xmin === xmax || ymin === ymax) {
     report?.({ kind: 'degenerate-ring', detail: 'envelope has zero area', index: 0 });
     return null;

@@ -3,8 +3,9 @@
  * A cell answering exceededTransferLimit (or failing with a query error) is split in four; features
  * returned by several cells are de-duplicated by OID downstream (output is not in OID order).
  */
-import type { EsriEnvelope, EsriFeature } from '../../core/protocol.js';
+
 import { EtlError } from '../../core/errors.js';
+import type { EsriEnvelope, EsriFeature } from '../../core/protocol.js';
 import { orderedPool } from '../ordered-pool.js';
 import { orderPage } from '../page-order.js';
 import { featureParams, isQueryFailure, runQuery } from '../query.js';

@@ -3,11 +3,12 @@
  * Guards: the id list must match returnCountOnly; features outside a batch or already seen are
  * dropped; a short batch with exceededTransferLimit fetches its missing ids again.
  */
-import type { EsriFeature } from '../../core/protocol.js';
+
 import { isEtlError } from '../../core/errors.js';
+import type { EsriFeature } from '../../core/protocol.js';
 import { signalOption } from '../metadata.js';
-import { binarySearch } from '../oid-set.js';
 import { sortedUniqueOids } from '../oid.js';
+import { binarySearch } from '../oid-set.js';
 import { orderedPool } from '../ordered-pool.js';
 import { orderPage } from '../page-order.js';
 import { featureParams, isQueryFailure, runQuery, unsplittableError } from '../query.js';
@@ -56,7 +57,10 @@ export async function fetchObjectIds(ctx: QueryContext): Promise<Float64Array> {
   }
 }
 
-async function* idPages(ctx: QueryContext, ids: Float64Array): AsyncGenerator<EsriFeature[], void, undefined> {
+async function* idPages(
+  ctx: QueryContext,
+  ids: Float64Array,
+): AsyncGenerator<EsriFeature[], void, undefined> {
   const where = buildWhere({ userWhere: ctx.userWhere, oidField: ctx.layer.oidField });
   const oidField = ctx.layer.oidField;
 

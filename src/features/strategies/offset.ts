@@ -62,7 +62,10 @@ interface OffsetTask {
   count: number;
 }
 
-async function* offsetPages(ctx: QueryContext, where: string): AsyncGenerator<EsriFeature[], void, undefined> {
+async function* offsetPages(
+  ctx: QueryContext,
+  where: string,
+): AsyncGenerator<EsriFeature[], void, undefined> {
   const oidField = ctx.layer.oidField;
   const fetchSpan = async (offset: number, count: number, signal: AbortSignal): Promise<EsriFeature[]> => {
     const out: EsriFeature[] = [];

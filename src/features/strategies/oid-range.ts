@@ -3,8 +3,9 @@
  * exceededTransferLimit (or failing with a query error) is split in half; sparse ranges are fine.
  * Guard: the statistics are cross-checked with returnCountOnly before anything is written.
  */
-import type { EsriFeature } from '../../core/protocol.js';
+
 import { EtlError } from '../../core/errors.js';
+import type { EsriFeature } from '../../core/protocol.js';
 import { countFeatures, signalOption } from '../metadata.js';
 import { toOid } from '../oid.js';
 import { orderedPool } from '../ordered-pool.js';
@@ -20,7 +21,13 @@ export const oidRangeStrategy: Strategy = {
   async prepare(ctx: QueryContext): Promise<PreparedStrategy> {
     if (ctx.expected === 0) return { name: 'oid-range', ordered: true, pages: async function* () {} };
     const { min, max } = await fetchOidBounds(ctx);
-    const where = buildWhere({ userWhere: ctx.userWhere, oidField: ctx.layer.oidField, after: ctx.after, min, max });
+    const where = buildWhere({
+      userWhere: ctx.userWhere,
+      oidField: ctx.layer.oidField,
+      after: ctx.after,
+      min,
+      max,
+    });
     const inRange = await countFeatures(ctx.client, ctx.layer.url, where, ctx.signal);
     if (inRange !== ctx.expected) {
       throw fallbackError(
@@ -95,7 +102,10 @@ async function* rangePages(
     }
     if (result.exceededTransferLimit) {
       if (a === b) {
-        throw new EtlError('EXTRACTION_INCOMPLETE', `The range ${oidField}=${a} answered exceededTransferLimit`);
+        throw new EtlError(
+          'EXTRACTION_INCOMPLETE',
+          `The range ${oidField}=${a} answered exceededTransferLimit`,
+        );
       }
       const returned = orderPage(result.features, oidField, (oid) => oid >= a && oid <= b).oids;
       return split(returned[returned.length - 1]);

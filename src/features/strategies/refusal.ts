@@ -10,7 +10,10 @@ export function refusal(error: unknown, what: string): EtlError | unknown {
     isEtlError(error) &&
     (error.code === 'ARCGIS_ERROR' ||
       error.code === 'INVALID_RESPONSE' ||
-      (error.code === 'HTTP_ERROR' && error.status !== undefined && error.status >= 400 && error.status < 500) ||
+      (error.code === 'HTTP_ERROR' &&
+        error.status !== undefined &&
+        error.status >= 400 &&
+        error.status < 500) ||
       (error.code === 'RETRIES_EXHAUSTED' && error.status === 500))
   ) {
     return fallbackError('NO_STRATEGY', `${what} refused by the server: ${error.message}`, { cause: error });

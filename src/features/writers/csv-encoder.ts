@@ -1,27 +1,66 @@
 /**
- * CSV (RFC 4180, CRLF line ends): a header of the schema's fields, then `geometry` as WKT when the
- * layer has a geometry type. Dates (`esriFieldTypeDate`, epoch ms) are written as ISO 8601 UTC.
- * Every row has the same columns, in schema order, whatever each page holds.
+ * CSV (RFC 4180, CRLF line ends): a header of the schema's fields, then the geometry when the
+ * layer has a geometry type: one `geometry` column of WKT (default), or `x`, `y` (and `z` when the
+ * layer has Z) columns for point layers. Dates (`esriFieldTypeDate`, epoch ms) are written as
+ * ISO 8601 UTC. Every row has the same columns, in schema order, whatever each page holds.
  */
+import { EtlError } from '../../core/errors.js';
 import type { EsriField } from '../../core/protocol.js';
 import { propertyFields } from '../geometry/feature.js';
+import type { GeoJSONFeature } from '../geometry/types.js';
 import { geometryToWkt } from '../geometry/wkt.js';
 import { csvDate, csvText, csvValue } from './csv-cell.js';
 import type { FeatureEncoder } from './encoder.js';
 
 const EOL = '\r\n';
 
-export function createCsvEncoder(schema: {
+export type CsvGeometry = 'wkt' | 'xy';
+
+export interface CsvSchema {
   fields: readonly EsriField[];
   geometryType?: string | undefined;
-}): FeatureEncoder {
+  hasZ?: boolean | undefined;
+}
+
+/** A column name not taken by a field (`geometry`, else `geometry_wkt`, …). */
+function freeName(name: string, taken: readonly string[]): string {
+  let out = name;
+  while (taken.includes(out)) out = `${out}_${name === 'geometry' ? 'wkt' : 'coord'}`;
+  return out;
+}
+
+function geometryColumns(schema: CsvSchema, mode: CsvGeometry, names: readonly string[]) {
+  if (schema.geometryType === undefined) return { columns: [], cells: () => '' };
+  if (mode === 'wkt') {
+    return {
+      columns: [freeName('geometry', names)],
+      cells: (feature: GeoJSONFeature) => csvText(geometryToWkt(feature.geometry)),
+    };
+  }
+  if (schema.geometryType !== 'esriGeometryPoint') {
+    throw new EtlError('USAGE', `x/y CSV columns need a point layer, not ${schema.geometryType}: use WKT`);
+  }
+  const withZ = schema.hasZ === true;
+  const columns = (withZ ? ['x', 'y', 'z'] : ['x', 'y']).map((c) => freeName(c, names));
+  const empty = withZ ? ',,' : ',';
+  return {
+    columns,
+    cells: (feature: GeoJSONFeature) => {
+      const g = feature.geometry;
+      if (g?.type !== 'Point') return empty;
+      const [x, y, z] = g.coordinates;
+      return withZ ? `${csvValue(x)},${csvValue(y)},${csvValue(z)}` : `${csvValue(x)},${csvValue(y)}`;
+    },
+  };
+}
+
+export function createCsvEncoder(schema: CsvSchema, mode: CsvGeometry = 'wkt'): FeatureEncoder {
   const fields = propertyFields(schema.fields);
   const names = fields.map((f) => f.name);
   const isDate = fields.map((f) => f.type === 'esriFieldTypeDate');
-  const withGeometry = schema.geometryType !== undefined;
-  let geometryColumn = 'geometry';
-  while (names.includes(geometryColumn)) geometryColumn = `${geometryColumn}_wkt`;
-  const header = [...names, ...(withGeometry ? [geometryColumn] : [])].map(csvText).join(',') + EOL;
+  const geometry = geometryColumns(schema, mode, names);
+  const withGeometry = geometry.columns.length > 0;
+  const header = [...names, ...geometry.columns].map(csvText).join(',') + EOL;
   return {
     header: () => header,
     page(features) {
@@ -35,10 +74,7 @@ export function createCsvEncoder(schema: {
           if (i > 0) row += ',';
           row += isDate[i] ? csvDate(value) : csvValue(value);
         }
-        if (withGeometry) {
-          const wkt = geometryToWkt(feature.geometry);
-          row += names.length > 0 ? `,${csvText(wkt)}` : csvText(wkt);
-        }
+        if (withGeometry) row += (names.length > 0 ? ',' : '') + geometry.cells(feature);
         out += row + EOL;
       }
       return out;

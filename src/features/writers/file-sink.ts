@@ -4,8 +4,9 @@
  * then, so a failed run never leaves a half-written target. A resumed run reopens the temp file
  * and truncates it to the checkpoint.
  */
-import { open, rename, unlink } from 'node:fs/promises';
+
 import type { FileHandle } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EtlError } from '../../core/errors.js';
 import type { OutputSink } from './sink.js';
@@ -39,7 +40,9 @@ export async function openFileSink(options: FileSinkOptions): Promise<OutputSink
     try {
       handle = await open(temp, 'r+');
     } catch (cause) {
-      throw new EtlError('CHECKPOINT_INVALID', `Cannot reopen the partial output ${temp} to resume`, { cause });
+      throw new EtlError('CHECKPOINT_INVALID', `Cannot reopen the partial output ${temp} to resume`, {
+        cause,
+      });
     }
     try {
       const { size } = await handle.stat();

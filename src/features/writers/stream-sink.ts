@@ -17,11 +17,16 @@ function errorCode(error: unknown): unknown {
 
 /** True for the error a writer throws when its output stream's reader went away. */
 export function isBrokenPipe(error: unknown): boolean {
-  return error instanceof EtlError && error.code === 'OUTPUT_ERROR' && PIPE_CODES.has(String(errorCode(error.cause)));
+  return (
+    error instanceof EtlError &&
+    error.code === 'OUTPUT_ERROR' &&
+    PIPE_CODES.has(String(errorCode(error.cause)))
+  );
 }
 
 function toOutputError(error: unknown): EtlError {
-  if (PIPE_CODES.has(String(errorCode(error)))) return new EtlError('OUTPUT_ERROR', BROKEN_PIPE, { cause: error });
+  if (PIPE_CODES.has(String(errorCode(error))))
+    return new EtlError('OUTPUT_ERROR', BROKEN_PIPE, { cause: error });
   const reason = error instanceof Error ? `: ${error.message}` : '';
   return new EtlError('OUTPUT_ERROR', `Cannot write to the output stream${reason}`, { cause: error });
 }
@@ -38,7 +43,9 @@ export function streamSink(stream: Writable, endStream: boolean): OutputSink {
     write(chunk) {
       if (failure !== undefined) return Promise.reject(toOutputError(failure));
       if (stream.destroyed || stream.writableEnded) {
-        return Promise.reject(toOutputError(Object.assign(new Error('stream closed'), { code: 'ERR_STREAM_DESTROYED' })));
+        return Promise.reject(
+          toOutputError(Object.assign(new Error('stream closed'), { code: 'ERR_STREAM_DESTROYED' })),
+        );
       }
       return new Promise<void>((resolve, reject) => {
         stream.write(chunk, (error) => {

@@ -25,6 +25,8 @@ export interface CreateWriterOptions {
   resume?: WriterCheckpoint | undefined;
   /** Temp file; default `<path>.partial` (a stable name, so that a resumed run finds it). */
   tempPath?: string | undefined;
+  /** CSV geometry: one WKT `geometry` column (default), or `x`, `y` (`z`) columns for point layers. */
+  csvGeometry?: 'wkt' | 'xy' | undefined;
   /** For `path: '-'`: the stream to write to. Default `process.stdout`. */
   stream?: Writable | undefined;
   /** For `path: '-'`: end the stream on finish. Default false (stdout stays open). */

@@ -13,25 +13,38 @@ import { geojsonEncoder } from './geojson-encoder.js';
 import { geojsonSeqEncoder } from './geojsonseq-encoder.js';
 import type { OutputSink } from './sink.js';
 import { streamSink } from './stream-sink.js';
-import type { CreateWriterOptions, FeatureWriter, WriterCheckpoint, WriterFormat, WriterSchema } from './types.js';
+import type {
+  CreateWriterOptions,
+  FeatureWriter,
+  WriterCheckpoint,
+  WriterFormat,
+  WriterSchema,
+} from './types.js';
 
 export const WRITER_FORMATS: readonly WriterFormat[] = ['geojson', 'geojsonseq', 'csv'];
 
-export function createEncoder(format: WriterFormat, schema: WriterSchema): FeatureEncoder {
+export function createEncoder(
+  format: WriterFormat,
+  schema: WriterSchema,
+  csvGeometry: 'wkt' | 'xy' = 'wkt',
+): FeatureEncoder {
   switch (format) {
     case 'geojson':
       return geojsonEncoder;
     case 'geojsonseq':
       return geojsonSeqEncoder;
     case 'csv':
-      return createCsvEncoder(schema);
+      return createCsvEncoder(schema, csvGeometry);
     default:
-      throw new EtlError('USAGE', `Unknown output format ${String(format)} (use ${WRITER_FORMATS.join(', ')})`);
+      throw new EtlError(
+        'USAGE',
+        `Unknown output format ${String(format)} (use ${WRITER_FORMATS.join(', ')})`,
+      );
   }
 }
 
 export async function createWriter(options: CreateWriterOptions): Promise<FeatureWriter> {
-  const encoder = createEncoder(options.format, options.schema);
+  const encoder = createEncoder(options.format, options.schema, options.csvGeometry);
   const header = Buffer.from(encoder.header());
   const resume = options.resume !== undefined && options.resume.bytes > 0 ? options.resume : undefined;
   if (options.path === '-') {
@@ -71,7 +84,10 @@ function checkCheckpoint(resume: WriterCheckpoint, headerBytes: number): void {
     bytes >= headerBytes &&
     (features > 0 || bytes === headerBytes);
   if (!valid) {
-    throw new EtlError('CHECKPOINT_INVALID', `Invalid output checkpoint: ${bytes} bytes, ${features} features`);
+    throw new EtlError(
+      'CHECKPOINT_INVALID',
+      `Invalid output checkpoint: ${bytes} bytes, ${features} features`,
+    );
   }
 }
 
@@ -167,7 +183,9 @@ class PageWriter implements FeatureWriter {
       await step();
     } catch (error) {
       this.#state = 'failed';
-      throw error instanceof EtlError ? error : new EtlError('OUTPUT_ERROR', 'Output failed', { cause: error });
+      throw error instanceof EtlError
+        ? error
+        : new EtlError('OUTPUT_ERROR', 'Output failed', { cause: error });
     }
   }
 }

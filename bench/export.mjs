@@ -1,0 +1,231 @@
+// Export throughput and client memory: arcgis-etl (concurrency 1 and 4, GeoJSONSeq) against
+// queryAllFeatures of @esri/arcgis-rest-feature-service (+ writing its result as GeoJSONSeq),
+// ogr2ogr (when installed) and a raw fetch + JSON.parse loop.
+// The emulator runs in its own child process; every client runs in a fresh child process, so each
+// peak RSS is that client's alone. Every output is checked to hold every feature.
+// Run: npm run build && node bench/export.mjs [points=200000] [polygons=50000]
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const SELF = fileURLToPath(import.meta.url);
+const PAGE = 2000;
+const [, , mode, ...args] = process.argv;
+
+if (mode === '--emulator') await emulatorChild(args);
+else if (mode === '--client') await clientChild(args);
+else await main(process.argv.slice(2));
+
+// ---------------------------------------------------------------------------------------------
+async function emulatorChild([points, polygons]) {
+  const { startEmulator } = await import('../dist/emulator/index.js');
+  const emu = await startEmulator({
+    layers: [
+      { service: 'points', generate: { count: Number(points), geometry: 'point', seed: 1 }, maxRecordCount: PAGE },
+      {
+        service: 'polygons',
+        generate: { count: Number(polygons), geometry: 'mixed-polygon', seed: 2 },
+        maxRecordCount: PAGE,
+      },
+    ],
+  });
+  process.stdout.write(`${JSON.stringify({ points: emu.layerUrl('points'), polygons: emu.layerUrl('polygons') })}\n`);
+  process.stdin.resume();
+  process.stdin.on('end', async () => {
+    await emu.stop();
+    process.exit(0);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+async function clientChild([tool, layerUrl, output]) {
+  const start = performance.now();
+  let features = 0;
+  if (tool === 'etl-c1' || tool === 'etl-c4') {
+    const { createTransport } = await import('../dist/http/transport.js');
+    const { ArcGISClient } = await import('../dist/client/arcgis-client.js');
+    const { exportLayer } = await import('../dist/features/export.js');
+    const transport = createTransport({ emit: () => {} });
+    const client = new ArcGISClient({ transport });
+    const stats = await exportLayer({
+      client,
+      layerUrl,
+      output,
+      format: 'geojsonseq',
+      concurrency: tool === 'etl-c1' ? 1 : 4,
+    });
+    features = stats.features;
+    await transport.close();
+  } else if (tool === 'arcgis-rest') {
+    const { queryAllFeatures } = await import('@esri/arcgis-rest-feature-service');
+    const { arcgisToGeoJSON } = await import('@terraformer/arcgis');
+    const result = await queryAllFeatures({ url: layerUrl, params: { outSR: 4326, orderByFields: 'OBJECTID ASC' } });
+    const out = createWriteStream(output);
+    let chunk = '';
+    for (const f of result.features) {
+      chunk += `${JSON.stringify(arcgisToGeoJSON(f, 'OBJECTID'))}\n`;
+      if (chunk.length > 1 << 20) {
+        if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+        chunk = '';
+      }
+    }
+    out.end(chunk);
+    await new Promise((r) => out.once('finish', r));
+    features = result.features.length;
+  } else if (tool === 'raw-fetch') {
+    // the floor: one page at a time, JSON.parse, Esri JSON written back as is (no conversion)
+    const out = createWriteStream(output);
+    for (let offset = 0; ; offset += PAGE) {
+      const body = new URLSearchParams({
+        where: '1=1',
+        outFields: '*',
+        outSR: '4326',
+        orderByFields: 'OBJECTID ASC',
+        resultOffset: String(offset),
+        resultRecordCount: String(PAGE),
+        f: 'json',
+      });
+      const res = await fetch(`${layerUrl}/query`, { method: 'POST', body });
+      const page = JSON.parse(await res.text());
+      let chunk = '';
+      for (const f of page.features) chunk += `${JSON.stringify(f)}\n`;
+      if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+      features += page.features.length;
+      if (!page.exceededTransferLimit) break;
+    }
+    out.end();
+    await new Promise((r) => out.once('finish', r));
+  } else {
+    throw new Error(`unknown tool ${tool}`);
+  }
+  const ms = performance.now() - start;
+  process.stdout.write(`${JSON.stringify({ features, ms, peakRssKb: process.resourceUsage().maxRSS })}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+/** Runs a command, sampling its peak RSS (VmHWM) from /proc while it runs. */
+function measure(command, argv) {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let hwmKb = 0;
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    const timer = setInterval(async () => {
+      try {
+        const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+        const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        if (kb > hwmKb) hwmKb = kb;
+      } catch {
+        // exited
+      }
+    }, 10);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(timer);
+      const ms = performance.now() - start;
+      if (code !== 0) reject(new Error(`${command} exited ${code}: ${stderr.slice(-500)}`));
+      else resolve({ stdout, ms, hwmKb });
+    });
+  });
+}
+
+async function countLines(path) {
+  let n = 0;
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) if (line.trim()) n++;
+  return n;
+}
+
+async function hasOgr2ogr() {
+  try {
+    await measure('ogr2ogr', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function main([pointsArg, polygonsArg]) {
+  const points = Number(pointsArg ?? 200_000);
+  const polygons = Number(polygonsArg ?? 50_000);
+  const dir = await mkdtemp(join(tmpdir(), 'arcgis-etl-bench-'));
+  const emulator = spawn(process.execPath, [SELF, '--emulator', String(points), String(polygons)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const urls = await new Promise((resolve, reject) => {
+    const rl = createInterface({ input: emulator.stdout });
+    rl.once('line', (line) => resolve(JSON.parse(line)));
+    emulator.once('exit', (code) => reject(new Error(`emulator exited ${code}`)));
+  });
+  const ogr = await hasOgr2ogr();
+  const tools = ['etl-c1', 'etl-c4', 'arcgis-rest', 'raw-fetch', ...(ogr ? ['ogr2ogr'] : [])];
+  const labels = {
+    'etl-c1': 'arcgis-etl, concurrency 1',
+    'etl-c4': 'arcgis-etl, concurrency 4',
+    'arcgis-rest': 'queryAllFeatures + write',
+    'raw-fetch': 'raw fetch + JSON.parse loop',
+    ogr2ogr: 'ogr2ogr (GDAL ESRIJSON)',
+  };
+  const layers = [
+    ['points', points, urls.points],
+    ['polygons with holes', polygons, urls.polygons],
+  ];
+  const rows = [];
+  try {
+    for (const [name, count, url] of layers) {
+      // warm the emulator (it builds some geometry text lazily on first read)
+      await measure(process.execPath, [SELF, '--client', 'raw-fetch', url, join(dir, 'warm.geojsonl')]);
+      const results = {};
+      for (const tool of tools) {
+        const output = join(dir, `${tool}.geojsonl`);
+        let r;
+        if (tool === 'ogr2ogr') {
+          const source = `ESRIJSON:${url}/query?where=1%3D1&outFields=*&outSR=4326&orderByFields=OBJECTID+ASC&resultRecordCount=${PAGE}&f=json`;
+          const run = await measure('ogr2ogr', ['-f', 'GeoJSONSeq', output, source]);
+          r = { ms: run.ms, peakRssKb: run.hwmKb, features: await countLines(output) };
+        } else {
+          const run = await measure(process.execPath, [SELF, '--client', tool, url, output]);
+          r = { ...JSON.parse(run.stdout.trim().split('\n').at(-1)), ms: run.ms };
+          r.peakRssKb = Math.max(r.peakRssKb, run.hwmKb);
+          const lines = await countLines(output);
+          if (lines !== r.features) throw new Error(`${tool}: ${lines} lines for ${r.features} features`);
+        }
+        results[tool] = r;
+        await rm(output, { force: true });
+      }
+      const base = results['etl-c4'];
+      for (const tool of tools) {
+        const r = results[tool];
+        const rate = (r.features / r.ms) * 1000;
+        const baseRate = (base.features / base.ms) * 1000;
+        rows.push({
+          layer: `${name} (${count.toLocaleString('en-US')})`,
+          client: labels[tool],
+          features: r.features === count ? r.features.toLocaleString('en-US') : `${r.features} (MISSING)`,
+          seconds: (r.ms / 1000).toFixed(2),
+          'features/s': Math.round(rate).toLocaleString('en-US'),
+          'peak RSS MB': (r.peakRssKb / 1024).toFixed(0),
+          'speed vs etl c4': `${(rate / baseRate).toFixed(2)}x`,
+          'RSS vs etl c4': `${(r.peakRssKb / base.peakRssKb).toFixed(2)}x`,
+        });
+      }
+    }
+  } finally {
+    emulator.stdin.end();
+    await rm(dir, { recursive: true, force: true });
+  }
+  console.log(`Export benchmark: ${points.toLocaleString('en-US')} points, ${polygons.toLocaleString('en-US')} polygons, page ${PAGE}, public layers, emulator in a child process`);
+  console.table(rows);
+  console.log('Times are wall clock per client process (start-up included); peak RSS is the client process alone.');
+}
