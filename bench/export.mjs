@@ -25,7 +25,11 @@ async function emulatorChild([points, polygons]) {
   const { startEmulator } = await import('../dist/emulator/index.js');
   const emu = await startEmulator({
     layers: [
-      { service: 'points', generate: { count: Number(points), geometry: 'point', seed: 1 }, maxRecordCount: PAGE },
+      {
+        service: 'points',
+        generate: { count: Number(points), geometry: 'point', seed: 1 },
+        maxRecordCount: PAGE,
+      },
       {
         service: 'polygons',
         generate: { count: Number(polygons), geometry: 'mixed-polygon', seed: 2 },
@@ -33,7 +37,9 @@ async function emulatorChild([points, polygons]) {
       },
     ],
   });
-  process.stdout.write(`${JSON.stringify({ points: emu.layerUrl('points'), polygons: emu.layerUrl('polygons') })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ points: emu.layerUrl('points'), polygons: emu.layerUrl('polygons') })}\n`,
+  );
   process.stdin.resume();
   process.stdin.on('end', async () => {
     await emu.stop();
@@ -63,7 +69,10 @@ async function clientChild([tool, layerUrl, output]) {
   } else if (tool === 'arcgis-rest') {
     const { queryAllFeatures } = await import('@esri/arcgis-rest-feature-service');
     const { arcgisToGeoJSON } = await import('@terraformer/arcgis');
-    const result = await queryAllFeatures({ url: layerUrl, params: { outSR: 4326, orderByFields: 'OBJECTID ASC' } });
+    const result = await queryAllFeatures({
+      url: layerUrl,
+      params: { outSR: 4326, orderByFields: 'OBJECTID ASC' },
+    });
     const out = createWriteStream(output);
     let chunk = '';
     for (const f of result.features) {
@@ -225,7 +234,11 @@ async function main([pointsArg, polygonsArg]) {
     emulator.stdin.end();
     await rm(dir, { recursive: true, force: true });
   }
-  console.log(`Export benchmark: ${points.toLocaleString('en-US')} points, ${polygons.toLocaleString('en-US')} polygons, page ${PAGE}, public layers, emulator in a child process`);
+  console.log(
+    `Export benchmark: ${points.toLocaleString('en-US')} points, ${polygons.toLocaleString('en-US')} polygons, page ${PAGE}, public layers, emulator in a child process`,
+  );
   console.table(rows);
-  console.log('Times are wall clock per client process (start-up included); peak RSS is the client process alone.');
+  console.log(
+    'Times are wall clock per client process (start-up included); peak RSS is the client process alone.',
+  );
 }

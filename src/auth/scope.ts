@@ -8,6 +8,9 @@ export class OriginScope {
   readonly #origins = new Set<string>();
   /** `https://host/` prefixes for the fast path. */
   #prefixes: string[] = [];
+  /** The last URL checked and its answer: pipelines ask about the same URL again and again. */
+  #lastUrl: string | undefined;
+  #lastAnswer = false;
 
   constructor(origins: Iterable<string> = []) {
     for (const o of origins) this.add(o);
@@ -19,9 +22,18 @@ export class OriginScope {
     if (origin === 'null' || this.#origins.has(origin)) return;
     this.#origins.add(origin);
     this.#prefixes = [...this.#origins].map((o) => `${o}/`);
+    this.#lastUrl = undefined;
   }
 
   has(url: string): boolean {
+    if (url === this.#lastUrl) return this.#lastAnswer;
+    const answer = this.#check(url);
+    this.#lastUrl = url;
+    this.#lastAnswer = answer;
+    return answer;
+  }
+
+  #check(url: string): boolean {
     const prefixes = this.#prefixes;
     for (let i = 0; i < prefixes.length; i++) {
       if (url.startsWith(prefixes[i] as string)) return true;

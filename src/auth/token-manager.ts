@@ -42,6 +42,8 @@ export interface TokenManagerOptions {
 
 interface Current {
   token: string;
+  /** The same settled promise for every cached call (no allocation on the hot path). */
+  answer: Promise<string>;
   /** Local ms from which a refresh is due. */
   refreshAt: number;
   expiresAt: number;
@@ -52,6 +54,7 @@ const STICKY_CODES = new Set(['BAD_CREDENTIALS', 'ACCOUNT_LOCKED']);
 const MAX_REMEMBERED_INVALID = 32;
 
 const noEmit: Emit = () => {};
+const NOTHING: Promise<undefined> = Promise.resolve(undefined);
 
 export class TokenManager implements Authenticator {
   readonly stats: AuthStats = { generated: 0, refreshed: 0, invalidated: 0, failed: 0, sharedHits: 0 };
@@ -119,9 +122,9 @@ export class TokenManager implements Authenticator {
   }
 
   getToken(url: string, options?: { signal?: AbortSignal }): Promise<string | undefined> {
-    if (!this.#scope.has(url)) return Promise.resolve(undefined);
+    if (!this.#scope.has(url)) return NOTHING;
     const current = this.#current;
-    if (current !== undefined && this.#clock.now() < current.refreshAt) return Promise.resolve(current.token);
+    if (current !== undefined && this.#clock.now() < current.refreshAt) return current.answer;
     return this.#slow(options?.signal);
   }
 
@@ -280,6 +283,7 @@ export class TokenManager implements Authenticator {
   #setCurrent(record: TokenRecord): void {
     this.#current = {
       token: record.token,
+      answer: Promise.resolve(record.token),
       expiresAt: record.expiresAt,
       refreshAt: Math.min(refreshAtOf(record, this.safetyWindowMs), record.expiresAt),
     };

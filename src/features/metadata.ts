@@ -5,8 +5,10 @@ import type { ArcGISClient } from '../client/arcgis-client.js';
 import { EtlError, isEtlError } from '../core/errors.js';
 import type { EsriEnvelope, EsriField, EsriGeometryType, SpatialReference } from '../core/protocol.js';
 import { baseUrl } from '../core/url.js';
+import { retryQueryFailures, signalOption } from './query.js';
 
 export const DEFAULT_MAX_RECORD_COUNT = 1000;
+const COUNT_RETRIES = 2;
 
 export interface LayerInfo {
   /** The layer URL, normalised (no query string, no trailing slash or `/query`). */
@@ -136,10 +138,15 @@ export async function countFeatures(
   where = '1=1',
   signal?: AbortSignal,
 ): Promise<number> {
-  const body = await client.request<{ count?: unknown }>(
-    `${layerUrl}/query`,
-    { where, returnCountOnly: true },
-    signalOption(signal),
+  // counts are queries too: a transient 500 "Error performing query operation" is tried again
+  const body = await retryQueryFailures(
+    () =>
+      client.request<{ count?: unknown }>(
+        `${layerUrl}/query`,
+        { where, returnCountOnly: true },
+        signalOption(signal),
+      ),
+    COUNT_RETRIES,
   );
   const count = body?.count;
   if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
@@ -178,8 +185,4 @@ function layerHint(url: string, meta: Record<string, unknown>): string {
 
 function asList(value: unknown): { id: unknown; name?: unknown }[] {
   return Array.isArray(value) ? value.filter((v) => v && typeof v === 'object' && 'id' in v) : [];
-}
-
-export function signalOption(signal: AbortSignal | undefined): { signal?: AbortSignal } {
-  return signal ? { signal } : {};
 }

@@ -6,7 +6,6 @@
 import { EtlError, isEtlError } from '../core/errors.js';
 import type { EsriFeature } from '../core/protocol.js';
 import type { Params } from '../http/types.js';
-import { signalOption } from './metadata.js';
 import type { QueryContext } from './strategies/types.js';
 
 export interface QueryResult {
@@ -37,16 +36,34 @@ export function featureParams(ctx: QueryContext, where: string): Params {
   };
 }
 
-/** Runs a feature query, retrying query failures `ctx.pageRetries` times; other errors pass through. */
-export async function runQuery(ctx: QueryContext, params: Params): Promise<QueryResult> {
+export function signalOption(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal ? { signal } : {};
+}
+
+/** Runs `fn`, repeating it `retries` times more when it fails with a query failure (500). */
+export async function retryQueryFailures<T>(
+  fn: () => Promise<T>,
+  retries: number,
+  onRetry?: (error: unknown) => void,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await queryOnce(ctx, params);
+      return await fn();
     } catch (error) {
-      if (!isQueryFailure(error) || attempt >= ctx.pageRetries) throw error;
-      ctx.emit?.({ type: 'warning', message: `query failed (${(error as Error).message}); retrying` });
+      if (!isQueryFailure(error) || attempt >= retries) throw error;
+      onRetry?.(error);
     }
   }
+}
+
+/** Runs a feature query, retrying query failures `ctx.pageRetries` times; other errors pass through. */
+export function runQuery(ctx: QueryContext, params: Params): Promise<QueryResult> {
+  return retryQueryFailures(
+    () => queryOnce(ctx, params),
+    ctx.pageRetries,
+    (error) =>
+      ctx.emit?.({ type: 'warning', message: `query failed (${(error as Error).message}); retrying` }),
+  );
 }
 
 async function queryOnce(ctx: QueryContext, params: Params): Promise<QueryResult> {

@@ -36,12 +36,16 @@ const FAULTS: Record<string, FaultOptions> = {
   extraRow: { extraRow: true },
   shortPageExceeded: { shortPageExceeded: true },
   failAbove: { failAbove: 8 },
+  // transient faults: 500 envelopes (retried here, then split), 503, resets, truncated and HTML bodies
+  // (retried by the transport)
+  transient: { rates: { http500: 0.1, http503: 0.05, reset: 0.04, truncate: 0.03, html: 0.03 } },
 };
 const STRATEGIES = ['offset', 'ids', 'oid-range', 'envelope', 'auto'] as const;
 
 let n = 0;
 async function run(service: string, strategy: (typeof STRATEGIES)[number], faults: FaultOptions) {
   emu.setFaults(faults);
+  emu.resetStats();
   const r = rig(emu);
   const out = tmp.path(`out-${++n}.geojsonl`);
   try {
@@ -93,6 +97,10 @@ for (const [faultName, faults] of Object.entries(FAULTS)) {
         }
         if (faultName === 'extraRow' && strategy === 'offset')
           expect(stats.duplicatesDropped).toBeGreaterThan(0);
+        if (faultName === 'transient') {
+          const served = Object.values(emu.stats().faults).reduce((a, b) => a + b, 0);
+          expect(served).toBeGreaterThan(0);
+        }
         if (faultName === 'failAbove' || faultName === 'shortPageExceeded') {
           expect(stats.requests).toBeGreaterThan(stats.pages + 2);
         }

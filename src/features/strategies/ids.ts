@@ -6,12 +6,18 @@
 
 import { isEtlError } from '../../core/errors.js';
 import type { EsriFeature } from '../../core/protocol.js';
-import { signalOption } from '../metadata.js';
 import { sortedUniqueOids } from '../oid.js';
 import { binarySearch } from '../oid-set.js';
 import { orderedPool } from '../ordered-pool.js';
 import { orderPage } from '../page-order.js';
-import { featureParams, isQueryFailure, runQuery, unsplittableError } from '../query.js';
+import {
+  featureParams,
+  isQueryFailure,
+  retryQueryFailures,
+  runQuery,
+  signalOption,
+  unsplittableError,
+} from '../query.js';
 import { fallbackError } from '../strategy-errors.js';
 import { buildWhere } from '../where.js';
 import { refusal } from './refusal.js';
@@ -36,10 +42,14 @@ export async function fetchObjectIds(ctx: QueryContext): Promise<Float64Array> {
   const where = buildWhere({ userWhere: ctx.userWhere, oidField: ctx.layer.oidField, after: ctx.after });
   let body: Record<string, unknown>;
   try {
-    body = await ctx.client.request<Record<string, unknown>>(
-      `${ctx.layer.url}/query`,
-      { where, returnIdsOnly: true },
-      signalOption(ctx.signal),
+    body = await retryQueryFailures(
+      () =>
+        ctx.client.request<Record<string, unknown>>(
+          `${ctx.layer.url}/query`,
+          { where, returnIdsOnly: true },
+          signalOption(ctx.signal),
+        ),
+      ctx.pageRetries,
     );
   } catch (error) {
     throw refusal(error, 'returnIdsOnly');

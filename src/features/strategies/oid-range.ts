@@ -6,11 +6,18 @@
 
 import { EtlError } from '../../core/errors.js';
 import type { EsriFeature } from '../../core/protocol.js';
-import { countFeatures, signalOption } from '../metadata.js';
+import { countFeatures } from '../metadata.js';
 import { toOid } from '../oid.js';
 import { orderedPool } from '../ordered-pool.js';
 import { orderPage } from '../page-order.js';
-import { featureParams, isQueryFailure, runQuery, unsplittableError } from '../query.js';
+import {
+  featureParams,
+  isQueryFailure,
+  retryQueryFailures,
+  runQuery,
+  signalOption,
+  unsplittableError,
+} from '../query.js';
 import { fallbackError } from '../strategy-errors.js';
 import { buildWhere } from '../where.js';
 import { refusal } from './refusal.js';
@@ -49,10 +56,14 @@ export async function fetchOidBounds(ctx: QueryContext): Promise<{ min: number; 
   ]);
   let body: Record<string, unknown>;
   try {
-    body = await ctx.client.request<Record<string, unknown>>(
-      `${ctx.layer.url}/query`,
-      { where, outStatistics, returnGeometry: false },
-      signalOption(ctx.signal),
+    body = await retryQueryFailures(
+      () =>
+        ctx.client.request<Record<string, unknown>>(
+          `${ctx.layer.url}/query`,
+          { where, outStatistics, returnGeometry: false },
+          signalOption(ctx.signal),
+        ),
+      ctx.pageRetries,
     );
   } catch (error) {
     throw refusal(error, 'outStatistics');
