@@ -66,7 +66,7 @@ export class TokenManager implements Authenticator {
   readonly #clock: Clock;
   readonly #emit: Emit;
   readonly #lock: LockOptions | undefined;
-  readonly #tokenUrl: string;
+  #shownTokenUrl: string | undefined;
   readonly #who: { username?: string };
   #current: Current | undefined;
   #flight: Promise<string> | undefined;
@@ -93,7 +93,6 @@ export class TokenManager implements Authenticator {
     this.storeKey = options.storeKey ?? deriveStoreKey(provider);
     const providerScope = (provider as { scope?: readonly string[] }).scope;
     this.#scope = new OriginScope(options.scope ?? providerScope ?? [originOf(provider.tokenUrl)]);
-    this.#tokenUrl = redactUrl(provider.tokenUrl);
     const username = provider.identity.username ?? provider.identity.clientId;
     this.#who = username === undefined ? {} : { username };
   }
@@ -294,6 +293,12 @@ export class TokenManager implements Authenticator {
     const current = this.#current;
     if (current === undefined) return this.#hadToken ? 'invalidated' : 'initial';
     return this.#clock.now() >= current.expiresAt ? 'expired' : 'expiring';
+  }
+
+  /** The token URL as events show it (redacted once, on first use). */
+  get #tokenUrl(): string {
+    this.#shownTokenUrl ??= redactUrl(this.#provider.tokenUrl);
+    return this.#shownTokenUrl;
   }
 
   #remember(token: string): void {

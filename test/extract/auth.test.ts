@@ -117,6 +117,7 @@ describe('tokens during an export', () => {
       layerUrl: emu.layerUrl('Points'),
       output: out,
       format: 'geojsonseq',
+      concurrency: 1, // page 3 is requested after page 2 is written
       onProgress: (p) => {
         if (p.pages === 2) serverNow += 3_600_000;
       },

@@ -113,6 +113,27 @@ describe('auto strategy selection', () => {
     expect(stats.strategy).toBe('ids');
     expectSameAsSource(emu, 'Points', features, { ordered: true });
   });
+
+  it('explicit offset: a server that starts ignoring resultOffset mid-way is a clear error, never duplicates', async () => {
+    const r = rig(emu);
+    const out = tmp.path('offset-midway.geojsonl');
+    const error = await exportLayer({
+      client: r.client,
+      layerUrl: emu.layerUrl('Points'),
+      output: out,
+      format: 'geojsonseq',
+      strategy: 'offset',
+      concurrency: 1,
+      onProgress: (p) => {
+        if (p.pages === 2) emu.setFaults({ ignoreResultOffset: true });
+      },
+    }).catch((e: unknown) => e);
+    emu.setFaults({});
+    await r.close();
+    expect(isEtlError(error, 'EXTRACTION_INCOMPLETE')).toBe(true);
+    expect((error as Error).message).toMatch(/repeats 25 features already written/);
+    expect(existsSync(out) || existsSync(`${out}.partial`)).toBe(false);
+  });
 });
 
 describe('cross-checks', () => {
