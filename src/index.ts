@@ -1,15 +1,15 @@
 // The public API of arcgis-etl: explicit named exports only. The emulator is the
 // `arcgis-etl/emulator` subpath.
 
+export type { TokenDiscovery } from './auth/discover.js';
 // auth
 export { discoverTokenUrl, findRestRoot } from './auth/discover.js';
-export type { TokenDiscovery } from './auth/discover.js';
-export { GenerateTokenProvider } from './auth/generate-token.js';
 export type { GenerateTokenOptions, SecretSource } from './auth/generate-token.js';
-export { StaticTokenProvider } from './auth/static-token.js';
+export { GenerateTokenProvider } from './auth/generate-token.js';
 export type { StaticTokenOptions } from './auth/static-token.js';
-export { TokenManager } from './auth/token-manager.js';
+export { StaticTokenProvider } from './auth/static-token.js';
 export type { TokenManagerOptions } from './auth/token-manager.js';
+export { TokenManager } from './auth/token-manager.js';
 export type {
   Authenticator,
   AuthStats,
@@ -21,14 +21,19 @@ export type {
 export { DEFAULT_SAFETY_WINDOW_MS } from './auth/validity.js';
 // client
 export { ArcGISClient } from './client/arcgis-client.js';
-export { connect } from './client/connect.js';
 export type { Connection, ConnectOptions, Credentials } from './client/connect.js';
-export type { ArcGISClientOptions, ClientRequestOptions, ClientStats, TokenPlacement } from './client/types.js';
+export { connect } from './client/connect.js';
+export type {
+  ArcGISClientOptions,
+  ClientRequestOptions,
+  ClientStats,
+  TokenPlacement,
+} from './client/types.js';
+export type { ErrorCode, EtlErrorOptions } from './core/errors.js';
 // core
 export { ERROR_CODES, EtlError, isEtlError } from './core/errors.js';
-export type { ErrorCode, EtlErrorOptions } from './core/errors.js';
-export { createEmitter, EVENTS_CHANNEL, silentLogger } from './core/events.js';
 export type { Emit, EtlEvent, Logger } from './core/events.js';
+export { createEmitter, EVENTS_CHANNEL, silentLogger } from './core/events.js';
 export { FakeTime } from './core/fake-time.js';
 export type {
   EsriFeature,
@@ -41,34 +46,34 @@ export type {
   TokenClientType,
 } from './core/protocol.js';
 export { redact, redactUrl, registerSecret } from './core/redact.js';
-export { realSleep, seededRandom, systemClock } from './core/time.js';
 export type { Clock, Random, Runtime, Sleep } from './core/time.js';
+export { realSleep, seededRandom, systemClock } from './core/time.js';
+export type { ExportOptions, ExportProgress, ExportStats } from './features/export.js';
 // features
 export { exportLayer } from './features/export.js';
-export type { ExportOptions, ExportProgress, ExportStats } from './features/export.js';
-export { extractPages } from './features/extract.js';
 export type { ExtractedPage, ExtractOptions, StrategyChoice } from './features/extract.js';
-export { esriFeatureToGeoJSON } from './features/geometry/feature.js';
+export { extractPages } from './features/extract.js';
 export type { FeatureSchema } from './features/geometry/feature.js';
+export { esriFeatureToGeoJSON } from './features/geometry/feature.js';
 export { esriGeometryToGeoJSON } from './features/geometry/toGeoJSON.js';
 export type { GeoJSONFeature, GeoJSONGeometry } from './features/geometry/types.js';
 export { geometryToWkt } from './features/geometry/wkt.js';
-export { fetchLayerInfo, normalizeLayerUrl } from './features/metadata.js';
 export type { LayerInfo } from './features/metadata.js';
+export { fetchLayerInfo, normalizeLayerUrl } from './features/metadata.js';
 export type { StrategyName } from './features/strategies/types.js';
-export { createWriter } from './features/writers/writer.js';
 export type { CreateWriterOptions, FeatureWriter, WriterFormat } from './features/writers/types.js';
+export { createWriter } from './features/writers/writer.js';
 // http
 export { DEFAULT_RETRY_POLICY } from './http/retry.js';
-export { createTransport } from './http/transport.js';
 export type { HttpTransport, TransportOptions } from './http/transport.js';
+export { createTransport } from './http/transport.js';
 export type { HttpResponse, Params, RequestOptions, RetryPolicy, Transport } from './http/types.js';
+export type { FileStoreOptions } from './stores/file.js';
 // stores
 export { FileStore } from './stores/file.js';
-export type { FileStoreOptions } from './stores/file.js';
-export { createTokenStore } from './stores/index.js';
 export type { CreateTokenStoreOptions } from './stores/index.js';
+export { createTokenStore } from './stores/index.js';
 export { MemoryStore } from './stores/memory.js';
-export { RedisStore } from './stores/redis.js';
 export type { RedisStoreOptions } from './stores/redis.js';
+export { RedisStore } from './stores/redis.js';
 export type { LockOptions, TokenRecord, TokenStore } from './stores/types.js';

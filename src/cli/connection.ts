@@ -109,7 +109,9 @@ export async function openConnection(
           ? { token: credentials.token }
           : credentials.kind === 'apiKey'
             ? { apiKey: credentials.apiKey }
-            : undefined,
+            : credentials.kind === 'oauth'
+              ? { clientId: credentials.clientId, clientSecret: credentials.clientSecret }
+              : undefined,
     portal: flags.portal,
     tokenUrl: flags.tokenUrl,
     client,

@@ -9,7 +9,9 @@ export type CliCredentials =
   | { kind: 'none' }
   | { kind: 'password'; username: string; password: string }
   | { kind: 'token'; token: string }
-  | { kind: 'apiKey'; apiKey: string };
+  | { kind: 'apiKey'; apiKey: string }
+  /** OAuth: ARCGIS_CLIENT_ID + ARCGIS_CLIENT_SECRET (app), or ARCGIS_CLIENT_ID alone (the sign-in saved by `login`). */
+  | { kind: 'oauth'; clientId: string; clientSecret?: string };
 
 export interface CredentialSources {
   env: Readonly<Record<string, string | undefined>>;
@@ -31,6 +33,12 @@ export async function resolveCredentials(sources: CredentialSources): Promise<Cl
     registerSecret(apiKey);
     return { kind: 'apiKey', apiKey };
   }
+  const clientId = env.ARCGIS_CLIENT_ID?.trim();
+  const clientSecret = env.ARCGIS_CLIENT_SECRET;
+  if (clientSecret) registerSecret(clientSecret);
+  if (clientId && clientSecret) return { kind: 'oauth', clientId, clientSecret };
+  if (clientSecret)
+    throw new EtlError('MISSING_CREDENTIALS', 'ARCGIS_CLIENT_SECRET is set but ARCGIS_CLIENT_ID is not');
   const username = env.ARCGIS_USERNAME;
   const command = sources.passwordCommand ?? env.ARCGIS_PASSWORD_COMMAND;
   let password: string | undefined;
@@ -40,7 +48,7 @@ export async function resolveCredentials(sources: CredentialSources): Promise<Cl
   if (password !== undefined) password = password.replace(/\r?\n$/, '');
   if (password) registerSecret(password);
 
-  if (!username && !password) return { kind: 'none' };
+  if (!username && !password) return clientId ? { kind: 'oauth', clientId } : { kind: 'none' };
   if (!username)
     throw new EtlError('MISSING_CREDENTIALS', 'a password was given but ARCGIS_USERNAME is not set');
   if (!password) {

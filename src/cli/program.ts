@@ -10,6 +10,8 @@ import { demoCommand } from './commands/demo.js';
 import { emulatorCommand } from './commands/emulator.js';
 import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
+import { loginCommand } from './commands/login.js';
+import { logoutCommand } from './commands/logout.js';
 import { tokenCommand } from './commands/token.js';
 import { EXIT, errorLine, exitCodeFor } from './errors.js';
 import type { CliIo } from './io.js';
@@ -63,6 +65,8 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunOpt
 Credentials come from the environment only:
   ARCGIS_USERNAME + ARCGIS_PASSWORD (or ARCGIS_PASSWORD_COMMAND, or --password-stdin)
   ARCGIS_TOKEN or ARCGIS_API_KEY for a static token
+  ARCGIS_CLIENT_ID + ARCGIS_CLIENT_SECRET for OAuth app credentials (with --portal)
+  ARCGIS_CLIENT_ID alone: the sign-in saved by \`arcgis-etl login\` (with --portal and the same --token-cache)
   ARCGIS_ETL_CACHE_KEY encrypts the file and Redis token caches
 Exit codes: 0 ok, 1 failure, 2 usage, 3 authentication, 4 not found, 5 incomplete export.`,
     );
@@ -72,6 +76,8 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 authentication, 4 not found, 5 incomplet
     tokenCommand(io, run, options.runtime),
     demoCommand(io, run, options.runtime),
     emulatorCommand(io, run, options.waitForStop ?? untilSignal),
+    loginCommand(io, run, options.runtime),
+    logoutCommand(io, run, options.runtime),
   ];
   for (const command of commands) {
     command.exitOverride().configureOutput({

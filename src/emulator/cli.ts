@@ -12,6 +12,7 @@ import type {
   FaultRates,
   GeneratedGeometry,
   LayerSpec,
+  OAuthAppSpec,
   UserSpec,
 } from './types.js';
 
@@ -46,6 +47,17 @@ export interface EmulatorCliFlags {
   extraRow?: boolean;
   shortPageExceeded?: boolean;
   failAbove?: Num;
+  /** `clientId[:secret]@redirectUri[,redirectUri…]`, repeatable (no secret: a public app, PKCE only). */
+  apps?: string[];
+  /** API keys accepted on the server's layers, repeatable. */
+  apiKeys?: string[];
+  refreshTokenLifetimeSeconds?: Num;
+  /** Federate the server with the emulator's portal. */
+  federation?: boolean;
+  /** Claim this owningSystemUrl in rest/info (implies federation). */
+  owningSystemUrl?: string;
+  /** Behave like ArcGIS Server 10.0 (legacy getToken only). */
+  legacy?: boolean;
 }
 
 const GEOMETRIES: readonly GeneratedGeometry[] = [
@@ -63,6 +75,7 @@ export function emulatorCommandOptions(flags: EmulatorCliFlags): EmulatorOptions
   const layers = (flags.generate ?? []).map((g) => parseGenerate(g, maxRecordCount, flags.unsecured, seed));
   const users = (flags.users ?? []).map(parseUser);
   const faults = parseFaults(flags);
+  const apps = (flags.apps ?? []).map(parseApp);
   const options: EmulatorOptions = {
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...defined('port', optionalInt(flags.port, 'port', 0)),
@@ -78,8 +91,36 @@ export function emulatorCommandOptions(flags: EmulatorCliFlags): EmulatorOptions
     ...defined('clockOffsetMs', optionalNumber(flags.clockOffsetMs, 'clock-offset-ms', true)),
     ...defined('seed', seed),
     ...(faults === undefined ? {} : { faults }),
+    ...(apps.length === 0 ? {} : { apps }),
+    ...(flags.apiKeys === undefined || flags.apiKeys.length === 0 ? {} : { apiKeys: [...flags.apiKeys] }),
+    ...defined(
+      'refreshTokenLifetimeSeconds',
+      optionalNumber(flags.refreshTokenLifetimeSeconds, 'refresh-token-lifetime-seconds'),
+    ),
+    ...(flags.federation ? { federation: { enabled: true } } : {}),
+    ...(flags.owningSystemUrl === undefined ? {} : { owningSystemUrl: flags.owningSystemUrl }),
+    ...(flags.legacy ? { legacy: true } : {}),
   };
   return options;
+}
+
+function parseApp(text: string): OAuthAppSpec {
+  const at = text.indexOf('@');
+  const head = at < 0 ? '' : text.slice(0, at);
+  const redirectUris =
+    at < 0
+      ? []
+      : text
+          .slice(at + 1)
+          .split(',')
+          .filter((u) => u !== '');
+  const colon = head.indexOf(':');
+  const clientId = colon < 0 ? head : head.slice(0, colon);
+  const clientSecret = colon < 0 ? undefined : head.slice(colon + 1);
+  if (!clientId || clientSecret === '' || redirectUris.length === 0) {
+    throw new EtlError('USAGE', '--app expects clientId[:secret]@redirectUri[,redirectUri…]');
+  }
+  return { clientId, ...(clientSecret === undefined ? {} : { clientSecret }), redirectUris };
 }
 
 /** The lines the CLI prints: server, token and portal URLs, each layer, the control endpoint. */
@@ -90,6 +131,14 @@ export function describeEmulator(handle: EmulatorHandle): string[] {
     `Token URL      ${handle.tokenUrl}`,
     `Portal         ${handle.portalUrl}/sharing/rest`,
   ];
+  const { auth } = handle;
+  if (auth.legacy) lines.push(`Legacy 10.0    ${handle.url}/tokens?request=getToken`);
+  if (auth.clientIds.length > 0) {
+    lines.push(`OAuth          ${auth.authorizeUrl}  (apps: ${auth.clientIds.join(', ')})`);
+    lines.push(`OAuth token    ${auth.oauthTokenUrl}`);
+  }
+  if (auth.owningSystemUrl !== undefined) lines.push(`Federation     server trusts ${auth.owningSystemUrl}`);
+  if (auth.apiKeys > 0) lines.push(`API keys       ${auth.apiKeys} accepted on the server`);
   for (const layer of handle.layers()) {
     lines.push(
       `Layer          ${handle.layerUrl(layer.service, layer.id)}  (${layer.count} features, ${layer.geometryType})`,

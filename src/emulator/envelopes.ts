@@ -51,3 +51,9 @@ export const missingParameters = (names: string[]): Reply =>
 export const invalidClient = (): Reply => envelope(400, UNABLE, ["Invalid value for 'client'."]);
 
 export const unexpected = (): Reply => envelope(500, 'Unable to complete operation.', []);
+
+/** A federated server's own token service is not used: tokens come from its portal. */
+export const federatedServerRefusal = (): Reply =>
+  envelope(400, UNABLE, ['This server is federated with a portal: generate tokens at the portal.']);
+
+export const invalidServerUrl = (): Reply => envelope(400, UNABLE, ["Invalid value for 'serverUrl'."]);

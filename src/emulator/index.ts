@@ -10,15 +10,18 @@ export { describeEmulator, type EmulatorCliFlags, emulatorCommandOptions } from 
 export { serveEmulator } from './server.js';
 export type {
   EmulatedLayer,
+  EmulatorAuthInfo,
   EmulatorHandle,
   EmulatorOptions,
   EmulatorStats,
   FaultOptions,
   FaultRates,
+  FederationOptions,
   GeneratedGeometry,
   GenerateSpec,
   LayerCapabilities,
   LayerSpec,
+  OAuthAppSpec,
   OidMode,
   QueryAnswer,
   QueryFaults,

@@ -1,6 +1,8 @@
 /**
  * `{prefix}/rest/info` and the portal's `sharing/rest` and `sharing/rest/info`.
  */
+
+import { owningSystemUrl } from './federation.js';
 import { resourcePage } from './html.js';
 import { htmlReply, jsonReply, type Reply } from './reply.js';
 import { type EmuRequest, format, wantsJson } from './request.js';
@@ -11,11 +13,21 @@ export const PORTAL_VERSION = '11.1';
 
 export function restInfoRoute(state: EmulatorState, req: EmuRequest): Reply {
   if (!wantsJson(req)) return htmlReply(resourcePage('Server Information', req.path));
-  const { prefix, tokenMinutes } = state.options;
+  const { prefix, tokenMinutes, legacy } = state.options;
+  const owner = owningSystemUrl(state, req.origin);
+  const soap = { soapUrl: `${req.origin}${prefix}/services`, secureSoapUrl: null };
+  if (legacy) {
+    // ArcGIS Server 10.0: no currentVersion, the legacy token service, no shortLivedTokenValidity
+    const authInfo = state.securedServer
+      ? { isTokenBasedSecurity: true, tokenServicesUrl: `${req.origin}${prefix}/tokens` }
+      : { isTokenBasedSecurity: false };
+    return jsonReply({ ...soap, authInfo }, format(req) === 'pjson');
+  }
   const authInfo = state.securedServer
     ? {
         isTokenBasedSecurity: true,
-        tokenServicesUrl: `${req.origin}${prefix}/tokens/`,
+        tokenServicesUrl:
+          owner === undefined ? `${req.origin}${prefix}/tokens/` : `${owner}/sharing/rest/generateToken`,
         shortLivedTokenValidity: tokenMinutes,
       }
     : { isTokenBasedSecurity: false };
@@ -23,8 +35,8 @@ export function restInfoRoute(state: EmulatorState, req: EmuRequest): Reply {
     {
       currentVersion: CURRENT_VERSION,
       fullVersion: FULL_VERSION,
-      soapUrl: `${req.origin}${prefix}/services`,
-      secureSoapUrl: null,
+      ...(owner === undefined ? {} : { owningSystemUrl: owner }),
+      ...soap,
       authInfo,
     },
     format(req) === 'pjson',

@@ -2,7 +2,7 @@
  * EmulatorOptions with every default filled in and checked.
  */
 import { EtlError } from '../core/errors.js';
-import type { EmulatorOptions, FaultOptions, UserSpec } from './types.js';
+import type { EmulatorOptions, FaultOptions, OAuthAppSpec, UserSpec } from './types.js';
 
 export interface ResolvedOptions {
   host: string;
@@ -21,7 +21,19 @@ export interface ResolvedOptions {
   seed: number;
   tls: EmulatorOptions['tls'];
   now: () => number;
+  apps: readonly OAuthAppSpec[];
+  refreshTokenLifetimeSeconds: number;
+  /** Federation mode: server layers accept only exchanged (and API-key) tokens. */
+  federated: boolean;
+  /** The portal whose exchanged tokens the server honours, when not this emulator's own. */
+  trustedPortal: string | undefined;
+  /** A claimed owningSystemUrl (advertised as is). */
+  owningSystemUrl: string | undefined;
+  legacy: boolean;
+  apiKeys: readonly string[];
 }
+
+const TWO_WEEKS_SECONDS = 14 * 24 * 3600;
 
 const FIFTEEN_MINUTES = 15 * 60_000;
 
@@ -47,7 +59,50 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     seed: options.seed ?? 1,
     tls: options.tls,
     now: options.now ?? (() => Date.now()),
+    apps: checkApps(options.apps ?? []),
+    refreshTokenLifetimeSeconds: positive(
+      options.refreshTokenLifetimeSeconds,
+      TWO_WEEKS_SECONDS,
+      'refreshTokenLifetimeSeconds',
+    ),
+    federated: options.federation?.enabled === true || options.owningSystemUrl !== undefined,
+    trustedPortal: optionalUrl(
+      options.federation?.enabled ? options.federation.trustedPortal : undefined,
+      'federation.trustedPortal',
+    ),
+    owningSystemUrl: optionalUrl(options.owningSystemUrl, 'owningSystemUrl'),
+    legacy: options.legacy === true,
+    apiKeys: checkApiKeys(options.apiKeys ?? []),
   };
+}
+
+function checkApps(apps: readonly OAuthAppSpec[]): readonly OAuthAppSpec[] {
+  const ids = new Set<string>();
+  for (const app of apps) {
+    if (!app.clientId || ids.has(app.clientId)) {
+      throw new EtlError('USAGE', `Emulator app client ids must be unique and non-empty (${app.clientId})`);
+    }
+    ids.add(app.clientId);
+    for (const uri of app.redirectUris) {
+      if (!URL.canParse(uri)) throw new EtlError('USAGE', `Invalid redirect URI for app ${app.clientId}`);
+    }
+    if (app.tokenMinutes !== undefined) positive(app.tokenMinutes, 30, 'apps[].tokenMinutes');
+  }
+  return apps.map((app) => ({ ...app, redirectUris: [...app.redirectUris] }));
+}
+
+function checkApiKeys(keys: readonly string[]): readonly string[] {
+  for (const key of keys) {
+    if (key.length < 8) throw new EtlError('USAGE', 'Emulator API keys must be at least 8 characters');
+  }
+  return [...keys];
+}
+
+/** A URL without its trailing slash. */
+function optionalUrl(value: string | undefined, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (!URL.canParse(value)) throw new EtlError('USAGE', `Emulator option ${name} must be a URL`);
+  return value.replace(/\/+$/, '');
 }
 
 /** `arcgis/` → `/arcgis`; `/` or `` → `` (served at the root). */

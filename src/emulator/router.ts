@@ -4,6 +4,10 @@
 
 import { htmlPage } from './html.js';
 import { portalInfoRoute, portalRootRoute, restInfoRoute } from './info-routes.js';
+import { authorizeRoute } from './oauth-authorize.js';
+import { revokeTokenRoute } from './oauth-revoke.js';
+import { oauthTokenRoute } from './oauth-token.js';
+import { communitySelfRoute, portalSelfRoute } from './portal-routes.js';
 import { htmlReply, type Reply } from './reply.js';
 import type { EmuRequest } from './request.js';
 import { parseServicePath, routeName, servicesRoute } from './service-routes.js';
@@ -20,13 +24,23 @@ const notFound: Route = {
   handle: () => htmlReply(htmlPage('404 Not Found', '<p>The requested resource was not found.</p>'), 404),
 };
 
+/** Portal routes under `{portalPrefix}`, by lower-cased path. */
+const PORTAL_ROUTES: Record<string, Route> = {
+  '/sharing/rest/oauth2/authorize': { name: 'oauthAuthorize', handle: authorizeRoute },
+  '/sharing/rest/oauth2/token': { name: 'oauthToken', handle: oauthTokenRoute },
+  '/sharing/rest/oauth2/revoketoken': { name: 'revokeToken', handle: revokeTokenRoute },
+  '/sharing/rest/portals/self': { name: 'portalSelf', handle: portalSelfRoute },
+  '/sharing/rest/community/self': { name: 'communitySelf', handle: communitySelfRoute },
+};
+
 export function matchRoute(state: EmulatorState, rawPath: string): Route {
   const path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
   const { prefix, portalPrefix } = state.options;
   if (path.startsWith(prefix)) {
     const rest = path.slice(prefix.length);
     if (rest === '/rest/info') return { name: 'info', handle: restInfoRoute };
-    if (rest.toLowerCase() === '/tokens/generatetoken') {
+    // ArcGIS Server 10.0 has no generateToken
+    if (rest.toLowerCase() === '/tokens/generatetoken' && !state.options.legacy) {
       return { name: 'generateToken', handle: (s, r) => generateTokenRoute(s, r, 'server') };
     }
     if (rest === '/tokens') return { name: 'tokens', handle: tokensRootRoute };
@@ -42,6 +56,8 @@ export function matchRoute(state: EmulatorState, rawPath: string): Route {
     if (rest.toLowerCase() === '/sharing/rest/generatetoken') {
       return { name: 'portalGenerateToken', handle: (s, r) => generateTokenRoute(s, r, 'portal') };
     }
+    const portalRoute = PORTAL_ROUTES[rest.toLowerCase()];
+    if (portalRoute) return portalRoute;
   }
   return notFound;
 }

@@ -16,7 +16,9 @@ import { Catalog } from './catalog.js';
 import { CONTROL_PREFIX, controlRoute } from './control-routes.js';
 import { unexpected } from './envelopes.js';
 import { FaultInjector } from './faults.js';
+import { owningSystemUrl, registerPortal } from './federation.js';
 import { LockoutTracker } from './lockout.js';
+import { OAuthGrants } from './oauth-grants.js';
 import { resolveOptions } from './options.js';
 import { buildRequest, readBody } from './request.js';
 import { matchRoute } from './router.js';
@@ -24,7 +26,13 @@ import { sendReply, sendReset, sendTruncated } from './send.js';
 import { type EmulatorState, serverNow } from './state.js';
 import { StatsCounter } from './stats.js';
 import { TokenRegistry } from './tokens.js';
-import type { EmulatedLayer, EmulatorHandle, EmulatorOptions, FaultOptions } from './types.js';
+import type {
+  EmulatedLayer,
+  EmulatorAuthInfo,
+  EmulatorHandle,
+  EmulatorOptions,
+  FaultOptions,
+} from './types.js';
 
 /** Starts a server over layers already loaded. `startEmulator` loads them, then calls this. */
 export async function serveEmulator(
@@ -32,20 +40,31 @@ export async function serveEmulator(
   layers: readonly EmulatedLayer[],
 ): Promise<EmulatorHandle> {
   const resolved = resolveOptions(options);
-  const securedServer = resolved.users.length > 0;
+  const securedServer =
+    resolved.users.length > 0 ||
+    resolved.apps.length > 0 ||
+    resolved.apiKeys.length > 0 ||
+    resolved.federated;
+  const tokens = new TokenRegistry();
+  for (const key of resolved.apiKeys) tokens.addStatic(key, 'apiKey');
   const state: EmulatorState = {
     options: resolved,
-    tokens: new TokenRegistry(),
+    tokens,
     lockout: new LockoutTracker({
       attempts: resolved.lockoutAttempts,
       windowMs: resolved.lockoutWindowMs,
       durationMs: resolved.lockoutDurationMs,
     }),
-    stats: new StatsCounter(),
+    stats: new StatsCounter([
+      ...(resolved.apps.length > 0 ? (['oauth', 'oauthRefresh'] as const) : []),
+      ...(resolved.federated ? (['federated'] as const) : []),
+    ]),
     faults: new FaultInjector(resolved.faults, resolved.seed),
     catalog: new Catalog(layers, options.layers ?? [], securedServer),
     clockOffsetMs: resolved.clockOffsetMs,
     securedServer,
+    grants: new OAuthGrants(),
+    origin: '',
   };
   const scheme = resolved.tls ? 'https' : 'http';
   let origin = '';
@@ -53,7 +72,10 @@ export async function serveEmulator(
   const control = {
     stats: () => state.stats.snapshot(),
     resetStats: () => state.stats.reset(),
-    revokeAll: () => state.tokens.revokeAll(),
+    revokeAll: () => {
+      state.tokens.revokeAll();
+      state.grants.revokeAll();
+    },
     setClockOffset: (ms: number) => {
       state.clockOffsetMs = ms;
     },
@@ -80,14 +102,34 @@ export async function serveEmulator(
   });
   const port = (server.address() as AddressInfo).port;
   origin = `${scheme}://${urlHost(resolved.host)}:${port}`;
+  state.origin = origin;
   const url = `${origin}${resolved.prefix}`;
   const restUrl = `${url}/rest`;
+  const portalUrl = `${origin}${resolved.portalPrefix}`;
+  const unregister = registerPortal(portalUrl, { tokens: state.tokens, now: resolved.now });
+  const owner = owningSystemUrl(state, origin);
+  const oauth = `${portalUrl}/sharing/rest/oauth2`;
+  const auth: EmulatorAuthInfo = {
+    authorizeUrl: `${oauth}/authorize`,
+    oauthTokenUrl: `${oauth}/token`,
+    revokeTokenUrl: `${oauth}/revokeToken`,
+    clientIds: resolved.apps.map((a) => a.clientId),
+    apiKeys: resolved.apiKeys.length,
+    owningSystemUrl: owner,
+    legacy: resolved.legacy,
+  };
+  const tokenUrl = resolved.legacy
+    ? `${url}/tokens`
+    : owner === undefined
+      ? `${url}/tokens/generateToken`
+      : `${owner}/sharing/rest/generateToken`;
 
   return {
     url,
     restUrl,
-    tokenUrl: `${url}/tokens/generateToken`,
-    portalUrl: `${origin}${resolved.portalPrefix}`,
+    tokenUrl,
+    portalUrl,
+    auth,
     port,
     layerUrl: (service, id = 0) => `${restUrl}/services/${encodeService(service)}/FeatureServer/${id}`,
     ...control,
@@ -100,6 +142,7 @@ export async function serveEmulator(
     layers: () => state.catalog.layers,
     stop: () =>
       new Promise<void>((resolve, reject) => {
+        unregister();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

@@ -3,10 +3,11 @@
  * token check of secured services.
  */
 
+import { serverTokenEntry } from './access.js';
 import { envelope, invalidToken, invalidUrl, tokenRequired, unexpected } from './envelopes.js';
 import { resourcePage } from './html.js';
 import { htmlReply, jsonReply, type Reply } from './reply.js';
-import { allParams, type EmuRequest, format, header, requestToken, wantsJson } from './request.js';
+import { allParams, type EmuRequest, format, requestToken, wantsJson } from './request.js';
 import { featureServerJson, mapServerJson, servicesJson } from './service-json.js';
 import type { EmulatorState } from './state.js';
 import { EmulatorQueryError } from './types.js';
@@ -58,12 +59,7 @@ export function authorize(state: EmulatorState, req: EmuRequest, secured: boolea
     state.stats.tokenRequired();
     return tokenRequired();
   }
-  const verdict = state.tokens.check(
-    token,
-    { referer: header(req, 'referer'), ip: req.ip },
-    state.options.now(),
-  );
-  if (verdict === 'valid') return undefined;
+  if (serverTokenEntry(state, req, token)) return undefined;
   state.stats.invalidToken();
   return invalidToken();
 }
@@ -116,5 +112,13 @@ function guarded(
   const denied = authorize(state, req, secured);
   if (denied) return denied;
   if (!wantsJson(req)) return htmlReply(resourcePage(title, req.path));
-  return jsonReply(build(), format(req) === 'pjson');
+  const body = build();
+  return jsonReply(state.options.legacy ? withoutVersion(body) : body, format(req) === 'pjson');
+}
+
+/** ArcGIS Server 10.0 resources carry no `currentVersion`. */
+function withoutVersion(body: unknown): unknown {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
+  const { currentVersion: _omitted, ...rest } = body as Record<string, unknown>;
+  return rest;
 }

@@ -4,6 +4,7 @@
 import type { Catalog } from './catalog.js';
 import type { FaultInjector } from './faults.js';
 import type { LockoutTracker } from './lockout.js';
+import type { OAuthGrants } from './oauth-grants.js';
 import type { ResolvedOptions } from './options.js';
 import type { StatsCounter } from './stats.js';
 import type { TokenRegistry } from './tokens.js';
@@ -15,9 +16,12 @@ export interface EmulatorState {
   readonly stats: StatsCounter;
   readonly faults: FaultInjector;
   readonly catalog: Catalog;
+  readonly grants: OAuthGrants;
+  /** `http(s)://host:port` as the server was started (set once listening). */
+  origin: string;
   /** Server clock skew in ms (changeable at run time). */
   clockOffsetMs: number;
-  /** True when users are configured: token-based security is on. */
+  /** True when users, apps, API keys or federation are configured: token-based security is on. */
   readonly securedServer: boolean;
 }
 

@@ -4,7 +4,9 @@
  */
 import type { EmulatorStats } from './types.js';
 
-export type TokenEndpoint = 'server' | 'portal' | 'legacy';
+export type TokenEndpoint = 'server' | 'portal' | 'legacy' | 'oauth' | 'oauthRefresh' | 'federated';
+
+const BASE_ENDPOINTS: readonly TokenEndpoint[] = ['server', 'portal', 'legacy'];
 
 export class StatsCounter {
   #tokensIssued: Record<string, number> = {};
@@ -14,12 +16,16 @@ export class StatsCounter {
   #invalidToken = 0;
   #tokenRequired = 0;
 
-  constructor() {
+  readonly #endpoints: readonly TokenEndpoint[];
+
+  /** `extraEndpoints` start at 0 too (others appear once counted). */
+  constructor(extraEndpoints: readonly TokenEndpoint[] = []) {
+    this.#endpoints = [...BASE_ENDPOINTS, ...extraEndpoints];
     this.reset();
   }
 
   reset(): void {
-    this.#tokensIssued = { server: 0, portal: 0, legacy: 0 };
+    this.#tokensIssued = Object.fromEntries(this.#endpoints.map((e) => [e, 0]));
     this.#requests = {};
     this.#faults = {};
     this.#badLogins = 0;

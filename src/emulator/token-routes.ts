@@ -1,28 +1,31 @@
 /**
- * generateToken (server and portal), and the token service root with the legacy getToken.
+ * generateToken (server and portal, with the portal's federated exchange), and the token service
+ * root with the legacy getToken.
  */
-import type { TokenClientType } from '../core/protocol.js';
 import {
   accountLocked,
   badCredentials,
-  invalidClient,
+  federatedServerRefusal,
+  invalidServerUrl,
   methodNotSupported,
   missingParameters,
 } from './envelopes.js';
-import { tokenFormPage } from './html.js';
+import { exchangeRoute } from './exchange.js';
+import { normalizeServerUrl } from './federation.js';
+import { escapeHtml, htmlPage, tokenFormPage } from './html.js';
 import { htmlReply, jsonReply, type Reply, textReply } from './reply.js';
 import { type EmuRequest, format, param, wantsJson } from './request.js';
 import type { EmulatorState } from './state.js';
 import type { TokenEndpoint } from './stats.js';
-
-interface Binding {
-  client: TokenClientType;
-  referer: string | undefined;
-  ip: string | undefined;
-}
+import { type Binding, legacyBinding, lifetimeMs, parseBinding } from './token-policy.js';
+import type { TokenKind } from './tokens.js';
 
 /** `{prefix}/tokens/generateToken` and `{portal}/sharing/rest/generateToken`. */
-export function generateTokenRoute(state: EmulatorState, req: EmuRequest, endpoint: TokenEndpoint): Reply {
+export function generateTokenRoute(
+  state: EmulatorState,
+  req: EmuRequest,
+  endpoint: 'server' | 'portal',
+): Reply {
   // since 10.3.1: GET, and credentials in the query string, are refused
   const credentialsInQuery = req.query.has('username') || req.query.has('password');
   if (req.method !== 'POST' || credentialsInQuery) {
@@ -32,11 +35,19 @@ export function generateTokenRoute(state: EmulatorState, req: EmuRequest, endpoi
     return methodNotSupported();
   }
   if (!wantsJson(req)) return htmlReply(tokenFormPage(req.path));
+  if (endpoint === 'server' && state.options.federated) return federatedServerRefusal();
   const binding = parseBinding(req);
   if ('status' in binding) return binding;
-  return issue(state, req, endpoint, binding, (token, expires) =>
-    jsonReply({ token, expires, ssl: false }, format(req) === 'pjson'),
-  );
+  const answer = (token: string, expires: number) =>
+    jsonReply({ token, expires, ssl: false }, format(req) === 'pjson');
+  if (endpoint !== 'portal') return issue(state, req, { endpoint, kind: endpoint }, binding, answer);
+  if (param(req, 'token')) return exchangeRoute(state, req, binding, answer);
+  const rawServerUrl = param(req, 'serverUrl');
+  if (!rawServerUrl) return issue(state, req, { endpoint: 'portal', kind: 'portal' }, binding, answer);
+  // username/password + serverUrl: a token for that federated server directly
+  const serverUrl = normalizeServerUrl(rawServerUrl);
+  if (serverUrl === undefined) return invalidServerUrl();
+  return issue(state, req, { endpoint: 'federated', kind: 'federated', serverUrl }, binding, answer);
 }
 
 /**
@@ -45,18 +56,41 @@ export function generateTokenRoute(state: EmulatorState, req: EmuRequest, endpoi
  */
 export function tokensRootRoute(state: EmulatorState, req: EmuRequest): Reply {
   if ((param(req, 'request') ?? '').toLowerCase() !== 'gettoken') {
+    // a 10.0 token service only knows request=getToken: anything else gets its page
+    if (state.options.legacy) return htmlReply(legacyTokenPage(req.path));
     return generateTokenRoute(state, req, 'server');
   }
+  if (state.options.federated) return federatedServerRefusal();
   const binding = legacyBinding(req);
-  return issue(state, req, 'legacy', binding, (token, expires) =>
+  return issue(state, req, { endpoint: 'legacy', kind: 'legacy' }, binding, (token, expires) =>
     wantsJson(req) ? jsonReply({ token, expires }) : textReply(token),
   );
+}
+
+function legacyTokenPage(action: string): string {
+  return htmlPage(
+    'Get Token',
+    `<form method="get" action="${escapeHtml(action)}">
+<input type="hidden" name="request" value="getToken">
+<label>Username: <input type="text" name="username"></label><br>
+<label>Password: <input type="password" name="password"></label><br>
+<label>Client ID: <input type="text" name="clientid"></label><br>
+<label>Expiration (minutes): <input type="text" name="expiration" value="60"></label><br>
+<input type="submit" value="Get Token">
+</form>`,
+  );
+}
+
+interface IssueKind {
+  endpoint: TokenEndpoint;
+  kind: TokenKind;
+  serverUrl?: string;
 }
 
 function issue(
   state: EmulatorState,
   req: EmuRequest,
-  endpoint: TokenEndpoint,
+  what: IssueKind,
   binding: Binding,
   answer: (token: string, expires: number) => Reply,
 ): Reply {
@@ -78,50 +112,13 @@ function issue(
   }
   state.lockout.recordSuccess(u);
   const expiresAt = now + lifetimeMs(state, param(req, 'expiration'));
-  const token = state.tokens.issue({ username: u, ...binding, expiresAt });
-  state.stats.tokenIssued(endpoint);
+  const token = state.tokens.issue({
+    kind: what.kind,
+    username: u,
+    ...binding,
+    expiresAt,
+    ...(what.serverUrl === undefined ? {} : { serverUrl: what.serverUrl }),
+  });
+  state.stats.tokenIssued(what.endpoint);
   return answer(token, expiresAt + state.clockOffsetMs);
-}
-
-/** Minutes asked (default tokenMinutes), capped by maxTokenMinutes; tokenLifetimeSeconds wins. */
-function lifetimeMs(state: EmulatorState, expiration: string | undefined): number {
-  const o = state.options;
-  if (o.tokenLifetimeSeconds !== undefined) return o.tokenLifetimeSeconds * 1000;
-  const asked = expiration === undefined ? Number.NaN : Number(expiration);
-  const minutes = Number.isFinite(asked) && asked > 0 ? asked : o.tokenMinutes;
-  return Math.min(minutes, o.maxTokenMinutes) * 60_000;
-}
-
-const CLIENT_ALIASES: Record<string, TokenClientType> = {
-  referer: 'referer',
-  'http referer': 'referer',
-  ip: 'ip',
-  'ip address': 'ip',
-  requestip: 'requestip',
-  'request ip': 'requestip',
-};
-
-function parseBinding(req: EmuRequest): Binding | Reply {
-  const raw = param(req, 'client');
-  const client = raw === undefined || raw === '' ? 'requestip' : CLIENT_ALIASES[raw.toLowerCase()];
-  if (!client) return invalidClient();
-  if (client === 'referer') {
-    const referer = param(req, 'referer');
-    if (!referer) return missingParameters(['referer']);
-    return { client, referer, ip: undefined };
-  }
-  if (client === 'ip') {
-    const ip = param(req, 'ip');
-    if (!ip) return missingParameters(['ip']);
-    return { client, referer: undefined, ip };
-  }
-  return { client, referer: undefined, ip: req.ip };
-}
-
-/** 10.0 `clientid=ref.<referer>` or `clientid=ip.<address>`; otherwise bound to the request IP. */
-function legacyBinding(req: EmuRequest): Binding {
-  const clientId = param(req, 'clientid') ?? '';
-  if (clientId.startsWith('ref.')) return { client: 'referer', referer: clientId.slice(4), ip: undefined };
-  if (clientId.startsWith('ip.')) return { client: 'ip', referer: undefined, ip: clientId.slice(3) };
-  return { client: 'requestip', referer: undefined, ip: req.ip };
 }

@@ -91,6 +91,30 @@ export interface UserSpec {
   password: string;
 }
 
+/** An OAuth 2.0 app registered on the emulated portal. */
+export interface OAuthAppSpec {
+  clientId: string;
+  /** Without a secret the app is public: PKCE is then required, and client_credentials refused. */
+  clientSecret?: string;
+  /**
+   * Registered redirect URIs. Exact match, except loopback URIs (127.0.0.1, [::1], localhost),
+   * which match on any port (RFC 8252).
+   */
+  redirectUris: string[];
+  /** Default access-token lifetime in minutes (default 120 for client_credentials, 30 for user tokens). */
+  tokenMinutes?: number;
+}
+
+export interface FederationOptions {
+  /** The server trusts a portal: only tokens exchanged at that portal are accepted on its layers. */
+  enabled: boolean;
+  /**
+   * The portal the server trusts (e.g. another emulator's `portalUrl`), advertised as `owningSystemUrl`;
+   * its tokens are honoured when that emulator runs in the same process. Default: this emulator's portal.
+   */
+  trustedPortal?: string;
+}
+
 export interface EmulatorOptions {
   /** Default 127.0.0.1. */
   host?: string;
@@ -124,10 +148,29 @@ export interface EmulatorOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Injected clock for token expiry (default Date.now). */
   now?: () => number;
+  /** OAuth 2.0 apps of the portal ({portalPrefix}/sharing/rest/oauth2/…). */
+  apps?: OAuthAppSpec[];
+  /** Lifetime of OAuth refresh tokens in seconds (default 2 weeks). */
+  refreshTokenLifetimeSeconds?: number;
+  /** The server is federated with a portal (see FederationOptions). */
+  federation?: FederationOptions;
+  /**
+   * Claims this `owningSystemUrl` in rest/info (any value, e.g. a portal the client does not know);
+   * implies federation mode.
+   */
+  owningSystemUrl?: string;
+  /** Behave like ArcGIS Server 10.0: no currentVersion, legacy `tokens?request=getToken` only. */
+  legacy?: boolean;
+  /** API keys accepted as tokens on the server's layers (they never expire; `revokeAll` revokes them). */
+  apiKeys?: string[];
 }
 
 export interface EmulatorStats {
-  /** Tokens issued, by endpoint: `server`, `portal`, `legacy`, `oauth`, `federated`. */
+  /**
+   * Tokens issued, by endpoint: `server`, `portal`, `legacy`, `oauth` (access tokens of
+   * oauth2/token, every grant), `oauthRefresh` (refresh tokens), `federated` (server tokens
+   * exchanged at the portal).
+   */
   tokensIssued: Record<string, number>;
   /** Total tokens issued. */
   tokens: number;
@@ -145,7 +188,10 @@ export interface EmulatorHandle {
   readonly url: string;
   /** {url}/rest */
   readonly restUrl: string;
-  /** {url}/tokens/generateToken */
+  /**
+   * The token URL the server advertises: {url}/tokens/generateToken; {url}/tokens in legacy mode;
+   * {owningSystemUrl}/sharing/rest/generateToken in federation mode.
+   */
   readonly tokenUrl: string;
   /** e.g. http://127.0.0.1:PORT/portal */
   readonly portalUrl: string;
@@ -159,11 +205,29 @@ export interface EmulatorHandle {
   /** Replaces fault settings at run time. */
   setFaults(faults: FaultOptions): void;
   setClockOffset(ms: number): void;
+  /** OAuth endpoints, federation and legacy settings, as served. */
+  readonly auth: EmulatorAuthInfo;
   /** The source features of a layer, for test comparisons: OID → attributes and geometry. */
   layer(service: string, id?: number): EmulatedLayer;
   /** Every layer served, in load order (for listings such as the CLI banner). */
   layers(): readonly EmulatedLayer[];
   stop(): Promise<void>;
+}
+
+export interface EmulatorAuthInfo {
+  /** {portalUrl}/sharing/rest/oauth2/authorize */
+  readonly authorizeUrl: string;
+  /** {portalUrl}/sharing/rest/oauth2/token */
+  readonly oauthTokenUrl: string;
+  /** {portalUrl}/sharing/rest/oauth2/revokeToken */
+  readonly revokeTokenUrl: string;
+  /** Client ids of the registered OAuth apps. */
+  readonly clientIds: readonly string[];
+  /** How many API keys are accepted. */
+  readonly apiKeys: number;
+  /** The owningSystemUrl the server advertises (federation mode), else undefined. */
+  readonly owningSystemUrl: string | undefined;
+  readonly legacy: boolean;
 }
 
 /** A query against a layer, parameters as received (strings). */

@@ -13,6 +13,11 @@ export interface TransportTimeouts {
   bodyMs: number;
   /** How long an idle keep-alive connection is kept. Default 10 s. */
   keepAliveMs: number;
+  /**
+   * The whole of one attempt, from sending the request to the last byte of the body (redirects
+   * included). Catches bodies that trickle too slowly to trip `bodyMs`. Default 10 min; 0 = none.
+   */
+  responseMs: number;
 }
 
 export const DEFAULT_TIMEOUTS: Readonly<TransportTimeouts> = Object.freeze({
@@ -20,6 +25,7 @@ export const DEFAULT_TIMEOUTS: Readonly<TransportTimeouts> = Object.freeze({
   headersMs: 60_000,
   bodyMs: 120_000,
   keepAliveMs: 10_000,
+  responseMs: 600_000,
 });
 
 export const DEFAULT_CONNECTIONS = 16;
@@ -39,6 +45,7 @@ export function resolveTimeouts(partial: Partial<TransportTimeouts> = {}): Trans
     headersMs: partial.headersMs ?? DEFAULT_TIMEOUTS.headersMs,
     bodyMs: partial.bodyMs ?? DEFAULT_TIMEOUTS.bodyMs,
     keepAliveMs: partial.keepAliveMs ?? DEFAULT_TIMEOUTS.keepAliveMs,
+    responseMs: partial.responseMs ?? DEFAULT_TIMEOUTS.responseMs,
   };
 }
 

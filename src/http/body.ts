@@ -2,6 +2,7 @@
  * Reads a response body into text with a size cap, decompressing gzip/deflate/br when the server
  * compressed it. The cap applies to the decompressed size.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { EtlError } from '../core/errors.js';
@@ -39,6 +40,11 @@ export interface ReadBodyOptions {
   status: number;
   contentLength?: string | undefined;
   contentEncoding?: string | undefined;
+  /**
+   * Called when the body is not valid UTF-8. The text is decoded anyway, each invalid sequence
+   * replaced with U+FFFD (as WHATWG decoders do): the caller decides how loudly to report it.
+   */
+  onInvalidUtf8?: (() => void) | undefined;
 }
 
 /** Destroys a body stream without letting its error escape. */
@@ -47,7 +53,10 @@ export function discard(body: Readable): void {
   body.destroy();
 }
 
-/** The whole body as UTF-8 text, or RESPONSE_TOO_LARGE as soon as it passes `maxBytes`. */
+/**
+ * The whole body as UTF-8 text (invalid bytes become U+FFFD, see `onInvalidUtf8`), or
+ * RESPONSE_TOO_LARGE as soon as it passes `maxBytes`.
+ */
 export async function readBodyText(body: Readable, options: ReadBodyOptions): Promise<string> {
   const { maxBytes, url, status } = options;
   const declared = options.contentLength === undefined ? Number.NaN : Number(options.contentLength);
@@ -75,5 +84,7 @@ export async function readBodyText(body: Readable, options: ReadBodyOptions): Pr
     if (source !== body) discard(body);
     throw error;
   }
-  return Buffer.concat(chunks, size).toString('utf8');
+  const bytes = Buffer.concat(chunks, size);
+  if (options.onInvalidUtf8 !== undefined && !isUtf8(bytes)) options.onInvalidUtf8();
+  return bytes.toString('utf8');
 }

@@ -3,6 +3,7 @@
  * EtlError. Pure: no I/O.
  */
 import { EtlError } from '../core/errors.js';
+import { redact } from '../core/redact.js';
 
 export interface ResponseInput {
   status: number;
@@ -109,13 +110,18 @@ export function looksLikeHtml(contentType: string | undefined, text: string): bo
   return /^\s*(?:<!doctype html|<html|<head|<body|<\?xml|<[a-z]+[\s>])/i.test(text);
 }
 
-/** A short, tag-free excerpt of an HTML or text body for an error message (the title when it has one). */
+/**
+ * A short, tag-free excerpt of an HTML or text body for an error message (the title when it has one).
+ * Secrets are redacted before the text is cut: a cut through a secret would leave a prefix that no
+ * pattern recognises any more.
+ */
 export function textExcerpt(text: string, max = 80): string {
   const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(text)?.[1];
   const source = title?.trim()
     ? title
     : text.replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ');
-  const clean = source.replace(/\s+/g, ' ').trim();
+  // the window is far longer than any secret, so one that starts before `max` is whole in it
+  const clean = redact(source.replace(/\s+/g, ' ').trim().slice(0, max + 4096));
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 

@@ -8,8 +8,9 @@ import { EtlError } from '../core/errors.js';
 import { createEmitter, type Emit } from '../core/events.js';
 import { redactUrl } from '../core/redact.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
-import { type AgentOptions, createAgent, type TransportTimeouts } from './agent.js';
+import { type AgentOptions, createAgent, resolveTimeouts, type TransportTimeouts } from './agent.js';
 import { ACCEPT_ENCODING, DEFAULT_MAX_BODY_BYTES, readBodyText } from './body.js';
+import { type Deadline, startDeadline } from './deadline.js';
 import { encodeRequest, FORM_CONTENT_TYPE } from './encode.js';
 import { checkTextResponse, parseJsonResponse } from './envelope.js';
 import { networkFailure } from './network-errors.js';
@@ -104,6 +105,17 @@ function reasonFor(error: EtlError): string {
   }
 }
 
+/** The attempt ran past `timeouts.responseMs` (a trickling body, a stalled redirect chain). */
+function deadlineFailure(url: string, ms: number, cause: unknown): AttemptFailure {
+  return {
+    error: new EtlError('TIMEOUT', `Request timed out (response deadline of ${ms} ms passed) for ${url}`, {
+      cause,
+      url,
+    }),
+    reason: 'response deadline',
+  };
+}
+
 function abortedError(url: string, cause: unknown): EtlError {
   return new EtlError('ABORTED', `Request aborted: ${url}`, { cause, url });
 }
@@ -151,10 +163,29 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
   const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
   const defaultMaxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const compression = options.compression ?? true;
+  const responseMs = resolveTimeouts(options.timeouts).responseMs;
   const stats: TransportStats = { requests: 0, retries: 0 };
+  const warnedUtf8 = new Set<string>();
+  const warnInvalidUtf8 = (url: string) => {
+    if (warnedUtf8.has(url)) return;
+    warnedUtf8.add(url);
+    emit({
+      type: 'warning',
+      message: `The response from ${url} is not valid UTF-8: its invalid bytes were replaced with U+FFFD`,
+    });
+  };
   let closed = false;
 
   async function attemptOnce(start: URL, request: RequestOptions): Promise<AttemptResult> {
+    const deadline = startDeadline(responseMs, request.signal);
+    try {
+      return await attemptWithin(start, request, deadline);
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  async function attemptWithin(start: URL, request: RequestOptions, deadline: Deadline): Promise<AttemptResult> {
     const method = request.method ?? 'POST';
     const responseType = request.responseType ?? 'json';
     const visited = new Set<string>();
@@ -181,9 +212,10 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
           method: encoded.method,
           headers,
           body: encoded.body ?? null,
-          signal: request.signal ?? null,
+          signal: deadline.signal,
         });
       } catch (error) {
+        if (deadline.expired) return { ok: false, failure: deadlineFailure(shown, responseMs, error) };
         return { ok: false, failure: networkFailure(error, { url: shown, signal: request.signal }) };
       }
       const status = response.statusCode;
@@ -214,8 +246,10 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
           status,
           contentLength: responseHeaders['content-length'],
           contentEncoding: responseHeaders['content-encoding'],
+          onInvalidUtf8: () => warnInvalidUtf8(shown),
         });
       } catch (error) {
+        if (deadline.expired) return { ok: false, failure: deadlineFailure(shown, responseMs, error) };
         return { ok: false, failure: networkFailure(error, { url: shown, signal: request.signal }) };
       }
       const serverDate = parseServerDate(responseHeaders.date);

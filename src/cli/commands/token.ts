@@ -54,9 +54,13 @@ async function runToken(
     }
     const token = await auth.getToken(url);
     if (token === undefined) throw new EtlError('FOREIGN_ORIGIN', 'the token is not valid for that URL');
-    const info = (
-      auth as unknown as { describe(): { tokenUrl: string; username?: string; expiresAt: number } }
-    ).describe();
+    // what the token is for and until when (never the token itself, unless --print-token)
+    const expiresAt = auth.expiresAt;
+    const info = {
+      tokenUrl: connection.tokenUrl ?? 'none (static token)',
+      ...(credentials.kind === 'password' ? { username: credentials.username } : {}),
+      expiresAt: expiresAt !== undefined && Number.isFinite(expiresAt) ? expiresAt : null,
+    };
     const print = lineWriter(io.stdout);
     if (flags.json) {
       print(JSON.stringify({ ...info, ...(flags.printToken ? { token } : {}) }, null, 2));
@@ -65,7 +69,7 @@ async function runToken(
     } else {
       print(`Token URL   ${info.tokenUrl}`);
       if (info.username) print(`User        ${info.username}`);
-      print(`Expires     ${new Date(info.expiresAt).toISOString()}`);
+      print(`Expires     ${info.expiresAt === null ? 'unknown' : new Date(info.expiresAt).toISOString()}`);
       print(
         `Source      ${auth.stats.sharedHits > 0 ? 'token cache' : auth.stats.generated > 0 ? 'generated now' : 'cache'}`,
       );

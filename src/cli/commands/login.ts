@@ -1,0 +1,97 @@
+/**
+ * `arcgis-etl login --portal URL --client-id ID`: OAuth 2.0 sign-in in the browser (authorization
+ * code + PKCE, loopback redirect). The refresh token is saved in the token cache (default: the file
+ * cache, encrypted when ARCGIS_ETL_CACHE_KEY is set); later commands given `--portal URL` and
+ * ARCGIS_CLIENT_ID (no secret) and the same cache then run without a password.
+ */
+import { Command } from 'commander';
+import { loginWithBrowser, type OpenBrowser } from '../../auth/index.js';
+import { createTokenStore, createTransport, EtlError, type Runtime } from '../../index.js';
+import { toPositiveInt } from '../connection.js';
+import { type CliIo, lineWriter } from '../io.js';
+
+interface LoginFlags {
+  portal: string;
+  clientId?: string;
+  tokenCache: string;
+  expiration?: number;
+  timeout: number;
+}
+
+export function loginCommand(
+  io: CliIo,
+  run: (task: Promise<number>) => void,
+  runtime?: Partial<Runtime>,
+  openBrowser?: OpenBrowser,
+): Command {
+  const command = new Command('login')
+    .description('sign in with OAuth 2.0 in a browser and save the sign-in in the token cache')
+    .requiredOption('--portal <url>', 'portal or ArcGIS Online URL')
+    .option('--client-id <id>', 'the OAuth app client id (or ARCGIS_CLIENT_ID)')
+    .option('--token-cache <spec>', 'where the sign-in is saved: file | file:PATH | redis://…', 'file')
+    .option(
+      '--expiration <minutes>',
+      'how long the sign-in should last (the portal may cap it)',
+      toPositiveInt,
+    )
+    .option('--timeout <seconds>', 'how long to wait for the browser', toPositiveInt, 300);
+  command.action((flags: LoginFlags) => run(runLogin(flags, io, runtime, openBrowser)));
+  return command;
+}
+
+export function clientIdOf(flags: { clientId?: string }, io: CliIo): string {
+  const clientId = flags.clientId ?? io.env.ARCGIS_CLIENT_ID?.trim();
+  if (!clientId) throw new EtlError('USAGE', 'give --client-id ID (or set ARCGIS_CLIENT_ID)');
+  return clientId;
+}
+
+export function cacheSpecOf(spec: string, io: CliIo): string {
+  if (spec === 'memory' || spec === '') {
+    throw new EtlError(
+      'USAGE',
+      'a sign-in saved in memory would be lost at once: use --token-cache file or redis',
+    );
+  }
+  return spec === 'redis' ? (io.env.REDIS_URL ?? 'redis') : spec;
+}
+
+async function runLogin(
+  flags: LoginFlags,
+  io: CliIo,
+  runtime: Partial<Runtime> | undefined,
+  openBrowser: OpenBrowser | undefined,
+): Promise<number> {
+  const clientId = clientIdOf(flags, io);
+  const print = lineWriter(io.stderr);
+  const transport = createTransport(runtime ? { runtime } : {});
+  const store = createTokenStore(cacheSpecOf(flags.tokenCache, io), {
+    ...(runtime ? { runtime } : {}),
+    env: io.env as NodeJS.ProcessEnv,
+    ...(io.env.ARCGIS_ETL_CACHE_KEY ? { key: io.env.ARCGIS_ETL_CACHE_KEY } : {}),
+  });
+  try {
+    const result = await loginWithBrowser({
+      portal: flags.portal,
+      clientId,
+      transport,
+      store,
+      timeoutMs: flags.timeout * 1000,
+      ...(flags.expiration === undefined ? {} : { expirationMinutes: flags.expiration }),
+      ...(runtime ? { runtime } : {}),
+      openBrowser:
+        openBrowser ??
+        ((url) => {
+          print('Open this URL in a browser to sign in:');
+          print(`  ${url}`);
+          print('Waiting for the sign-in to finish (Ctrl-C to cancel)…');
+        }),
+    });
+    lineWriter(io.stdout)(
+      `Signed in to ${result.portalUrl}${result.username ? ` as ${result.username}` : ''} (client ${clientId}); ` +
+        `the sign-in is saved until ${new Date(result.refreshTokenExpiresAt).toISOString()}`,
+    );
+    return 0;
+  } finally {
+    await Promise.allSettled([store.close(), transport.close()]);
+  }
+}
