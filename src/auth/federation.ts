@@ -71,6 +71,8 @@ export class FederatedAuthenticator implements Authenticator {
   readonly #routes = new Map<string, Promise<ServerRoute>>();
   readonly #servers = new Map<string, TokenManager>();
   readonly #portalKey: string;
+  #lastUrl: string | undefined;
+  #lastPlace: string | undefined;
 
   constructor(options: FederatedAuthenticatorOptions) {
     this.#o = options;
@@ -128,6 +130,15 @@ export class FederatedAuthenticator implements Authenticator {
 
   /** `portal`, a server root (`https://host/server`), or undefined for another portal. */
   #place(url: string): 'portal' | string | undefined {
+    // pipelines ask about the same URL again and again: remember the last answer
+    if (url === this.#lastUrl) return this.#lastPlace;
+    const place = this.#findPlace(url);
+    this.#lastUrl = url;
+    this.#lastPlace = place;
+    return place;
+  }
+
+  #findPlace(url: string): 'portal' | string | undefined {
     let found: ReturnType<typeof findRestRoot>;
     try {
       found = findRestRoot(url);

@@ -9,7 +9,7 @@
  * - If the store fails, the manager carries on with its in-process cache and warns.
  */
 import { EtlError, toEtlError } from '../core/errors.js';
-import type { Emit } from '../core/events.js';
+import { createEmitter, type Emit, type EtlEvent } from '../core/events.js';
 import { redact, redactUrl, registerSecret } from '../core/redact.js';
 import type { Clock, Runtime } from '../core/time.js';
 import { resolveRuntime } from '../core/time.js';
@@ -33,6 +33,7 @@ export interface TokenManagerOptions {
   /** Refresh when less than this remains (default 120 s). */
   safetyWindowMs?: number;
   runtime?: Partial<Runtime>;
+  /** Where events go (default: the `arcgis-etl` diagnostics channel, as the transport does). */
   emit?: Emit;
   /** Overrides the derived store key. */
   storeKey?: string;
@@ -53,7 +54,6 @@ interface Current {
 const STICKY_CODES = new Set(['BAD_CREDENTIALS', 'ACCOUNT_LOCKED']);
 const MAX_REMEMBERED_INVALID = 32;
 
-const noEmit: Emit = () => {};
 const NOTHING: Promise<undefined> = Promise.resolve(undefined);
 
 export class TokenManager implements Authenticator {
@@ -84,7 +84,7 @@ export class TokenManager implements Authenticator {
     const runtime = resolveRuntime(options.runtime);
     this.#clock = runtime.clock;
     this.#store = options.store ?? new MemoryStore({ clock: runtime.clock, sleep: runtime.sleep });
-    this.#emit = options.emit ?? noEmit;
+    this.#emit = options.emit ?? createEmitter();
     this.#lock = options.lock;
     this.safetyWindowMs = options.safetyWindowMs ?? DEFAULT_SAFETY_WINDOW_MS;
     if (!Number.isFinite(this.safetyWindowMs) || this.safetyWindowMs < 0) {
@@ -134,7 +134,7 @@ export class TokenManager implements Authenticator {
     this.#current = undefined;
     this.#remember(token);
     this.stats.invalidated++;
-    this.#emit({ type: 'token.invalidated', tokenUrl: this.#tokenUrl, ...this.#who, reason });
+    this.#publish(() => ({ type: 'token.invalidated', tokenUrl: this.#tokenUrl, ...this.#who, reason }));
     if (!this.#provider.refreshable) {
       this.#staticInvalid = true;
       return;
@@ -216,13 +216,13 @@ export class TokenManager implements Authenticator {
       const failure = toEtlError(error);
       this.stats.failed++;
       if (STICKY_CODES.has(failure.code)) this.#sticky = failure;
-      this.#emit({
+      this.#publish(() => ({
         type: 'token.failed',
         tokenUrl: this.#tokenUrl,
         ...this.#who,
         reason,
         code: failure.code,
-      });
+      }));
       throw failure;
     }
     const first = !this.#hadToken;
@@ -239,13 +239,13 @@ export class TokenManager implements Authenticator {
         this.#storeFailed('write', error);
       }
     }
-    this.#emit({
+    this.#publish(() => ({
       type: first ? 'token.generated' : 'token.refreshed',
       tokenUrl: this.#tokenUrl,
       ...this.#who,
       expiresAt: record.expiresAt,
       reason,
-    });
+    }));
     return record.token;
   }
 
@@ -265,7 +265,7 @@ export class TokenManager implements Authenticator {
       record.token !== this.#current?.token &&
       !this.#invalid.has(record.token) &&
       this.#clock.now() < refreshAtOf(record, this.safetyWindowMs);
-    this.#emit({ type: 'token.cache', store: this.#store.name, outcome: usable ? 'hit' : 'miss' });
+    this.#publish(() => ({ type: 'token.cache', store: this.#store.name, outcome: usable ? 'hit' : 'miss' }));
     return usable ? record : undefined;
   }
 
@@ -295,6 +295,11 @@ export class TokenManager implements Authenticator {
     return this.#clock.now() >= current.expiresAt ? 'expired' : 'expiring';
   }
 
+  /** Builds an event only when it is emitted. */
+  #publish(build: () => EtlEvent): void {
+    this.#emit(build());
+  }
+
   /** The token URL as events show it (redacted once, on first use). */
   get #tokenUrl(): string {
     this.#shownTokenUrl ??= redactUrl(this.#provider.tokenUrl);
@@ -315,13 +320,18 @@ export class TokenManager implements Authenticator {
 
   #storeFailed(operation: string, error: unknown): void {
     const message = redact(error instanceof Error ? error.message : String(error));
-    this.#emit({ type: 'token.cache', store: this.#store.name, outcome: 'error', detail: operation });
+    this.#publish(() => ({
+      type: 'token.cache',
+      store: this.#store.name,
+      outcome: 'error',
+      detail: operation,
+    }));
     if (this.#storeDegraded) return;
     this.#storeDegraded = true;
-    this.#emit({
+    this.#publish(() => ({
       type: 'warning',
       message: `Token store "${this.#store.name}" failed to ${operation} (${message}); continuing with the in-process cache`,
-    });
+    }));
   }
 }
 

@@ -142,7 +142,10 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
             store: tokenStore,
             ...(options.trustedServers ? { trustedServers: options.trustedServers } : {}),
             ...(options.referer ? { referer: options.referer } : {}),
-            ...(provider.identity.username ? { identity: { username: provider.identity.username } } : {}),
+            identity: {
+              ...(provider.identity.username ? { username: provider.identity.username } : {}),
+              ...(provider.identity.clientId ? { clientId: provider.identity.clientId } : {}),
+            },
             ...(options.expirationMinutes === undefined
               ? {}
               : { expirationMinutes: options.expirationMinutes }),

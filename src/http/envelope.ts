@@ -121,7 +121,12 @@ export function textExcerpt(text: string, max = 80): string {
     ? title
     : text.replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ');
   // the window is far longer than any secret, so one that starts before `max` is whole in it
-  const clean = redact(source.replace(/\s+/g, ' ').trim().slice(0, max + 4096));
+  const clean = redact(
+    source
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, max + 4096),
+  );
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 

@@ -185,7 +185,11 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
     }
   }
 
-  async function attemptWithin(start: URL, request: RequestOptions, deadline: Deadline): Promise<AttemptResult> {
+  async function attemptWithin(
+    start: URL,
+    request: RequestOptions,
+    deadline: Deadline,
+  ): Promise<AttemptResult> {
     const method = request.method ?? 'POST';
     const responseType = request.responseType ?? 'json';
     const visited = new Set<string>();

@@ -53,7 +53,7 @@ function runLogin(args: string[], env: Record<string, string>) {
       });
       child.stderr.setEncoding('utf8').on('data', (d: string) => {
         stderr += d;
-        const url = /^\s+(http\S+oauth2\/authorize\S+)$/m.exec(stderr)?.[1];
+        const url = /^\s+(http\S+oauth2\/authorize\S+)\r?\n/m.exec(stderr)?.[1];
         if (url && !visit) visit = scriptedBrowser(url, user);
       });
       child.on('error', reject);
@@ -91,6 +91,13 @@ describe('arcgis-etl login / logout', () => {
     expect(exported.code, exported.stderr).toBe(0);
     expect((await readFile(out, 'utf8')).trim().split('\n')).toHaveLength(25);
     // the access token saved at login was used: no new token
+    expect(emu.stats().tokensIssued).toMatchObject({ oauth: 1, oauthRefresh: 1 });
+
+    const token = await runBin(['token', portal, '--portal', portal, '--token-cache', cacheSpec, '--json'], {
+      env: { ...env, ARCGIS_CLIENT_ID: 'etl-cli', HOME: dir },
+    });
+    expect(token.code, token.stderr).toBe(0);
+    expect(JSON.parse(token.stdout)).toMatchObject({ tokenUrl: `${portal}/sharing/rest/oauth2/token` });
     expect(emu.stats().tokensIssued).toMatchObject({ oauth: 1, oauthRefresh: 1 });
 
     const logout = await runBin(

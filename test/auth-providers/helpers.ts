@@ -1,10 +1,39 @@
-/** Shared by the provider tests: unique secrets, event capture and the leak scan. */
-import { expect } from 'vitest';
-import type { EtlEvent } from '../../src/core/events.js';
+/**
+ * Shared by the provider tests: unique secrets, event capture and the leak scan. Every secret made
+ * by `uniqueSecret` is checked, after each test file, against everything recorded: events on the
+ * `arcgis-etl` diagnostics channel, every Transcript's events, log lines and errors.
+ */
+import * as diagnostics from 'node:diagnostics_channel';
+import { afterAll, expect } from 'vitest';
+import { type EtlEvent, EVENTS_CHANNEL } from '../../src/core/events.js';
 
-/** A secret unique to this run (so a leak cannot hide behind a fixture value). */
+const secrets = new Set<string>();
+const everything: string[] = [];
+const onChannel = (message: unknown) => {
+  everything.push(JSON.stringify(message));
+};
+diagnostics.subscribe(EVENTS_CHANNEL, onChannel);
+
+afterAll(() => {
+  diagnostics.unsubscribe(EVENTS_CHANNEL, onChannel);
+  const all = everything.join('\n');
+  for (const secret of secrets) {
+    expect(all.includes(secret), `a secret leaked into an event, log or error: ${secret.slice(0, 8)}…`).toBe(
+      false,
+    );
+  }
+});
+
+/** A secret unique to this run (so a leak cannot hide behind a fixture value); scanned for after the file. */
 export function uniqueSecret(label: string): string {
-  return `${label}-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}-Zq9`;
+  const secret = `${label}-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}-Zq9`;
+  secrets.add(secret);
+  return secret;
+}
+
+/** Adds a value (e.g. a refresh token read back from a store) to the after-file leak scan. */
+export function scanFor(secret: string | undefined): void {
+  if (secret) secrets.add(secret);
 }
 
 /** Everything a run said: events, log lines, error messages and JSON views. */
@@ -13,6 +42,7 @@ export class Transcript {
   readonly lines: string[] = [];
   readonly emit = (event: EtlEvent): void => {
     this.events.push(event);
+    everything.push(JSON.stringify(event));
   };
   readonly logger = {
     debug: (o: object, m?: string) => this.#log(o, m),
@@ -22,7 +52,12 @@ export class Transcript {
   };
 
   #log(o: object, m?: string): void {
-    this.lines.push(`${m ?? ''} ${JSON.stringify(o)}`);
+    this.#push(`${m ?? ''} ${JSON.stringify(o)}`);
+  }
+
+  #push(line: string): void {
+    this.lines.push(line);
+    everything.push(line);
   }
 
   /** Records an error (message, JSON view and its causes). */
@@ -30,12 +65,12 @@ export class Transcript {
     let e: unknown = error;
     for (let depth = 0; e && depth < 6; depth++) {
       if (e instanceof Error) {
-        this.lines.push(`${e.name}: ${e.message}`);
+        this.#push(`${e.name}: ${e.message}`);
         const json = (e as { toJSON?: () => unknown }).toJSON;
-        if (typeof json === 'function') this.lines.push(JSON.stringify(json.call(e)));
+        if (typeof json === 'function') this.#push(JSON.stringify(json.call(e)));
         e = (e as { cause?: unknown }).cause;
       } else {
-        this.lines.push(String(e));
+        this.#push(String(e));
         break;
       }
     }
@@ -65,7 +100,7 @@ export async function rejection(
   try {
     await promise;
   } catch (error) {
-    transcript?.error(error);
+    (transcript ?? new Transcript()).error(error);
     return error as Error & { code?: string };
   }
   throw new Error('expected a rejection');

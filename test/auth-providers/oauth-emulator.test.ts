@@ -11,7 +11,7 @@ import { TokenManager } from '../../src/auth/token-manager.js';
 import { connect } from '../../src/client/connect.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { emulatorEnv, scriptedBrowser } from './emulators.js';
-import { rejection, Transcript } from './helpers.js';
+import { rejection, scanFor, Transcript } from './helpers.js';
 
 const HOUR = 3_600_000;
 
@@ -123,7 +123,11 @@ describe('OAuth sign-in (authorization code + PKCE, loopback redirect)', () => {
     const session = await readSession(store, tokenUrl, env.cliApp.clientId);
     expect(session?.username).toBe(env.user.username);
     expect(session?.refreshTokenExpiresAt).toBe(env.time.now() + 14 * 24 * HOUR);
-    expect(await store.get(oauthUserTokenKey(tokenUrl, env.cliApp.clientId))).toBeDefined();
+    const access = await store.get(oauthUserTokenKey(tokenUrl, env.cliApp.clientId));
+    expect(access?.kind).toBe('oauth-refresh-token');
+    // neither the refresh token nor the access token may show up in any event, log or error
+    scanFor(session?.refreshToken);
+    scanFor(access?.token);
   });
 
   it('later runs sign in from the cache without a password: cached access token, then refresh_token', async () => {

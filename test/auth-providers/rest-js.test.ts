@@ -52,7 +52,7 @@ function serverManager(env: Env, transport: Transport, t: Transcript) {
   });
 }
 
-const QUERY = { params: { where: '1=1', f: 'json' } };
+const QUERY = { params: { where: '1=1', f: 'json' as const } };
 
 describe('arcgis-rest-js interop (toArcGISRestAuthentication)', () => {
   it('5 concurrent 498s → 1 token request, all 5 requests succeed', async () => {

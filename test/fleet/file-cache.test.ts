@@ -100,7 +100,7 @@ describe('file token cache through the CLI', () => {
   ] as const) {
     it(`a ${label} cache file is survived: warning, exit 0, replaced by a valid file`, async () => {
       const cache = path.join(tmp.dir, `bad-${label.split(' ')[0]}.json`);
-      await writeFile(cache, content, { mode: 0o600 });
+      await writeFile(cache, content, { mode: 0o644 }); // the replacement must come back 0600
       const before = emu.stats().tokens;
 
       const result = await exportWithCache(cache);
@@ -112,12 +112,6 @@ describe('file token cache through the CLI', () => {
       expect(file.version).toBe(1);
       expect(await cachedToken(cache)).toBeTruthy();
       expect((await stat(cache)).mode & 0o777).toBe(0o600);
-
-      // And the replaced file serves the next run.
-      const again = await exportWithCache(cache);
-      expect(again.code).toBe(0);
-      expect(again.stderr).not.toMatch(/warning: token cache/);
-      expect(emu.stats().tokens).toBe(before + 1);
     }, 30_000);
   }
 

@@ -63,32 +63,40 @@ const envelopeArb = fc.oneof(
   fc.record(
     {
       error: fc.record(
-        { code: codeArb, message: fieldArb, details: fc.oneof(fc.array(fieldArb), fieldArb), messageCode: fieldArb },
+        {
+          code: codeArb,
+          message: fieldArb,
+          details: fc.oneof(fc.array(fieldArb), fieldArb),
+          messageCode: fieldArb,
+        },
         { requiredKeys: [] },
       ),
     },
     { requiredKeys: ['error'] },
   ),
-  fc.record({ status: fc.constant('error'), messages: fc.oneof(fc.array(fieldArb), fieldArb), code: codeArb }, {
-    requiredKeys: ['status'],
-  }),
+  fc.record(
+    { status: fc.constant('error'), messages: fc.oneof(fc.array(fieldArb), fieldArb), code: codeArb },
+    {
+      requiredKeys: ['status'],
+    },
+  ),
 );
 
 const htmlArb = fc
   .tuple(textArb, textArb)
-  .map(([title, body]) => `<!DOCTYPE html><html><head><title>${title}</title></head><body>${body}</body></html>`);
+  .map(
+    ([title, body]) => `<!DOCTYPE html><html><head><title>${title}</title></head><body>${body}</body></html>`,
+  );
 
 /** Bodies: JSON values, envelopes, HTML pages, truncated JSON, and plain noise. */
 const bodyArb = fc.oneof(
   fc.json(),
   envelopeArb.map((e) => JSON.stringify(e)),
   htmlArb,
-  fc
-    .tuple(envelopeArb, fc.double({ min: 0, max: 1, noNaN: true }))
-    .map(([e, cut]) => {
-      const text = JSON.stringify(e);
-      return text.slice(0, Math.floor(text.length * cut));
-    }),
+  fc.tuple(envelopeArb, fc.double({ min: 0, max: 1, noNaN: true })).map(([e, cut]) => {
+    const text = JSON.stringify(e);
+    return text.slice(0, Math.floor(text.length * cut));
+  }),
   textArb,
 );
 
@@ -270,7 +278,11 @@ describe('envelope parser properties', () => {
         fc.constantFrom<'message' | 'details' | 'messages'>('message', 'details', 'messages'),
         (status, token, how, where) => {
           const { error } = outcome(() =>
-            parseJsonResponse({ status, contentType: 'application/json', text: envelopeWith(token, how, where) }),
+            parseJsonResponse({
+              status,
+              contentType: 'application/json',
+              text: envelopeWith(token, how, where),
+            }),
           );
           expect(error).toBeDefined();
           expect(leaksIn(shown(error!), token)).toEqual([]);

@@ -39,7 +39,11 @@ const fieldNameArb = fc.oneof(
   {
     weight: 2,
     arbitrary: fc
-      .tuple(plainName, fc.constantFrom(' ', ';', "'", '"', ')', '(', '--', '/*', '=', ' OR 1=1', '\n', '[', '$'), plainName)
+      .tuple(
+        plainName,
+        fc.constantFrom(' ', ';', "'", '"', ')', '(', '--', '/*', '=', ' OR 1=1', '\n', '[', '$'),
+        plainName,
+      )
       .map(([a, b, c]) => `${a}${b}${c}`),
   },
 );
@@ -48,7 +52,16 @@ const oidArb = fc.oneof(
   fc.integer({ min: -1000, max: 2 ** 31 + 1000 }),
   fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
   fc.double(),
-  fc.constantFrom(12.0, 2 ** 31, 2 ** 31 + 0.5, 2 ** 53, 2 ** 53 + 2, -0, Number.NaN, Number.POSITIVE_INFINITY),
+  fc.constantFrom(
+    12.0,
+    2 ** 31,
+    2 ** 31 + 0.5,
+    2 ** 53,
+    2 ** 53 + 2,
+    -0,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+  ),
   fc.string({ maxLength: 20 }),
   fc.constantFrom('12', ' 12 ', '12.0', '1e3', '0x10', '1 OR 1=1', '1; DROP TABLE x', '', 'Infinity', '-5'),
   fc.anything(),
@@ -127,11 +140,15 @@ describe('where builder properties', () => {
 
   it('a random field name is refused or compared as itself, never as something else', () => {
     fc.assert(
-      fc.property(fieldNameArb.filter((n) => !isReserved(n)), fc.integer({ min: 0, max: 2 ** 40 }), (name, oid) => {
-        const clause = build(() => buildWhere({ oidField: name, min: oid, max: oid + 10 }));
-        if (clause === undefined) return;
-        expect(parseWhereAst(clause)).toEqual(expectedBounds(name, { min: oid, max: oid + 10 }));
-      }),
+      fc.property(
+        fieldNameArb.filter((n) => !isReserved(n)),
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        (name, oid) => {
+          const clause = build(() => buildWhere({ oidField: name, min: oid, max: oid + 10 }));
+          if (clause === undefined) return;
+          expect(parseWhereAst(clause)).toEqual(expectedBounds(name, { min: oid, max: oid + 10 }));
+        },
+      ),
       params,
     );
   });

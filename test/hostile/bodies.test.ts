@@ -13,7 +13,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EtlEvent } from '../../src/core/events.js';
 import { createTransport } from '../../src/http/transport.js';
 import { codeChain, expectFailedExport, INSTANT, runExport, type TempDir, tempDir } from './helpers.js';
-import { fakeLayer, LAYER_PATH, layerMetadata, rawFeature, type Scripted, scriptedServer } from './servers.js';
+import {
+  fakeLayer,
+  LAYER_PATH,
+  layerMetadata,
+  rawFeature,
+  type Scripted,
+  scriptedServer,
+} from './servers.js';
 
 let dir: TempDir;
 let server: Scripted | undefined;
@@ -27,7 +34,10 @@ afterEach(async () => {
 });
 
 const FEATURES = [1, 2, 3, 4, 5].map((oid) =>
-  rawFeature(oid, JSON.stringify({ attributes: { OBJECTID: oid, NAME: `n${oid}` }, geometry: { x: oid, y: oid } })),
+  rawFeature(
+    oid,
+    JSON.stringify({ attributes: { OBJECTID: oid, NAME: `n${oid}` }, geometry: { x: oid, y: oid } }),
+  ),
 );
 
 /** The fake layer, except that feature queries (not counts) are answered by `query`. */
@@ -89,7 +99,11 @@ describe('size cap', () => {
     const bomb = gzipSync(Buffer.alloc(32 * 1024 * 1024, 0x20));
     expect(bomb.length).toBeLessThan(64 * 1024);
     server = await scriptedServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': bomb.length });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'content-length': bomb.length,
+      });
       res.end(bomb);
     });
     const transport = createTransport({ runtime: INSTANT, maxBodyBytes: 1024 * 1024 });
@@ -164,7 +178,9 @@ describe('slow-loris', () => {
           output: dir.path('trickle.geojsonseq'),
           strategy: 'offset',
           // the idle timeout alone would never fire: every byte arrives well within it
-          connect: { transportOptions: { timeouts: { bodyMs: 5_000, responseMs: 1_000 }, retry: { maxAttempts: 1 } } },
+          connect: {
+            transportOptions: { timeouts: { bodyMs: 5_000, responseMs: 1_000 }, retry: { maxAttempts: 1 } },
+          },
         },
         'TIMEOUT',
       );
@@ -195,7 +211,9 @@ describe('a non-UTF-8 byte in the JSON', () => {
     const third = JSON.parse(lines[2]!) as { id: number; properties: { NAME: string } };
     expect(third.id).toBe(3);
     expect(third.properties.NAME).toBe('Caf\uFFFD');
-    const warnings = events.filter((e) => e.type === 'warning').map((e) => (e as { message: string }).message);
+    const warnings = events
+      .filter((e) => e.type === 'warning')
+      .map((e) => (e as { message: string }).message);
     expect(warnings.some((m) => /not valid UTF-8/.test(m) && m.includes('/query'))).toBe(true);
   });
 });

@@ -48,17 +48,26 @@ async function readSeq(path: string): Promise<Feature[]> {
 }
 
 const point = (oid: number | string, geometry: string, name = `n${oid}`) =>
-  rawFeature(Number(oid), `{"attributes":{"OBJECTID":${oid},"NAME":${JSON.stringify(name)}},"geometry":${geometry}}`);
+  rawFeature(
+    Number(oid),
+    `{"attributes":{"OBJECTID":${oid},"NAME":${JSON.stringify(name)}},"geometry":${geometry}}`,
+  );
 
 describe('invalid layer URLs', () => {
   it('not a URL at all: INVALID_URL before any request', async () => {
     await expectFailedExport({ url: 'not a url', output: dir.path('x.geojsonseq') }, 'INVALID_URL');
-    await expectFailedExport({ url: 'ftp://host/arcgis/rest/services/A/FeatureServer/0', output: dir.path('x.geojsonseq') }, 'INVALID_URL');
+    await expectFailedExport(
+      { url: 'ftp://host/arcgis/rest/services/A/FeatureServer/0', output: dir.path('x.geojsonseq') },
+      'INVALID_URL',
+    );
   });
 
   it('plain http to a non-loopback host: INSECURE_URL before any request', async () => {
     await expectFailedExport(
-      { url: 'http://gis.example.invalid/arcgis/rest/services/A/FeatureServer/0', output: dir.path('x.geojsonseq') },
+      {
+        url: 'http://gis.example.invalid/arcgis/rest/services/A/FeatureServer/0',
+        output: dir.path('x.geojsonseq'),
+      },
       'INSECURE_URL',
     );
   });
@@ -67,29 +76,56 @@ describe('invalid layer URLs', () => {
     const service = LAYER_PATH.replace(/\/0$/, '');
     const s = await serve((req, res) =>
       req.path === service
-        ? sendJson(res, { currentVersion: 11.1, layers: [{ id: 0, name: 'Hostile' }, { id: 3, name: 'Roads' }], tables: [] })
+        ? sendJson(res, {
+            currentVersion: 11.1,
+            layers: [
+              { id: 0, name: 'Hostile' },
+              { id: 3, name: 'Roads' },
+            ],
+            tables: [],
+          })
         : fakeLayer([])(req, res),
     );
-    const error = await expectFailedExport({ url: `${s.origin}${service}`, output: dir.path('svc.geojsonseq') }, 'LAYER_NOT_FOUND');
+    const error = await expectFailedExport(
+      { url: `${s.origin}${service}`, output: dir.path('svc.geojsonseq') },
+      'LAYER_NOT_FOUND',
+    );
     expect(error.message).toContain(`${service}/0 (Hostile)`);
     expect(error.message).toContain(`${service}/3 (Roads)`);
   });
 
   it('an HTTP 404: LAYER_NOT_FOUND', async () => {
-    const s = await serve((_req, res) => sendBytes(res, '<html><title>Not Found</title></html>', 'text/html', 404));
-    await expectFailedExport({ url: `${s.origin}${LAYER_PATH}`, output: dir.path('404.geojsonseq') }, 'LAYER_NOT_FOUND');
+    const s = await serve((_req, res) =>
+      sendBytes(res, '<html><title>Not Found</title></html>', 'text/html', 404),
+    );
+    await expectFailedExport(
+      { url: `${s.origin}${LAYER_PATH}`, output: dir.path('404.geojsonseq') },
+      'LAYER_NOT_FOUND',
+    );
   });
 
   it('an ArcGIS "Invalid URL" envelope (HTTP 200): LAYER_NOT_FOUND', async () => {
-    const s = await serve((_req, res) => sendJson(res, { error: { code: 400, message: 'Invalid URL', details: [] } }));
-    await expectFailedExport({ url: `${s.origin}${LAYER_PATH}`, output: dir.path('invalid.geojsonseq') }, 'LAYER_NOT_FOUND');
+    const s = await serve((_req, res) =>
+      sendJson(res, { error: { code: 400, message: 'Invalid URL', details: [] } }),
+    );
+    await expectFailedExport(
+      { url: `${s.origin}${LAYER_PATH}`, output: dir.path('invalid.geojsonseq') },
+      'LAYER_NOT_FOUND',
+    );
   });
 
   it('an HTML page with HTTP 200 (a web page, not a REST endpoint): INVALID_RESPONSE, retried, then RETRIES_EXHAUSTED', async () => {
     const s = await serve((_req, res) =>
-      sendBytes(res, '<!doctype html><html><head><title>Item page</title></head><body>hi</body></html>', 'text/html'),
+      sendBytes(
+        res,
+        '<!doctype html><html><head><title>Item page</title></head><body>hi</body></html>',
+        'text/html',
+      ),
     );
-    const error = await expectFailedExport({ url: `${s.origin}${LAYER_PATH}`, output: dir.path('html.geojsonseq') }, 'RETRIES_EXHAUSTED');
+    const error = await expectFailedExport(
+      { url: `${s.origin}${LAYER_PATH}`, output: dir.path('html.geojsonseq') },
+      'RETRIES_EXHAUSTED',
+    );
     expect(codeChain(error)).toContain('INVALID_RESPONSE');
     expect(error.message).toMatch(/HTML page/);
     expect(error.message).toContain('Item page');
@@ -104,24 +140,36 @@ describe('layer metadata', () => {
     const meta = layerMetadata();
     delete meta.fields;
     const s = await withMetadata(meta);
-    await expectFailedExport({ url: `${s.origin}${LAYER_PATH}`, output: dir.path('nofields.geojsonseq') }, 'LAYER_METADATA_INVALID');
+    await expectFailedExport(
+      { url: `${s.origin}${LAYER_PATH}`, output: dir.path('nofields.geojsonseq') },
+      'LAYER_METADATA_INVALID',
+    );
   });
 
   it('with `fields` that is not an array: LAYER_METADATA_INVALID', async () => {
     const s = await withMetadata(layerMetadata({ fields: 'OBJECTID' }));
-    await expectFailedExport({ url: `${s.origin}${LAYER_PATH}`, output: dir.path('badfields.geojsonseq') }, 'LAYER_METADATA_INVALID');
+    await expectFailedExport(
+      { url: `${s.origin}${LAYER_PATH}`, output: dir.path('badfields.geojsonseq') },
+      'LAYER_METADATA_INVALID',
+    );
   });
 
   it('a JSON array instead of an object: LAYER_METADATA_INVALID', async () => {
     const s = await withMetadata((res) => sendJson(res, '[1,2,3]'));
-    await expectFailedExport({ url: `${s.origin}${LAYER_PATH}`, output: dir.path('array.geojsonseq') }, 'LAYER_METADATA_INVALID');
+    await expectFailedExport(
+      { url: `${s.origin}${LAYER_PATH}`, output: dir.path('array.geojsonseq') },
+      'LAYER_METADATA_INVALID',
+    );
   });
 
   it('no objectIdField, no OID-typed field, no OBJECTID/FID: OID_FIELD_NOT_FOUND', async () => {
     const meta = layerMetadata({ fields: [{ name: 'NAME', type: 'esriFieldTypeString' }] });
     delete meta.objectIdField;
     const s = await withMetadata(meta);
-    await expectFailedExport({ url: `${s.origin}${LAYER_PATH}`, output: dir.path('nooid.geojsonseq') }, 'OID_FIELD_NOT_FOUND');
+    await expectFailedExport(
+      { url: `${s.origin}${LAYER_PATH}`, output: dir.path('nooid.geojsonseq') },
+      'OID_FIELD_NOT_FOUND',
+    );
   });
 
   it('no objectIdField but an esriFieldTypeOID field: that field is used and the export completes', async () => {
@@ -151,7 +199,14 @@ describe('empty geometries', () => {
     expect(stats.features).toBe(6);
     const out = await readSeq(output);
     expect(out.map((f) => f.id)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(out.map((f) => f.geometry)).toEqual([null, null, null, null, { type: 'Point', coordinates: [5, 5] }, null]);
+    expect(out.map((f) => f.geometry)).toEqual([
+      null,
+      null,
+      null,
+      null,
+      { type: 'Point', coordinates: [5, 5] },
+      null,
+    ]);
   });
 
   it('empty rings and paths become null geometry (polygon layer, CSV: an empty geometry cell)', async () => {
@@ -163,7 +218,9 @@ describe('empty geometries', () => {
       poly(3, '{"rings":[[[0,0],[0,1],[1,1],[0,0]]]}'),
       poly(4, 'null'),
     ];
-    const s = await serve(fakeLayer(features, { metadata: layerMetadata({ geometryType: 'esriGeometryPolygon' }) }));
+    const s = await serve(
+      fakeLayer(features, { metadata: layerMetadata({ geometryType: 'esriGeometryPolygon' }) }),
+    );
     const seq = dir.path('empty-polygons.geojsonseq');
     await runExport({ url: `${s.origin}${LAYER_PATH}`, output: seq });
     const out = await readSeq(seq);

@@ -72,7 +72,11 @@ describe('redirect loops and chains', () => {
   });
 
   it('a redirect to itself: REDIRECT_BLOCKED', async () => {
-    const s = await securedServer((path, res) => (path === LAYER_PATH ? (redirect(307, LAYER_PATH)(res), true) : false));
+    const s = await securedServer((path, res) => {
+      if (path !== LAYER_PATH) return false;
+      redirect(307, LAYER_PATH)(res);
+      return true;
+    });
     const error = await expectFailedExport(
       { url: `${s.origin}${LAYER_PATH}`, output: dir.path('self.geojsonseq'), connect: credentials(s) },
       'REDIRECT_BLOCKED',
@@ -145,7 +149,11 @@ describe('redirects to another origin', () => {
     });
     servers.push(s);
     const error = await expectFailedExport(
-      { url: `${s.origin}${LAYER_PATH}`, output: dir.path('foreign-token.geojsonseq'), connect: credentials(s) },
+      {
+        url: `${s.origin}${LAYER_PATH}`,
+        output: dir.path('foreign-token.geojsonseq'),
+        connect: credentials(s),
+      },
       'REDIRECT_BLOCKED',
     );
     expect(codeChain(error)[0]).toBe('REDIRECT_BLOCKED');

@@ -37,7 +37,9 @@ export async function scriptedServer(handler: Handler): Promise<Scripted> {
         method: req.method ?? 'GET',
         path: url.pathname,
         query: url.searchParams,
-        form: new URLSearchParams(/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '') ? body : ''),
+        form: new URLSearchParams(
+          /x-www-form-urlencoded/.test(req.headers['content-type'] ?? '') ? body : '',
+        ),
         headers: req.headers,
         body,
       };
@@ -157,7 +159,10 @@ export function fakeLayer(
     }
     if (p('returnIdsOnly') === 'true') {
       // float OIDs in the id list too
-      sendJson(res, `{"objectIdFieldName":"OBJECTID","objectIds":[${selected.map((f) => `${f.oid}.0`).join(',')}]}`);
+      sendJson(
+        res,
+        `{"objectIdFieldName":"OBJECTID","objectIds":[${selected.map((f) => `${f.oid}.0`).join(',')}]}`,
+      );
       return;
     }
     const offset = Number(p('resultOffset') ?? 0);

@@ -93,7 +93,11 @@ describe('hostile token endpoint', () => {
   });
 
   it('an empty `token`: TOKEN_RESPONSE_INVALID', async () => {
-    await exportWith((res) => sendJson(res, { token: '', expires: Date.now() + HOUR }), 'TOKEN_RESPONSE_INVALID', 'blank');
+    await exportWith(
+      (res) => sendJson(res, { token: '', expires: Date.now() + HOUR }),
+      'TOKEN_RESPONSE_INVALID',
+      'blank',
+    );
   });
 
   it('a non-numeric `expires`: TOKEN_RESPONSE_INVALID', async () => {
@@ -124,6 +128,10 @@ describe('hostile token endpoint', () => {
     await exportWith((res) => sendJson(res, '["token"]'), 'TOKEN_RESPONSE_INVALID', 'array');
     await server?.close();
     server = undefined;
-    await exportWith((res) => sendJson(res, '"just-a-token-string-1234"'), 'TOKEN_RESPONSE_INVALID', 'string');
+    await exportWith(
+      (res) => sendJson(res, '"just-a-token-string-1234"'),
+      'TOKEN_RESPONSE_INVALID',
+      'string',
+    );
   });
 });

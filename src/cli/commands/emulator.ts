@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import {
   describeEmulator,
+  type EmulatorCliFlags,
   type EmulatorHandle,
   emulatorCommandOptions,
   startEmulator,
@@ -12,28 +13,42 @@ import { type CliIo, lineWriter } from '../io.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** Layers served when neither --data nor --generate is given. */
+export const DEFAULT_LAYERS = ['parcels:mixed-polygon:20000', 'addresses:point:100000'];
+
 export function emulatorCommand(
   io: CliIo,
   run: (task: Promise<number>) => void,
   waitForStop: (handle: EmulatorHandle) => Promise<void>,
 ): Command {
   return new Command('emulator')
-    .description('serve a local ArcGIS REST emulator (tokens, services, query, faults) until stopped')
+    .description('serve a local ArcGIS REST emulator (tokens, OAuth, services, query, faults) until stopped')
     .option('--port <port>', 'port (0 = any free port)', '8080')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--data <dir>', 'folder of GeoJSON files, one layer per file')
     .option(
       '--generate <spec>',
-      'generated layer service:geometry:count[:seed], repeatable (point, polygon, …)',
+      `generated layer service:geometry:count[:seed], repeatable (default ${DEFAULT_LAYERS.join(' ')})`,
       collect,
     )
-    .option('--user <user:password>', 'a test account of the emulator, repeatable', collect)
+    .option(
+      '--user <user:password>',
+      'a test account of the emulator (turns token security on), repeatable',
+      collect,
+    )
+    .option('--app <spec>', 'an OAuth app id[:secret]@redirect-uri[,uri], repeatable', collect)
+    .option('--api-key <key>', 'an API key accepted on the layers, repeatable', collect)
     .option('--token-minutes <n>', 'default token lifetime in minutes', '60')
     .option('--max-token-minutes <n>', 'cap on the requested token lifetime', '1440')
     .option('--token-lifetime-seconds <n>', 'force every token to live this many seconds (tests)')
+    .option('--refresh-token-lifetime-seconds <n>', 'OAuth refresh token lifetime in seconds')
     .option('--max-record-count <n>', 'maxRecordCount of generated layers', '2000')
     .option('--prefix <path>', 'server path prefix', '/arcgis')
-    .option('--unsecured', 'serve layers without token security')
+    .option('--portal-prefix <path>', 'portal path prefix', '/portal')
+    .option('--unsecured', 'serve generated layers without token security')
+    .option('--federation', 'federate the server to the emulated portal (server tokens by exchange only)')
+    .option('--owning-system-url <url>', 'claim another owning portal (to test NOT_FEDERATED)')
+    .option('--legacy', 'behave like ArcGIS Server 10.0 (no currentVersion, plain-text getToken)')
     .option('--lockout-attempts <n>', 'bad passwords before an account locks', '5')
     .option('--clock-offset-ms <ms>', 'server clock skew in ms')
     .option('--seed <n>', 'seed for generated data and faults', '1')
@@ -43,42 +58,32 @@ export function emulatorCommand(
       'fault rate, repeatable: http429 http500 http502 http503 http504 reset truncate html',
       collect,
     )
+    .option('--fault-scope <scope>', 'faults apply to query (default) or all routes')
+    .option('--retry-after-seconds <n>', 'Retry-After sent with 429')
     .option('--ignore-result-offset', 'answer resultOffset as if it were 0')
     .option('--extra-row', 'answer maxRecordCount + 1 rows on full pages')
     .option('--short-page-exceeded', 'cut pages short but say exceededTransferLimit')
-    .action((flags: Record<string, unknown>) =>
+    .option('--fail-above <n>', 'queries returning more features than this fail with 500')
+    .action((opts: Record<string, unknown>) =>
       run(
         (async () => {
-          const options = emulatorCommandOptions({
-            port: flags.port as string,
-            host: flags.host as string,
-            ...(flags.data ? { data: flags.data as string } : {}),
-            ...(flags.generate
-              ? { generate: flags.generate as string[] }
-              : { generate: ['parcels:mixed-polygon:20000', 'addresses:point:100000'] }),
-            ...(flags.user ? { users: flags.user as string[] } : {}),
-            tokenMinutes: flags.tokenMinutes as string,
-            maxTokenMinutes: flags.maxTokenMinutes as string,
-            ...(flags.tokenLifetimeSeconds
-              ? { tokenLifetimeSeconds: flags.tokenLifetimeSeconds as string }
-              : {}),
-            maxRecordCount: flags.maxRecordCount as string,
-            prefix: flags.prefix as string,
-            ...(flags.unsecured ? { unsecured: true } : {}),
-            lockoutAttempts: flags.lockoutAttempts as string,
-            ...(flags.clockOffsetMs ? { clockOffsetMs: flags.clockOffsetMs as string } : {}),
-            seed: flags.seed as string,
-            ...(flags.latencyMs ? { latencyMs: flags.latencyMs as string } : {}),
-            ...(flags.fault ? { faults: flags.fault as string[] } : {}),
-            ...(flags.ignoreResultOffset ? { ignoreResultOffset: true } : {}),
-            ...(flags.extraRow ? { extraRow: true } : {}),
-            ...(flags.shortPageExceeded ? { shortPageExceeded: true } : {}),
-          });
+          const { user, app, apiKey, fault, generate, data, ...rest } = opts;
+          const flags = {
+            ...rest,
+            ...(data ? { data } : {}),
+            generate: (generate as string[] | undefined) ?? (data ? [] : DEFAULT_LAYERS),
+            ...(user ? { users: user } : {}),
+            ...(app ? { apps: app } : {}),
+            ...(apiKey ? { apiKeys: apiKey } : {}),
+            ...(fault ? { faults: fault } : {}),
+          } as EmulatorCliFlags;
+          const options = emulatorCommandOptions(flags);
           const handle = await startEmulator(options);
           const print = lineWriter(io.stdout);
           for (const line of describeEmulator(handle)) print(line);
-          if (!options.users?.length)
+          if (!options.users?.length && !options.apps?.length && !options.apiKeys?.length) {
             print('Security       none (add --user name:password for token security)');
+          }
           print('Press Ctrl+C to stop.');
           await waitForStop(handle);
           await handle.stop();
