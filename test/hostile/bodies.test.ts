@@ -194,6 +194,25 @@ describe('slow-loris', () => {
 });
 
 describe('a non-UTF-8 byte in the JSON', () => {
+  it('a valid multi-byte character split across two chunks is decoded whole, with no warning', async () => {
+    const json = Buffer.from(JSON.stringify(layerMetadata({ name: 'Zürich – 東京' })));
+    const cut = json.indexOf(Buffer.from('東')) + 1; // inside the 3-byte sequence
+    server = await scriptedServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(json.subarray(0, cut));
+      setTimeout(() => res.end(json.subarray(cut)), 50);
+    });
+    const events: EtlEvent[] = [];
+    const transport = createTransport({ runtime: INSTANT, emit: (e) => events.push(e) });
+    try {
+      const { body } = await transport.request<{ name: string }>(`${server.origin}${LAYER_PATH}`);
+      expect(body.name).toBe('Zürich – 東京');
+      expect(events.filter((e) => e.type === 'warning' && /UTF-8/.test(e.message))).toEqual([]);
+    } finally {
+      await transport.close();
+    }
+  });
+
   it('is decoded as U+FFFD, the export completes, and a warning names the URL', async () => {
     const latin1 = Buffer.concat([
       Buffer.from('{"attributes":{"OBJECTID":3,"NAME":"Caf'),

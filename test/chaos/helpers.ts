@@ -1,0 +1,189 @@
+/**
+ * Chaos soak helpers: the size knob, the fault mix of issue 7, a secured emulator, the comparison of
+ * an output with the emulator's source features, and the token-count bound.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { SHORT_LIFETIME_FRACTION } from '../../src/auth/validity.js';
+import { FaultInjector } from '../../src/emulator/faults.js';
+import { startEmulator } from '../../src/emulator/index.js';
+import type {
+  EmulatorHandle,
+  EmulatorOptions,
+  FaultOptions,
+  GeneratedGeometry,
+  LayerSpec,
+} from '../../src/emulator/types.js';
+import { createFeatureConverter } from '../../src/features/geometry/feature.js';
+import type { GeoJSONFeature } from '../../src/features/geometry/types.js';
+
+export const USER = { username: 'chaos-user', password: 'Ch4os-Passw0rd!' };
+
+/** Default size for CI: the whole chaos suite stays well under a minute on 2 cores. */
+export const CI_FEATURES = 6_000;
+
+/** `CHAOS_FEATURES=200000 npx vitest run test/chaos` runs the long local mode. */
+export function chaosFeatures(): number {
+  const raw = process.env.CHAOS_FEATURES;
+  if (raw === undefined || raw.trim() === '') return CI_FEATURES;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 100 || n > 1_000_000) {
+    throw new Error(`CHAOS_FEATURES must be an integer between 100 and 1000000 (got "${raw}")`);
+  }
+  return n;
+}
+
+/** Long mode: the 60-second tokens of the issue; CI mode: tokens short enough to refresh during the run. */
+export function isLongMode(features = chaosFeatures()): boolean {
+  return features > 50_000;
+}
+
+export function tokenLifetimeSeconds(features = chaosFeatures()): number {
+  return isLongMode(features) ? 60 : 4;
+}
+
+/** Retry-After the emulator sends with its 429s and 503s. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/** Every fault of issue 7 at once (on the query route, where the pages are). */
+export const CHAOS_FAULTS: FaultOptions = {
+  rates: { http503: 0.05, http429: 0.02, reset: 0.01, truncate: 0.01, html: 0.01 },
+  retryAfterSeconds: RETRY_AFTER_SECONDS,
+};
+
+/** ±5 minutes of server clock skew. */
+export const SKEW_MS = 5 * 60_000;
+
+export function layerSpec(
+  service: string,
+  count: number,
+  geometry: GeneratedGeometry,
+  maxRecordCount: number,
+  seed = 7,
+): LayerSpec {
+  return { service, generate: { count, geometry, seed }, maxRecordCount };
+}
+
+export function startChaosEmulator(options: Partial<EmulatorOptions>): Promise<EmulatorHandle> {
+  return startEmulator({
+    users: [USER],
+    tokenLifetimeSeconds: tokenLifetimeSeconds(),
+    faults: CHAOS_FAULTS,
+    ...options,
+  });
+}
+
+export async function tempDir(prefix = 'arcgis-etl-chaos-'): Promise<{
+  dir: string;
+  path(name: string): string;
+  remove(): Promise<void>;
+}> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, path: (name) => join(dir, name), remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export async function readSeq(path: string): Promise<GeoJSONFeature[]> {
+  const text = await readFile(path, 'utf8');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as GeoJSONFeature);
+}
+
+export async function readCollection(path: string): Promise<GeoJSONFeature[]> {
+  const parsed = JSON.parse(await readFile(path, 'utf8')) as { type: string; features: GeoJSONFeature[] };
+  expect(parsed.type).toBe('FeatureCollection');
+  return parsed.features;
+}
+
+/**
+ * The output equals the source by OID and content: no feature missing, none twice, each one equal to
+ * the emulator's own feature converted through the geometry module. `oids` restricts the source
+ * (a `where` slice).
+ */
+export function expectSameAsSource(
+  emu: EmulatorHandle,
+  service: string,
+  features: readonly GeoJSONFeature[],
+  oids?: readonly number[],
+): void {
+  const layer = emu.layer(service);
+  const meta = layer.metadata();
+  const convert = createFeatureConverter({
+    oidField: layer.objectIdField,
+    fields: meta.fields ?? [],
+    geometryType: meta.geometryType,
+    hasZ: meta.hasZ,
+    hasM: meta.hasM,
+  });
+  const expectedOids = oids ?? layer.objectIds();
+  const ids = features.map((f) => f.id as number);
+  const unique = new Set(ids);
+  expect(ids.length - unique.size, 'duplicate features').toBe(0);
+  expect([...ids].sort((a, b) => a - b)).toEqual([...expectedOids]);
+  const byId = new Map(features.map((f) => [f.id as number, f]));
+  let mismatches = 0;
+  let firstMismatch: number | undefined;
+  for (const oid of expectedOids) {
+    const source = layer.feature(oid);
+    const expected = JSON.stringify(convert(source!));
+    if (JSON.stringify(byId.get(oid)) !== expected) {
+      mismatches++;
+      firstMismatch ??= oid;
+    }
+  }
+  if (firstMismatch !== undefined) {
+    // show one difference in full
+    expect(byId.get(firstMismatch)).toEqual(JSON.parse(JSON.stringify(convert(layer.feature(firstMismatch)!))));
+  }
+  expect(mismatches).toBe(0);
+}
+
+/**
+ * The most tokens a run of `durationMs` may generate, and why.
+ *
+ * - The client refreshes a token whose lifetime L is under twice the safety window after
+ *   SHORT_LIFETIME_FRACTION × L (3 s for 4-second tokens, 45 s for 60-second ones); the server's Date
+ *   header has a one-second resolution, so the client's view of L can be up to 1 s longer, never
+ *   shorter: refreshes are at least R = 0.75 × L apart. A run of D ms thus generates at most
+ *   1 + ceil(D / R) tokens on schedule.
+ * - The revoke-all adds one (the reactive refresh after the 498s).
+ * - A 498 race (a page sent with a token the server has just expired, e.g. through the 1-second
+ *   resolution of the skew estimate) replaces a proactive refresh a little early; `raceAllowance`
+ *   covers a few of them.
+ */
+export function tokenBound(
+  durationMs: number,
+  lifetimeSeconds: number,
+  options: { revokes?: number; raceAllowance?: number } = {},
+): { bound: number; refreshIntervalMs: number } {
+  const refreshIntervalMs = SHORT_LIFETIME_FRACTION * lifetimeSeconds * 1000;
+  const bound =
+    1 + Math.ceil(durationMs / refreshIntervalMs) + (options.revokes ?? 1) + (options.raceAllowance ?? 2);
+  return { bound, refreshIntervalMs };
+}
+
+/**
+ * The first seed from `base` whose fault sequence draws every configured fault kind within the first
+ * `draws` requests (the emulator draws once per query request, plus once more for an HTML page's
+ * status): a run making at least that many query requests is then certain to meet every fault.
+ */
+export function coveringSeed(faults: FaultOptions, draws: number, base: number): number {
+  const kinds = Object.entries(faults.rates ?? {})
+    .filter(([, rate]) => (rate ?? 0) > 0)
+    .map(([kind]) => kind);
+  for (let seed = base; seed < base + 10_000; seed++) {
+    const injector = new FaultInjector(faults, seed);
+    const seen = new Set<string>();
+    for (let i = 0; i < draws && seen.size < kinds.length; i++) {
+      const kind = injector.draw();
+      if (kind === undefined) continue;
+      injector.replacement(kind);
+      seen.add(kind);
+    }
+    if (seen.size === kinds.length) return seed;
+  }
+  throw new Error(`no seed near ${base} draws every fault within ${draws} requests`);
+}
