@@ -4,8 +4,27 @@
 export type { TokenDiscovery } from './auth/discover.js';
 // auth
 export { discoverTokenUrl, findRestRoot } from './auth/discover.js';
+export { FederatedExchangeProvider } from './auth/federated-exchange.js';
+export type { FederatedAuthenticatorOptions } from './auth/federation.js';
+export { FederatedAuthenticator } from './auth/federation.js';
 export type { GenerateTokenOptions, SecretSource } from './auth/generate-token.js';
 export { GenerateTokenProvider } from './auth/generate-token.js';
+export { isLegacyServer } from './auth/legacy-detect.js';
+export type { LegacyTokenOptions } from './auth/legacy-token.js';
+export { LegacyTokenProvider } from './auth/legacy-token.js';
+export type { ClientCredentialsOptions } from './auth/oauth-client-credentials.js';
+export { ClientCredentialsProvider } from './auth/oauth-client-credentials.js';
+export { portalEndpoints } from './auth/oauth-endpoints.js';
+export type { LoginOptions, LoginResult, OpenBrowser } from './auth/oauth-login.js';
+export { loginWithBrowser } from './auth/oauth-login.js';
+export type { LogoutOptions, LogoutResult } from './auth/oauth-logout.js';
+export { logout, revokeToken } from './auth/oauth-logout.js';
+export type { RefreshTokenOptions } from './auth/oauth-refresh-token.js';
+export { RefreshTokenProvider } from './auth/oauth-refresh-token.js';
+export { readSession } from './auth/oauth-session.js';
+export { createPkce, pkceChallenge } from './auth/pkce.js';
+export type { ArcGISRestAuthentication, RestJsAdapterOptions } from './auth/rest-js-adapter.js';
+export { REST_JS_NODE_REFERER, toArcGISRestAuthentication } from './auth/rest-js-adapter.js';
 export type { StaticTokenOptions } from './auth/static-token.js';
 export { StaticTokenProvider } from './auth/static-token.js';
 export type { TokenManagerOptions } from './auth/token-manager.js';

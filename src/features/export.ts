@@ -129,6 +129,8 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
   });
   const resumedFeatures = checkpoint?.features ?? 0;
   let lastOid = checkpoint?.lastOid ?? null;
+  let lastCheckpoint: Checkpoint | undefined = checkpoint;
+  let publishing = false;
   try {
     for await (const page of extraction.pages()) {
       const features: GeoJSONFeature[] = page.features.map(convert);
@@ -144,6 +146,7 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
           lastOid,
         };
         await writeCheckpoint(cpPath, next);
+        lastCheckpoint = next;
       }
       options.onProgress?.({
         features: writer.featuresWritten,
@@ -152,12 +155,18 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
         elapsedMs: runtime.clock.now() - startedAt,
       });
     }
+    // The checkpoint goes before the target is published: a run killed between the two then
+    // leaves a complete partial file without checkpoint (the next run starts over), never a
+    // checkpoint whose partial file was already renamed away (which no resume could use).
+    publishing = true;
+    if (resume) await deleteCheckpoint(cpPath);
     await writer.finish();
   } catch (error) {
     await writer.abort({ keep: resume && !toStdout }).catch(() => {});
+    // publishing failed (the partial file is kept): put the checkpoint back for the next try
+    if (publishing && resume && lastCheckpoint) await writeCheckpoint(cpPath, lastCheckpoint).catch(() => {});
     throw abortedOr(error, signal);
   }
-  if (resume) await deleteCheckpoint(cpPath);
 
   const after = client.stats;
   return {

@@ -11,8 +11,8 @@
  *
  * Faults are seeded (the emulator's `seed`), so the sequence of faults is the same on every run.
  */
-import { once } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/connect.js';
 import type { EtlEvent } from '../../src/core/events.js';
 import { realSleep, type Sleep } from '../../src/core/time.js';
@@ -35,6 +35,9 @@ import {
   tokenLifetimeSeconds,
   USER,
 } from './helpers.js';
+import { assertBuilt, runCli } from '../fleet/helpers.js';
+import { requireOrSkip } from '../stores/redis-helpers.js';
+import { freePort, RedisServer, redisServerInstalled } from '../stores/redis-server.js';
 
 const FEATURES = chaosFeatures();
 const LIFETIME = tokenLifetimeSeconds();
@@ -175,5 +178,124 @@ describe.concurrent(`chaos soak: every fault at once, ${FEATURES} polygons per s
   }
 });
 
-// keep `once` referenced for the process section below
-void once;
+const PROCESSES = 4;
+const runRedis = requireOrSkip(redisServerInstalled(), 'chaos soak with Redis (redis-server is not installed)');
+
+describe.skipIf(!runRedis)(`chaos soak: ${PROCESSES} CLI processes sharing one Redis token cache`, () => {
+  let server: RedisServer | undefined;
+  let emu: EmulatorHandle | undefined;
+  let tmp: Awaited<ReturnType<typeof tempDir>> | undefined;
+  beforeAll(async () => {
+    assertBuilt();
+    server = new RedisServer(await freePort());
+    await server.start();
+  });
+  afterAll(async () => {
+    await emu?.stop();
+    await server?.kill();
+    await tmp?.remove();
+  });
+
+  it(
+    'every process exits 0 with its slice complete; the fleet generates 1 + refreshes tokens, not 4×',
+    async () => {
+      const count = FEATURES;
+      emu = await startChaosEmulator({
+        layers: [layerSpec('Points', count, 'point', PAGE)],
+        clockOffsetMs: -SKEW_MS,
+        seed: coveringSeed(CHAOS_FAULTS, Math.floor(count / PAGE), 21),
+      });
+      tmp = await tempDir();
+      const layer = emu.layer('Points');
+      const oids = layer.objectIds();
+      const slice = Math.ceil(oids.length / PROCESSES);
+      const bounds = Array.from({ length: PROCESSES }, (_, i) => ({
+        low: oids[i * slice]!,
+        high: oids[Math.min(oids.length, (i + 1) * slice) - 1]!,
+      }));
+      const strategies = ['auto', 'offset', 'ids', 'oid-range'] as const;
+      const env = {
+        HOME: tmp.dir,
+        ARCGIS_USERNAME: USER.username,
+        ARCGIS_PASSWORD: USER.password,
+      };
+
+      // the revoke-all lands in the middle of the fleet's run
+      const expectedQueries = Math.ceil(count / PAGE);
+      let revokedAt: number | undefined;
+      const started = Date.now();
+      const watcher = setInterval(() => {
+        if (revokedAt === undefined && (emu!.stats().requests.query ?? 0) >= expectedQueries / 2) {
+          revokedAt = Date.now() - started;
+          emu!.revokeAll();
+        }
+      }, 20);
+      let results: Awaited<ReturnType<typeof runCli>>[];
+      try {
+        results = await Promise.all(
+          bounds.map(({ low, high }, i) =>
+            runCli(
+              [
+                'export',
+                emu!.layerUrl('Points'),
+                '-o',
+                tmp!.path(`slice-${i}.geojsonseq`),
+                '--where',
+                `OBJECTID >= ${low} AND OBJECTID <= ${high}`,
+                '--strategy',
+                strategies[i % strategies.length]!,
+                '--token-cache',
+                server!.url,
+                '--stats-json',
+                tmp!.path(`slice-${i}.json`),
+              ],
+              env,
+              { timeoutMs: TIMEOUT },
+            ),
+          ),
+        );
+      } finally {
+        clearInterval(watcher);
+      }
+      const durationMs = Date.now() - started;
+
+      for (const [i, result] of results.entries()) {
+        expect(result.code, `process ${i}: ${result.stderr}`).toBe(0);
+        const { low, high } = bounds[i]!;
+        const features = await readSeq(tmp.path(`slice-${i}.geojsonseq`));
+        expectSameAsSource(
+          emu,
+          'Points',
+          features,
+          oids.filter((oid) => oid >= low && oid <= high),
+        );
+      }
+      const perProcess = await Promise.all(
+        results.map(
+          async (_, i) =>
+            JSON.parse(await readFile(tmp!.path(`slice-${i}.json`), 'utf8')) as {
+              features: number;
+              retries: number;
+              tokensGenerated: number;
+            },
+        ),
+      );
+      expect(perProcess.reduce((n, s) => n + s.features, 0)).toBe(count);
+      expect(perProcess.reduce((n, s) => n + s.retries, 0)).toBeGreaterThan(0);
+
+      const stats = emu.stats();
+      for (const kind of Object.keys(CHAOS_FAULTS.rates ?? {})) {
+        expect(stats.faults[kind] ?? 0, `${kind} faults served`).toBeGreaterThan(0);
+      }
+      expect(revokedAt).toBeDefined();
+      expect(stats.rejected.invalidToken).toBeGreaterThan(0);
+      // one fleet-wide token history: generated tokens do not scale with the process count
+      const { bound } = tokenBound(durationMs, LIFETIME);
+      console.log('fleet', durationMs, JSON.stringify(stats), bound, JSON.stringify(perProcess));
+      expect(stats.tokens).toBe(perProcess.reduce((n, s) => n + s.tokensGenerated, 0));
+      expect(stats.tokens).toBeLessThanOrEqual(bound);
+      expect(stats.tokens).toBeGreaterThanOrEqual(2);
+    },
+    TIMEOUT,
+  );
+});

@@ -3,7 +3,8 @@
  * with a unique password, client secret, static token, cache key and Redis password. Everything
  * they leave behind — stdout, stderr, output files, stats files, token cache files — is searched for
  * each secret in clear, URL-encoded and base64 form (and for 16-character pieces of each form), and
- * so is every token the emulator issued (recorded by a proxy in front of it).
+ * so is every token the emulator issued (recorded by a proxy in front of it). Refusals that happen
+ * before any I/O (secret flags, help) run in-process through the same `runCli`, to keep it fast.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -78,6 +79,7 @@ async function cli(
     timeoutMs: 30_000,
     ...(options.stdin ? { stdin: options.stdin } : {}),
   });
+  // SECRETS_DEBUG=1 prints how long each process took (the suite's time is mostly process start-up)
   if (process.env.SECRETS_DEBUG) console.error(`${name}: ${Date.now() - t0} ms, exit ${r.code}`);
   artifacts.push({ name: `${name} stderr`, text: r.stderr });
   artifacts.push({ name: `${name} stdout`, text: r.stdout, tokensAllowed: options.stdoutHasToken === true });

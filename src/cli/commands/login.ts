@@ -5,8 +5,14 @@
  * ARCGIS_CLIENT_ID (no secret) and the same cache then run without a password.
  */
 import { Command } from 'commander';
-import { loginWithBrowser, type OpenBrowser } from '../../auth/index.js';
-import { createTokenStore, createTransport, EtlError, type Runtime } from '../../index.js';
+import {
+  createTokenStore,
+  createTransport,
+  EtlError,
+  loginWithBrowser,
+  type OpenBrowser,
+  type Runtime,
+} from '../../index.js';
 import { toPositiveInt } from '../connection.js';
 import { type CliIo, lineWriter } from '../io.js';
 

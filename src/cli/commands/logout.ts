@@ -3,8 +3,7 @@
  * (oauth2/revokeToken) and removes the sign-in from the token cache.
  */
 import { Command } from 'commander';
-import { logout } from '../../auth/index.js';
-import { createTokenStore, createTransport, type Runtime } from '../../index.js';
+import { createTokenStore, createTransport, logout, type Runtime } from '../../index.js';
 import { type CliIo, lineWriter } from '../io.js';
 import { cacheSpecOf, clientIdOf } from './login.js';
 

@@ -1,0 +1,196 @@
+/**
+ * Issue 7, second chaos mode: the CLI export runs with `--resume` against a layer behind every fault
+ * (and short tokens, and server clock skew); it is SIGKILLed at seeded random points — after a
+ * random delay, or once its checkpoint shows at least k features — and restarted with `--resume`
+ * (each time with a randomly picked ordered strategy) until it finishes, in a bounded number of
+ * rounds. The final file must equal, byte for byte, the file of an uninterrupted export made
+ * without faults.
+ *
+ * Size: CHAOS_FEATURES / 2 polygons (capped at 20000); see soak.test.ts for the long mode.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../src/core/time.js';
+import type { EmulatorHandle } from '../../src/emulator/types.js';
+import { assertBuilt, BIN, childEnv } from '../fleet/helpers.js';
+import {
+  CHAOS_FAULTS,
+  chaosFeatures,
+  isLongMode,
+  layerSpec,
+  SKEW_MS,
+  startChaosEmulator,
+  tempDir,
+  USER,
+} from './helpers.js';
+
+const FEATURES = Math.min(20_000, Math.max(500, Math.floor(chaosFeatures() / 2)));
+const PAGE = 50;
+/** Rounds that may be killed; the round after them runs to the end. */
+const KILL_ROUNDS = 6;
+const TIMEOUT = isLongMode() ? 1_800_000 : 60_000;
+const ORDERED_STRATEGIES = ['auto', 'offset', 'ids', 'oid-range'] as const;
+
+interface Round {
+  strategy: string;
+  trigger: string;
+  /** Features the checkpoint held when the round started. */
+  resumedFrom: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+interface Child {
+  kill(): void;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+}
+
+function startCli(args: readonly string[], env: Record<string, string>): Child {
+  const child = spawn(process.execPath, [BIN, ...args], { env: childEnv(env), stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
+    (resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+    },
+  );
+  return {
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+    done,
+  };
+}
+
+async function checkpointFeatures(path: string): Promise<number> {
+  try {
+    const parsed = JSON.parse(await readFile(path, 'utf8')) as { features?: unknown };
+    return typeof parsed.features === 'number' ? parsed.features : 0;
+  } catch {
+    return 0; // absent (or between two atomic writes)
+  }
+}
+
+/** Resolves when `until` says so, checking every 10 ms; stops when `stop` resolves first. */
+function watch(until: () => Promise<boolean>, stop: Promise<unknown>): Promise<boolean> {
+  return new Promise((resolve) => {
+    let over = false;
+    void stop.then(() => {
+      over = true;
+      resolve(false);
+    });
+    const tick = async () => {
+      if (over) return;
+      if (await until()) {
+        over = true;
+        resolve(true);
+        return;
+      }
+      setTimeout(tick, 10);
+    };
+    void tick();
+  });
+}
+
+describe.concurrent(`kill -9 and --resume under chaos (${FEATURES} polygons)`, () => {
+  const formats = [
+    { format: 'geojsonseq', ext: 'geojsonseq', seed: 101 },
+    { format: 'geojson', ext: 'geojson', seed: 202 },
+  ] as const;
+
+  let cleanups: (() => Promise<void>)[] = [];
+  beforeAll(() => {
+    assertBuilt();
+    cleanups = [];
+  });
+  afterAll(async () => {
+    await Promise.allSettled(cleanups.map((c) => c()));
+  });
+
+  for (const { format, ext, seed } of formats) {
+    it(
+      `${format}: the file after kills and resumes equals an uninterrupted export byte for byte`,
+      async () => {
+        const emu: EmulatorHandle = await startChaosEmulator({
+          layers: [layerSpec('Parcels', FEATURES, 'mixed-polygon', PAGE)],
+          clockOffsetMs: seed % 2 === 0 ? -SKEW_MS : SKEW_MS,
+          faults: {},
+          seed,
+        });
+        const tmp = await tempDir();
+        cleanups.push(() => emu.stop(), tmp.remove);
+        const env = { HOME: tmp.dir, ARCGIS_USERNAME: USER.username, ARCGIS_PASSWORD: USER.password };
+        const layerUrl = emu.layerUrl('Parcels');
+        const exportArgs = (output: string) => ['export', layerUrl, '-o', output, '--format', format, '--quiet'];
+
+        // the reference: uninterrupted, no faults
+        const reference = tmp.path(`reference.${ext}`);
+        const ref = await startCli(exportArgs(reference), env).done;
+        expect(ref.code, ref.stderr).toBe(0);
+        const expected = await readFile(reference);
+
+        emu.setFaults(CHAOS_FAULTS);
+        const rng = seededRandom(seed);
+        const output = tmp.path(`chaos.${ext}`);
+        const checkpoint = `${output}.checkpoint.json`;
+        const rounds: Round[] = [];
+        for (let round = 0; round <= KILL_ROUNDS; round++) {
+          const strategy = ORDERED_STRATEGIES[Math.floor(rng() * ORDERED_STRATEGIES.length)]!;
+          const resumedFrom = await checkpointFeatures(checkpoint);
+          const child = startCli([...exportArgs(output), '--resume', '--strategy', strategy], env);
+          let trigger = 'none';
+          if (round < KILL_ROUNDS) {
+            if (rng() < 0.5) {
+              const ms = 100 + Math.floor(rng() * 1500);
+              trigger = `after ${ms} ms`;
+              const timer = setTimeout(child.kill, ms);
+              void child.done.then(() => clearTimeout(timer));
+            } else {
+              const k = resumedFrom + 1 + Math.floor(rng() * (FEATURES - resumedFrom) * 0.9);
+              trigger = `at ≥ ${k} features`;
+              void watch(async () => (await checkpointFeatures(checkpoint)) >= k, child.done).then(
+                (reached) => reached && child.kill(),
+              );
+            }
+          }
+          const result = await child.done;
+          rounds.push({ strategy, trigger, resumedFrom, ...result });
+          if (result.signal === null) break;
+        }
+        const story = rounds
+          .map(
+            (r, i) =>
+              `round ${i}: ${r.strategy}, from ${r.resumedFrom}, kill ${r.trigger} → ${r.signal ?? `exit ${r.code}`} ${r.stderr.trim()}`,
+          )
+          .join('\n');
+        console.log(`${format}\n${story}`);
+        const last = rounds.at(-1)!;
+        expect(last.signal, story).toBeNull();
+        expect(last.code, story).toBe(0);
+        for (const r of rounds.slice(0, -1)) expect(r.signal, story).toBe('SIGKILL');
+
+        // the chaos really happened: kills mid-export, resumes from a checkpoint, faults served
+        expect(rounds.length, story).toBeGreaterThan(1);
+        expect(
+          rounds.some((r) => r.resumedFrom > 0),
+          story,
+        ).toBe(true);
+        expect(Object.values(emu.stats().faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+
+        // byte for byte, and nothing left behind
+        const actual = await readFile(output);
+        expect(actual.length, story).toBe(expected.length);
+        expect(actual.equals(expected), story).toBe(true);
+        expect(existsSync(checkpoint)).toBe(false);
+        expect(existsSync(`${output}.partial`)).toBe(false);
+      },
+      TIMEOUT,
+    );
+  }
+});
