@@ -98,11 +98,9 @@ async function memoryPerKey() {
   const before = process.memoryUsage().heapUsed;
   const store = new MemoryStore();
   const managers = [];
-  for (let i = 0; i < KEYS; i++) {
-    const m = new TokenManager({ provider: provider(i), store, emit: () => {} });
-    await m.getToken(url);
-    managers.push(m);
-  }
+  for (let i = 0; i < KEYS; i++)
+    managers.push(new TokenManager({ provider: provider(i), store, emit: () => {} }));
+  for (const m of managers) await m.getToken(url);
   gc();
   const after = process.memoryUsage().heapUsed;
   if (store.size !== KEYS) throw new Error('store size mismatch');

@@ -9,9 +9,11 @@ import type { TokenGrant } from './types.js';
  * envelope that slipped through, HTML, a missing or non-numeric `expires`) is refused.
  */
 export function parseTokenGrant(body: unknown, tokenUrl: string, username?: string): TokenGrant {
-  const url = redactUrl(tokenUrl);
+  // Redacting is not free: only when there is an error to report.
+  const invalid = (message: string) =>
+    new EtlError('TOKEN_RESPONSE_INVALID', message, { url: redactUrl(tokenUrl) });
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new EtlError('TOKEN_RESPONSE_INVALID', `The token endpoint did not answer a JSON object`, { url });
+    throw invalid('The token endpoint did not answer a JSON object');
   }
   const o = body as Record<string, unknown>;
   const envelope = o.error;
@@ -22,7 +24,7 @@ export function parseTokenGrant(body: unknown, tokenUrl: string, username?: stri
     const message = typeof e.message === 'string' ? e.message : 'error';
     throw credentialError(
       new EtlError('ARCGIS_ERROR', message, {
-        url,
+        url: redactUrl(tokenUrl),
         details,
         ...(arcgisCode === undefined ? {} : { arcgisCode }),
       }),
@@ -32,10 +34,10 @@ export function parseTokenGrant(body: unknown, tokenUrl: string, username?: stri
   }
   if (typeof o.token === 'string') registerSecret(o.token);
   if (typeof o.token !== 'string' || o.token.length === 0) {
-    throw new EtlError('TOKEN_RESPONSE_INVALID', `The token endpoint answered no token`, { url });
+    throw invalid('The token endpoint answered no token');
   }
   if (typeof o.expires !== 'number' || !Number.isFinite(o.expires)) {
-    throw new EtlError('TOKEN_RESPONSE_INVALID', `The token endpoint answered no numeric "expires"`, { url });
+    throw invalid('The token endpoint answered no numeric "expires"');
   }
   return {
     token: o.token,

@@ -66,7 +66,8 @@ export class TokenManager implements Authenticator {
   readonly #clock: Clock;
   readonly #emit: Emit;
   readonly #lock: LockOptions | undefined;
-  #shownTokenUrl: string | undefined;
+  /** The token URL as events show it (redacted once: redaction is not free). */
+  readonly #tokenUrl: string;
   readonly #who: { username?: string };
   #current: Current | undefined;
   #flight: Promise<string> | undefined;
@@ -93,6 +94,7 @@ export class TokenManager implements Authenticator {
     this.storeKey = options.storeKey ?? deriveStoreKey(provider);
     const providerScope = (provider as { scope?: readonly string[] }).scope;
     this.#scope = new OriginScope(options.scope ?? providerScope ?? [originOf(provider.tokenUrl)]);
+    this.#tokenUrl = redactUrl(provider.tokenUrl);
     const username = provider.identity.username ?? provider.identity.clientId;
     this.#who = username === undefined ? {} : { username };
   }
@@ -298,12 +300,6 @@ export class TokenManager implements Authenticator {
   /** Builds an event only when it is emitted. */
   #publish(build: () => EtlEvent): void {
     this.#emit(build());
-  }
-
-  /** The token URL as events show it (redacted once, on first use). */
-  get #tokenUrl(): string {
-    this.#shownTokenUrl ??= redactUrl(this.#provider.tokenUrl);
-    return this.#shownTokenUrl;
   }
 
   #remember(token: string): void {

@@ -12,7 +12,8 @@ const SECRET_KEYS =
   'token|access_token|refresh_token|auth_token|password|client_secret|code_verifier|api_key|apikey|x-esri-authorization|authorization';
 
 const QUERY_PATTERN = new RegExp(`((?:^|[?&\\s;,"'(])(?:${SECRET_KEYS})=)[^&\\s"'<>)]+`, 'gi');
-const JSON_PATTERN = new RegExp(`("(?:${SECRET_KEYS})"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, 'gi');
+// A JSON string value, or one cut short by the end of the text (a truncated body).
+const JSON_PATTERN = new RegExp(`("(?:${SECRET_KEYS})"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*(?:"|$)`, 'gi');
 const HEADER_PATTERN = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi;
 
 const known = new Set<string>();

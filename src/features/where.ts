@@ -8,10 +8,26 @@ import type { EsriField } from '../core/protocol.js';
 import { toOid } from './oid.js';
 
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+/** SQL words that would change a clause's meaning if taken as a field name. */
+const RESERVED = new Set([
+  'AND',
+  'OR',
+  'NOT',
+  'IN',
+  'LIKE',
+  'IS',
+  'NULL',
+  'BETWEEN',
+  'ESCAPE',
+  'DATE',
+  'TIMESTAMP',
+]);
 
 /** Throws USAGE unless `name` is a plain field name (and, when fields are given, one of them). */
 export function validateFieldName(name: string, fields?: readonly EsriField[]): string {
-  if (!FIELD_NAME.test(name)) throw new EtlError('USAGE', `Invalid field name: ${JSON.stringify(name)}`);
+  if (!FIELD_NAME.test(name) || RESERVED.has(name.toUpperCase())) {
+    throw new EtlError('USAGE', `Invalid field name: ${JSON.stringify(name)}`);
+  }
   if (fields && !fields.some((f) => f.name === name)) {
     const match = fields.find((f) => f.name.toLowerCase() === name.toLowerCase());
     if (match) return match.name;
@@ -50,9 +66,38 @@ export function buildWhere(parts: WhereParts): string {
   const field = validateFieldName(parts.oidField);
   const clauses: string[] = [];
   const user = parts.userWhere?.trim();
-  if (user && user !== '1=1') clauses.push(`(${user})`);
+  if (user && user !== '1=1') clauses.push(`(${checkUserWhere(user)})`);
   if (parts.after !== undefined) clauses.push(`${field} > ${sqlOid(parts.after)}`);
   if (parts.min !== undefined) clauses.push(`${field} >= ${sqlOid(parts.min)}`);
   if (parts.max !== undefined) clauses.push(`${field} <= ${sqlOid(parts.max)}`);
   return clauses.length === 0 ? '1=1' : clauses.join(' AND ');
+}
+
+/**
+ * The user's clause must stay inside its parentheses: outside quoted strings and identifiers its
+ * parentheses balance, and it holds no statement separator or comment.
+ */
+export function checkUserWhere(where: string): string {
+  let depth = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < where.length; i++) {
+    const c = where[i] as string;
+    if (quote) {
+      if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === "'" || c === '"') quote = c;
+    else if (c === '[') quote = ']';
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth < 0) break;
+    else if (c === ';' || where.startsWith('--', i) || where.startsWith('/*', i)) {
+      throw new EtlError(
+        'USAGE',
+        `--where may not contain ${JSON.stringify(c === ';' ? ';' : where.slice(i, i + 2))}`,
+      );
+    }
+  }
+  if (depth !== 0 || quote)
+    throw new EtlError('USAGE', `--where has unbalanced parentheses or quotes: ${where.slice(0, 200)}`);
+  return where;
 }

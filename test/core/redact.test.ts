@@ -47,3 +47,9 @@ describe('redact', () => {
     expect(e.message).not.toMatch(/sekret/);
   });
 });
+
+describe('redact, truncated bodies', () => {
+  it('hides a JSON token value cut short before its closing quote', () => {
+    expect(redact('{"token":"abcdef-unterminated-1234')).not.toContain('abcdef');
+  });
+});

@@ -71,3 +71,34 @@ describe('object ids', () => {
     expect([...ids]).toEqual([1, 3, 5, 410106100009]);
   });
 });
+
+describe('the user where clause stays inside its parentheses', () => {
+  it('refuses clauses that would escape the OID bounds or comment them out', () => {
+    for (const where of [
+      'a = 1) OR (a = 1',
+      'a = 1 --',
+      'a = 1; DROP TABLE x',
+      'a = (1',
+      "a = 'x",
+      'a /* x */ = 1',
+    ]) {
+      expect(code(() => buildWhere({ userWhere: where, oidField: 'OBJECTID', min: 1, max: 9 }))).toBe(
+        'USAGE',
+      );
+    }
+  });
+
+  it('accepts parentheses, semicolons and dashes inside strings', () => {
+    expect(buildWhere({ userWhere: "name = 'a) OR (b; --'", oidField: 'OBJECTID', min: 1 })).toBe(
+      "(name = 'a) OR (b; --') AND OBJECTID >= 1",
+    );
+    expect(buildWhere({ userWhere: '(a = 1 OR b = 2) AND c IN (1, 2)', oidField: 'OBJECTID' })).toBe(
+      '((a = 1 OR b = 2) AND c IN (1, 2))',
+    );
+  });
+
+  it('refuses SQL keywords as field names', () => {
+    for (const name of ['NULL', 'not', 'And', 'DATE'])
+      expect(code(() => validateFieldName(name))).toBe('USAGE');
+  });
+});
