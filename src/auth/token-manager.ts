@@ -179,11 +179,17 @@ export class TokenManager implements Authenticator {
     if (shared !== undefined) return this.#adopt(shared);
     let started = false;
     let produced: string | undefined;
+    let failure: { error: unknown } | undefined;
     const underLock = async (): Promise<string> => {
       started = true;
-      const again = await this.#readStore();
-      produced = again === undefined ? await this.#generate(reason) : this.#adopt(again);
-      return produced;
+      try {
+        const again = await this.#readStore();
+        produced = again === undefined ? await this.#generate(reason) : this.#adopt(again);
+        return produced;
+      } catch (error) {
+        failure = { error };
+        throw error;
+      }
     };
     try {
       return await this.#store.withLock(this.storeKey, underLock, this.#lock);
@@ -192,7 +198,8 @@ export class TokenManager implements Authenticator {
         this.#storeFailed('unlock', error);
         return produced;
       }
-      if (started) throw error; // the provider's error, not the store's
+      if (failure !== undefined) throw failure.error; // the provider's error, even if unlocking failed too
+      if (started) throw error;
       this.#storeFailed('lock', error);
       return this.#generate(reason);
     }
