@@ -84,7 +84,7 @@ export class FederatedExchangeProvider implements TokenProvider {
       { who: o.identity?.username ?? o.identity?.clientId, retry: o.retry, signal: context.signal },
     );
     const grant = parseTokenGrant(response.body, this.tokenUrl);
-    registerSecret(grant.token);
+    registerSecret(grant.token, 'token');
     return response.serverDate === undefined ? grant : { ...grant, serverDate: response.serverDate };
   }
 }

@@ -109,7 +109,7 @@ export class GenerateTokenProvider implements TokenProvider {
       throw credentialError(toEtlError(error), this.tokenUrl, this.identity.username);
     }
     const grant = parseTokenGrant(response.body, this.tokenUrl, this.identity.username);
-    registerSecret(grant.token);
+    registerSecret(grant.token, 'token');
     return response.serverDate === undefined ? grant : { ...grant, serverDate: response.serverDate };
   }
 

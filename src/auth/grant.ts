@@ -32,7 +32,7 @@ export function parseTokenGrant(body: unknown, tokenUrl: string, username?: stri
       username,
     );
   }
-  if (typeof o.token === 'string') registerSecret(o.token);
+  if (typeof o.token === 'string') registerSecret(o.token, 'token');
   if (typeof o.token !== 'string' || o.token.length === 0) {
     throw invalid('The token endpoint answered no token');
   }

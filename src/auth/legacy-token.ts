@@ -108,7 +108,7 @@ export class LegacyTokenProvider implements TokenProvider {
       { who: username, retry: this.#retry, signal: context.signal, responseType: 'text' },
     );
     const token = readLegacyToken(String(response.body ?? ''), this.tokenUrl);
-    registerSecret(token);
+    registerSecret(token, 'token');
     const lifetime = this.#minutes * 60_000;
     return { token, expires: sentAt + lifetime - legacyMarginMs(lifetime) };
   }

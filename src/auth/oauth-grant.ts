@@ -31,7 +31,7 @@ export function parseOAuthGrant(
     });
   }
   const o = body as Record<string, unknown>;
-  if (typeof o.access_token === 'string') registerSecret(o.access_token);
+  if (typeof o.access_token === 'string') registerSecret(o.access_token, 'token');
   if (typeof o.refresh_token === 'string') registerSecret(o.refresh_token);
   const refusal = oauthRefusal(o, tokenUrl, who);
   if (refusal) throw refusal;

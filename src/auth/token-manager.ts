@@ -219,7 +219,7 @@ export class TokenManager implements Authenticator {
     let record: TokenRecord;
     try {
       const grant = await this.#provider.fetchToken({ reason });
-      registerSecret(grant.token);
+      registerSecret(grant.token, 'token');
       record = recordFromGrant(grant, this.#provider, this.#clock.now(), this.#scope.origins);
     } catch (error) {
       const failure = toEtlError(error);
@@ -280,7 +280,7 @@ export class TokenManager implements Authenticator {
 
   /** Takes a token another manager or process generated. */
   #adopt(record: TokenRecord): string {
-    registerSecret(record.token);
+    registerSecret(record.token, 'token');
     this.stats.sharedHits++;
     this.#hadToken = true;
     this.#pendingReason = undefined;

@@ -93,7 +93,7 @@ export class ArcGISClient {
     const request: RequestOptions = { ...options, headers, params: { ...params }, redirect: 'same-origin' };
     if (token !== undefined) {
       if (token !== this.#lastToken) {
-        registerSecret(token);
+        registerSecret(token, 'token');
         this.#lastToken = token;
       }
       if (this.tokenPlacement === 'header') {

@@ -16,18 +16,33 @@ const QUERY_PATTERN = new RegExp(`((?:^|[?&\\s;,"'(])(?:${SECRET_KEYS})=)[^&\\s"
 const JSON_PATTERN = new RegExp(`("(?:${SECRET_KEYS})"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*(?:"|$)`, 'gi');
 const HEADER_PATTERN = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/gi;
 
-const known = new Set<string>();
+/**
+ * Credentials (passwords, client secrets, API keys, refresh tokens) are kept for the life of the
+ * process. Issued access tokens churn at every refresh: only the most recent ones are kept, so a
+ * long run keeps redaction cheap; older ones have expired by then, and the patterns below still
+ * hide any `token=` value.
+ */
+export const MAX_KNOWN_TOKENS = 256;
+export type SecretKind = 'credential' | 'token';
+const credentials = new Map<string, string[]>();
+const tokens = new Map<string, string[]>();
 let knownPattern: RegExp | undefined;
 
 /** Marks a value as secret: it will never appear in an error, log or event. Short values are ignored. */
-export function registerSecret(value: string | undefined | null): void {
-  if (!value || value.length < 4) return;
-  for (const form of secretForms(value)) {
-    if (!known.has(form)) {
-      known.add(form);
-      knownPattern = undefined;
-    }
+export function registerSecret(value: string | undefined | null, kind: SecretKind = 'credential'): void {
+  if (!value || value.length < 4 || credentials.has(value)) return;
+  if (kind === 'credential') {
+    tokens.delete(value);
+    credentials.set(value, secretForms(value));
+    knownPattern = undefined;
+    return;
   }
+  const forms = tokens.get(value);
+  tokens.delete(value);
+  tokens.set(value, forms ?? secretForms(value));
+  if (forms) return; // only its recency changed
+  if (tokens.size > MAX_KNOWN_TOKENS) tokens.delete(tokens.keys().next().value as string);
+  knownPattern = undefined;
 }
 
 function secretForms(value: string): string[] {
@@ -43,9 +58,9 @@ function escapeRegExp(s: string): string {
 
 export function redact(text: string): string {
   let out = text;
-  if (known.size > 0) {
+  if (credentials.size + tokens.size > 0) {
     knownPattern ??= new RegExp(
-      [...known]
+      [...new Set([...credentials.values(), ...tokens.values()].flat())]
         .sort((a, b) => b.length - a.length)
         .map(escapeRegExp)
         .join('|'),

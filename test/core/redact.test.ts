@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { EtlError } from '../../src/core/errors.js';
-import { REDACTED, redact, redactUrl, redactValue, registerSecret } from '../../src/core/redact.js';
+import {
+  MAX_KNOWN_TOKENS,
+  REDACTED,
+  redact,
+  redactUrl,
+  redactValue,
+  registerSecret,
+} from '../../src/core/redact.js';
 
 describe('redact', () => {
   it('removes secret query and form parameters', () => {
@@ -51,5 +58,18 @@ describe('redact', () => {
 describe('redact, truncated bodies', () => {
   it('hides a JSON token value cut short before its closing quote', () => {
     expect(redact('{"token":"abcdef-unterminated-1234')).not.toContain('abcdef');
+  });
+});
+
+describe('redact, many issued tokens', () => {
+  it('keeps credentials for good and the most recent tokens', () => {
+    const password = 'long-lived-password-5521';
+    registerSecret(password);
+    for (let i = 0; i < MAX_KNOWN_TOKENS * 40; i++) {
+      registerSecret(`issued-token-${i}-xyzw`, 'token');
+      if (i % 64 === 0) redact('warm the pattern');
+    }
+    const recent = `issued-token-${MAX_KNOWN_TOKENS * 40 - 1}-xyzw`;
+    expect(redact(`a ${password} b ${recent}`)).toBe(`a ${REDACTED} b ${REDACTED}`);
   });
 });
