@@ -4,6 +4,9 @@
 // The emulator runs in its own child process; every client runs in a fresh child process, so each
 // peak RSS is that client's alone. Every output is checked to hold every feature.
 // Run: npm run build && node bench/export.mjs [points=200000] [polygons=50000]
+//   --json          also print one JSON object (every figure) on the last stdout line
+//   --quick         small sizes, one run each (also BENCH_QUICK=1)
+//   --points N --polygons N --tools etl-c1,etl-c4,arcgis-rest,raw-fetch,ogr2ogr --reps N
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -165,9 +168,53 @@ async function hasOgr2ogr() {
   }
 }
 
-async function main([pointsArg, polygonsArg]) {
-  const points = Number(pointsArg ?? 200_000);
-  const polygons = Number(polygonsArg ?? 50_000);
+/** Flags: --json, --quick (or BENCH_QUICK=1), --points N, --polygons N, --tools a,b, --reps N. */
+function parseArgs(argv) {
+  const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+  const opts = {
+    json: argv.includes('--json'),
+    quick,
+    points: quick ? 20_000 : 200_000,
+    polygons: quick ? 5_000 : 50_000,
+    tools: undefined,
+    reps: quick ? 1 : 3,
+  };
+  const positional = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--points') opts.points = Number(argv[++i]);
+    else if (a === '--polygons') opts.polygons = Number(argv[++i]);
+    else if (a === '--tools') opts.tools = argv[++i].split(',');
+    else if (a === '--reps') opts.reps = Math.max(1, Number(argv[++i]));
+    else if (!a.startsWith('--')) positional.push(a);
+  }
+  if (positional[0] !== undefined) opts.points = Number(positional[0]);
+  if (positional[1] !== undefined) opts.polygons = Number(positional[1]);
+  return opts;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+async function runTool(tool, url, output) {
+  if (tool === 'ogr2ogr') {
+    const source = `ESRIJSON:${url}/query?where=1%3D1&outFields=*&outSR=4326&orderByFields=OBJECTID+ASC&resultRecordCount=${PAGE}&f=json`;
+    const run = await measure('ogr2ogr', ['-f', 'GeoJSONSeq', output, source]);
+    return { ms: run.ms, peakRssKb: run.hwmKb, features: await countLines(output) };
+  }
+  const run = await measure(process.execPath, [SELF, '--client', tool, url, output]);
+  const r = { ...JSON.parse(run.stdout.trim().split('\n').at(-1)), ms: run.ms };
+  r.peakRssKb = Math.max(r.peakRssKb, run.hwmKb);
+  const lines = await countLines(output);
+  if (lines !== r.features) throw new Error(`${tool}: ${lines} lines for ${r.features} features`);
+  return r;
+}
+
+async function main(argv) {
+  const opts = parseArgs(argv);
+  const { points, polygons } = opts;
   const dir = await mkdtemp(join(tmpdir(), 'arcgis-etl-bench-'));
   const emulator = spawn(process.execPath, [SELF, '--emulator', String(points), String(polygons)], {
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -178,7 +225,8 @@ async function main([pointsArg, polygonsArg]) {
     emulator.once('exit', (code) => reject(new Error(`emulator exited ${code}`)));
   });
   const ogr = await hasOgr2ogr();
-  const tools = ['etl-c1', 'etl-c4', 'arcgis-rest', 'raw-fetch', ...(ogr ? ['ogr2ogr'] : [])];
+  const all = ['etl-c1', 'etl-c4', 'arcgis-rest', 'raw-fetch', ...(ogr ? ['ogr2ogr'] : [])];
+  const tools = opts.tools ? all.filter((t) => opts.tools.includes(t)) : all;
   const labels = {
     'etl-c1': 'arcgis-etl, concurrency 1',
     'etl-c4': 'arcgis-etl, concurrency 4',
@@ -187,33 +235,55 @@ async function main([pointsArg, polygonsArg]) {
     ogr2ogr: 'ogr2ogr (GDAL ESRIJSON)',
   };
   const layers = [
-    ['points', points, urls.points],
-    ['polygons with holes', polygons, urls.polygons],
-  ];
+    ['points', 'points', points, urls.points],
+    ['polygons', 'polygons with holes', polygons, urls.polygons],
+  ].filter(([, , count]) => count > 0);
   const rows = [];
+  const report = [];
   try {
-    for (const [name, count, url] of layers) {
-      // warm the emulator (it builds some geometry text lazily on first read)
+    for (const [key, name, count, url] of layers) {
+      // warm the emulator (it builds some geometry text lazily on first read and caches answers)
       await measure(process.execPath, [SELF, '--client', 'raw-fetch', url, join(dir, 'warm.geojsonl')]);
+      const runs = Object.fromEntries(tools.map((t) => [t, []]));
+      // round robin, so that a slow spell of the machine hits every client alike
+      for (let rep = 0; rep < opts.reps; rep++) {
+        for (const tool of tools) {
+          const output = join(dir, `${tool}.geojsonl`);
+          runs[tool].push(await runTool(tool, url, output));
+          await rm(output, { force: true });
+        }
+      }
       const results = {};
       for (const tool of tools) {
-        const output = join(dir, `${tool}.geojsonl`);
-        let r;
-        if (tool === 'ogr2ogr') {
-          const source = `ESRIJSON:${url}/query?where=1%3D1&outFields=*&outSR=4326&orderByFields=OBJECTID+ASC&resultRecordCount=${PAGE}&f=json`;
-          const run = await measure('ogr2ogr', ['-f', 'GeoJSONSeq', output, source]);
-          r = { ms: run.ms, peakRssKb: run.hwmKb, features: await countLines(output) };
-        } else {
-          const run = await measure(process.execPath, [SELF, '--client', tool, url, output]);
-          r = { ...JSON.parse(run.stdout.trim().split('\n').at(-1)), ms: run.ms };
-          r.peakRssKb = Math.max(r.peakRssKb, run.hwmKb);
-          const lines = await countLines(output);
-          if (lines !== r.features) throw new Error(`${tool}: ${lines} lines for ${r.features} features`);
-        }
-        results[tool] = r;
-        await rm(output, { force: true });
+        const list = runs[tool];
+        results[tool] = {
+          features: Math.min(...list.map((r) => r.features)),
+          ms: median(list.map((r) => r.ms)),
+          peakRssKb: Math.max(...list.map((r) => r.peakRssKb)),
+          runsMs: list.map((r) => Math.round(r.ms)),
+        };
       }
-      const base = results['etl-c4'];
+      report.push({
+        layer: key,
+        count,
+        results: Object.fromEntries(
+          tools.map((t) => {
+            const r = results[t];
+            return [
+              t,
+              {
+                features: r.features,
+                complete: r.features === count,
+                ms: Math.round(r.ms),
+                featuresPerSecond: Math.round((r.features / r.ms) * 1000),
+                peakRssMb: Math.round(r.peakRssKb / 1024),
+                runsMs: r.runsMs,
+              },
+            ];
+          }),
+        ),
+      });
+      const base = results['etl-c4'] ?? results[tools[0]];
       for (const tool of tools) {
         const r = results[tool];
         const rate = (r.features / r.ms) * 1000;
@@ -235,10 +305,22 @@ async function main([pointsArg, polygonsArg]) {
     await rm(dir, { recursive: true, force: true });
   }
   console.log(
-    `Export benchmark: ${points.toLocaleString('en-US')} points, ${polygons.toLocaleString('en-US')} polygons, page ${PAGE}, public layers, emulator in a child process`,
+    `Export benchmark: ${points.toLocaleString('en-US')} points, ${polygons.toLocaleString('en-US')} polygons, page ${PAGE}, public layers, emulator in a child process${opts.reps > 1 ? `, median of ${opts.reps} runs` : ''}`,
   );
   console.table(rows);
   console.log(
     'Times are wall clock per client process (start-up included); peak RSS is the client process alone.',
   );
+  if (opts.json) {
+    console.log(
+      JSON.stringify({
+        bench: 'export',
+        page: PAGE,
+        reps: opts.reps,
+        quick: opts.quick,
+        ogr2ogr: ogr,
+        layers: report,
+      }),
+    );
+  }
 }

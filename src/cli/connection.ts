@@ -39,7 +39,7 @@ export function addConnectionOptions(command: Command): Command {
     .option('--token-in <place>', 'where the token goes: body | header | query', 'body')
     .option(
       '--token-cache <spec>',
-      'token cache: memory | file[:PATH] | redis://host:port/db (default memory; REDIS_URL with "redis")',
+      'token cache: memory | file[:PATH] | redis://host:port/db | redis (= REDIS_URL)',
       'memory',
     )
     .option('--password-stdin', 'read the password from standard input')

@@ -4,7 +4,8 @@
 export interface Reply {
   status: number;
   contentType: string;
-  body: string;
+  /** Text, or UTF-8 bytes already encoded (cached query answers). */
+  body: string | Buffer;
   headers?: Record<string, string>;
 }
 

@@ -14,15 +14,19 @@ function headersOf(reply: Reply, length: number, date: string): Record<string, s
   };
 }
 
+function bytesOf(reply: Reply): Buffer {
+  return typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body;
+}
+
 export function sendReply(res: ServerResponse, reply: Reply, date: string): void {
-  const body = Buffer.from(reply.body, 'utf8');
+  const body = bytesOf(reply);
   res.writeHead(reply.status, headersOf(reply, body.length, date));
   res.end(body);
 }
 
 /** Headers announce the whole body; half of it is written, then the socket is destroyed. */
 export function sendReset(res: ServerResponse, reply: Reply, date: string): void {
-  const body = Buffer.from(reply.body, 'utf8');
+  const body = bytesOf(reply);
   res.writeHead(reply.status, headersOf(reply, body.length, date));
   const half = body.subarray(0, Math.max(1, Math.floor(body.length / 2)));
   res.write(half, () => {
@@ -32,7 +36,7 @@ export function sendReset(res: ServerResponse, reply: Reply, date: string): void
 
 /** An HTTP 200 whose (JSON) body stops in the middle; the Content-Length matches what is sent. */
 export function sendTruncated(res: ServerResponse, reply: Reply, date: string): void {
-  const body = Buffer.from(reply.body, 'utf8');
+  const body = bytesOf(reply);
   const cut = body.subarray(0, Math.floor(body.length / 2));
   res.writeHead(200, headersOf(reply, cut.length, date));
   res.end(cut);

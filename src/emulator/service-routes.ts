@@ -4,6 +4,7 @@
  */
 
 import { serverTokenEntry } from './access.js';
+import { answerBytes } from './data/answer-cache.js';
 import { envelope, invalidToken, invalidUrl, tokenRequired, unexpected } from './envelopes.js';
 import { resourcePage } from './html.js';
 import { htmlReply, jsonReply, type Reply } from './reply.js';
@@ -93,7 +94,7 @@ export function servicesRoute(state: EmulatorState, req: EmuRequest, path: Servi
       if (denied) return denied;
       try {
         const answer = layer.query(allParams(req), state.faults.queryFaults());
-        return { status: 200, contentType: answer.contentType, body: answer.body };
+        return { status: 200, contentType: answer.contentType, body: answerBytes(answer) ?? answer.body };
       } catch (error) {
         if (error instanceof EmulatorQueryError) return envelope(error.code, error.message, error.details);
         return unexpected();

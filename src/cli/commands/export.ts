@@ -52,7 +52,10 @@ export function exportCommand(
     .option('--strategy <name>', `paging strategy: ${STRATEGIES.join(' | ')}`, 'auto')
     .option('--concurrency <n>', 'pages fetched at once', toPositiveInt, 4)
     .option('--page-size <n>', 'features per page (default: the layer maxRecordCount)', toPositiveInt)
-    .option('--resume', 'continue an interrupted export from its checkpoint')
+    .option(
+      '--resume',
+      'keep a checkpoint beside the output, and continue from it if a previous run was interrupted',
+    )
     .option('--stats-json <file>', 'write the run figures as JSON to this file');
   addConnectionOptions(command);
   command.action((layerUrl: string, flags: ExportFlags) => run(runExport(layerUrl, flags, io, runtime)));

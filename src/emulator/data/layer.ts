@@ -3,6 +3,7 @@
  */
 import type { EsriGeometryType, LayerMetadata } from '../../core/protocol.js';
 import type { EmulatedLayer, LayerCapabilities, QueryAnswer, QueryFaults, QueryParams } from '../types.js';
+import { AnswerCache } from './answer-cache.js';
 import { FieldSet } from './fields.js';
 import { buildMetadata } from './metadata.js';
 import { type QueryContext, runQuery } from './query.js';
@@ -54,6 +55,7 @@ export class DataLayer implements EmulatedLayer {
       writer: new FeatureWriter(data, fields, this.geometryType),
       maxRecordCount: options.maxRecordCount,
       capabilities: options.capabilities,
+      cache: new AnswerCache(),
     };
   }
 

@@ -9,6 +9,7 @@ import {
   type QueryFaults,
   type QueryParams,
 } from '../types.js';
+import { type AnswerCache, featureQueryKey } from './answer-cache.js';
 import type { FieldSet } from './fields.js';
 import { invalidParameter, parseQueryParams, type QueryRequest } from './query-params.js';
 import type { Selection, Selector } from './select.js';
@@ -24,6 +25,8 @@ export interface QueryContext {
   readonly writer: FeatureWriter;
   readonly maxRecordCount: number;
   readonly capabilities: Required<LayerCapabilities>;
+  /** Serialized feature answers (the data never changes, so a repeated page is not rebuilt). */
+  readonly cache?: AnswerCache | undefined;
 }
 
 export interface PagePlan {
@@ -81,12 +84,23 @@ function idsText(sel: Selection, ctx: QueryContext): string {
 export function runQuery(ctx: QueryContext, params: QueryParams, faults: QueryFaults = {}): QueryAnswer {
   const req = parseQueryParams(params, ctx.fields);
   checkCapabilities(req, ctx);
+  const features = !req.returnCountOnly && !req.returnIdsOnly && !req.statistics;
+  const key = features && ctx.cache ? featureQueryKey(req, faults) : undefined;
+  if (key !== undefined) {
+    const cached = ctx.cache!.get(key);
+    if (cached) return cached;
+  }
   const sel = ctx.selector.select(req);
   if (req.returnCountOnly) return { body: `{"count":${sel.length}}`, contentType: JSON_CONTENT_TYPE };
   if (req.returnIdsOnly) return { body: idsText(sel, ctx), contentType: JSON_CONTENT_TYPE };
   if (req.statistics) {
     return { body: statisticsText(sel, req.statistics, req.groupBy), contentType: JSON_CONTENT_TYPE };
   }
+  const answer = featureAnswer(ctx, req, sel, faults);
+  return key === undefined ? answer : ctx.cache!.set(key, answer.body, answer.contentType);
+}
+
+function featureAnswer(ctx: QueryContext, req: QueryRequest, sel: Selection, faults: QueryFaults): QueryAnswer {
   const plan = planPage(sel.length, req, ctx, faults);
   const count = plan.end - plan.start;
   if (faults.failAbove !== undefined && count > faults.failAbove) {

@@ -1,0 +1,101 @@
+/**
+ * Serialized feature-query answers, kept as UTF-8 bytes in a least-recently-used cache bounded
+ * by size. Layer data never changes once loaded, so an answer depends only on the parsed query and
+ * the query faults: a repeated page (benchmarks, retries, several clients exporting one layer) is
+ * written from memory instead of being serialized again. The server sends the cached bytes as
+ * they are (`answerBytes`); `body` decodes them only when someone asks for the text.
+ */
+import type { QueryAnswer, QueryFaults } from '../types.js';
+import type { QueryRequest } from './query-params.js';
+
+/** Default size bound of one layer's cache (bytes of cached bodies). */
+export const DEFAULT_ANSWER_CACHE_BYTES = 256 * 1024 * 1024;
+/** Answers larger than this are never cached (they would evict everything else). */
+const MAX_ENTRY_FRACTION = 0.25;
+
+const BYTES = new WeakMap<QueryAnswer, Buffer>();
+
+/** The UTF-8 body of an answer that came from (or went into) a cache, without re-encoding it. */
+export function answerBytes(answer: QueryAnswer): Buffer | undefined {
+  return BYTES.get(answer);
+}
+
+function cachedAnswer(bytes: Buffer, contentType: string): QueryAnswer {
+  const answer: QueryAnswer = {
+    contentType,
+    get body(): string {
+      return bytes.toString('utf8');
+    },
+  };
+  BYTES.set(answer, bytes);
+  return answer;
+}
+
+/** The cache key of a feature query: every parsed parameter the answer depends on, and the faults. */
+export function featureQueryKey(req: QueryRequest, faults: QueryFaults): string {
+  return JSON.stringify([
+    req.format,
+    req.where?.trim() ?? '',
+    req.objectIds ?? null,
+    req.envelope ?? null,
+    req.outFields.map((f) => f.name),
+    req.returnGeometry,
+    req.returnZ,
+    req.returnM,
+    req.orderBy.map((o) => [o.field.name, o.desc]),
+    req.resultOffset ?? null,
+    req.resultRecordCount ?? null,
+    req.outWebMercator,
+    faults.ignoreResultOffset === true,
+    faults.extraRow === true,
+    faults.shortPageExceeded === true,
+    faults.failAbove ?? null,
+  ]);
+}
+
+export class AnswerCache {
+  readonly #entries = new Map<string, QueryAnswer>();
+  readonly #maxBytes: number;
+  #bytes = 0;
+
+  constructor(maxBytes = DEFAULT_ANSWER_CACHE_BYTES) {
+    this.#maxBytes = maxBytes;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get(key: string): QueryAnswer | undefined {
+    const answer = this.#entries.get(key);
+    if (answer === undefined) return undefined;
+    // most recently used goes last
+    this.#entries.delete(key);
+    this.#entries.set(key, answer);
+    return answer;
+  }
+
+  /** Stores an answer (when it fits) and returns the answer to send, bytes attached. */
+  set(key: string, body: string, contentType: string): QueryAnswer {
+    const bytes = Buffer.from(body, 'utf8');
+    const answer = cachedAnswer(bytes, contentType);
+    if (bytes.length > this.#maxBytes * MAX_ENTRY_FRACTION) return answer;
+    const previous = this.#entries.get(key);
+    if (previous !== undefined) {
+      this.#bytes -= BYTES.get(previous)?.length ?? 0;
+      this.#entries.delete(key);
+    }
+    this.#entries.set(key, answer);
+    this.#bytes += bytes.length;
+    for (const [oldKey, old] of this.#entries) {
+      if (this.#bytes <= this.#maxBytes) break;
+      this.#entries.delete(oldKey);
+      this.#bytes -= BYTES.get(old)?.length ?? 0;
+    }
+    return answer;
+  }
+}
