@@ -1,7 +1,8 @@
 // Emulator throughput: features/s served for 2,000-row pages of points and of polygons, with 1 and
 // with 8 client connections. The emulator runs in a worker thread (its own event loop), the client
 // (undici Pool) in the main thread; bodies are counted, not parsed.
-// Run: npm run build && node bench/emulator.mjs [points] [polygons]
+// Run: npm run build && node bench/emulator.mjs [points] [polygons] [--json: one JSON object on the
+// last stdout line] [--quick or BENCH_QUICK=1: 20,000 points, 6,000 polygons]
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
 const PAGE = 2000;
@@ -22,8 +23,11 @@ if (!isMainThread) {
   });
 } else {
   const { Pool } = await import('undici');
-  const points = Number(process.argv[2] ?? 200_000);
-  const polygons = Number(process.argv[3] ?? 60_000);
+  const jsonMode = process.argv.includes('--json');
+  const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+  const sizes = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const points = Number(sizes[0] ?? (quick ? 20_000 : 200_000));
+  const polygons = Number(sizes[1] ?? (quick ? 6_000 : 60_000));
   const user = { username: 'bench', password: 'bench-pass' };
   const layers = [
     { service: 'points', generate: { count: points, geometry: 'point', seed: 1 }, maxRecordCount: PAGE },
@@ -130,6 +134,9 @@ if (!isMainThread) {
   );
   console.table(rows);
   console.table(requestRows);
+  if (jsonMode) {
+    console.log(JSON.stringify({ bench: 'emulator', quick, page: PAGE, loadMs: Math.round(loadMs), rows, requestRows }));
+  }
   worker.postMessage('stop');
   await new Promise((resolve) => worker.once('message', resolve));
   await worker.terminate();

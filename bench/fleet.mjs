@@ -4,6 +4,8 @@
 // cache (getToken on a warm manager). Run `npm run build` first. Prints tables and exits.
 //
 // The same file is the worker: `node bench/fleet.mjs --worker` (forked by the parent, IPC barrier).
+// --json: also one JSON object with every figure on the last stdout line. --quick (or BENCH_QUICK=1):
+// fleets of 1 and 4 and fewer latency samples (BENCH_FLEETS / BENCH_ITERATIONS still win).
 import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,10 +14,12 @@ import { fileURLToPath } from 'node:url';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const USER = { username: 'bench-user', password: 'Bench-Passw0rd!' };
-const FLEETS = (process.env.BENCH_FLEETS || '1,4,16').split(',').map(Number);
+const JSON_MODE = process.argv.includes('--json');
+const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+const FLEETS = (process.env.BENCH_FLEETS || (QUICK ? '1,4' : '1,4,16')).split(',').map(Number);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 20);
-const ITERATIONS = Number(process.env.BENCH_ITERATIONS || 5_000);
-const WARMUP = 500;
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS || (QUICK ? 500 : 5_000));
+const WARMUP = QUICK ? 50 : 500;
 
 const { connect, RedisStore } = await import('../dist/index.js');
 
@@ -215,6 +219,22 @@ async function main() {
       'A manager reads Redis only on a miss of its in-process cache (start, refresh, after a 498):',
     );
     console.log('the Redis figure is the added latency of those reads, not of every request.');
+    if (JSON_MODE) {
+      console.log(
+        JSON.stringify({
+          bench: 'fleet',
+          quick: QUICK,
+          concurrency: CONCURRENCY,
+          fleets: table.map(({ n, redis, file, memory }) => ({
+            n,
+            tokens: { redis: redis.tokens, file: file.tokens, memory: memory.tokens },
+            ms: { redis: Math.round(redis.ms), file: Math.round(file.ms), memory: Math.round(memory.ms) },
+            failed: redis.failed + file.failed + memory.failed,
+          })),
+          latencyMs: Object.fromEntries(rows.map(([name, { p50, p99 }]) => [name, { p50, p99 }])),
+        }),
+      );
+    }
   } finally {
     for (const prefix of prefixes) await deletePrefix(prefix);
     await emu.stop();

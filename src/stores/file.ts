@@ -22,6 +22,7 @@ import { KeyedMutex } from './mutex.js';
 import { defaultTokenCachePath } from './paths.js';
 import { toStoredRecord } from './record.js';
 import type { LockOptions, TokenRecord, TokenStore } from './types.js';
+import { StoreWarnings } from './warnings.js';
 
 export interface FileStoreOptions {
   /** The cache file; default: the user's cache directory (see `defaultTokenCachePath`). */
@@ -122,12 +123,13 @@ export class FileStore implements TokenStore {
   readonly #lockWaitMs: number;
   readonly #keyLocks = new KeyedMutex();
   readonly #fileLock = new KeyedMutex();
-  readonly #warned = new Set<string>();
+  readonly #warnings: StoreWarnings;
 
   constructor(options: FileStoreOptions = {}) {
     this.path = path.resolve(options.path ?? defaultTokenCachePath());
     this.#runtime = resolveRuntime(options.runtime);
     this.#emit = options.emit ?? createEmitter();
+    this.#warnings = new StoreWarnings(this.#emit, this.stats);
     this.#codec = new RecordCodec(resolveCacheKey(options.key));
     this.#lockTtlMs = options.lockTtlMs ?? 30_000;
     this.#lockWaitMs = options.lockWaitMs ?? 60_000;
@@ -152,7 +154,7 @@ export class FileStore implements TokenStore {
         ? this.#codec.decodeSealed(key, entry.sealed)
         : this.#codec.decodePlain(entry.record);
     if (!result.ok) {
-      this.#warnOnce(
+      this.#warnings.once(
         `entry\0${key}\0${entry.sealed ?? JSON.stringify(entry.record)}`,
         `token cache file ${this.path}: entry "${key}": ${result.problem}; treated as a miss`,
       );
@@ -221,14 +223,16 @@ export class FileStore implements TokenStore {
       });
     } catch (error) {
       if (isEtlError(error, 'ABORTED')) throw error;
-      this.#warn(
+      this.#warnings.warn(
         `token cache file ${this.path}: could not take ${what} (${describe(error)}); going on without it`,
       );
       return undefined;
     }
     this.stats.brokenLocks += handle.broken;
     if (!handle.acquired) {
-      this.#warn(`token cache file ${this.path}: waited ${waitMs} ms for ${what}; going on without it`);
+      this.#warnings.warn(
+        `token cache file ${this.path}: waited ${waitMs} ms for ${what}; going on without it`,
+      );
       return undefined;
     }
     return handle;
@@ -251,7 +255,7 @@ export class FileStore implements TokenStore {
         if (mutate(loaded.entries)) changed = true;
         if (changed) await this.#write(loaded.entries);
       } catch (error) {
-        this.#warn(`token cache file ${this.path}: could not write (${describe(error)})`);
+        this.#warnings.warn(`token cache file ${this.path}: could not write (${describe(error)})`);
       } finally {
         await handle?.release().catch(() => undefined);
       }
@@ -264,7 +268,7 @@ export class FileStore implements TokenStore {
       text = await readFile(this.path, 'utf8');
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return { entries: new Map() };
-      this.#warnOnce(
+      this.#warnings.once(
         `read\0${errnoCode(error)}`,
         `token cache file ${this.path}: unreadable (${describe(error)})`,
       );
@@ -272,7 +276,7 @@ export class FileStore implements TokenStore {
     }
     const loaded = parseCacheFile(text);
     if (loaded.problem) {
-      this.#warnOnce(
+      this.#warnings.once(
         `file\0${loaded.problem}\0${text.length}\0${text.slice(0, 64)}`,
         `token cache file ${this.path} ${loaded.problem}; treated as empty and replaced on the next write`,
       );
@@ -305,18 +309,6 @@ export class FileStore implements TokenStore {
       throw error;
     }
     this.stats.writes++;
-    this.#warned.clear();
-  }
-
-  #warnOnce(signature: string, message: string): void {
-    if (this.#warned.has(signature)) return;
-    if (this.#warned.size > 100) this.#warned.clear();
-    this.#warned.add(signature);
-    this.#warn(message);
-  }
-
-  #warn(message: string): void {
-    this.stats.warnings++;
-    this.#emit({ type: 'warning', message });
+    this.#warnings.reset();
   }
 }

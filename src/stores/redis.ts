@@ -21,6 +21,7 @@ import { resolveCacheKey } from './crypto.js';
 import { KeyedMutex } from './mutex.js';
 import { toStoredRecord } from './record.js';
 import type { LockOptions, TokenRecord, TokenStore } from './types.js';
+import { StoreWarnings } from './warnings.js';
 
 export interface RedisStoreOptions {
   /** `redis://[user:pass@]host:port/db` or `rediss://…`. */
@@ -135,7 +136,7 @@ export class RedisStore implements TokenStore {
   readonly #pendingDeletes = new Map<string, string | undefined>();
   readonly #latches = new Map<string, Set<Latch>>();
   readonly #listening = new Set<string>();
-  readonly #warned = new Set<string>();
+  readonly #warnings: StoreWarnings;
 
   #state: 'idle' | 'connecting' | 'up' | 'down' = 'idle';
   #startup: Promise<void> | undefined;
@@ -167,6 +168,7 @@ export class RedisStore implements TokenStore {
     this.prefix = options.prefix ?? 'arcgis-etl:';
     this.#runtime = resolveRuntime(options.runtime);
     this.#emit = options.emit ?? createEmitter();
+    this.#warnings = new StoreWarnings(this.#emit, this.stats);
     this.#logger = options.logger ?? silentLogger;
     this.#codec = new RecordCodec(resolveCacheKey(options.key));
     this.#onCommand = options.onCommand;
@@ -232,7 +234,7 @@ export class RedisStore implements TokenStore {
     if (raw === null || raw === undefined) return undefined;
     const result = this.#codec.decodeString(redisKey, String(raw));
     if (!result.ok) {
-      this.#warnOnce(
+      this.#warnings.once(
         `${redisKey}\0${String(raw)}`,
         `token cache (redis) "${key}": ${result.problem}; treated as a miss`,
       );
@@ -334,7 +336,7 @@ export class RedisStore implements TokenStore {
       if (error instanceof ErrorReply) {
         // Redis answered with an error (e.g. a foreign value under our key): not an outage.
         const command = String(args[0]);
-        this.#warnOnce(
+        this.#warnings.once(
           `reply\0${command}\0${error.message}`,
           `token cache (redis): ${command} failed (${error.message}); using the local cache for it`,
         );
@@ -355,7 +357,7 @@ export class RedisStore implements TokenStore {
     this.stats.outages++;
     const detail = `Redis at ${this.displayUrl} is unreachable (${describe(error)})`;
     this.#emit({ type: 'token.cache', store: this.name, outcome: 'error', detail });
-    this.#warn(`token cache: ${detail}; using a local in-process cache until it is back`);
+    this.#warnings.warn(`token cache: ${detail}; using a local in-process cache until it is back`);
   }
 
   #markUp(): void {
@@ -464,7 +466,7 @@ export class RedisStore implements TokenStore {
       if (remaining <= 0 || this.#closed) {
         if (latch) this.#disarm(channel, latch);
         if (!this.#closed) {
-          this.#warn(
+          this.#warnings.warn(
             `token cache (redis): waited ${waitMs} ms for the lock on "${key}"; going on without it`,
           );
         }
@@ -569,18 +571,6 @@ export class RedisStore implements TokenStore {
     }
     await this.#subscriberStart;
     return this.#subscriber;
-  }
-
-  #warnOnce(signature: string, message: string): void {
-    if (this.#warned.has(signature)) return;
-    if (this.#warned.size > 100) this.#warned.clear();
-    this.#warned.add(signature);
-    this.#warn(message);
-  }
-
-  #warn(message: string): void {
-    this.stats.warnings++;
-    this.#emit({ type: 'warning', message });
   }
 }
 
