@@ -29,8 +29,8 @@ export function chaosFeatures(): number {
   const raw = process.env.CHAOS_FEATURES;
   if (raw === undefined || raw.trim() === '') return CI_FEATURES;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 100 || n > 1_000_000) {
-    throw new Error(`CHAOS_FEATURES must be an integer between 100 and 1000000 (got "${raw}")`);
+  if (!Number.isInteger(n) || n < 2_000 || n > 1_000_000) {
+    throw new Error(`CHAOS_FEATURES must be an integer between 2000 and 1000000 (got "${raw}")`);
   }
   return n;
 }
@@ -75,11 +75,13 @@ export function startChaosEmulator(options: Partial<EmulatorOptions>): Promise<E
   });
 }
 
-export async function tempDir(prefix = 'arcgis-etl-chaos-'): Promise<{
+export interface TempDir {
   dir: string;
   path(name: string): string;
   remove(): Promise<void>;
-}> {
+}
+
+export async function tempDir(prefix = 'arcgis-etl-chaos-'): Promise<TempDir> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, path: (name) => join(dir, name), remove: () => rm(dir, { recursive: true, force: true }) };
 }
@@ -90,12 +92,6 @@ export async function readSeq(path: string): Promise<GeoJSONFeature[]> {
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as GeoJSONFeature);
-}
-
-export async function readCollection(path: string): Promise<GeoJSONFeature[]> {
-  const parsed = JSON.parse(await readFile(path, 'utf8')) as { type: string; features: GeoJSONFeature[] };
-  expect(parsed.type).toBe('FeatureCollection');
-  return parsed.features;
 }
 
 /**
@@ -136,7 +132,9 @@ export function expectSameAsSource(
   }
   if (firstMismatch !== undefined) {
     // show one difference in full
-    expect(byId.get(firstMismatch)).toEqual(JSON.parse(JSON.stringify(convert(layer.feature(firstMismatch)!))));
+    expect(byId.get(firstMismatch)).toEqual(
+      JSON.parse(JSON.stringify(convert(layer.feature(firstMismatch)!))),
+    );
   }
   expect(mismatches).toBe(0);
 }
@@ -144,15 +142,18 @@ export function expectSameAsSource(
 /**
  * The most tokens a run of `durationMs` may generate, and why.
  *
- * - The client refreshes a token whose lifetime L is under twice the safety window after
- *   SHORT_LIFETIME_FRACTION × L (3 s for 4-second tokens, 45 s for 60-second ones); the server's Date
- *   header has a one-second resolution, so the client's view of L can be up to 1 s longer, never
- *   shorter: refreshes are at least R = 0.75 × L apart. A run of D ms thus generates at most
- *   1 + ceil(D / R) tokens on schedule.
- * - The revoke-all adds one (the reactive refresh after the 498s).
- * - A 498 race (a page sent with a token the server has just expired, e.g. through the 1-second
- *   resolution of the skew estimate) replaces a proactive refresh a little early; `raceAllowance`
- *   covers a few of them.
+ * - Scheduled refreshes: a token whose lifetime L is under twice the safety window is refreshed
+ *   after SHORT_LIFETIME_FRACTION × L (3 s for 4-second tokens, 45 s for 60-second ones). The
+ *   client reads L through the server's Date header, whose one-second resolution can only make L
+ *   look longer, never shorter; so refreshes are at least R = 0.75 × L apart, and a run of D ms
+ *   generates at most 1 + ceil(D / R) tokens on schedule.
+ * - The revoke-all adds one: the reactive refresh after the 498s (every request that saw the 498
+ *   shares it).
+ * - 498 races: the transport retries a request with the token it was sent with, so a page waiting
+ *   on Retry-After can outlive its token and get a 498. Its reactive refresh comes after the token
+ *   expired, i.e. later than the scheduled one would have: it replaces a scheduled refresh rather
+ *   than adding one. `raceAllowance` (default 2) covers what a token invalidated just before its
+ *   successor's schedule point could add.
  */
 export function tokenBound(
   durationMs: number,

@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/time.js';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
@@ -30,7 +31,7 @@ const FEATURES = Math.min(20_000, Math.max(500, Math.floor(chaosFeatures() / 2))
 const PAGE = 50;
 /** Rounds that may be killed; the round after them runs to the end. */
 const KILL_ROUNDS = 6;
-const TIMEOUT = isLongMode() ? 1_800_000 : 60_000;
+const TIMEOUT = isLongMode() ? 1_800_000 : 120_000;
 const ORDERED_STRATEGIES = ['auto', 'offset', 'ids', 'oid-range'] as const;
 
 interface Round {
@@ -48,8 +49,13 @@ interface Child {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
-function startCli(args: readonly string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, [BIN, ...args], { env: childEnv(env), stdio: ['ignore', 'ignore', 'pipe'] });
+const DIE_ON_PUBLISH = fileURLToPath(new URL('./fixtures/die-on-publish.mjs', import.meta.url));
+
+function startCli(args: readonly string[], env: Record<string, string>, script = BIN): Child {
+  const child = spawn(process.execPath, [script, ...args], {
+    env: childEnv(env),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
@@ -102,6 +108,7 @@ describe.concurrent(`kill -9 and --resume under chaos (${FEATURES} polygons)`, (
   const formats = [
     { format: 'geojsonseq', ext: 'geojsonseq', seed: 101 },
     { format: 'geojson', ext: 'geojson', seed: 202 },
+    { format: 'csv', ext: 'csv', seed: 303 },
   ] as const;
 
   let cleanups: (() => Promise<void>)[] = [];
@@ -127,7 +134,15 @@ describe.concurrent(`kill -9 and --resume under chaos (${FEATURES} polygons)`, (
         cleanups.push(() => emu.stop(), tmp.remove);
         const env = { HOME: tmp.dir, ARCGIS_USERNAME: USER.username, ARCGIS_PASSWORD: USER.password };
         const layerUrl = emu.layerUrl('Parcels');
-        const exportArgs = (output: string) => ['export', layerUrl, '-o', output, '--format', format, '--quiet'];
+        const exportArgs = (output: string) => [
+          'export',
+          layerUrl,
+          '-o',
+          output,
+          '--format',
+          format,
+          '--quiet',
+        ];
 
         // the reference: uninterrupted, no faults
         const reference = tmp.path(`reference.${ext}`);
@@ -146,8 +161,8 @@ describe.concurrent(`kill -9 and --resume under chaos (${FEATURES} polygons)`, (
           const child = startCli([...exportArgs(output), '--resume', '--strategy', strategy], env);
           let trigger = 'none';
           if (round < KILL_ROUNDS) {
-            if (rng() < 0.5) {
-              const ms = 100 + Math.floor(rng() * 1500);
+            if (rng() < 0.4) {
+              const ms = 150 + Math.floor(rng() * 1000);
               trigger = `after ${ms} ms`;
               const timer = setTimeout(child.kill, ms);
               void child.done.then(() => clearTimeout(timer));
@@ -169,7 +184,6 @@ describe.concurrent(`kill -9 and --resume under chaos (${FEATURES} polygons)`, (
               `round ${i}: ${r.strategy}, from ${r.resumedFrom}, kill ${r.trigger} → ${r.signal ?? `exit ${r.code}`} ${r.stderr.trim()}`,
           )
           .join('\n');
-        console.log(`${format}\n${story}`);
         const last = rounds.at(-1)!;
         expect(last.signal, story).toBeNull();
         expect(last.code, story).toBe(0);
@@ -187,10 +201,53 @@ describe.concurrent(`kill -9 and --resume under chaos (${FEATURES} polygons)`, (
         const actual = await readFile(output);
         expect(actual.length, story).toBe(expected.length);
         expect(actual.equals(expected), story).toBe(true);
-        expect(existsSync(checkpoint)).toBe(false);
-        expect(existsSync(`${output}.partial`)).toBe(false);
+        for (const leftover of [checkpoint, `${checkpoint}.tmp`, `${output}.partial`]) {
+          expect(existsSync(leftover), leftover).toBe(false);
+        }
       },
       TIMEOUT,
     );
+  }
+});
+
+describe('a kill at the moment the output is published', () => {
+  let emu: EmulatorHandle;
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  beforeAll(async () => {
+    assertBuilt();
+    emu = await startChaosEmulator({ layers: [layerSpec('Small', 300, 'polygon', PAGE)], faults: {} });
+    tmp = await tempDir();
+  });
+  afterAll(async () => {
+    await emu?.stop();
+    await tmp?.remove();
+  });
+
+  for (const when of ['before', 'after'] as const) {
+    it(`killed just ${when} the rename: --resume still finishes with the right file`, async () => {
+      const env = { HOME: tmp.dir, ARCGIS_USERNAME: USER.username, ARCGIS_PASSWORD: USER.password };
+      const args = (output: string) => ['export', emu.layerUrl('Small'), '-o', output, '--quiet'];
+      const reference = tmp.path(`reference-${when}.geojsonseq`);
+      expect((await startCli(args(reference), env).done).code).toBe(0);
+
+      const output = tmp.path(`published-${when}.geojsonseq`);
+      const checkpoint = `${output}.checkpoint.json`;
+      const killed = await startCli(
+        [...args(output), '--resume'],
+        { ...env, DIE_ON_PUBLISH: when },
+        DIE_ON_PUBLISH,
+      ).done;
+      expect(killed.signal, killed.stderr).toBe('SIGKILL');
+      // the checkpoint is gone before the target appears: never a checkpoint without its partial file
+      expect(existsSync(checkpoint)).toBe(false);
+      expect(existsSync(output)).toBe(when === 'after');
+      expect(existsSync(`${output}.partial`)).toBe(when === 'before');
+
+      const again = await startCli([...args(output), '--resume'], env).done;
+      expect(again.code, again.stderr).toBe(0);
+      expect((await readFile(output)).equals(await readFile(reference))).toBe(true);
+      expect(existsSync(checkpoint)).toBe(false);
+      expect(existsSync(`${output}.partial`)).toBe(false);
+    });
   }
 });
