@@ -1,8 +1,18 @@
 /**
  * Flags + environment → a connected ArcGISClient, shared by export, info and token.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type Connection, connect, createEmitter, type Emit, EtlError, type Runtime } from '../index.js';
+import { pino } from 'pino';
+import {
+  type Connection,
+  connect,
+  createEmitter,
+  type Emit,
+  EtlError,
+  type Logger,
+  type Runtime,
+} from '../index.js';
 import { type CliCredentials, resolveCredentials } from './credentials.js';
 import { eventLine, type Verbosity } from './event-lines.js';
 import { type CliIo, lineWriter } from './io.js';
@@ -19,6 +29,7 @@ export interface ConnectionFlags {
   passwordCommand?: string;
   quiet?: boolean;
   verbose?: boolean;
+  logFile?: string;
 }
 
 export function addConnectionOptions(command: Command): Command {
@@ -44,6 +55,7 @@ export function addConnectionOptions(command: Command): Command {
     )
     .option('--password-stdin', 'read the password from standard input')
     .option('--password-command <cmd>', 'a command whose output is the password (or ARCGIS_PASSWORD_COMMAND)')
+    .option('--log-file <file>', 'append every event (token refreshes, retries, …) as JSON lines, redacted')
     .option('-q, --quiet', 'print nothing but errors')
     .option('-v, --verbose', 'print every retry and cache event');
 }
@@ -70,9 +82,10 @@ function checkChoice<T extends string>(
 }
 
 /** The emitter the CLI uses: events become stderr lines. */
-export function cliEmitter(io: CliIo, verbosity: Verbosity, before?: () => void): Emit {
+export function cliEmitter(io: CliIo, verbosity: Verbosity, before?: () => void, logFile?: string): Emit {
   const print = lineWriter(io.stderr);
   return createEmitter({
+    ...(logFile ? { logger: fileLogger(resolve(io.cwd, logFile)) } : {}),
     onEvent: (event) => {
       const line = eventLine(event, verbosity);
       if (line) {
@@ -81,6 +94,12 @@ export function cliEmitter(io: CliIo, verbosity: Verbosity, before?: () => void)
       }
     },
   });
+}
+
+/** A pino logger appending JSON lines to a file (0600): the audit trail of a pipeline. */
+function fileLogger(path: string): Logger {
+  const destination = pino.destination({ dest: path, append: true, mkdir: true, sync: true, mode: 0o600 });
+  return pino({ base: null, level: 'debug', timestamp: pino.stdTimeFunctions.isoTime }, destination);
 }
 
 export async function openConnection(

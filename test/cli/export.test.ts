@@ -1,7 +1,7 @@
 /**
  * CLI end to end: the built binary against the emulator on port 0.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +82,23 @@ describe('arcgis-etl export', () => {
     });
     expect(emu.stats().tokens).toBe(1);
     expect(r.stderr + r.stdout).not.toContain(PASSWORD);
+  });
+
+  it('--log-file appends every token event as redacted JSON lines, mode 0600', async () => {
+    const out = join(dir, 'logged.geojsonseq');
+    const log = join(dir, 'audit.log');
+    const r = await runBin(['export', layerUrl, '-o', out, '-q', '--log-file', log], { env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    const text = await readFile(log, 'utf8');
+    const events = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; username?: string; tokenUrl?: string; time: string });
+    const generated = events.find((e) => e.msg === 'token.generated');
+    expect(generated).toMatchObject({ username: USER, tokenUrl: emu.tokenUrl });
+    expect(events.some((e) => e.msg === 'page.fetched')).toBe(true);
+    expect(text).not.toContain(PASSWORD);
+    expect(statSync(log).mode & 0o777).toBe(0o600);
   });
 
   it('writes CSV (by extension) and GeoJSON to stdout', async () => {

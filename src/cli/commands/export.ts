@@ -95,7 +95,7 @@ async function runExport(
     mode: verbosity === 'quiet' ? 'quiet' : 'auto',
     clock,
   });
-  const emit = cliEmitter(io, verbosity, () => progress.done());
+  const emit = cliEmitter(io, verbosity, () => progress.done(), flags.logFile);
   const { connection } = await openConnection(layerUrl, flags, io, emit, runtime);
   try {
     const stats = await exportLayer({

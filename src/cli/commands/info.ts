@@ -39,7 +39,7 @@ async function runInfo(
   io: CliIo,
   runtime?: Partial<Runtime>,
 ): Promise<number> {
-  const emit = cliEmitter(io, flags.json ? 'quiet' : verbosityOf(flags));
+  const emit = cliEmitter(io, flags.json ? 'quiet' : verbosityOf(flags), undefined, flags.logFile);
   const { connection } = await openConnection(url, flags, io, emit, runtime);
   const print = lineWriter(io.stdout);
   try {

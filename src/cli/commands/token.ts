@@ -39,7 +39,12 @@ async function runToken(
   io: CliIo,
   runtime?: Partial<Runtime>,
 ): Promise<number> {
-  const emit = cliEmitter(io, flags.json || flags.printToken ? 'quiet' : verbosityOf(flags));
+  const emit = cliEmitter(
+    io,
+    flags.json || flags.printToken ? 'quiet' : verbosityOf(flags),
+    undefined,
+    flags.logFile,
+  );
   const { connection, credentials } = await openConnection(url, flags, io, emit, runtime);
   try {
     const auth = connection.auth;
