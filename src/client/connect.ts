@@ -20,7 +20,7 @@ import { type Runtime, resolveRuntime } from '../core/time.js';
 import { originOf, parseHttpUrl } from '../core/url.js';
 import { createTransport, type TransportOptions } from '../http/transport.js';
 import type { Transport } from '../http/types.js';
-import { createTokenStore } from '../stores/index.js';
+import { type CreateTokenStoreOptions, createTokenStore } from '../stores/index.js';
 import type { TokenStore } from '../stores/types.js';
 import { ArcGISClient } from './arcgis-client.js';
 import type { TokenPlacement } from './types.js';
@@ -51,6 +51,10 @@ export interface ConnectOptions {
   tokenPlacement?: TokenPlacement | undefined;
   /** A TokenStore, or a spec: `memory` (default), `file[:PATH]`, `redis://…`. */
   tokenCache?: TokenStore | string | undefined;
+  /** For a `tokenCache` spec: Redis key prefix, lock TTL and wait, cache key (default ARCGIS_ETL_CACHE_KEY). */
+  tokenCacheOptions?:
+    | Pick<CreateTokenStoreOptions, 'prefix' | 'lockTtlMs' | 'lockWaitMs' | 'key'>
+    | undefined;
   /** Refresh when less than this remains (default 120 s). */
   safetyWindowMs?: number | undefined;
   runtime?: Partial<Runtime> | undefined;
@@ -105,6 +109,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       typeof options.tokenCache === 'object'
         ? options.tokenCache
         : createTokenStore(options.tokenCache, {
+            ...options.tokenCacheOptions,
             ...(options.runtime ? { runtime: options.runtime } : {}),
             ...(options.emit ? { emit: options.emit } : {}),
             ...(options.logger ? { logger: options.logger } : {}),
