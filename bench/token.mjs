@@ -173,7 +173,11 @@ if (JSON_MODE) {
       coldRequests: { ours: oursRequests, naive: naiveRequests },
       coldMs: { ours: Math.round(oursCold.ms), naive: Math.round(naiveCold.ms) },
       distinctTokens: { ours: oursCold.distinct, naive: naiveCold.distinct },
-      cachedNsPerOp: { ours: Math.round(oursNs), naive: Math.round(naiveNs), baseline: Math.round(baselineNs) },
+      cachedNsPerOp: {
+        ours: Math.round(oursNs),
+        naive: Math.round(naiveNs),
+        baseline: Math.round(baselineNs),
+      },
       cachedCalls: CACHED_LOOP,
       heapBytesPerKey: Math.round(memory.bytes),
     }),

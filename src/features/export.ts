@@ -18,7 +18,6 @@ import {
 } from './checkpoint.js';
 import { Extraction, resolveOutFields, STRATEGIES, type StrategyChoice } from './extract.js';
 import { createFeatureConverter, type FeatureSchema } from './geometry/feature.js';
-import type { GeoJSONFeature } from './geometry/types.js';
 import { fetchLayerInfo, type LayerInfo } from './metadata.js';
 import type { StrategyName } from './strategies/types.js';
 import type { FeatureWriter, WriterCheckpoint, WriterFormat } from './writers/types.js';
@@ -133,8 +132,8 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
   let publishing = false;
   try {
     for await (const page of extraction.pages()) {
-      const features: GeoJSONFeature[] = page.features.map(convert);
-      await writer.writePage(features);
+      // converted feature by feature while the page is encoded: no converted page is held
+      await writer.writePage(page.features, convert);
       if (page.ordered && page.oids.length > 0) lastOid = page.oids[page.oids.length - 1]!;
       if (resume && page.ordered) {
         const next: Checkpoint = {

@@ -4,6 +4,9 @@
  * the query faults: a repeated page (benchmarks, retries, several clients exporting one layer) is
  * written from memory instead of being serialized again. The server sends the cached bytes as
  * they are (`answerBytes`); `body` decodes them only when someone asks for the text.
+ *
+ * An answer is admitted on its second request: a single pass over a layer (one export, a test)
+ * costs no memory and no extra encoding, and cannot evict the pages that are read repeatedly.
  */
 import type { QueryAnswer, QueryFaults } from '../types.js';
 import type { QueryRequest } from './query-params.js';
@@ -12,6 +15,8 @@ import type { QueryRequest } from './query-params.js';
 export const DEFAULT_ANSWER_CACHE_BYTES = 256 * 1024 * 1024;
 /** Answers larger than this are never cached (they would evict everything else). */
 const MAX_ENTRY_FRACTION = 0.25;
+/** How many keys requested once (not cached yet) are remembered. */
+const MAX_SEEN_KEYS = 20_000;
 
 const BYTES = new WeakMap<QueryAnswer, Buffer>();
 
@@ -55,6 +60,8 @@ export function featureQueryKey(req: QueryRequest, faults: QueryFaults): string 
 
 export class AnswerCache {
   readonly #entries = new Map<string, QueryAnswer>();
+  /** Keys requested once and not cached yet, oldest first. */
+  readonly #seen = new Set<string>();
   readonly #maxBytes: number;
   #bytes = 0;
 
@@ -79,8 +86,13 @@ export class AnswerCache {
     return answer;
   }
 
-  /** Stores an answer (when it fits) and returns the answer to send, bytes attached. */
+  /**
+   * Offers a freshly built answer. The first time a key is offered, it is only remembered and the
+   * answer comes back as is; the second time, it is stored (when it fits) and the answer comes
+   * back with its bytes attached.
+   */
   set(key: string, body: string, contentType: string): QueryAnswer {
+    if (!this.#admit(key)) return { body, contentType };
     const bytes = Buffer.from(body, 'utf8');
     const answer = cachedAnswer(bytes, contentType);
     if (bytes.length > this.#maxBytes * MAX_ENTRY_FRACTION) return answer;
@@ -97,5 +109,17 @@ export class AnswerCache {
       this.#bytes -= BYTES.get(old)?.length ?? 0;
     }
     return answer;
+  }
+
+  #admit(key: string): boolean {
+    if (this.#seen.delete(key)) return true;
+    this.#seen.add(key);
+    if (this.#seen.size > MAX_SEEN_KEYS) {
+      for (const oldest of this.#seen) {
+        this.#seen.delete(oldest);
+        break;
+      }
+    }
+    return false;
   }
 }

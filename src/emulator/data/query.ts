@@ -100,7 +100,12 @@ export function runQuery(ctx: QueryContext, params: QueryParams, faults: QueryFa
   return key === undefined ? answer : ctx.cache!.set(key, answer.body, answer.contentType);
 }
 
-function featureAnswer(ctx: QueryContext, req: QueryRequest, sel: Selection, faults: QueryFaults): QueryAnswer {
+function featureAnswer(
+  ctx: QueryContext,
+  req: QueryRequest,
+  sel: Selection,
+  faults: QueryFaults,
+): QueryAnswer {
   const plan = planPage(sel.length, req, ctx, faults);
   const count = plan.end - plan.start;
   if (faults.failAbove !== undefined && count > faults.failAbove) {

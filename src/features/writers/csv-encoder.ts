@@ -10,7 +10,7 @@ import { propertyFields } from '../geometry/feature.js';
 import type { GeoJSONFeature } from '../geometry/types.js';
 import { geometryToWkt } from '../geometry/wkt.js';
 import { csvDate, csvText, csvValue } from './csv-cell.js';
-import type { FeatureEncoder } from './encoder.js';
+import type { FeatureEncoder, PageConverter } from './encoder.js';
 
 const EOL = '\r\n';
 
@@ -63,10 +63,10 @@ export function createCsvEncoder(schema: CsvSchema, mode: CsvGeometry = 'wkt'): 
   const header = [...names, ...geometry.columns].map(csvText).join(',') + EOL;
   return {
     header: () => header,
-    page(features) {
+    page(features: readonly unknown[], _before: number, convert?: PageConverter<unknown>) {
       let out = '';
       for (let f = 0; f < features.length; f++) {
-        const feature = features[f]!;
+        const feature = convert === undefined ? (features[f] as GeoJSONFeature) : convert(features[f]);
         const properties = feature.properties;
         let row = '';
         for (let i = 0; i < names.length; i++) {

@@ -37,6 +37,12 @@ export interface FeatureWriter {
   readonly format: WriterFormat;
   /** Writes one page of already-converted features, in order (calls are queued, never interleaved). */
   writePage(features: readonly GeoJSONFeature[]): Promise<void>;
+  /**
+   * Writes one page of source features, each converted by `convert` just before it is encoded
+   * (the page is still one write). An error thrown by `convert` is rethrown as is, and nothing of
+   * the page is written.
+   */
+  writePage<T>(features: readonly T[], convert: (feature: T) => GeoJSONFeature): Promise<void>;
   /** Bytes of the output so far, header included (for checkpoints). */
   readonly bytesWritten: number;
   readonly featuresWritten: number;

@@ -129,15 +129,34 @@ class PageWriter implements FeatureWriter {
     this.#bytes += header.length;
   }
 
-  writePage(features: readonly GeoJSONFeature[]): Promise<void> {
+  writePage(features: readonly GeoJSONFeature[]): Promise<void>;
+  writePage<T>(features: readonly T[], convert: (feature: T) => GeoJSONFeature): Promise<void>;
+  writePage(features: readonly unknown[], convert?: (feature: unknown) => GeoJSONFeature): Promise<void> {
     return this.#enqueue(async () => {
       this.#assertOpen('write a page');
       if (features.length === 0) return;
       let chunk: Buffer;
+      let conversionError: { error: unknown } | undefined;
+      const guarded =
+        convert === undefined
+          ? undefined
+          : (feature: unknown) => {
+              try {
+                return convert(feature);
+              } catch (error) {
+                conversionError = { error };
+                throw error;
+              }
+            };
       try {
-        chunk = Buffer.from(this.#encoder.page(features, this.#features));
+        chunk = Buffer.from(
+          guarded === undefined
+            ? this.#encoder.page(features as readonly GeoJSONFeature[], this.#features)
+            : this.#encoder.page(features, this.#features, guarded),
+        );
       } catch (cause) {
         // nothing was written: the writer stays usable
+        if (conversionError !== undefined) throw conversionError.error;
         throw new EtlError('OUTPUT_ERROR', 'Cannot encode a page of features', { cause });
       }
       await this.#guard(() => this.#sink.write(chunk));
