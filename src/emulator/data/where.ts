@@ -201,44 +201,33 @@ function negate(fn: TriFn): TriFn {
   };
 }
 
+/**
+ * AND (dominant false) and OR (dominant true) in SQL three-valued logic: the dominant value wins,
+ * else NULL if either side is NULL, else the other value.
+ */
+function junction(a: CompiledNode, b: CompiledNode, dominant: boolean): CompiledNode {
+  if (a.constant === dominant || b.constant === dominant) return constNode(dominant);
+  if (a.constant === !dominant) return b;
+  if (b.constant === !dominant) return a;
+  const fa = a.fn;
+  const fb = b.fn;
+  return {
+    fn: (row) => {
+      const x = fa(row);
+      if (x === dominant) return dominant;
+      const y = fb(row);
+      if (y === dominant) return dominant;
+      return x === null || y === null ? null : !dominant;
+    },
+  };
+}
+
 function compileNode(node: WhereNode, schema: WhereSchema): CompiledNode {
   switch (node.t) {
-    case 'and': {
-      const a = compileNode(node.a, schema);
-      const b = compileNode(node.b, schema);
-      if (a.constant === false || b.constant === false) return constNode(false);
-      if (a.constant === true) return b;
-      if (b.constant === true) return a;
-      const fa = a.fn;
-      const fb = b.fn;
-      return {
-        fn: (row) => {
-          const x = fa(row);
-          if (x === false) return false;
-          const y = fb(row);
-          if (y === false) return false;
-          return x === null || y === null ? null : true;
-        },
-      };
-    }
-    case 'or': {
-      const a = compileNode(node.a, schema);
-      const b = compileNode(node.b, schema);
-      if (a.constant === true || b.constant === true) return constNode(true);
-      if (a.constant === false) return b;
-      if (b.constant === false) return a;
-      const fa = a.fn;
-      const fb = b.fn;
-      return {
-        fn: (row) => {
-          const x = fa(row);
-          if (x === true) return true;
-          const y = fb(row);
-          if (y === true) return true;
-          return x === null || y === null ? null : false;
-        },
-      };
-    }
+    case 'and':
+      return junction(compileNode(node.a, schema), compileNode(node.b, schema), false);
+    case 'or':
+      return junction(compileNode(node.a, schema), compileNode(node.b, schema), true);
     case 'not': {
       const a = compileNode(node.a, schema);
       if (a.constant !== undefined) return constNode(a.constant === null ? null : !a.constant);
