@@ -67,10 +67,3 @@ export function createEmitter(options: EmitterOptions = {}): Emit {
     }
   };
 }
-
-/** Emits to several emitters. */
-export function fanOut(...emits: Emit[]): Emit {
-  return (event) => {
-    for (const emit of emits) emit(event);
-  };
-}
