@@ -3,16 +3,16 @@
  * (`{portal}/sharing/rest/generateToken`) and ArcGIS Server (`{server}/arcgis/tokens/generateToken`).
  * Credentials travel in the POST form body only, never in a URL, and never follow a redirect.
  */
-import { EtlError, isEtlError, toEtlError } from '../core/errors.js';
+import { EtlError } from '../core/errors.js';
 import type { TokenClientType } from '../core/protocol.js';
 import { registerSecret } from '../core/redact.js';
 import type { Params, RetryPolicy, Transport } from '../http/types.js';
-import { checkCredentialUrl, credentialError } from './credential-errors.js';
-import { parseTokenGrant } from './grant.js';
-import type { FetchTokenContext, TokenGrant, TokenIdentity, TokenProvider } from './types.js';
 
-/** A password, or a function that produces it (e.g. from `--password-command` or a vault). */
-export type SecretSource = string | (() => string | Promise<string>);
+import { checkCredentialUrl } from './credential-errors.js';
+import { parseTokenGrant } from './grant.js';
+import { resolveSecret, type SecretSource } from './secret-source.js';
+import { postTokenRequest } from './token-request.js';
+import type { FetchTokenContext, TokenGrant, TokenIdentity, TokenProvider } from './types.js';
 
 export interface GenerateTokenOptions {
   /** The generateToken endpoint (see `discoverTokenUrl`). */
@@ -35,10 +35,6 @@ export interface GenerateTokenOptions {
   retry?: Partial<RetryPolicy> | false;
 }
 
-/** Transient statuses worth retrying a token request on. Never 400: bad credentials. */
-export const TOKEN_RETRY_STATUSES: readonly number[] = [429, 502, 503, 504];
-const NEVER_RETRY = new Set([400, 401, 403, 498, 499]);
-
 export class GenerateTokenProvider implements TokenProvider {
   readonly kind = 'generateToken';
   readonly tokenUrl: string;
@@ -50,7 +46,7 @@ export class GenerateTokenProvider implements TokenProvider {
   readonly #referer: string | undefined;
   readonly #ip: string | undefined;
   readonly #expirationMinutes: number;
-  readonly #retry: Partial<RetryPolicy> | false;
+  readonly #retry: Partial<RetryPolicy> | false | undefined;
 
   constructor(options: GenerateTokenOptions) {
     this.tokenUrl = checkCredentialUrl(options.tokenUrl);
@@ -75,7 +71,7 @@ export class GenerateTokenProvider implements TokenProvider {
       throw new EtlError('USAGE', `expirationMinutes must be a positive number of minutes, got ${minutes}`);
     }
     this.#expirationMinutes = Math.round(minutes);
-    this.#retry = safeRetry(options.retry);
+    this.#retry = options.retry;
     this.identity = {
       username: options.username,
       client: this.#client,
@@ -84,7 +80,7 @@ export class GenerateTokenProvider implements TokenProvider {
   }
 
   async fetchToken(context: FetchTokenContext): Promise<TokenGrant> {
-    const password = await this.#resolvePassword();
+    const password = await resolveSecret(this.#password, `password for ${this.identity.username}`);
     const params: Params = {
       username: this.identity.username,
       password,
@@ -94,47 +90,14 @@ export class GenerateTokenProvider implements TokenProvider {
     };
     if (this.#client === 'referer') params.referer = this.#referer;
     if (this.#client === 'ip') params.ip = this.#ip;
-    let response: Awaited<ReturnType<Transport['request']>>;
-    try {
-      // Exactly one call: the transport retries transient faults; nothing here loops.
-      response = await this.#transport.request(this.tokenUrl, {
-        method: 'POST',
-        params,
-        idempotent: true,
-        redirect: 'error',
-        retry: this.#retry,
-        ...(context.signal ? { signal: context.signal } : {}),
-      });
-    } catch (error) {
-      throw credentialError(toEtlError(error), this.tokenUrl, this.identity.username);
-    }
+    // Exactly one call: the transport retries transient faults; nothing here loops.
+    const response = await postTokenRequest(this.#transport, this.tokenUrl, params, {
+      who: this.identity.username,
+      retry: this.#retry,
+      signal: context.signal,
+    });
     const grant = parseTokenGrant(response.body, this.tokenUrl, this.identity.username);
     registerSecret(grant.token, 'token');
     return response.serverDate === undefined ? grant : { ...grant, serverDate: response.serverDate };
   }
-
-  async #resolvePassword(): Promise<string> {
-    if (typeof this.#password === 'string') return this.#password;
-    let value: string;
-    try {
-      value = await this.#password();
-    } catch (cause) {
-      if (isEtlError(cause)) throw cause;
-      throw new EtlError('MISSING_CREDENTIALS', `Could not read the password for ${this.identity.username}`, {
-        cause,
-      });
-    }
-    if (typeof value !== 'string' || value.length === 0) {
-      throw new EtlError('MISSING_CREDENTIALS', `Empty password for ${this.identity.username}`);
-    }
-    registerSecret(value);
-    return value;
-  }
-}
-
-function safeRetry(retry: Partial<RetryPolicy> | false | undefined): Partial<RetryPolicy> | false {
-  if (retry === false) return false;
-  const statuses = (retry?.statuses ?? TOKEN_RETRY_STATUSES).filter((s) => !NEVER_RETRY.has(s));
-  const errorCodes = retry?.errorCodes?.filter((c) => c !== 'BAD_CREDENTIALS' && c !== 'ACCOUNT_LOCKED');
-  return { ...retry, statuses, ...(errorCodes ? { errorCodes } : {}) };
 }

@@ -5,8 +5,8 @@ export type { FederatedExchangeOptions } from './federated-exchange.js';
 export { FederatedExchangeProvider } from './federated-exchange.js';
 export type { FederatedAuthenticatorOptions } from './federation.js';
 export { FederatedAuthenticator } from './federation.js';
-export type { GenerateTokenOptions, SecretSource } from './generate-token.js';
-export { GenerateTokenProvider, TOKEN_RETRY_STATUSES } from './generate-token.js';
+export type { GenerateTokenOptions } from './generate-token.js';
+export { GenerateTokenProvider } from './generate-token.js';
 export { parseTokenGrant } from './grant.js';
 export { isLegacyServer, legacyTokenUrlOf } from './legacy-detect.js';
 export type { LegacyTokenOptions } from './legacy-token.js';
@@ -48,12 +48,14 @@ export {
   toArcGISRestAuthentication,
 } from './rest-js-adapter.js';
 export { OriginScope } from './scope.js';
+export type { SecretSource } from './secret-source.js';
+export { resolveSecret } from './secret-source.js';
 export type { StaticTokenOptions } from './static-token.js';
 export { StaticTokenProvider } from './static-token.js';
 export { deriveStoreKey, STORE_KEY_PREFIX } from './store-key.js';
 export type { TokenManagerOptions } from './token-manager.js';
 export { TokenManager } from './token-manager.js';
-export { postTokenRequest, tokenRetryPolicy } from './token-request.js';
+export { postTokenRequest, TOKEN_RETRY_STATUSES, tokenRetryPolicy } from './token-request.js';
 export type {
   Authenticator,
   AuthStats,

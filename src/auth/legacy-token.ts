@@ -8,13 +8,13 @@
  * margin of 10% of that lifetime (at most 5 min). A server that caps the lifetime shorter answers
  * 498 earlier; the client's reactive refresh then gets a new token once.
  */
-import { EtlError, isEtlError } from '../core/errors.js';
+import { EtlError } from '../core/errors.js';
 import type { TokenClientType } from '../core/protocol.js';
 import { redactUrl, registerSecret } from '../core/redact.js';
 import { type Clock, systemClock } from '../core/time.js';
 import type { RetryPolicy, Transport } from '../http/types.js';
 import { checkCredentialUrl } from './credential-errors.js';
-import type { SecretSource } from './generate-token.js';
+import { resolveSecret, type SecretSource } from './secret-source.js';
 import { postTokenRequest } from './token-request.js';
 import type { FetchTokenContext, TokenGrant, TokenIdentity, TokenProvider } from './types.js';
 
@@ -93,7 +93,7 @@ export class LegacyTokenProvider implements TokenProvider {
 
   async fetchToken(context: FetchTokenContext): Promise<TokenGrant> {
     const username = this.identity.username as string;
-    const password = await this.#resolvePassword();
+    const password = await resolveSecret(this.#password, `password for ${this.identity.username}`);
     const clientid =
       this.#client === 'referer'
         ? `ref.${this.#referer}`
@@ -111,24 +111,6 @@ export class LegacyTokenProvider implements TokenProvider {
     registerSecret(token, 'token');
     const lifetime = this.#minutes * 60_000;
     return { token, expires: sentAt + lifetime - legacyMarginMs(lifetime) };
-  }
-
-  async #resolvePassword(): Promise<string> {
-    if (typeof this.#password === 'string') return this.#password;
-    let value: string;
-    try {
-      value = await this.#password();
-    } catch (cause) {
-      if (isEtlError(cause)) throw cause;
-      throw new EtlError('MISSING_CREDENTIALS', `Could not read the password for ${this.identity.username}`, {
-        cause,
-      });
-    }
-    if (typeof value !== 'string' || !value) {
-      throw new EtlError('MISSING_CREDENTIALS', `Empty password for ${this.identity.username}`);
-    }
-    registerSecret(value);
-    return value;
   }
 }
 

@@ -4,14 +4,14 @@
  * answer's `expires_in` is in SECONDS. The secret is registered for redaction and never reaches the
  * store key, a URL, an event or an error; the token is refreshed like any other by the TokenManager.
  */
-import { EtlError, isEtlError } from '../core/errors.js';
+import { EtlError } from '../core/errors.js';
 import { registerSecret } from '../core/redact.js';
 import { type Clock, systemClock } from '../core/time.js';
 import type { RetryPolicy, Transport } from '../http/types.js';
 import { checkCredentialUrl } from './credential-errors.js';
-import type { SecretSource } from './generate-token.js';
 import { portalEndpoints } from './oauth-endpoints.js';
 import { parseOAuthGrant } from './oauth-grant.js';
+import { resolveSecret, type SecretSource } from './secret-source.js';
 import { postTokenRequest } from './token-request.js';
 import type { FetchTokenContext, TokenGrant, TokenIdentity, TokenProvider } from './types.js';
 
@@ -66,7 +66,7 @@ export class ClientCredentialsProvider implements TokenProvider {
 
   async fetchToken(context: FetchTokenContext): Promise<TokenGrant> {
     const clientId = this.identity.clientId as string;
-    const secret = await this.#resolveSecret();
+    const secret = await resolveSecret(this.#secret, `client secret for ${this.identity.clientId}`);
     const response = await postTokenRequest(
       this.#transport,
       this.tokenUrl,
@@ -91,27 +91,5 @@ export class ClientCredentialsProvider implements TokenProvider {
       expires: grant.expires,
       ...(grant.serverDate === undefined ? {} : { serverDate: grant.serverDate }),
     };
-  }
-
-  async #resolveSecret(): Promise<string> {
-    if (typeof this.#secret === 'string') return this.#secret;
-    let value: string;
-    try {
-      value = await this.#secret();
-    } catch (cause) {
-      if (isEtlError(cause)) throw cause;
-      throw new EtlError(
-        'MISSING_CREDENTIALS',
-        `Could not read the client secret for ${this.identity.clientId}`,
-        {
-          cause,
-        },
-      );
-    }
-    if (typeof value !== 'string' || !value) {
-      throw new EtlError('MISSING_CREDENTIALS', `Empty client secret for ${this.identity.clientId}`);
-    }
-    registerSecret(value);
-    return value;
   }
 }

@@ -6,8 +6,9 @@
 import { toEtlError } from '../core/errors.js';
 import type { HttpResponse, Params, RetryPolicy, Transport } from '../http/types.js';
 import { credentialError } from './credential-errors.js';
-import { TOKEN_RETRY_STATUSES } from './generate-token.js';
 
+/** Transient statuses worth retrying a token request on. Never 400: bad credentials. */
+export const TOKEN_RETRY_STATUSES: readonly number[] = [429, 502, 503, 504];
 const NEVER_RETRY = new Set([400, 401, 403, 498, 499]);
 
 /** A retry policy for token requests: whatever is asked, never on a credential refusal. */

@@ -4,12 +4,13 @@
  */
 import { discoverTokenUrl, findRestRoot, type TokenDiscovery } from '../auth/discover.js';
 import { FederatedAuthenticator } from '../auth/federation.js';
-import { GenerateTokenProvider, type SecretSource } from '../auth/generate-token.js';
+import { GenerateTokenProvider } from '../auth/generate-token.js';
 import { legacyTokenUrlOf } from '../auth/legacy-detect.js';
 import { LegacyTokenProvider } from '../auth/legacy-token.js';
 import { ClientCredentialsProvider } from '../auth/oauth-client-credentials.js';
 import { portalEndpoints } from '../auth/oauth-endpoints.js';
 import { RefreshTokenProvider } from '../auth/oauth-refresh-token.js';
+import type { SecretSource } from '../auth/secret-source.js';
 import { StaticTokenProvider } from '../auth/static-token.js';
 import { TokenManager } from '../auth/token-manager.js';
 import type { Authenticator, TokenProvider } from '../auth/types.js';

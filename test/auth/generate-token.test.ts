@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { GenerateTokenProvider, TOKEN_RETRY_STATUSES } from '../../src/auth/generate-token.js';
+import { GenerateTokenProvider } from '../../src/auth/generate-token.js';
 import { parseTokenGrant } from '../../src/auth/grant.js';
+import { TOKEN_RETRY_STATUSES } from '../../src/auth/token-request.js';
 import { EtlError } from '../../src/core/errors.js';
 import type { RetryPolicy } from '../../src/http/types.js';
 import { badCredentials, FakeTransport } from './fake-transport.js';
