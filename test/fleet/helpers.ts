@@ -2,7 +2,7 @@
  * Fleet integration helpers: a secured emulator, real child processes (forked fixtures with an IPC
  * barrier, and the built CLI), and Redis availability. Child processes run the compiled `dist/`.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { EmulatorHandle, EmulatorOptions, LayerSpec } from '../../src/emulator/types.js';
+import { type BinResult, runBin } from '../cli/run-bin.js';
 
 export const USER = { username: 'fleet-user', password: 'Fleet-Passw0rd!' };
 
@@ -49,11 +50,7 @@ export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return env;
 }
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = BinResult;
 
 /** Runs `node dist/cli/main.js …` as a real process (async: the emulator lives in this process). */
 export function runCli(
@@ -61,26 +58,11 @@ export function runCli(
   env: Record<string, string | undefined>,
   options: { cwd?: string; timeoutMs?: number } = {},
 ): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd ?? process.cwd(),
-      env: childEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+  // Only PATH and what the test gives: no HOME, so no run falls back to the user's cache folder.
+  return runBin(args, {
+    env: { HOME: undefined, ...env },
+    timeoutMs: options.timeoutMs ?? 20_000,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
 }
 
