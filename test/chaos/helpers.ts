@@ -1,11 +1,7 @@
 /**
- * Chaos soak helpers: the size knob, the fault mix of issue 7, a secured emulator, the comparison of
- * an output with the emulator's source features, and the token-count bound.
+ * Chaos soak helpers: the size knob, the fault mix of issue 7, a secured emulator and the token-count
+ * bound (outputs are compared with the source by test/extract/helpers.ts).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { expect } from 'vitest';
 import { SHORT_LIFETIME_FRACTION } from '../../src/auth/validity.js';
 import { FaultInjector } from '../../src/emulator/faults.js';
 import { startEmulator } from '../../src/emulator/index.js';
@@ -16,8 +12,6 @@ import type {
   GeneratedGeometry,
   LayerSpec,
 } from '../../src/emulator/types.js';
-import { createFeatureConverter } from '../../src/features/geometry/feature.js';
-import type { GeoJSONFeature } from '../../src/features/geometry/types.js';
 
 export const USER = { username: 'chaos-user', password: 'Ch4os-Passw0rd!' };
 
@@ -73,70 +67,6 @@ export function startChaosEmulator(options: Partial<EmulatorOptions>): Promise<E
     faults: CHAOS_FAULTS,
     ...options,
   });
-}
-
-export interface TempDir {
-  dir: string;
-  path(name: string): string;
-  remove(): Promise<void>;
-}
-
-export async function tempDir(prefix = 'arcgis-etl-chaos-'): Promise<TempDir> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  return { dir, path: (name) => join(dir, name), remove: () => rm(dir, { recursive: true, force: true }) };
-}
-
-export async function readSeq(path: string): Promise<GeoJSONFeature[]> {
-  const text = await readFile(path, 'utf8');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as GeoJSONFeature);
-}
-
-/**
- * The output equals the source by OID and content: no feature missing, none twice, each one equal to
- * the emulator's own feature converted through the geometry module. `oids` restricts the source
- * (a `where` slice).
- */
-export function expectSameAsSource(
-  emu: EmulatorHandle,
-  service: string,
-  features: readonly GeoJSONFeature[],
-  oids?: readonly number[],
-): void {
-  const layer = emu.layer(service);
-  const meta = layer.metadata();
-  const convert = createFeatureConverter({
-    oidField: layer.objectIdField,
-    fields: meta.fields ?? [],
-    geometryType: meta.geometryType,
-    hasZ: meta.hasZ,
-    hasM: meta.hasM,
-  });
-  const expectedOids = oids ?? layer.objectIds();
-  const ids = features.map((f) => f.id as number);
-  const unique = new Set(ids);
-  expect(ids.length - unique.size, 'duplicate features').toBe(0);
-  expect([...ids].sort((a, b) => a - b)).toEqual([...expectedOids]);
-  const byId = new Map(features.map((f) => [f.id as number, f]));
-  let mismatches = 0;
-  let firstMismatch: number | undefined;
-  for (const oid of expectedOids) {
-    const source = layer.feature(oid);
-    const expected = JSON.stringify(convert(source!));
-    if (JSON.stringify(byId.get(oid)) !== expected) {
-      mismatches++;
-      firstMismatch ??= oid;
-    }
-  }
-  if (firstMismatch !== undefined) {
-    // show one difference in full
-    expect(byId.get(firstMismatch)).toEqual(
-      JSON.parse(JSON.stringify(convert(layer.feature(firstMismatch)!))),
-    );
-  }
-  expect(mismatches).toBe(0);
 }
 
 /**

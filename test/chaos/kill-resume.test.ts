@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/time.js';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
+import { tempDir } from '../extract/helpers.js';
 import { assertBuilt, BIN, childEnv } from '../fleet/helpers.js';
 import {
   CHAOS_FAULTS,
@@ -23,7 +24,6 @@ import {
   layerSpec,
   SKEW_MS,
   startChaosEmulator,
-  tempDir,
   USER,
 } from './helpers.js';
 
@@ -130,7 +130,7 @@ describe.concurrent(`kill -9 and --resume under chaos (${FEATURES} polygons)`, (
           faults: {},
           seed,
         });
-        const tmp = await tempDir();
+        const tmp = await tempDir('arcgis-etl-chaos-');
         cleanups.push(() => emu.stop(), tmp.remove);
         const env = { HOME: tmp.dir, ARCGIS_USERNAME: USER.username, ARCGIS_PASSWORD: USER.password };
         const layerUrl = emu.layerUrl('Parcels');
@@ -216,7 +216,7 @@ describe('a kill at the moment the output is published', () => {
   beforeAll(async () => {
     assertBuilt();
     emu = await startChaosEmulator({ layers: [layerSpec('Small', 300, 'polygon', PAGE)], faults: {} });
-    tmp = await tempDir();
+    tmp = await tempDir('arcgis-etl-chaos-');
   });
   afterAll(async () => {
     await emu?.stop();

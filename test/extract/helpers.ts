@@ -75,12 +75,14 @@ export function rig(
   return { transport, auth, client, close: () => transport.close() };
 }
 
-export async function tempDir(): Promise<{
+export interface TempDir {
   dir: string;
   path(name: string): string;
   remove(): Promise<void>;
-}> {
-  const dir = await mkdtemp(join(tmpdir(), 'arcgis-etl-extract-'));
+}
+
+export async function tempDir(prefix = 'arcgis-etl-extract-'): Promise<TempDir> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, path: (name) => join(dir, name), remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
@@ -92,12 +94,16 @@ export async function readSeq(path: string): Promise<GeoJSONFeature[]> {
     .map((line) => JSON.parse(line) as GeoJSONFeature);
 }
 
-/** The output holds every source feature exactly once, with the same content; optionally in OID order. */
+/**
+ * The output holds every source feature exactly once, each equal to the emulator's own feature
+ * converted through the geometry module; optionally in OID order, optionally restricted to `oids`
+ * (a `where` slice).
+ */
 export function expectSameAsSource(
   emu: EmulatorHandle,
   service: string,
-  features: GeoJSONFeature[],
-  options: { ordered?: boolean } = {},
+  features: readonly GeoJSONFeature[],
+  options: { ordered?: boolean; oids?: readonly number[] } = {},
 ): void {
   const layer = emu.layer(service);
   const meta = layer.metadata();
@@ -108,15 +114,27 @@ export function expectSameAsSource(
     hasZ: meta.hasZ,
     hasM: meta.hasM,
   });
+  const expectedOids = options.oids ?? layer.objectIds();
   const ids = features.map((f) => f.id as number);
-  expect(new Set(ids).size).toBe(ids.length); // no duplicates
-  expect([...ids].sort((a, b) => a - b)).toEqual([...layer.objectIds()]);
-  if (options.ordered) expect(ids).toEqual([...layer.objectIds()]);
+  expect(ids.length - new Set(ids).size, 'duplicate features').toBe(0);
+  expect([...ids].sort((a, b) => a - b)).toEqual([...expectedOids]);
+  if (options.ordered) expect(ids).toEqual([...expectedOids]);
   const byId = new Map(features.map((f) => [f.id as number, f]));
-  for (const oid of layer.objectIds()) {
+  let mismatches = 0;
+  let firstMismatch: number | undefined;
+  for (const oid of expectedOids) {
     const source = layer.feature(oid);
-    expect(source).toBeDefined();
-    const expected = JSON.parse(JSON.stringify(convert(source!)));
-    expect(byId.get(oid)).toEqual(expected);
+    expect(source, `source feature ${oid}`).toBeDefined();
+    if (JSON.stringify(byId.get(oid)) !== JSON.stringify(convert(source!))) {
+      mismatches++;
+      firstMismatch ??= oid;
+    }
   }
+  if (firstMismatch !== undefined) {
+    // show one difference in full
+    expect(byId.get(firstMismatch)).toEqual(
+      JSON.parse(JSON.stringify(convert(layer.feature(firstMismatch)!))),
+    );
+  }
+  expect(mismatches).toBe(0);
 }
