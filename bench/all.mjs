@@ -1,7 +1,7 @@
 // Every benchmark, one after the other, each in its own child process, then ONE table of ratios
 // against the peers measured in the same run: the naive token manager, fleets without a shared
-// cache, @esri/arcgis-rest-feature-service queryAllFeatures, ogr2ogr (when installed) and the raw
-// fetch + JSON.parse limit.
+// cache, @esri/arcgis-rest-feature-service queryAllFeatures, ogr2ogr (when installed), the raw
+// fetch + JSON.parse limit, and the floor of fetching the JSON pages alone.
 //
 // Run: npm run bench            (= npm run build && node bench/all.mjs)
 //      node bench/all.mjs [--quick] [--verbose] [--json] [--skip token,fleet,export,latency,big,emulator]
@@ -141,12 +141,13 @@ function exportRows(exp, suffix, withRss) {
       .filter((p) => r[p])
       .sort((a, b) => r[b].featuresPerSecond - r[a].featuresPerSecond);
     const fastest = peers[0];
-    const raw = r['raw-fetch'];
+    const raw = r['raw-parse'];
     const peerText = peers.map((p) => `${PEERS[p]} ${fmt(r[p].featuresPerSecond)}`).join(', ');
-    for (const tool of ['etl-c1', 'etl-c4']) {
+    for (const tool of ['etl-c1', 'etl-c4', 'etl-c4-json']) {
       const ours = r[tool];
       if (!ours) continue;
-      const name = `export ${fmt(layer.count)} ${layerName[layer.layer]}${suffix}, features/s, c${tool.at(-1)}`;
+      const label = tool === 'etl-c4-json' ? 'c4, f=json' : `c${tool.at(-1)}`;
+      const name = `export ${fmt(layer.count)} ${layerName[layer.layer]}${suffix}, features/s, ${label}`;
       if (fastest) {
         const ratio = ours.featuresPerSecond / r[fastest].featuresPerSecond;
         row(
@@ -163,13 +164,28 @@ function exportRows(exp, suffix, withRss) {
         row(
           `${name}, vs raw limit`,
           fmt(ours.featuresPerSecond),
-          `raw fetch+parse ${fmt(raw.featuresPerSecond)}`,
+          `raw fetch + JSON.parse ${fmt(raw.featuresPerSecond)}`,
           `${(share * 100).toFixed(0)}% of raw`,
           '≥ 70% of raw',
           verdict(share >= 0.7),
         );
       }
       if (!ours.complete) row(`${name}: INCOMPLETE OUTPUT`, fmt(ours.features), '', '', '', 'FAILED');
+    }
+    // what bounds every client on this machine: moving the JSON bytes, and writing them back
+    const floors = [
+      ['raw-write', 'raw fetch + JSON.parse + writing the Esri JSON back'],
+      ['fetch-only', 'fetching the JSON pages only (no parse, nothing written)'],
+    ];
+    for (const [tool, what] of floors) {
+      const f = r[tool];
+      if (!f || !fastest) continue;
+      row(
+        `export ${fmt(layer.count)} ${layerName[layer.layer]}${suffix}: ${what}, features/s`,
+        '',
+        `${fmt(f.featuresPerSecond)}`,
+        `${x(f.featuresPerSecond / r[fastest].featuresPerSecond)} fastest peer`,
+      );
     }
     const c4 = r['etl-c4'];
     if (c4 && withRss) {

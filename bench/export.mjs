@@ -1,12 +1,15 @@
-// Export throughput and client memory: arcgis-etl (concurrency 1 and 4, GeoJSONSeq) against
-// queryAllFeatures of @esri/arcgis-rest-feature-service (+ writing its result as GeoJSONSeq),
-// ogr2ogr (when installed) and a raw fetch + JSON.parse loop.
+// Export throughput and client memory: arcgis-etl (concurrency 1 and 4, GeoJSONSeq; f=pbf as the
+// layers list it, and c4 forced to f=json) against queryAllFeatures of
+// @esri/arcgis-rest-feature-service (+ writing its result as GeoJSONSeq), ogr2ogr (when installed),
+// and three floors: the raw limit (fetch + JSON.parse every page, nothing written), the same loop
+// writing the Esri features back, and fetching the JSON pages alone (no parse, nothing written).
 // The emulator runs in its own child process; every client runs in a fresh child process, so each
 // peak RSS is that client's alone. Every output is checked to hold every feature.
 // Run: npm run build && node bench/export.mjs [points=200000] [polygons=50000]
 //   --json          also print one JSON object (every figure) on the last stdout line
 //   --quick         small sizes, one run each (also BENCH_QUICK=1)
-//   --points N --polygons N --tools etl-c1,etl-c4,arcgis-rest,raw-fetch,ogr2ogr --reps N
+//   --points N --polygons N --reps N
+//   --tools etl-c1,etl-c4,etl-c4-json,arcgis-rest,ogr2ogr,raw-parse,raw-write,fetch-only
 //   --latency MS    the emulator answers every query after MS ms (a server that takes its time)
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -53,10 +56,10 @@ async function emulatorChild([points, polygons, latency]) {
 }
 
 // ---------------------------------------------------------------------------------------------
-async function clientChild([tool, layerUrl, output]) {
+async function clientChild([tool, layerUrl, output, expected]) {
   const start = performance.now();
   let features = 0;
-  if (tool === 'etl-c1' || tool === 'etl-c4') {
+  if (tool === 'etl-c1' || tool === 'etl-c4' || tool === 'etl-c4-json') {
     const { createTransport } = await import('../dist/http/transport.js');
     const { ArcGISClient } = await import('../dist/client/arcgis-client.js');
     const { exportLayer } = await import('../dist/features/export.js');
@@ -68,6 +71,7 @@ async function clientChild([tool, layerUrl, output]) {
       output,
       format: 'geojsonseq',
       concurrency: tool === 'etl-c1' ? 1 : 4,
+      queryFormat: tool === 'etl-c4-json' ? 'json' : 'auto',
     });
     features = stats.features;
     await transport.close();
@@ -90,34 +94,54 @@ async function clientChild([tool, layerUrl, output]) {
     out.end(chunk);
     await new Promise((r) => out.once('finish', r));
     features = result.features.length;
-  } else if (tool === 'raw-fetch') {
-    // the floor: one page at a time, JSON.parse, Esri JSON written back as is (no conversion)
-    const out = createWriteStream(output);
+  } else if (tool === 'raw-parse' || tool === 'raw-write') {
+    // raw-parse, the raw limit: one page at a time, fetch + JSON.parse, nothing else;
+    // raw-write: the same, writing the Esri features back as they came (no conversion)
+    const out = tool === 'raw-write' ? createWriteStream(output) : undefined;
     for (let offset = 0; ; offset += PAGE) {
-      const body = new URLSearchParams({
-        where: '1=1',
-        outFields: '*',
-        outSR: '4326',
-        orderByFields: 'OBJECTID ASC',
-        resultOffset: String(offset),
-        resultRecordCount: String(PAGE),
-        f: 'json',
-      });
-      const res = await fetch(`${layerUrl}/query`, { method: 'POST', body });
+      const res = await fetch(`${layerUrl}/query`, { method: 'POST', body: pageParams(offset) });
       const page = JSON.parse(await res.text());
-      let chunk = '';
-      for (const f of page.features) chunk += `${JSON.stringify(f)}\n`;
-      if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+      if (out) {
+        let chunk = '';
+        for (const f of page.features) chunk += `${JSON.stringify(f)}\n`;
+        if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+      }
       features += page.features.length;
       if (!page.exceededTransferLimit) break;
     }
-    out.end();
-    await new Promise((r) => out.once('finish', r));
+    if (out) {
+      out.end();
+      await new Promise((r) => out.once('finish', r));
+    }
+  } else if (tool === 'fetch-only') {
+    // the transfer floor: every JSON page fetched and dropped (no parse, nothing written)
+    for (let offset = 0; offset < Number(expected); offset += PAGE) {
+      const res = await fetch(`${layerUrl}/query`, { method: 'POST', body: pageParams(offset) });
+      await res.arrayBuffer();
+    }
+    features = Number(expected);
   } else {
     throw new Error(`unknown tool ${tool}`);
   }
   const ms = performance.now() - start;
   process.stdout.write(`${JSON.stringify({ features, ms, peakRssKb: process.resourceUsage().maxRSS })}\n`);
+}
+
+function pageParams(offset) {
+  return new URLSearchParams({
+    where: '1=1',
+    outFields: '*',
+    outSR: '4326',
+    orderByFields: 'OBJECTID ASC',
+    resultOffset: String(offset),
+    resultRecordCount: String(PAGE),
+    f: 'json',
+  });
+}
+
+/** Clients that write no output file (their feature count is their own). */
+function writesNoOutput(tool) {
+  return tool === 'raw-parse' || tool === 'fetch-only';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,15 +226,16 @@ function median(values) {
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
-async function runTool(tool, url, output) {
+async function runTool(tool, url, output, count) {
   if (tool === 'ogr2ogr') {
     const source = `ESRIJSON:${url}/query?where=1%3D1&outFields=*&outSR=4326&orderByFields=OBJECTID+ASC&resultRecordCount=${PAGE}&f=json`;
     const run = await measure('ogr2ogr', ['-f', 'GeoJSONSeq', output, source]);
     return { ms: run.ms, peakRssKb: run.hwmKb, features: await countLines(output) };
   }
-  const run = await measure(process.execPath, [SELF, '--client', tool, url, output]);
+  const run = await measure(process.execPath, [SELF, '--client', tool, url, output, String(count)]);
   const r = { ...JSON.parse(run.stdout.trim().split('\n').at(-1)), ms: run.ms };
   r.peakRssKb = Math.max(r.peakRssKb, run.hwmKb);
+  if (writesNoOutput(tool)) return r;
   const lines = await countLines(output);
   if (lines !== r.features) throw new Error(`${tool}: ${lines} lines for ${r.features} features`);
   return r;
@@ -233,14 +258,26 @@ async function main(argv) {
     emulator.once('exit', (code) => reject(new Error(`emulator exited ${code}`)));
   });
   const ogr = await hasOgr2ogr();
-  const all = ['etl-c1', 'etl-c4', 'arcgis-rest', 'raw-fetch', ...(ogr ? ['ogr2ogr'] : [])];
+  const all = [
+    'etl-c1',
+    'etl-c4',
+    'etl-c4-json',
+    'arcgis-rest',
+    ...(ogr ? ['ogr2ogr'] : []),
+    'raw-parse',
+    'raw-write',
+    'fetch-only',
+  ];
   const tools = opts.tools ? all.filter((t) => opts.tools.includes(t)) : all;
   const labels = {
     'etl-c1': 'arcgis-etl, concurrency 1',
     'etl-c4': 'arcgis-etl, concurrency 4',
+    'etl-c4-json': 'arcgis-etl, concurrency 4, f=json',
     'arcgis-rest': 'queryAllFeatures + write',
-    'raw-fetch': 'raw fetch + JSON.parse loop',
     ogr2ogr: 'ogr2ogr (GDAL ESRIJSON)',
+    'raw-parse': 'raw limit: fetch + JSON.parse',
+    'raw-write': 'raw fetch + JSON.parse + write',
+    'fetch-only': 'fetch the JSON pages only',
   };
   const layers = [
     ['points', 'points', points, urls.points],
@@ -253,14 +290,23 @@ async function main(argv) {
       // warm the emulator: it caches an answer on its second request, so that every client measured
       // reads pages served from memory (the emulator must not be what is measured)
       for (let i = 0; i < 2; i++) {
-        await measure(process.execPath, [SELF, '--client', 'raw-fetch', url, join(dir, 'warm.geojsonl')]);
+        for (const tool of ['raw-parse', 'etl-c1']) {
+          await measure(process.execPath, [
+            SELF,
+            '--client',
+            tool,
+            url,
+            join(dir, 'warm.geojsonl'),
+            String(count),
+          ]);
+        }
       }
       const runs = Object.fromEntries(tools.map((t) => [t, []]));
       // round robin, so that a slow spell of the machine hits every client alike
       for (let rep = 0; rep < opts.reps; rep++) {
         for (const tool of tools) {
           const output = join(dir, `${tool}.geojsonl`);
-          runs[tool].push(await runTool(tool, url, output));
+          runs[tool].push(await runTool(tool, url, output, count));
           await rm(output, { force: true });
         }
       }

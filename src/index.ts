@@ -80,6 +80,10 @@ export type { GeoJSONFeature, GeoJSONGeometry } from './features/geometry/types.
 export { geometryToWkt } from './features/geometry/wkt.js';
 export type { LayerInfo } from './features/metadata.js';
 export { fetchLayerInfo, normalizeLayerUrl } from './features/metadata.js';
+export type { PbfQueryResult } from './features/pbf-decode.js';
+export { decodeQueryPbf } from './features/pbf-decode.js';
+export type { QueryFormat } from './features/query.js';
+export { QUERY_FORMATS } from './features/query.js';
 export type { StrategyName } from './features/strategies/types.js';
 export type { CreateWriterOptions, FeatureWriter, WriterFormat } from './features/writers/types.js';
 export { createWriter } from './features/writers/writer.js';
@@ -87,7 +91,14 @@ export { createWriter } from './features/writers/writer.js';
 export { DEFAULT_RETRY_POLICY } from './http/retry.js';
 export type { HttpTransport, TransportOptions } from './http/transport.js';
 export { createTransport } from './http/transport.js';
-export type { HttpResponse, Params, RequestOptions, RetryPolicy, Transport } from './http/types.js';
+export type {
+  BinaryOrJson,
+  HttpResponse,
+  Params,
+  RequestOptions,
+  RetryPolicy,
+  Transport,
+} from './http/types.js';
 export type { FileStoreOptions } from './stores/file.js';
 // stores
 export { FileStore } from './stores/file.js';

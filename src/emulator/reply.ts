@@ -4,8 +4,8 @@
 export interface Reply {
   status: number;
   contentType: string;
-  /** Text, or UTF-8 bytes already encoded (cached query answers). */
-  body: string | Buffer;
+  /** Text, or bytes: UTF-8 already encoded (cached query answers) or binary (`f=pbf`). */
+  body: string | Uint8Array;
   headers?: Record<string, string>;
 }
 

@@ -15,7 +15,10 @@ function headersOf(reply: Reply, length: number, date: string): Record<string, s
 }
 
 function bytesOf(reply: Reply): Buffer {
-  return typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body;
+  const body = reply.body;
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  // a view over the same memory, never a copy
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
 export function sendReply(res: ServerResponse, reply: Reply, date: string): void {
@@ -34,7 +37,10 @@ export function sendReset(res: ServerResponse, reply: Reply, date: string): void
   });
 }
 
-/** An HTTP 200 whose (JSON) body stops in the middle; the Content-Length matches what is sent. */
+/**
+ * An HTTP 200 whose body (JSON text or PBF bytes) stops in the middle of its bytes; the
+ * Content-Length matches what is sent.
+ */
 export function sendTruncated(res: ServerResponse, reply: Reply, date: string): void {
   const body = bytesOf(reply);
   const cut = body.subarray(0, Math.floor(body.length / 2));

@@ -33,6 +33,8 @@ export interface LayerCapabilities {
   statistics?: boolean;
   /** f=geojson supported (default true). */
   geojson?: boolean;
+  /** f=pbf (FeatureCollection protocol buffers, 10.7+ / ArcGIS Online) supported (default true). */
+  pbf?: boolean;
 }
 
 export interface LayerSpec {
@@ -242,8 +244,8 @@ export interface QueryFaults {
 }
 
 export interface QueryAnswer {
-  /** The serialized body (JSON text). */
-  body: string;
+  /** The serialized body: JSON text, or the bytes of an `f=pbf` answer. */
+  body: string | Uint8Array;
   contentType: string;
 }
 

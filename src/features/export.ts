@@ -19,6 +19,7 @@ import {
 import { Extraction, resolveOutFields, STRATEGIES, type StrategyChoice } from './extract.js';
 import { createFeatureConverter, type FeatureSchema } from './geometry/feature.js';
 import { fetchLayerInfo, type LayerInfo } from './metadata.js';
+import { QUERY_FORMATS, type QueryFormat } from './query.js';
 import type { StrategyName } from './strategies/types.js';
 import type { FeatureWriter, WriterCheckpoint, WriterFormat } from './writers/types.js';
 import { createWriter, WRITER_FORMATS } from './writers/writer.js';
@@ -57,6 +58,8 @@ export interface ExportOptions {
   stdout?: Writable | undefined;
   /** Extra attempts for a page failing with 500 before it is split (default 2). */
   pageRetries?: number | undefined;
+  /** Wire format of feature queries (default `auto`: pbf when the layer lists it, else json). */
+  queryFormat?: QueryFormat | undefined;
 }
 
 export interface ExportStats {
@@ -72,6 +75,8 @@ export interface ExportStats {
   resumed: boolean;
   /** Features dropped as duplicates by the guards (extra rows, repeated OIDs). */
   duplicatesDropped: number;
+  /** The wire format of the last feature queries (`json` or `pbf`; undefined when none ran). */
+  queryFormat: 'json' | 'pbf' | undefined;
 }
 
 export async function exportLayer(options: ExportOptions): Promise<ExportStats> {
@@ -122,6 +127,7 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
     pageSize: options.pageSize,
     after: checkpoint?.lastOid ?? undefined,
     pageRetries: options.pageRetries,
+    queryFormat: options.queryFormat,
     requireOrdered: resume,
     signal,
     emit: (event) => client.emit(event),
@@ -179,6 +185,7 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
     elapsedMs: runtime.clock.now() - startedAt,
     resumed: checkpoint !== undefined,
     duplicatesDropped: extraction.summary.duplicatesDropped,
+    queryFormat: extraction.summary.queryFormat,
   };
 }
 
@@ -193,6 +200,12 @@ function validate(options: ExportOptions, toStdout: boolean): void {
     throw new EtlError(
       'USAGE',
       `Unknown strategy ${String(options.strategy)} (use auto, ${Object.keys(STRATEGIES).join(', ')})`,
+    );
+  }
+  if (options.queryFormat !== undefined && !QUERY_FORMATS.includes(options.queryFormat)) {
+    throw new EtlError(
+      'USAGE',
+      `Unknown query format ${String(options.queryFormat)} (use ${QUERY_FORMATS.join(', ')})`,
     );
   }
   if (options.resume && toStdout) throw new EtlError('USAGE', 'Cannot resume an export written to stdout');

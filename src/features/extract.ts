@@ -10,6 +10,7 @@ import type { EsriFeature } from '../core/protocol.js';
 import type { LayerInfo } from './metadata.js';
 import { featureOid } from './oid.js';
 import { OidSet } from './oid-set.js';
+import { initialWire, type QueryFormat, type WireState } from './query.js';
 import { envelopeStrategy } from './strategies/envelope.js';
 import { idsStrategy } from './strategies/ids.js';
 import { offsetStrategy } from './strategies/offset.js';
@@ -49,6 +50,8 @@ export interface ExtractOptions {
   pageRetries?: number | undefined;
   /** Only strategies whose output is in OID order (resumable): never the envelope quadtree. */
   requireOrdered?: boolean | undefined;
+  /** Wire format of feature queries (default `auto`: pbf when the layer lists it, else json). */
+  queryFormat?: QueryFormat | undefined;
   signal?: AbortSignal | undefined;
   emit?: Emit | undefined;
 }
@@ -75,6 +78,8 @@ export interface ExtractSummary {
   fallbacks: string[];
   /** Features dropped as duplicates (extra rows, repeated OIDs). */
   duplicatesDropped: number;
+  /** The wire format of the last feature queries (undefined before the first). */
+  queryFormat: 'json' | 'pbf' | undefined;
 }
 
 export class Extraction {
@@ -86,7 +91,9 @@ export class Extraction {
     strategy: undefined,
     fallbacks: [],
     duplicatesDropped: 0,
+    queryFormat: undefined,
   };
+  #wire: WireState | undefined;
 
   constructor(options: ExtractOptions) {
     this.options = options;
@@ -129,7 +136,9 @@ export class Extraction {
       pageRetries: Math.max(0, Math.floor(o.pageRetries ?? DEFAULT_PAGE_RETRIES)),
       signal: o.signal,
       emit: o.emit,
+      wire: initialWire(o.queryFormat, layer),
     };
+    this.#wire = base.wire;
     let lastOid = after ?? Number.NEGATIVE_INFINITY;
     let ordered = true;
     let seen: OidSet | undefined;
@@ -164,6 +173,7 @@ export class Extraction {
           else if (seen) for (const oid of page.oids) seen.add(oid);
           this.summary.features += page.features.length;
           this.summary.pages++;
+          this.summary.queryFormat = this.#wire?.pbf ? 'pbf' : 'json';
           o.emit?.({
             type: 'page.fetched',
             page: this.summary.pages,

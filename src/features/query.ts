@@ -1,12 +1,36 @@
 /**
- * One feature query (`{layer}/query`, f=json, POST), with the page-level retry rule: a query that keeps
+ * One feature query (`{layer}/query`, POST), with the page-level retry rule: a query that keeps
  * failing with 500 "Error performing query operation" is retried `pageRetries` times, then the caller
  * splits it.
+ *
+ * Wire format: `f=pbf` (Esri's FeatureCollection protocol buffers: about 2.4 times fewer bytes than
+ * Esri JSON, and faster to decode) while the extraction's `WireState` says so, else `f=json`. Under
+ * `auto`, a pbf answer that cannot be used (a 400 refusing the format, an undecodable body, a
+ * compressed shape buffer) is asked again as JSON, and the whole extraction stays on JSON.
  */
 import { EtlError, isEtlError } from '../core/errors.js';
 import type { EsriFeature } from '../core/protocol.js';
-import type { Params } from '../http/types.js';
+import type { BinaryOrJson, Params } from '../http/types.js';
+import type { LayerInfo } from './metadata.js';
+import { decodeQueryPbf, type PbfQueryResult } from './pbf-decode.js';
 import type { QueryContext } from './strategies/types.js';
+
+/** `auto`: pbf when the layer lists it in supportedQueryFormats, falling back to json. */
+export type QueryFormat = 'auto' | 'json' | 'pbf';
+export const QUERY_FORMATS: readonly QueryFormat[] = ['auto', 'json', 'pbf'];
+
+/** The wire format of an extraction's feature queries, shared (and switched) by all of them. */
+export interface WireState {
+  pbf: boolean;
+  /** `pbf` was asked for explicitly: no fallback to JSON. */
+  readonly forced: boolean;
+}
+
+export function initialWire(choice: QueryFormat | undefined, layer: LayerInfo): WireState {
+  if (choice === 'pbf') return { pbf: true, forced: true };
+  if (choice === 'json') return { pbf: false, forced: false };
+  return { pbf: layer.supportedQueryFormats.some((f) => f.toLowerCase() === 'pbf'), forced: false };
+}
 
 export interface QueryResult {
   features: EsriFeature[];
@@ -67,13 +91,71 @@ export function runQuery(ctx: QueryContext, params: Params): Promise<QueryResult
 }
 
 async function queryOnce(ctx: QueryContext, params: Params): Promise<QueryResult> {
+  const wire = ctx.wire;
+  if (wire?.pbf) {
+    try {
+      return await queryPbf(ctx, params, wire);
+    } catch (error) {
+      if (wire.forced || !pbfUnusable(error)) throw error;
+      if (wire.pbf) {
+        // the first of the queries in flight to fail switches the extraction; each asks again as JSON
+        wire.pbf = false;
+        ctx.emit?.({
+          type: 'warning',
+          message: `the f=pbf answer of ${ctx.layer.url} cannot be used (${(error as Error).message}); using f=json from here on`,
+        });
+      }
+    }
+  }
   const body = await ctx.client.request<Record<string, unknown>>(
     `${ctx.layer.url}/query`,
     params,
     signalOption(ctx.signal),
   );
+  return jsonResult(ctx, body);
+}
+
+async function queryPbf(ctx: QueryContext, params: Params, wire: WireState): Promise<QueryResult> {
+  const answer = await ctx.client.request<BinaryOrJson<PbfQueryResult>>(
+    `${ctx.layer.url}/query`,
+    { ...params, f: 'pbf' },
+    { ...signalOption(ctx.signal), responseType: 'binary', decodeBinary: decodeQueryPbf },
+  );
+  if (answer.kind === 'json') {
+    // a server that ignores f=pbf: take its JSON, and ask for JSON from now on
+    if (!wire.forced) wire.pbf = false;
+    return jsonResult(ctx, answer.value as Record<string, unknown> | undefined);
+  }
+  const result = answer.value;
+  if (result.kind !== 'features') {
+    throw new EtlError('INVALID_RESPONSE', `The pbf query answer of ${ctx.layer.url} holds no features`, {
+      url: `${ctx.layer.url}/query`,
+    });
+  }
+  return { features: result.features, exceededTransferLimit: result.exceededTransferLimit };
+}
+
+/** Errors of a pbf query that JSON may not have: a refused format, an unreadable or unsupported body. */
+function pbfUnusable(error: unknown): boolean {
+  let e: unknown = error;
+  if (isEtlError(e, 'RETRIES_EXHAUSTED')) e = e.cause;
+  if (!isEtlError(e)) return false;
+  switch (e.code) {
+    case 'UNSUPPORTED_GEOMETRY':
+    case 'INVALID_RESPONSE':
+    case 'TRUNCATED_RESPONSE':
+      return true;
+    case 'ARCGIS_ERROR':
+    case 'HTTP_ERROR':
+      return e.arcgisCode === 400 || e.status === 400;
+    default:
+      return false;
+  }
+}
+
+function jsonResult(ctx: QueryContext, body: Record<string, unknown> | undefined): QueryResult {
   const features = body?.features;
-  if (!Array.isArray(features)) {
+  if (!body || !Array.isArray(features)) {
     throw new EtlError('INVALID_RESPONSE', `The query answer of ${ctx.layer.url} has no features array`, {
       url: `${ctx.layer.url}/query`,
     });

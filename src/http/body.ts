@@ -1,6 +1,6 @@
 /**
- * Reads a response body into text with a size cap, decompressing gzip/deflate/br when the server
- * compressed it. The cap applies to the decompressed size.
+ * Reads a response body (bytes, then text) with a size cap, decompressing gzip/deflate/br when the
+ * server compressed it. The cap applies to the decompressed size.
  */
 import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
@@ -40,11 +40,6 @@ export interface ReadBodyOptions {
   status: number;
   contentLength?: string | undefined;
   contentEncoding?: string | undefined;
-  /**
-   * Called when the body is not valid UTF-8. The text is decoded anyway, each invalid sequence
-   * replaced with U+FFFD (as WHATWG decoders do): the caller decides how loudly to report it.
-   */
-  onInvalidUtf8?: (() => void) | undefined;
 }
 
 /** Destroys a body stream without letting its error escape. */
@@ -54,10 +49,16 @@ export function discard(body: Readable): void {
 }
 
 /**
- * The whole body as UTF-8 text (invalid bytes become U+FFFD, see `onInvalidUtf8`), or
- * RESPONSE_TOO_LARGE as soon as it passes `maxBytes`.
+ * UTF-8 text of a body read with `readBodyBytes`. Invalid sequences become U+FFFD (as WHATWG
+ * decoders do) and `onInvalidUtf8` is called: the caller decides how loudly to report it.
  */
-export async function readBodyText(body: Readable, options: ReadBodyOptions): Promise<string> {
+export function bytesToText(bytes: Buffer, onInvalidUtf8?: () => void): string {
+  if (onInvalidUtf8 !== undefined && !isUtf8(bytes)) onInvalidUtf8();
+  return bytes.toString('utf8');
+}
+
+/** The whole (decompressed) body as bytes, or RESPONSE_TOO_LARGE as soon as it passes `maxBytes`. */
+export async function readBodyBytes(body: Readable, options: ReadBodyOptions): Promise<Buffer> {
   const { maxBytes, url, status } = options;
   const declared = options.contentLength === undefined ? Number.NaN : Number(options.contentLength);
   const inflate = decompressor(options.contentEncoding);
@@ -84,7 +85,5 @@ export async function readBodyText(body: Readable, options: ReadBodyOptions): Pr
     if (source !== body) discard(body);
     throw error;
   }
-  const bytes = Buffer.concat(chunks, size);
-  if (options.onInvalidUtf8 !== undefined && !isUtf8(bytes)) options.onInvalidUtf8();
-  return bytes.toString('utf8');
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }

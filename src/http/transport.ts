@@ -9,7 +9,7 @@ import { createEmitter, type Emit } from '../core/events.js';
 import { redactUrl } from '../core/redact.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
 import { type AgentOptions, createAgent, resolveTimeouts, type TransportTimeouts } from './agent.js';
-import { ACCEPT_ENCODING, DEFAULT_MAX_BODY_BYTES, readBodyText } from './body.js';
+import { ACCEPT_ENCODING, bytesToText, DEFAULT_MAX_BODY_BYTES, readBodyBytes } from './body.js';
 import { type Deadline, startDeadline } from './deadline.js';
 import { encodeRequest, FORM_CONTENT_TYPE } from './encode.js';
 import { checkTextResponse, parseJsonResponse } from './envelope.js';
@@ -60,6 +60,31 @@ type AttemptResult =
   | { ok: true; response: Omit<HttpResponse<unknown>, 'attempts'> }
   | { ok: false; failure: AttemptFailure };
 
+const ACCEPT: Readonly<Record<NonNullable<RequestOptions['responseType']>, string>> = {
+  json: 'application/json, text/plain;q=0.9, */*;q=0.1',
+  text: '*/*',
+  binary: 'application/x-protobuf, application/octet-stream;q=0.9, application/json;q=0.5, */*;q=0.1',
+};
+
+function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+/**
+ * Whether a 2xx answer to a binary request is binary: by its content type, else by its first byte
+ * (JSON and HTML answers start with `{`, `[` or `<`, maybe after white space).
+ */
+function isBinaryAnswer(contentType: string | undefined, bytes: Uint8Array): boolean {
+  const type = (contentType ?? '').toLowerCase();
+  if (/protobuf|octet-stream/.test(type)) return true;
+  if (/json|text\/|html|xml/.test(type)) return false;
+  for (const byte of bytes) {
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+    return byte !== 0x7b && byte !== 0x5b && byte !== 0x3c;
+  }
+  return false;
+}
+
 /** The URL without query string or credentials: what errors and events show. */
 function safeUrl(url: URL): string {
   const copy = new URL(url);
@@ -95,9 +120,10 @@ function reasonFor(error: EtlError): string {
     case 'HTTP_ERROR':
       return `HTTP ${error.status ?? '?'}`;
     case 'INVALID_RESPONSE':
-      return /HTML/.test(error.message) ? `HTML page (HTTP ${error.status ?? '?'})` : 'invalid JSON';
+      if (/HTML/.test(error.message)) return `HTML page (HTTP ${error.status ?? '?'})`;
+      return /protocol buffer/i.test(error.message) ? 'invalid protocol buffer' : 'invalid JSON';
     case 'TRUNCATED_RESPONSE':
-      return 'truncated JSON';
+      return /protocol buffer/i.test(error.message) ? 'truncated protocol buffer' : 'truncated JSON';
     default:
       if (error.status !== undefined && (error.status < 200 || error.status >= 300))
         return `HTTP ${error.status}`;
@@ -201,7 +227,7 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
       const shown = safeUrl(current);
       const headers: Record<string, string> = {
         'user-agent': userAgent,
-        accept: responseType === 'json' ? 'application/json, text/plain;q=0.9, */*;q=0.1' : '*/*',
+        accept: ACCEPT[responseType],
         ...(compression ? { 'accept-encoding': ACCEPT_ENCODING } : {}),
         ...(encoded.body === undefined ? {} : { 'content-type': FORM_CONTENT_TYPE }),
         ...lowerKeys(request.headers),
@@ -242,25 +268,32 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
         }
         continue;
       }
-      let text: string;
+      let bytes: Buffer;
       try {
-        text = await readBodyText(body, {
+        bytes = await readBodyBytes(body, {
           maxBytes: request.maxBodyBytes ?? defaultMaxBody,
           url: shown,
           status,
           contentLength: responseHeaders['content-length'],
           contentEncoding: responseHeaders['content-encoding'],
-          onInvalidUtf8: () => warnInvalidUtf8(shown),
         });
       } catch (error) {
         if (deadline.expired) return { ok: false, failure: deadlineFailure(shown, responseMs, error) };
         return { ok: false, failure: networkFailure(error, { url: shown, signal: request.signal }) };
       }
       const serverDate = parseServerDate(responseHeaders.date);
-      const input = { status, contentType: responseHeaders['content-type'], text, url: shown };
+      const contentType = responseHeaders['content-type'];
       let parsed: unknown;
       try {
-        parsed = responseType === 'text' ? checkTextResponse(input) : parseJsonResponse(input);
+        if (responseType === 'binary' && isSuccess(status) && isBinaryAnswer(contentType, bytes)) {
+          parsed = { kind: 'binary', value: request.decodeBinary ? request.decodeBinary(bytes) : bytes };
+        } else {
+          const text = bytesToText(bytes, () => warnInvalidUtf8(shown));
+          const input = { status, contentType, text, url: shown };
+          if (responseType === 'text') parsed = checkTextResponse(input);
+          else if (responseType === 'json') parsed = parseJsonResponse(input);
+          else parsed = { kind: 'json', value: parseJsonResponse(input) };
+        }
       } catch (error) {
         if (!(error instanceof EtlError)) throw error;
         return {

@@ -36,13 +36,26 @@ export interface RequestOptions {
   idempotent?: boolean;
   /** Override or disable (`false`) the retry policy for this request. */
   retry?: Partial<RetryPolicy> | false;
-  /** `json` (default) parses and checks the ArcGIS error envelopes; `text` returns the body as is. */
-  responseType?: 'json' | 'text';
+  /**
+   * `json` (default) parses and checks the ArcGIS error envelopes; `text` returns the body as is;
+   * `binary` (`f=pbf`) returns a `BinaryOrJson`: the bytes of a binary answer (passed through
+   * `decodeBinary` when given), or the parsed JSON of a server that answered JSON instead. Error
+   * envelopes, HTML pages and error statuses throw as for `json`.
+   */
+  responseType?: 'json' | 'text' | 'binary';
+  /**
+   * Decodes a binary answer inside the attempt: its TRUNCATED_RESPONSE / INVALID_RESPONSE errors
+   * are retried like a cut JSON body.
+   */
+  decodeBinary?: (bytes: Uint8Array) => unknown;
   /** Response size cap in bytes (default 512 MiB). */
   maxBodyBytes?: number;
   /** Redirects are followed only within the same origin (default), or never. */
   redirect?: 'same-origin' | 'error';
 }
+
+/** The body of a `responseType: 'binary'` request. */
+export type BinaryOrJson<T = Uint8Array> = { kind: 'binary'; value: T } | { kind: 'json'; value: unknown };
 
 export interface HttpResponse<T = unknown> {
   status: number;

@@ -66,6 +66,7 @@ describe('arcgis-etl export', () => {
         'elapsedMs',
         'features',
         'pages',
+        'queryFormat',
         'requests',
         'retries',
         'strategy',
@@ -79,7 +80,9 @@ describe('arcgis-etl export', () => {
       tokensGenerated: 1,
       tokenRefreshes: 0,
       strategy: 'offset',
+      queryFormat: 'pbf',
     });
+    expect(summary).toContain('strategy offset (f=pbf)');
     expect(emu.stats().tokens).toBe(1);
     expect(r.stderr + r.stdout).not.toContain(PASSWORD);
   });

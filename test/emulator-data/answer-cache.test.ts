@@ -4,7 +4,7 @@ import { AnswerCache, answerBytes } from '../../src/emulator/data/answer-cache.j
 import { loadLayers } from '../../src/emulator/data/index.js';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { EmulatedLayer, EmulatorHandle } from '../../src/emulator/types.js';
-import { oidsOf, q } from './helpers.js';
+import { oidsOf, q, textOf } from './helpers.js';
 
 const MAX = 40;
 let layer: EmulatedLayer;
@@ -37,8 +37,8 @@ describe('cached feature answers', () => {
     expect(second.body).toBe(first.body);
     const bytes = answerBytes(second);
     expect(bytes).toBeInstanceOf(Buffer);
-    expect(bytes!.equals(Buffer.from(first.body, 'utf8'))).toBe(true);
-    expect(oidsOf(JSON.parse(third.body))).toEqual(Array.from({ length: MAX }, (_, i) => i + 1));
+    expect(bytes!.equals(Buffer.from(textOf(first), 'utf8'))).toBe(true);
+    expect(oidsOf(JSON.parse(textOf(third)))).toEqual(Array.from({ length: MAX }, (_, i) => i + 1));
   });
 
   it('shares an answer between requests that differ only in what does not change it', () => {
@@ -62,7 +62,7 @@ describe('cached feature answers', () => {
     const b = q(layer, page(40));
     expect(oidsOf(b)[0]).toBe(41);
     expect(oidsOf(a)[0]).toBe(1);
-    const geojson = JSON.parse(layer.query(page(0, { f: 'geojson' })).body) as { type: string };
+    const geojson = JSON.parse(textOf(layer.query(page(0, { f: 'geojson' })))) as { type: string };
     expect(geojson.type).toBe('FeatureCollection');
     const few = q(layer, page(0, { outFields: 'name' }));
     expect(Object.keys(few.features[0]!.attributes)).toEqual(['OBJECTID', 'name']);
@@ -79,7 +79,7 @@ describe('cached feature answers', () => {
     const count = layer.query({ where: '1=1', returnCountOnly: 'true', f: 'json' });
     expect(layer.query({ where: '1=1', returnCountOnly: 'true', f: 'json' })).not.toBe(count);
     expect(answerBytes(count)).toBeUndefined();
-    expect(JSON.parse(count.body)).toEqual({ count: 100 });
+    expect(JSON.parse(textOf(count))).toEqual({ count: 100 });
   });
 });
 

@@ -86,7 +86,7 @@ describe('capabilities switched off are advertised and enforced', () => {
           service: 'old',
           generate: { count: 30, geometry: 'point' },
           maxRecordCount: 10,
-          capabilities: { pagination: false, idsOnly: false, statistics: false, geojson: false },
+          capabilities: { pagination: false, idsOnly: false, statistics: false, geojson: false, pbf: false },
         },
       ],
     })) as [EmulatedLayer];
@@ -98,7 +98,7 @@ describe('capabilities switched off are advertised and enforced', () => {
     expect(md.advancedQueryCapabilities?.supportsStatistics).toBe(false);
     expect(md.supportsStatistics).toBe(false);
     expect(md.supportedQueryFormats).toBe('JSON');
-    expect(layer.metadata().supportedQueryFormats).toBe('JSON, geoJSON');
+    expect(layer.metadata().supportedQueryFormats).toBe('JSON, geoJSON, PBF');
     expect(layer.metadata().advancedQueryCapabilities?.supportsPagination).toBe(true);
   });
 
@@ -121,6 +121,7 @@ describe('capabilities switched off are advertised and enforced', () => {
       }).code,
     ).toBe(400);
     expect(queryError(off, { f: 'geojson' }).code).toBe(400);
+    expect(queryError(off, { f: 'pbf' }).code).toBe(400);
     expect(q(off, { f: 'json' }).features).toHaveLength(10);
   });
 });

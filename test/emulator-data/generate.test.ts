@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isEtlError } from '../../src/core/errors.js';
 import { type generateLayerData, NAME_STEMS } from '../../src/emulator/data/generate.js';
 import { loadLayers } from '../../src/emulator/data/index.js';
-import { type EsriPage, q, signedArea2 } from './helpers.js';
+import { type EsriPage, q, signedArea2, textOf } from './helpers.js';
 
 async function one(spec: Parameters<typeof generateLayerData>[0], maxRecordCount = 5000) {
   const [layer] = await loadLayers({ layers: [{ service: 'g', generate: spec, maxRecordCount }] });
@@ -173,7 +173,7 @@ describe('generated layers', () => {
       const t = performance.now();
       const answer = layer.query({ where: `OBJECTID >= ${lo} AND OBJECTID <= ${hi}`, outFields: '*' });
       times.push(performance.now() - t);
-      page = JSON.parse(answer.body) as EsriPage;
+      page = JSON.parse(textOf(answer)) as EsriPage;
     }
     expect(page!.features).toHaveLength(2000);
     expect(page!.features[0]!.attributes.OBJECTID).toBe(lo);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEtlError } from '../../src/core/errors.js';
 import { layerFromGeoJSON, loadLayers } from '../../src/emulator/data/index.js';
-import { q, signedArea2 } from './helpers.js';
+import { q, signedArea2, textOf } from './helpers.js';
 
 // GeoJSON rings as RFC 7946 writes them: outer counter-clockwise, hole clockwise
 const square = [
@@ -114,7 +114,7 @@ describe('GeoJSON layers', () => {
       expect(ring[0]).toEqual(ring[ring.length - 1]);
     }
     // and back to RFC 7946 for f=geojson: same coordinates as the input
-    const fc = JSON.parse(layer.query({ f: 'geojson', outFields: '*' }).body);
+    const fc = JSON.parse(textOf(layer.query({ f: 'geojson', outFields: '*' })));
     const f30 = fc.features.find((f: { id: number }) => f.id === 30);
     expect(f30.geometry).toEqual({ type: 'Polygon', coordinates: squareWithHole });
     const f10 = fc.features.find((f: { id: number }) => f.id === 10);

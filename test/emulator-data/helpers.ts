@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import {
   type EmulatedLayer,
   EmulatorQueryError,
+  type QueryAnswer,
   type QueryFaults,
   type QueryParams,
 } from '../../src/emulator/types.js';
@@ -24,10 +25,15 @@ export interface EsriPage {
   exceededTransferLimit?: boolean;
 }
 
+/** The text of a JSON or GeoJSON answer (fails the test for a binary `f=pbf` answer). */
+export function textOf(answer: QueryAnswer): string {
+  if (typeof answer.body !== 'string') throw new Error(`expected a text answer, got ${answer.contentType}`);
+  return answer.body;
+}
+
 /** Runs a query and parses its JSON body. */
 export function q<T = EsriPage>(layer: EmulatedLayer, params: QueryParams, faults?: QueryFaults): T {
-  const answer = layer.query(params, faults);
-  return JSON.parse(answer.body) as T;
+  return JSON.parse(textOf(layer.query(params, faults))) as T;
 }
 
 /** The error a query throws (fails the test when it does not throw one). */

@@ -59,7 +59,8 @@ describe('layer metadata', () => {
     const adv = md.advancedQueryCapabilities as Record<string, unknown>;
     for (const key of Object.keys(chicago.advancedQueryCapabilities as object))
       expect(adv, key).toHaveProperty(key);
-    expect(md.supportedQueryFormats).toBe(chicago.supportedQueryFormats);
+    // the recorded 10.81 server answers "JSON, geoJSON"; ArcGIS Online hosted layers add PBF
+    expect(md.supportedQueryFormats).toBe(`${chicago.supportedQueryFormats as string}, PBF`);
   });
 
   it('describes the layer: ids, types, OID field, extent, default maxRecordCount', async () => {

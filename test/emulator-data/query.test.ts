@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadLayers } from '../../src/emulator/data/index.js';
 import type { EmulatedLayer } from '../../src/emulator/types.js';
-import { oidsOf, q, queryError, signedArea2 } from './helpers.js';
+import { oidsOf, q, queryError, signedArea2, textOf } from './helpers.js';
 
 let layer: EmulatedLayer;
 let points: EmulatedLayer;
@@ -208,7 +208,7 @@ describe('query: answers', () => {
     expect(page.objectIdFieldName).toBe('FID');
     expect(oidsOf(page, 'FID')).toEqual([12, 11, 10]);
     expect(queryError(fid!, { where: 'OBJECTID > 1' }).code).toBe(400);
-    const geo = JSON.parse(fid!.query({ f: 'geojson', objectIds: '4' }).body);
+    const geo = JSON.parse(textOf(fid!.query({ f: 'geojson', objectIds: '4' })));
     expect(geo.features[0].id).toBe(4);
   });
 
@@ -220,7 +220,8 @@ describe('query: answers', () => {
   });
 
   it('unsupported f is rejected, pjson accepted, returnTrueCurves ignored', () => {
-    expect(queryError(layer, { f: 'pbf' }).code).toBe(400);
+    expect(queryError(layer, { f: 'kmz' }).code).toBe(400);
+    expect(queryError(layer, { f: 'amf' }).details.join()).toContain("'f' parameter is invalid");
     expect(q(layer, { f: 'pjson', returnTrueCurves: 'false' }).features).toHaveLength(MAX);
   });
 });
@@ -297,8 +298,15 @@ describe('query: geometry', () => {
 describe('query: f=geojson', () => {
   it('is a valid RFC 7946 FeatureCollection with outer rings counter-clockwise', () => {
     const fc = JSON.parse(
-      layer.query({ where: '1=1', outFields: '*', f: 'geojson', resultOffset: '0', resultRecordCount: '100' })
-        .body,
+      textOf(
+        layer.query({
+          where: '1=1',
+          outFields: '*',
+          f: 'geojson',
+          resultOffset: '0',
+          resultRecordCount: '100',
+        }),
+      ),
     ) as {
       type: string;
       features: {
@@ -340,7 +348,7 @@ describe('query: f=geojson', () => {
     }
     expect(holes).toBeGreaterThan(0);
     expect(multi).toBeGreaterThan(0);
-    const last = JSON.parse(layer.query({ f: 'geojson', resultOffset: '2300' }).body);
+    const last = JSON.parse(textOf(layer.query({ f: 'geojson', resultOffset: '2300' })));
     expect(last.properties).toBeUndefined();
   });
 
@@ -351,10 +359,10 @@ describe('query: f=geojson', () => {
         { service: 'l', generate: { count: 100, geometry: 'polyline', hasM: true } },
       ],
     });
-    const fc = JSON.parse(pz!.query({ f: 'geojson' }).body);
+    const fc = JSON.parse(textOf(pz!.query({ f: 'geojson' })));
     expect(fc.features[0].geometry.type).toBe('Point');
     expect(fc.features[0].geometry.coordinates).toHaveLength(3);
-    const lc = JSON.parse(lines!.query({ f: 'geojson' }).body);
+    const lc = JSON.parse(textOf(lines!.query({ f: 'geojson' })));
     const types = new Set(lc.features.map((f: { geometry: { type: string } }) => f.geometry.type));
     expect(types).toEqual(new Set(['LineString', 'MultiLineString']));
     const line = lc.features.find((f: { geometry: { type: string } }) => f.geometry.type === 'LineString');

@@ -4,7 +4,15 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { EtlError, type ExportStats, exportLayer, type Runtime, systemClock } from '../../index.js';
+import {
+  EtlError,
+  type ExportStats,
+  exportLayer,
+  QUERY_FORMATS,
+  type QueryFormat,
+  type Runtime,
+  systemClock,
+} from '../../index.js';
 import {
   addConnectionOptions,
   type ConnectionFlags,
@@ -27,6 +35,7 @@ export interface ExportFlags extends ConnectionFlags {
   fields?: string;
   outSr: number;
   strategy: string;
+  queryFormat: string;
   concurrency: number;
   pageSize?: number;
   resume?: boolean;
@@ -50,6 +59,11 @@ export function exportCommand(
     .option('--fields <a,b,c>', 'fields to export (default: all)')
     .option('--out-sr <wkid>', 'output spatial reference', toPositiveInt, 4326)
     .option('--strategy <name>', `paging strategy: ${STRATEGIES.join(' | ')}`, 'auto')
+    .option(
+      '--query-format <format>',
+      `wire format of feature queries: ${QUERY_FORMATS.join(' | ')} (auto: pbf when the layer lists it, else json)`,
+      'auto',
+    )
     .option('--concurrency <n>', 'pages fetched at once', toPositiveInt, 4)
     .option('--page-size <n>', 'features per page (default: the layer maxRecordCount)', toPositiveInt)
     .option(
@@ -86,6 +100,12 @@ async function runExport(
       `--strategy must be one of ${STRATEGIES.join(', ')} (got "${flags.strategy}")`,
     );
   }
+  if (!(QUERY_FORMATS as readonly string[]).includes(flags.queryFormat)) {
+    throw new EtlError(
+      'USAGE',
+      `--query-format must be one of ${QUERY_FORMATS.join(', ')} (got "${flags.queryFormat}")`,
+    );
+  }
   if (flags.resume && output === '-')
     throw new EtlError('USAGE', '--resume needs an output file, not stdout');
   const verbosity = verbosityOf(flags);
@@ -114,6 +134,7 @@ async function runExport(
         : {}),
       outSR: flags.outSr,
       strategy: flags.strategy as (typeof STRATEGIES)[number],
+      queryFormat: flags.queryFormat as QueryFormat,
       concurrency: flags.concurrency,
       ...(flags.pageSize === undefined ? {} : { pageSize: flags.pageSize }),
       resume: flags.resume === true,
@@ -141,6 +162,7 @@ export function statsJson(stats: ExportStats): Record<string, unknown> {
     tokensGenerated: stats.tokensGenerated,
     tokenRefreshes: stats.tokenRefreshes,
     strategy: stats.strategy,
+    queryFormat: stats.queryFormat,
     elapsedMs: Math.round(stats.elapsedMs),
   };
 }
@@ -154,7 +176,7 @@ export function summaryLine(stats: ExportStats, output: string): string {
       `${formatInt(stats.retries)} retries`,
       `${formatInt(stats.tokensGenerated)} tokens generated`,
       `${formatInt(stats.tokenRefreshes)} refreshes`,
-      `strategy ${stats.strategy}`,
+      `strategy ${stats.strategy}${stats.queryFormat ? ` (f=${stats.queryFormat})` : ''}`,
       `${formatDuration(stats.elapsedMs)}`,
     ].join(' · ') + (output === '-' ? '' : ` → ${output}`)
   );

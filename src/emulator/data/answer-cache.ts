@@ -1,9 +1,11 @@
 /**
- * Serialized feature-query answers, kept as UTF-8 bytes in a least-recently-used cache bounded
- * by size. Layer data never changes once loaded, so an answer depends only on the parsed query and
- * the query faults: a repeated page (benchmarks, retries, several clients exporting one layer) is
- * written from memory instead of being serialized again. The server sends the cached bytes as
- * they are (`answerBytes`); `body` decodes them only when someone asks for the text.
+ * Serialized feature-query answers, kept as bytes in a least-recently-used cache bounded by size.
+ * Layer data never changes once loaded, so an answer depends only on the parsed query (its format
+ * included: a JSON, GeoJSON and PBF answer of one page are three entries) and the query faults: a
+ * repeated page (benchmarks, retries, several clients exporting one layer) is written from memory
+ * instead of being serialized again. The server sends the cached bytes as they are
+ * (`answerBytes`); the `body` of a cached text answer decodes them only when someone asks for it,
+ * the `body` of a cached binary (`f=pbf`) answer is those bytes.
  *
  * An answer is admitted on its second request: a single pass over a layer (one export, a test)
  * costs no memory and no extra encoding, and cannot evict the pages that are read repeatedly.
@@ -20,18 +22,26 @@ const MAX_SEEN_KEYS = 20_000;
 
 const BYTES = new WeakMap<QueryAnswer, Buffer>();
 
-/** The UTF-8 body of an answer that came from (or went into) a cache, without re-encoding it. */
+/** The body of an answer that came from (or went into) a cache, as bytes, without re-encoding it. */
 export function answerBytes(answer: QueryAnswer): Buffer | undefined {
   return BYTES.get(answer);
 }
 
-function cachedAnswer(bytes: Buffer, contentType: string): QueryAnswer {
-  const answer: QueryAnswer = {
-    contentType,
-    get body(): string {
-      return bytes.toString('utf8');
-    },
-  };
+function bytesOf(body: string | Uint8Array): Buffer {
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  // a view over the same memory (the encoders hand over buffers of the exact size)
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+function cachedAnswer(bytes: Buffer, contentType: string, text: boolean): QueryAnswer {
+  const answer: QueryAnswer = text
+    ? {
+        contentType,
+        get body(): string {
+          return bytes.toString('utf8');
+        },
+      }
+    : { contentType, body: bytes };
   BYTES.set(answer, bytes);
   return answer;
 }
@@ -91,10 +101,10 @@ export class AnswerCache {
    * answer comes back as is; the second time, it is stored (when it fits) and the answer comes
    * back with its bytes attached.
    */
-  set(key: string, body: string, contentType: string): QueryAnswer {
+  set(key: string, body: string | Uint8Array, contentType: string): QueryAnswer {
     if (!this.#admit(key)) return { body, contentType };
-    const bytes = Buffer.from(body, 'utf8');
-    const answer = cachedAnswer(bytes, contentType);
+    const bytes = bytesOf(body);
+    const answer = cachedAnswer(bytes, contentType, typeof body === 'string');
     if (bytes.length > this.#maxBytes * MAX_ENTRY_FRACTION) return answer;
     const previous = this.#entries.get(key);
     if (previous !== undefined) {

@@ -28,6 +28,7 @@ function capabilities(spec: LayerSpec): Required<LayerCapabilities> {
     idsOnly: c.idsOnly !== false,
     statistics: c.statistics !== false,
     geojson: c.geojson !== false,
+    pbf: c.pbf !== false,
   };
 }
 

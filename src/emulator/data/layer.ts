@@ -10,6 +10,7 @@ import { type QueryContext, runQuery } from './query.js';
 import { Selector } from './select.js';
 import { FeatureWriter } from './serialize-features.js';
 import { esriGeometryObject } from './serialize-geometry.js';
+import { PbfWriter } from './serialize-pbf.js';
 import { type GeometryKind, type LayerData, layerExtent, rowOf } from './store.js';
 
 const GEOMETRY_TYPES: Record<GeometryKind, EsriGeometryType> = {
@@ -53,6 +54,7 @@ export class DataLayer implements EmulatedLayer {
       fields,
       selector: new Selector(data, fields),
       writer: new FeatureWriter(data, fields, this.geometryType),
+      pbf: new PbfWriter(data, fields, this.geometryType),
       maxRecordCount: options.maxRecordCount,
       capabilities: options.capabilities,
       cache: new AnswerCache(),

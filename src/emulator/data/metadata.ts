@@ -72,6 +72,11 @@ function drawingInfo(geometryType: EsriGeometryType): Record<string, unknown> {
   };
 }
 
+/** `supportedQueryFormats`, worded as ArcGIS Online hosted layers word it: "JSON, geoJSON, PBF". */
+function queryFormats(caps: Required<LayerCapabilities>): string {
+  return ['JSON', ...(caps.geojson ? ['geoJSON'] : []), ...(caps.pbf ? ['PBF'] : [])].join(', ');
+}
+
 export function buildMetadata(input: MetadataInput): LayerMetadata & Record<string, unknown> {
   const caps = input.capabilities;
   const shape = geometryFieldName(input.fields);
@@ -141,7 +146,7 @@ export function buildMetadata(input: MetadataInput): LayerMetadata & Record<stri
     maxRecordCount: input.maxRecordCount,
     supportsStatistics: caps.statistics,
     supportsAdvancedQueries: true,
-    supportedQueryFormats: caps.geojson ? 'JSON, geoJSON' : 'JSON',
+    supportedQueryFormats: queryFormats(caps),
     isDataVersioned: false,
     ownershipBasedAccessControlForFeatures: { allowOthersToQuery: true },
     useStandardizedQueries: true,

@@ -18,8 +18,11 @@ export interface OrderBy {
   desc: boolean;
 }
 
+export type QueryFormat = 'json' | 'geojson' | 'pbf';
+
 export interface QueryRequest {
-  format: 'json' | 'geojson';
+  /** `pjson` is `json`. */
+  format: QueryFormat;
   where: string | undefined;
   objectIds: number[] | undefined;
   /** Query envelope in WGS84: xmin, ymin, xmax, ymax. */
@@ -220,7 +223,7 @@ function parseStatistics(fields: FieldSet, v: string | undefined): StatisticRequ
 /** Parses every supported parameter; throws EmulatorQueryError(400) for an invalid one. */
 export function parseQueryParams(params: QueryParams, fields: FieldSet): QueryRequest {
   const f = present(params.f) ? params.f.trim().toLowerCase() : 'json';
-  if (f !== 'json' && f !== 'pjson' && f !== 'geojson') {
+  if (f !== 'json' && f !== 'pjson' && f !== 'geojson' && f !== 'pbf') {
     throw invalidParameter(`'f' parameter is invalid: unsupported format '${f.slice(0, 20)}'`);
   }
   const outWkid = present(params.outSR) ? parseSpatialReference(params.outSR.trim()) : undefined;
@@ -232,7 +235,7 @@ export function parseQueryParams(params: QueryParams, fields: FieldSet): QueryRe
         .map((name) => resolveField(fields, name, 'groupByFieldsForStatistics'))
     : [];
   return {
-    format: f === 'geojson' ? 'geojson' : 'json',
+    format: f === 'pjson' ? 'json' : f,
     where: params.where,
     objectIds: parseObjectIds(params.objectIds),
     envelope: parseGeometry(params),

@@ -14,15 +14,19 @@ import type { FieldSet } from './fields.js';
 import { invalidParameter, parseQueryParams, type QueryRequest } from './query-params.js';
 import type { Selection, Selector } from './select.js';
 import type { FeatureWriter } from './serialize-features.js';
+import { countPbf, idsPbf, PBF_CONTENT_TYPE, type PbfWriter } from './serialize-pbf.js';
 import { statisticsText } from './stats.js';
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 export const GEOJSON_CONTENT_TYPE = 'application/geo+json; charset=utf-8';
+export { PBF_CONTENT_TYPE } from './serialize-pbf.js';
 
 export interface QueryContext {
   readonly fields: FieldSet;
   readonly selector: Selector;
   readonly writer: FeatureWriter;
+  /** `f=pbf` answers. */
+  readonly pbf: PbfWriter;
   readonly maxRecordCount: number;
   readonly capabilities: Required<LayerCapabilities>;
   /** Serialized feature answers (the data never changes, so a repeated page is not rebuilt). */
@@ -72,6 +76,12 @@ function checkCapabilities(req: QueryRequest, ctx: QueryContext): void {
   if (!caps.geojson && req.format === 'geojson') {
     throw invalidParameter("'f' parameter is invalid: geojson is not supported by this layer");
   }
+  if (req.format === 'pbf') {
+    if (!caps.pbf) throw invalidParameter("'f' parameter is invalid: pbf is not supported by this layer");
+    if (req.statistics && !req.returnCountOnly && !req.returnIdsOnly) {
+      throw invalidParameter("'f' parameter is invalid: pbf is not supported for statistics queries");
+    }
+  }
 }
 
 function idsText(sel: Selection, ctx: QueryContext): string {
@@ -79,6 +89,13 @@ function idsText(sel: Selection, ctx: QueryContext): string {
   const oid = ctx.fields.oid;
   for (let k = 0; k < sel.length; k++) parts[k] = String(oid.get(sel.row(k)));
   return `{"objectIdFieldName":${JSON.stringify(ctx.fields.oidField)},"objectIds":[${parts.join(',')}]}`;
+}
+
+function oidsOf(sel: Selection, ctx: QueryContext): Float64Array {
+  const oids = new Float64Array(sel.length);
+  const oid = ctx.fields.oid;
+  for (let k = 0; k < sel.length; k++) oids[k] = oid.get(sel.row(k)) as number;
+  return oids;
 }
 
 export function runQuery(ctx: QueryContext, params: QueryParams, faults: QueryFaults = {}): QueryAnswer {
@@ -91,6 +108,10 @@ export function runQuery(ctx: QueryContext, params: QueryParams, faults: QueryFa
     if (cached) return cached;
   }
   const sel = ctx.selector.select(req);
+  if (req.format === 'pbf' && (req.returnCountOnly || req.returnIdsOnly)) {
+    const body = req.returnCountOnly ? countPbf(sel.length) : idsPbf(ctx.fields.oidField, oidsOf(sel, ctx));
+    return { body, contentType: PBF_CONTENT_TYPE };
+  }
   if (req.returnCountOnly) return { body: `{"count":${sel.length}}`, contentType: JSON_CONTENT_TYPE };
   if (req.returnIdsOnly) return { body: idsText(sel, ctx), contentType: JSON_CONTENT_TYPE };
   if (req.statistics) {
@@ -115,6 +136,9 @@ function featureAnswer(
   for (let k = 0; k < count; k++) rows[k] = sel.row(plan.start + k);
   if (req.format === 'geojson') {
     return { body: ctx.writer.geojsonText(rows, req, plan.exceeded), contentType: GEOJSON_CONTENT_TYPE };
+  }
+  if (req.format === 'pbf') {
+    return { body: ctx.pbf.features(rows, req, plan.exceeded), contentType: PBF_CONTENT_TYPE };
   }
   return { body: ctx.writer.esriText(rows, req, plan.exceeded), contentType: JSON_CONTENT_TYPE };
 }

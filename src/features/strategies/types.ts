@@ -2,6 +2,7 @@ import type { ArcGISClient } from '../../client/arcgis-client.js';
 import type { Emit } from '../../core/events.js';
 import type { EsriFeature } from '../../core/protocol.js';
 import type { LayerInfo } from '../metadata.js';
+import type { WireState } from '../query.js';
 
 export type StrategyName = 'offset' | 'ids' | 'oid-range' | 'envelope';
 export const STRATEGY_ORDER: readonly StrategyName[] = ['offset', 'ids', 'oid-range', 'envelope'];
@@ -27,6 +28,8 @@ export interface QueryContext {
   expected: number;
   signal: AbortSignal | undefined;
   emit: Emit | undefined;
+  /** Feature queries in f=pbf or f=json (absent: json). Shared by every query of an extraction. */
+  wire?: WireState | undefined;
 }
 
 /** A strategy made ready by its probe: nothing has been written yet. */

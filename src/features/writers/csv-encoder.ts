@@ -10,7 +10,7 @@ import { propertyFields } from '../geometry/feature.js';
 import type { GeoJSONFeature } from '../geometry/types.js';
 import { geometryToWkt } from '../geometry/wkt.js';
 import { csvDate, csvText, csvValue } from './csv-cell.js';
-import type { FeatureEncoder, PageConverter } from './encoder.js';
+import { type FeatureEncoder, type PageConverter, type TextOut, withPageText } from './encoder.js';
 
 const EOL = '\r\n';
 
@@ -61,10 +61,9 @@ export function createCsvEncoder(schema: CsvSchema, mode: CsvGeometry = 'wkt'): 
   const geometry = geometryColumns(schema, mode, names);
   const withGeometry = geometry.columns.length > 0;
   const header = [...names, ...geometry.columns].map(csvText).join(',') + EOL;
-  return {
+  return withPageText({
     header: () => header,
-    page(features: readonly unknown[], _before: number, convert?: PageConverter<unknown>) {
-      let out = '';
+    pageInto(out: TextOut, features: readonly unknown[], _before: number, convert?: PageConverter<unknown>) {
       for (let f = 0; f < features.length; f++) {
         const feature = convert === undefined ? (features[f] as GeoJSONFeature) : convert(features[f]);
         const properties = feature.properties;
@@ -75,11 +74,10 @@ export function createCsvEncoder(schema: CsvSchema, mode: CsvGeometry = 'wkt'): 
           row += isDate[i] ? csvDate(value) : csvValue(value);
         }
         if (withGeometry) row += (names.length > 0 ? ',' : '') + geometry.cells(feature);
-        out += row + EOL;
+        out.write(row + EOL);
       }
-      return out;
     },
     footer: () => '',
     lastChar: () => '\n',
-  };
+  });
 }

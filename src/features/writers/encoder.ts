@@ -7,6 +7,11 @@ import type { GeoJSONFeature } from '../geometry/types.js';
 /** Turns one source feature of a page into the feature to write. */
 export type PageConverter<T> = (feature: T) => GeoJSONFeature;
 
+/** Where a page's text goes, piece by piece (see Utf8Builder). */
+export interface TextOut {
+  write(piece: string): void;
+}
+
 export interface FeatureEncoder {
   header(): string;
   /**
@@ -16,7 +21,32 @@ export interface FeatureEncoder {
    */
   page(features: readonly GeoJSONFeature[], before: number): string;
   page<T>(features: readonly T[], before: number, convert: PageConverter<T>): string;
+  /**
+   * The same text as `page`, written to `out` in pieces (one or a few per feature) instead of
+   * returned: the writer encodes the pieces to UTF-8 as they come (Utf8Builder), without
+   * building the page string. Same bytes.
+   */
+  pageInto(out: TextOut, features: readonly GeoJSONFeature[], before: number): void;
+  pageInto<T>(out: TextOut, features: readonly T[], before: number, convert: PageConverter<T>): void;
   footer(total: number): string;
   /** The last character of the output after `features` features (checks a resume checkpoint). */
   lastChar(features: number): string;
+}
+
+/** An encoder from its `pageInto`: `page` joins the same pieces into a string. */
+export function withPageText(encoder: Omit<FeatureEncoder, 'page'>): FeatureEncoder {
+  return {
+    ...encoder,
+    page(features: readonly unknown[], before: number, convert?: PageConverter<unknown>) {
+      let text = '';
+      const out: TextOut = {
+        write: (piece) => {
+          text += piece;
+        },
+      };
+      if (convert === undefined) encoder.pageInto(out, features as readonly GeoJSONFeature[], before);
+      else encoder.pageInto(out, features, before, convert);
+      return text;
+    },
+  };
 }

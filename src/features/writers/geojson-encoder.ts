@@ -3,20 +3,18 @@
  * `{"type":"FeatureCollection","features":[` `\n{…},` `\n{…}` `\n]}\n`.
  */
 import type { GeoJSONFeature } from '../geometry/types.js';
-import type { FeatureEncoder, PageConverter } from './encoder.js';
+import { type PageConverter, type TextOut, withPageText } from './encoder.js';
 
 const HEADER = '{"type":"FeatureCollection","features":[';
 
-export const geojsonEncoder: FeatureEncoder = {
+export const geojsonEncoder = withPageText({
   header: () => HEADER,
-  page(features: readonly unknown[], before: number, convert?: PageConverter<unknown>) {
-    let out = '';
+  pageInto(out: TextOut, features: readonly unknown[], before: number, convert?: PageConverter<unknown>) {
     for (let i = 0; i < features.length; i++) {
       const feature = convert === undefined ? (features[i] as GeoJSONFeature) : convert(features[i]);
-      out += (before + i === 0 ? '\n' : ',\n') + JSON.stringify(feature);
+      out.write((before + i === 0 ? '\n' : ',\n') + JSON.stringify(feature));
     }
-    return out;
   },
   footer: (total) => (total === 0 ? ']}\n' : '\n]}\n'),
   lastChar: (features) => (features === 0 ? '[' : '}'),
-};
+});

@@ -20,6 +20,7 @@ import type {
   WriterFormat,
   WriterSchema,
 } from './types.js';
+import { Utf8Builder } from './utf8-builder.js';
 
 export const WRITER_FORMATS: readonly WriterFormat[] = ['geojson', 'geojsonseq', 'csv'];
 
@@ -101,6 +102,8 @@ class PageWriter implements FeatureWriter {
   #features: number;
   #state: State = 'open';
   #queue: Promise<unknown> = Promise.resolve();
+  /** Bytes per feature of the last page (sizes the next page's buffer). */
+  #bytesPerFeature = 0;
 
   constructor(format: WriterFormat, encoder: FeatureEncoder, sink: OutputSink, at: WriterCheckpoint) {
     this.format = format;
@@ -149,16 +152,20 @@ class PageWriter implements FeatureWriter {
               }
             };
       try {
-        chunk = Buffer.from(
-          guarded === undefined
-            ? this.#encoder.page(features as readonly GeoJSONFeature[], this.#features)
-            : this.#encoder.page(features, this.#features, guarded),
-        );
+        // encoded to UTF-8 feature by feature: the page is never one string
+        const out = new Utf8Builder(features.length * this.#bytesPerFeature * 1.125 + 1024);
+        if (guarded === undefined) {
+          this.#encoder.pageInto(out, features as readonly GeoJSONFeature[], this.#features);
+        } else {
+          this.#encoder.pageInto(out, features, this.#features, guarded);
+        }
+        chunk = out.finish();
       } catch (cause) {
         // nothing was written: the writer stays usable
         if (conversionError !== undefined) throw conversionError.error;
         throw new EtlError('OUTPUT_ERROR', 'Cannot encode a page of features', { cause });
       }
+      this.#bytesPerFeature = chunk.length / features.length;
       await this.#guard(() => this.#sink.write(chunk));
       this.#bytes += chunk.length;
       this.#features += features.length;
