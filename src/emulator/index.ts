@@ -35,6 +35,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const input = {
     ...(options.layers === undefined ? {} : { layers: options.layers }),
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+    legacy: options.legacy === true,
   };
   const layers = await loadLayers(input);
   return serveEmulator(options, layers);

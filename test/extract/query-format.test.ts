@@ -126,6 +126,36 @@ describe('auto picks f=pbf when the layer lists PBF', () => {
     expect((error as Error).message).toMatch(/pbf is not supported/);
   });
 
+  it('an ArcGIS Server 10.0 (legacy) emulator offers no PBF: auto exports in json', async () => {
+    const legacy = await startSecured({
+      legacy: true,
+      layers: [
+        {
+          service: 'Old',
+          generate: { count: 30, geometry: 'point', seed: 6 },
+          maxRecordCount: 20,
+          secured: false,
+        },
+      ],
+    });
+    const r = rig(legacy, { auth: false });
+    try {
+      const meta = legacy.layer('Old').metadata() as { supportedQueryFormats?: string };
+      expect(meta.supportedQueryFormats).not.toMatch(/pbf/i);
+      const stats = await exportLayer({
+        client: r.client,
+        layerUrl: legacy.layerUrl('Old'),
+        output: tmp.path('legacy.geojsonl'),
+        format: 'geojsonseq',
+      });
+      expect(stats.queryFormat).toBe('json');
+      expect(stats.features).toBe(30);
+    } finally {
+      await r.close();
+      await legacy.stop();
+    }
+  });
+
   it('refuses an unknown query format before any request', async () => {
     const error = await run('Points', { queryFormat: 'xml' as never }).catch((e: unknown) => e);
     expect(isEtlError(error, 'USAGE')).toBe(true);

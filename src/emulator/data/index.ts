@@ -19,6 +19,8 @@ export interface LoadLayersInput {
   layers?: LayerSpec[] | undefined;
   /** Every *.geojson / *.json file of this folder is a layer; service name = file name. */
   dataDir?: string | undefined;
+  /** ArcGIS Server 10.0: no layer offers f=pbf unless its capabilities say so. */
+  legacy?: boolean | undefined;
 }
 
 function capabilities(spec: LayerSpec): Required<LayerCapabilities> {
@@ -97,8 +99,11 @@ export async function dataDirSpecs(dataDir: string): Promise<LayerSpec[]> {
 
 /** Loads every layer of `layers` and of `dataDir`. Duplicate service/id pairs are an error. */
 export async function loadLayers(input: LoadLayersInput): Promise<EmulatedLayer[]> {
-  const specs = [...(input.layers ?? [])];
+  let specs = [...(input.layers ?? [])];
   if (input.dataDir !== undefined) specs.push(...(await dataDirSpecs(input.dataDir)));
+  // ArcGIS Server 10.0 predates f=pbf (10.7): a legacy server's layers do not offer it
+  if (input.legacy)
+    specs = specs.map((spec) => ({ ...spec, capabilities: { pbf: false, ...spec.capabilities } }));
   const seen = new Set<string>();
   for (const spec of specs) {
     validate(spec);
