@@ -55,6 +55,14 @@ export async function fetchLayerInfo(
         { cause: error, url },
       );
     }
+    if (isHtmlPage(error, url)) {
+      // a web page where a REST resource was expected: an item page or a viewer URL, most often
+      throw new EtlError(
+        'LAYER_NOT_FOUND',
+        `${url} answers a web page, not ArcGIS REST JSON: expected the REST URL of a layer, …/FeatureServer/<id> or …/MapServer/<id> (an item page or a map viewer URL is not one) (${(error as Error).message})`,
+        { cause: error, url },
+      );
+    }
     throw error;
   }
   return parseLayerInfo(client, url, body);
@@ -170,6 +178,20 @@ function isNotFound(error: unknown): boolean {
   return (
     (error.arcgisCode === 400 || error.status === 400) &&
     /invalid url|not found|does not exist/i.test(error.message)
+  );
+}
+
+/**
+ * The layer URL itself answered an HTML page with a success status (after the transport's retries):
+ * not a REST endpoint. (An HTML page from the token endpoint is not this: it keeps its own error.)
+ */
+function isHtmlPage(error: unknown, url: string): boolean {
+  const e = isEtlError(error, 'RETRIES_EXHAUSTED') ? error.cause : error;
+  return (
+    isEtlError(e, 'INVALID_RESPONSE') &&
+    e.url === url &&
+    /HTML page/.test(e.message) &&
+    (e.status === undefined || (e.status >= 200 && e.status < 300))
   );
 }
 

@@ -15,7 +15,7 @@ import type { LayerInfo } from './metadata.js';
 import { decodeQueryPbf, type PbfQueryResult } from './pbf-decode.js';
 import type { QueryContext } from './strategies/types.js';
 
-/** `auto`: pbf when the layer lists it in supportedQueryFormats, falling back to json. */
+/** `auto`: pbf for a 2D layer that lists it in supportedQueryFormats, falling back to json. */
 export type QueryFormat = 'auto' | 'json' | 'pbf';
 export const QUERY_FORMATS: readonly QueryFormat[] = ['auto', 'json', 'pbf'];
 
@@ -26,10 +26,16 @@ export interface WireState {
   readonly forced: boolean;
 }
 
+/**
+ * `auto` takes pbf for 2D layers that list it. Layers with Z or M stay on JSON: how servers quantize
+ * and delta-encode z and m in PBF is not pinned down by Esri's published spec (x and y are, and
+ * Koop's encoder agrees), and a wrong guess would corrupt values silently. `pbf` forces it anyway.
+ */
 export function initialWire(choice: QueryFormat | undefined, layer: LayerInfo): WireState {
   if (choice === 'pbf') return { pbf: true, forced: true };
   if (choice === 'json') return { pbf: false, forced: false };
-  return { pbf: layer.supportedQueryFormats.some((f) => f.toLowerCase() === 'pbf'), forced: false };
+  const listed = layer.supportedQueryFormats.some((f) => f.toLowerCase() === 'pbf');
+  return { pbf: listed && !layer.hasZ && !layer.hasM, forced: false };
 }
 
 export interface QueryResult {

@@ -114,7 +114,7 @@ describe('invalid layer URLs', () => {
     );
   });
 
-  it('an HTML page with HTTP 200 (a web page, not a REST endpoint): INVALID_RESPONSE, retried, then RETRIES_EXHAUSTED', async () => {
+  it('an HTML page with HTTP 200 (a web page, not a REST endpoint): retried, then LAYER_NOT_FOUND naming the page', async () => {
     const s = await serve((_req, res) =>
       sendBytes(
         res,
@@ -124,9 +124,10 @@ describe('invalid layer URLs', () => {
     );
     const error = await expectFailedExport(
       { url: `${s.origin}${LAYER_PATH}`, output: dir.path('html.geojsonseq') },
-      'RETRIES_EXHAUSTED',
+      'LAYER_NOT_FOUND',
     );
-    expect(codeChain(error)).toContain('INVALID_RESPONSE');
+    expect(codeChain(error)).toEqual(['LAYER_NOT_FOUND', 'RETRIES_EXHAUSTED', 'INVALID_RESPONSE']);
+    expect(error.message).toMatch(/answers a web page, not ArcGIS REST JSON/);
     expect(error.message).toMatch(/HTML page/);
     expect(error.message).toContain('Item page');
   });
