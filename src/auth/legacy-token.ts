@@ -9,27 +9,19 @@
  * 498 earlier; the client's reactive refresh then gets a new token once.
  */
 import { EtlError } from '../core/errors.js';
-import type { TokenClientType } from '../core/protocol.js';
 import { redactUrl, registerSecret } from '../core/redact.js';
 import { type Clock, systemClock } from '../core/time.js';
 import type { RetryPolicy, Transport } from '../http/types.js';
 import { checkCredentialUrl } from './credential-errors.js';
-import { resolveSecret, type SecretSource } from './secret-source.js';
+import { resolveSecret } from './secret-source.js';
 import { postTokenRequest } from './token-request.js';
 import type { FetchTokenContext, TokenGrant, TokenIdentity, TokenProvider } from './types.js';
+import { type UserTokenOptions, type UserTokenSettings, userTokenSettings } from './user-token-options.js';
 
-export interface LegacyTokenOptions {
+export interface LegacyTokenOptions extends UserTokenOptions {
   /** `{server}/arcgis/tokens` (a trailing `/`, `/generateToken` or query string is dropped). */
   tokenUrl: string;
-  username: string;
-  password: SecretSource;
   transport: Transport;
-  /** `referer` (needs `referer`), `ip` (needs `ip`), or `requestip` (default, or referer when one is given). */
-  client?: TokenClientType;
-  referer?: string;
-  ip?: string;
-  /** Requested lifetime in minutes (default 60). */
-  expirationMinutes?: number;
   clock?: Clock;
   retry?: Partial<RetryPolicy> | false;
 }
@@ -51,65 +43,35 @@ export class LegacyTokenProvider implements TokenProvider {
   readonly tokenUrl: string;
   readonly identity: TokenIdentity;
   readonly refreshable = true;
-  readonly #password: SecretSource;
+  readonly #settings: UserTokenSettings;
   readonly #transport: Transport;
-  readonly #client: TokenClientType;
-  readonly #referer: string | undefined;
-  readonly #ip: string | undefined;
-  readonly #minutes: number;
   readonly #clock: Clock;
   readonly #retry: Partial<RetryPolicy> | false | undefined;
 
   constructor(options: LegacyTokenOptions) {
     this.tokenUrl = legacyTokenUrl(options.tokenUrl);
-    if (!options.username) throw new EtlError('MISSING_CREDENTIALS', 'getToken needs a username');
-    if (typeof options.password === 'string') {
-      if (!options.password) {
-        throw new EtlError('MISSING_CREDENTIALS', `getToken needs a password for ${options.username}`);
-      }
-      registerSecret(options.password);
-    }
-    this.#password = options.password;
+    this.#settings = userTokenSettings(options, 'getToken');
+    this.identity = this.#settings.identity;
     this.#transport = options.transport;
-    this.#client = options.client ?? (options.referer ? 'referer' : 'requestip');
-    this.#referer = options.referer;
-    this.#ip = options.ip;
-    if (this.#client === 'referer' && !this.#referer)
-      throw new EtlError('USAGE', 'client=referer needs a referer');
-    if (this.#client === 'ip' && !this.#ip) throw new EtlError('USAGE', 'client=ip needs an ip');
-    const minutes = options.expirationMinutes ?? 60;
-    if (!Number.isFinite(minutes) || minutes <= 0) {
-      throw new EtlError('USAGE', `expirationMinutes must be a positive number of minutes, got ${minutes}`);
-    }
-    this.#minutes = Math.round(minutes);
     this.#clock = options.clock ?? systemClock;
     this.#retry = options.retry;
-    this.identity = {
-      username: options.username,
-      client: this.#client,
-      ...(this.#client === 'referer' && this.#referer ? { referer: this.#referer } : {}),
-    };
   }
 
   async fetchToken(context: FetchTokenContext): Promise<TokenGrant> {
-    const username = this.identity.username as string;
-    const password = await resolveSecret(this.#password, `password for ${this.identity.username}`);
-    const clientid =
-      this.#client === 'referer'
-        ? `ref.${this.#referer}`
-        : this.#client === 'ip'
-          ? `ip.${this.#ip}`
-          : undefined;
+    const { identity, client, referer, ip, minutes } = this.#settings;
+    const username = identity.username;
+    const password = await resolveSecret(this.#settings.password, `password for ${username}`);
+    const clientid = client === 'referer' ? `ref.${referer}` : client === 'ip' ? `ip.${ip}` : undefined;
     const sentAt = this.#clock.now();
     const response = await postTokenRequest<string>(
       this.#transport,
       `${this.tokenUrl}?request=getToken`,
-      { request: 'getToken', username, password, expiration: this.#minutes, clientid, f: 'text' },
+      { request: 'getToken', username, password, expiration: minutes, clientid, f: 'text' },
       { who: username, retry: this.#retry, signal: context.signal, responseType: 'text' },
     );
     const token = readLegacyToken(String(response.body ?? ''), this.tokenUrl);
     registerSecret(token, 'token');
-    const lifetime = this.#minutes * 60_000;
+    const lifetime = minutes * 60_000;
     return { token, expires: sentAt + lifetime - legacyMarginMs(lifetime) };
   }
 }
