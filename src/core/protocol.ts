@@ -1,5 +1,6 @@
 /**
- * ArcGIS REST JSON shapes shared by the client side and the emulator (types only).
+ * ArcGIS REST shapes shared by the client side and the emulator, and the few protocol constants both
+ * go by (where-clause keywords, the enums of the `f=pbf` FeatureCollection).
  */
 export type EsriFieldType =
   | 'esriFieldTypeOID'
@@ -141,3 +142,49 @@ export interface EsriAdminError {
 }
 
 export type TokenClientType = 'requestip' | 'referer' | 'ip';
+
+/**
+ * The keywords of an ArcGIS `where` clause (the SQL-92 subset query layers accept): never a field
+ * name. The emulator's parser and the client's where builder both go by this list.
+ */
+export const WHERE_KEYWORDS: ReadonlySet<string> = new Set([
+  'AND',
+  'OR',
+  'NOT',
+  'IN',
+  'LIKE',
+  'IS',
+  'NULL',
+  'BETWEEN',
+  'ESCAPE',
+  'DATE',
+  'TIMESTAMP',
+]);
+
+/**
+ * esriPBuffer.FeatureCollectionPBuffer.GeometryType, by enum value: Point 0 … Polygon 3
+ * (Multipatch, 4, has no Esri JSON geometry type).
+ */
+export const PBF_GEOMETRY_TYPES: readonly EsriGeometryType[] = [
+  'esriGeometryPoint',
+  'esriGeometryMultipoint',
+  'esriGeometryPolyline',
+  'esriGeometryPolygon',
+];
+
+/** esriPBuffer.FeatureCollectionPBuffer.FieldType, by enum value (BigInteger and the date/time-only types are not in it). */
+export const PBF_FIELD_TYPES: readonly EsriFieldType[] = [
+  'esriFieldTypeSmallInteger',
+  'esriFieldTypeInteger',
+  'esriFieldTypeSingle',
+  'esriFieldTypeDouble',
+  'esriFieldTypeString',
+  'esriFieldTypeDate',
+  'esriFieldTypeOID',
+  'esriFieldTypeGeometry',
+  'esriFieldTypeBlob',
+  'esriFieldTypeRaster',
+  'esriFieldTypeGUID',
+  'esriFieldTypeGlobalID',
+  'esriFieldTypeXML',
+];

@@ -4,6 +4,7 @@
  */
 import { EtlError } from '../core/errors.js';
 import { CONTROL_PREFIX } from './control-routes.js';
+import { GENERATED_GEOMETRIES } from './data/generate.js';
 import { FAULT_KINDS } from './faults.js';
 import type {
   EmulatorHandle,
@@ -59,15 +60,6 @@ export interface EmulatorCliFlags {
   /** Behave like ArcGIS Server 10.0 (legacy getToken only). */
   legacy?: boolean;
 }
-
-const GEOMETRIES: readonly GeneratedGeometry[] = [
-  'point',
-  'multipoint',
-  'polyline',
-  'polygon',
-  'multipolygon',
-  'mixed-polygon',
-];
 
 export function emulatorCommandOptions(flags: EmulatorCliFlags): EmulatorOptions {
   const maxRecordCount = optionalInt(flags.maxRecordCount, 'max-record-count', 1);
@@ -166,8 +158,8 @@ function parseGenerate(
   if (!service || !geometry || !count || extra.length > 0) {
     throw new EtlError('USAGE', `--generate expects service:geometry:count[:seed], got "${text}"`);
   }
-  if (!GEOMETRIES.includes(geometry as GeneratedGeometry)) {
-    throw new EtlError('USAGE', `Unknown geometry "${geometry}" (one of ${GEOMETRIES.join(', ')})`);
+  if (!GENERATED_GEOMETRIES.includes(geometry as GeneratedGeometry)) {
+    throw new EtlError('USAGE', `Unknown geometry "${geometry}" (one of ${GENERATED_GEOMETRIES.join(', ')})`);
   }
   const n = optionalInt(count, 'generate count', 0) as number;
   const s = optionalInt(seed === '' ? undefined : seed, 'generate seed', 0) ?? defaultSeed;

@@ -29,12 +29,14 @@
  */
 import { EtlError } from '../core/errors.js';
 import { ProtoReader } from '../core/protobuf.js';
-import type {
-  EsriFeature,
-  EsriGeometry,
-  EsriGeometryType,
-  EsriPosition,
-  SpatialReference,
+import {
+  type EsriFeature,
+  type EsriGeometry,
+  type EsriGeometryType,
+  type EsriPosition,
+  PBF_FIELD_TYPES,
+  PBF_GEOMETRY_TYPES,
+  type SpatialReference,
 } from '../core/protocol.js';
 
 export interface PbfField {
@@ -60,32 +62,10 @@ export type PbfQueryResult =
 
 const CONTEXT = 'The pbf answer of the query';
 
-const GEOMETRY_TYPES: readonly EsriGeometryType[] = [
-  'esriGeometryPoint',
-  'esriGeometryMultipoint',
-  'esriGeometryPolyline',
-  'esriGeometryPolygon',
-];
 const POINT = 0;
 const MULTIPOINT = 1;
 const POLYLINE = 2;
 const MULTIPATCH = 4;
-
-const FIELD_TYPES: readonly string[] = [
-  'esriFieldTypeSmallInteger',
-  'esriFieldTypeInteger',
-  'esriFieldTypeSingle',
-  'esriFieldTypeDouble',
-  'esriFieldTypeString',
-  'esriFieldTypeDate',
-  'esriFieldTypeOID',
-  'esriFieldTypeGeometry',
-  'esriFieldTypeBlob',
-  'esriFieldTypeRaster',
-  'esriFieldTypeGUID',
-  'esriFieldTypeGlobalID',
-  'esriFieldTypeXML',
-];
 
 // tags: field number << 3 | wire type (0 varint, 1 fixed64, 2 length-delimited, 5 fixed32)
 const VARINT = 0;
@@ -298,7 +278,7 @@ function decodeFeatureResult(r: ProtoReader, end: number): PbfQueryResult {
   let geometryType: EsriGeometryType | undefined;
   if (geometryCode >= 0) {
     if (geometryCode === MULTIPATCH) throw unsupported('multipatch geometries');
-    geometryType = GEOMETRY_TYPES[geometryCode];
+    geometryType = PBF_GEOMETRY_TYPES[geometryCode];
     if (geometryType === undefined) throw unsupported(`geometries of an unknown type (${geometryCode})`);
   }
   // no transform at all: coordinates are not quantized (identity, y up)
@@ -360,7 +340,7 @@ function readField(r: ProtoReader, end: number): PbfField {
     else skipField(r, t);
   }
   closed(r, end);
-  return { name, type: FIELD_TYPES[code] ?? `esriFieldTypeUnknown${code}`, alias };
+  return { name, type: PBF_FIELD_TYPES[code] ?? `esriFieldTypeUnknown${code}`, alias };
 }
 
 function readTransform(r: ProtoReader, end: number, transform: Transform): void {

@@ -4,28 +4,14 @@
  */
 
 import { EtlError } from '../core/errors.js';
-import type { EsriField } from '../core/protocol.js';
+import { type EsriField, WHERE_KEYWORDS } from '../core/protocol.js';
 import { toOid } from './oid.js';
 
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
-/** SQL words that would change a clause's meaning if taken as a field name. */
-const RESERVED = new Set([
-  'AND',
-  'OR',
-  'NOT',
-  'IN',
-  'LIKE',
-  'IS',
-  'NULL',
-  'BETWEEN',
-  'ESCAPE',
-  'DATE',
-  'TIMESTAMP',
-]);
 
 /** Throws USAGE unless `name` is a plain field name (and, when fields are given, one of them). */
 export function validateFieldName(name: string, fields?: readonly EsriField[]): string {
-  if (!FIELD_NAME.test(name) || RESERVED.has(name.toUpperCase())) {
+  if (!FIELD_NAME.test(name) || WHERE_KEYWORDS.has(name.toUpperCase())) {
     throw new EtlError('USAGE', `Invalid field name: ${JSON.stringify(name)}`);
   }
   if (fields && !fields.some((f) => f.name === name)) {

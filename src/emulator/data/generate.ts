@@ -8,7 +8,8 @@ import type { GeneratedGeometry, GenerateSpec } from '../types.js';
 import { hash3, unit3 } from './hash.js';
 import { type Column, GeometryBuilder, type GeometryKind, type LayerData } from './store.js';
 
-const GEOMETRIES: readonly GeneratedGeometry[] = [
+/** Every geometry a generated layer can have. */
+export const GENERATED_GEOMETRIES: readonly GeneratedGeometry[] = [
   'point',
   'multipoint',
   'polyline',
@@ -208,8 +209,8 @@ function validate(spec: GenerateSpec): void {
   if (!Number.isInteger(spec.count) || spec.count < 0 || spec.count > MAX_GENERATED) {
     throw new EtlError('USAGE', `generate.count must be an integer between 0 and ${MAX_GENERATED}`);
   }
-  if (!GEOMETRIES.includes(spec.geometry)) {
-    throw new EtlError('USAGE', `generate.geometry must be one of ${GEOMETRIES.join(', ')}`);
+  if (!GENERATED_GEOMETRIES.includes(spec.geometry)) {
+    throw new EtlError('USAGE', `generate.geometry must be one of ${GENERATED_GEOMETRIES.join(', ')}`);
   }
   if (spec.oidMode !== undefined && !['dense', 'sparse', 'hashed'].includes(spec.oidMode)) {
     throw new EtlError('USAGE', 'generate.oidMode must be dense, sparse or hashed');

@@ -17,7 +17,7 @@
  * straight into it with their sizes computed first. The answer is one exact-size buffer.
  */
 import { ProtoWriter, WIRE_BYTES } from '../../core/protobuf.js';
-import type { EsriGeometryType } from '../../core/protocol.js';
+import { type EsriGeometryType, PBF_FIELD_TYPES, PBF_GEOMETRY_TYPES } from '../../core/protocol.js';
 import type { FieldRef, FieldSet } from './fields.js';
 import { WGS84 } from './metadata.js';
 import { toWebMercator, WEB_MERCATOR_SR } from './projection.js';
@@ -33,32 +33,16 @@ export const PBF_SCALE_GEOGRAPHIC = 1e-9;
 export const PBF_SCALE_PROJECTED = 1e-4;
 export const PBF_SCALE_ZM = 1e-4;
 
-/** esriPBuffer.FeatureCollectionPBuffer.GeometryType */
-const GEOMETRY_TYPE: Record<EsriGeometryType, number> = {
-  esriGeometryPoint: 0,
-  esriGeometryMultipoint: 1,
-  esriGeometryPolyline: 2,
-  esriGeometryPolygon: 3,
-  // not a layer geometry type (no emulated layer has it); not in Esri's enum either
+/** esriPBuffer GeometryType by Esri JSON type (an envelope, which no emulated layer has, as a polygon). */
+const GEOMETRY_TYPE = {
+  ...Object.fromEntries(PBF_GEOMETRY_TYPES.map((type, code) => [type, code])),
   esriGeometryEnvelope: 3,
-};
+} as Readonly<Record<EsriGeometryType, number>>;
 
-/** esriPBuffer.FeatureCollectionPBuffer.FieldType; BigInteger (not in the enum) is Integer. */
+/** esriPBuffer FieldType by Esri JSON type; BigInteger (not in the enum) is Integer. */
 const FIELD_TYPE: Readonly<Record<string, number>> = {
-  esriFieldTypeSmallInteger: 0,
-  esriFieldTypeInteger: 1,
+  ...Object.fromEntries(PBF_FIELD_TYPES.map((type, code) => [type, code])),
   esriFieldTypeBigInteger: 1,
-  esriFieldTypeSingle: 2,
-  esriFieldTypeDouble: 3,
-  esriFieldTypeString: 4,
-  esriFieldTypeDate: 5,
-  esriFieldTypeOID: 6,
-  esriFieldTypeGeometry: 7,
-  esriFieldTypeBlob: 8,
-  esriFieldTypeRaster: 9,
-  esriFieldTypeGUID: 10,
-  esriFieldTypeGlobalID: 11,
-  esriFieldTypeXML: 12,
 };
 /** DateOnly, TimeOnly, TimestampOffset travel as text in JSON: String here too. */
 const FIELD_TYPE_STRING = 4;

@@ -12,6 +12,7 @@
  *   operand   := field | number | -number | 'string' | NULL | DATE 'x' | TIMESTAMP 'x'
  *              | UPPER(operand) | LOWER(operand)
  */
+import { WHERE_KEYWORDS } from '../../core/protocol.js';
 import { EmulatorQueryError } from '../types.js';
 
 export type CmpOp = '=' | '<>' | '<' | '<=' | '>' | '>=';
@@ -45,20 +46,6 @@ type Token =
 export function invalidQuery(reason: string): EmulatorQueryError {
   return new EmulatorQueryError(400, 'Unable to complete operation.', ['Invalid query', reason]);
 }
-
-const KEYWORDS = new Set([
-  'AND',
-  'OR',
-  'NOT',
-  'IN',
-  'LIKE',
-  'IS',
-  'NULL',
-  'BETWEEN',
-  'ESCAPE',
-  'DATE',
-  'TIMESTAMP',
-]);
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -297,7 +284,7 @@ class Parser {
         return { t: 'fn', name: upper, arg };
       }
       if (!t.quoted && upper === 'NULL') return { t: 'null' };
-      if (!t.quoted && KEYWORDS.has(upper)) {
+      if (!t.quoted && WHERE_KEYWORDS.has(upper)) {
         throw invalidQuery(`unexpected keyword ${upper} at ${t.at + 1}`);
       }
       return { t: 'field', name: t.v };
