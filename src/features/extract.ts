@@ -10,7 +10,7 @@ import type { EsriFeature } from '../core/protocol.js';
 import type { LayerInfo } from './metadata.js';
 import { featureOid } from './oid.js';
 import { OidSet } from './oid-set.js';
-import { initialWire, type QueryFormat, type WireState } from './query.js';
+import { initialWire, type QueryFormat } from './query.js';
 import { envelopeStrategy } from './strategies/envelope.js';
 import { idsStrategy } from './strategies/ids.js';
 import { offsetStrategy } from './strategies/offset.js';
@@ -93,7 +93,6 @@ export class Extraction {
     duplicatesDropped: 0,
     queryFormat: undefined,
   };
-  #wire: WireState | undefined;
 
   constructor(options: ExtractOptions) {
     this.options = options;
@@ -138,7 +137,6 @@ export class Extraction {
       emit: o.emit,
       wire: initialWire(o.queryFormat, layer),
     };
-    this.#wire = base.wire;
     let lastOid = after ?? Number.NEGATIVE_INFINITY;
     let ordered = true;
     let seen: OidSet | undefined;
@@ -173,7 +171,7 @@ export class Extraction {
           else if (seen) for (const oid of page.oids) seen.add(oid);
           this.summary.features += page.features.length;
           this.summary.pages++;
-          this.summary.queryFormat = this.#wire?.pbf ? 'pbf' : 'json';
+          this.summary.queryFormat = base.wire.pbf ? 'pbf' : 'json';
           o.emit?.({
             type: 'page.fetched',
             page: this.summary.pages,

@@ -5,6 +5,7 @@ import type { ArcGISClient } from '../client/arcgis-client.js';
 import { EtlError, isEtlError } from '../core/errors.js';
 import type { EsriEnvelope, EsriField, EsriGeometryType, SpatialReference } from '../core/protocol.js';
 import { baseUrl } from '../core/url.js';
+import { isSuccess } from '../http/envelope.js';
 import { retryQueryFailures, signalOption } from './query.js';
 
 export const DEFAULT_MAX_RECORD_COUNT = 1000;
@@ -191,7 +192,7 @@ function isHtmlPage(error: unknown, url: string): boolean {
     isEtlError(e, 'INVALID_RESPONSE') &&
     e.url === url &&
     /HTML page/.test(e.message) &&
-    (e.status === undefined || (e.status >= 200 && e.status < 300))
+    (e.status === undefined || isSuccess(e.status))
   );
 }
 

@@ -100,7 +100,8 @@ function tokenStatus(status: number): number | undefined {
   return status === 498 || status === 499 ? status : undefined;
 }
 
-function isSuccess(status: number): boolean {
+/** A 2xx status. */
+export function isSuccess(status: number): boolean {
   return status >= 200 && status < 300;
 }
 

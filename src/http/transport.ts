@@ -12,7 +12,7 @@ import { type AgentOptions, createAgent, resolveTimeouts, type TransportTimeouts
 import { ACCEPT_ENCODING, bytesToText, DEFAULT_MAX_BODY_BYTES, readBodyBytes } from './body.js';
 import { type Deadline, startDeadline } from './deadline.js';
 import { encodeRequest, FORM_CONTENT_TYPE } from './encode.js';
-import { checkTextResponse, parseJsonResponse } from './envelope.js';
+import { checkTextResponse, isSuccess, parseJsonResponse } from './envelope.js';
 import { networkFailure } from './network-errors.js';
 import { isRedirectStatus, nextRedirect } from './redirect.js';
 import {
@@ -65,10 +65,6 @@ const ACCEPT: Readonly<Record<NonNullable<RequestOptions['responseType']>, strin
   text: '*/*',
   binary: 'application/x-protobuf, application/octet-stream;q=0.9, application/json;q=0.5, */*;q=0.1',
 };
-
-function isSuccess(status: number): boolean {
-  return status >= 200 && status < 300;
-}
 
 /**
  * Whether a 2xx answer to a binary request is binary: by its content type, else by its first byte
