@@ -4,8 +4,6 @@
  * undecodable body, a JSON answer instead) is asked again as JSON, never lost.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArcGISClient } from '../../src/client/arcgis-client.js';
 import { isEtlError } from '../../src/core/errors.js';
@@ -14,6 +12,7 @@ import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { type ExportOptions, exportLayer } from '../../src/features/export.js';
 import type { WriterFormat } from '../../src/features/writers/types.js';
 import { createTransport } from '../../src/http/transport.js';
+import { paramsOf, sendJson, startServer } from '../http/server.js';
 import { expectSameAsSource, readSeq, rig, startSecured, tempDir } from './helpers.js';
 
 let emu: EmulatorHandle;
@@ -173,55 +172,32 @@ type Spoil = 'refuse' | 'garbage' | 'answer-json';
 async function proxy(spoil: Spoil): Promise<{ origin: string; close(): Promise<void>; spoiled: number[] }> {
   const spoiled: number[] = [];
   const target = new URL(emu.url).origin;
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const params = new URLSearchParams(body);
-      const isPbfQuery = (req.url ?? '').includes('/query') && params.get('f') === 'pbf';
-      if (isPbfQuery && spoil === 'answer-json') params.set('f', 'json');
-      const upstream = await fetch(`${target}${req.url}`, {
-        method: req.method ?? 'GET',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        ...(req.method === 'POST' ? { body: params.toString() } : {}),
+  const server = await startServer(async (req, res, recorded) => {
+    const params = paramsOf(recorded);
+    const isPbfQuery = recorded.url.includes('/query') && params.get('f') === 'pbf';
+    if (isPbfQuery && spoil === 'refuse') {
+      spoiled.push(1);
+      sendJson(res, {
+        error: { code: 400, message: 'Invalid or missing input parameters.', details: ["'f' is invalid"] },
       });
-      const bytes = Buffer.from(await upstream.arrayBuffer());
-      if (isPbfQuery && spoil === 'refuse') {
-        spoiled.push(1);
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            error: {
-              code: 400,
-              message: 'Invalid or missing input parameters.',
-              details: ["'f' is invalid"],
-            },
-          }),
-        );
-        return;
-      }
-      if (isPbfQuery && spoil === 'garbage') {
-        spoiled.push(1);
-        res.writeHead(200, { 'content-type': 'application/x-protobuf' });
-        res.end(Buffer.from([0x12, 0x05, 0x0a, 0x7f, 0xff, 0xff]));
-        return;
-      }
-      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? '' });
-      res.end(bytes);
+      return;
+    }
+    if (isPbfQuery && spoil === 'garbage') {
+      spoiled.push(1);
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      res.end(Buffer.from([0x12, 0x05, 0x0a, 0x7f, 0xff, 0xff]));
+      return;
+    }
+    if (isPbfQuery && spoil === 'answer-json') params.set('f', 'json');
+    const upstream = await fetch(`${target}${recorded.url}`, {
+      method: req.method ?? 'GET',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      ...(req.method === 'POST' ? { body: params.toString() } : {}),
     });
+    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? '' });
+    res.end(Buffer.from(await upstream.arrayBuffer()));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    spoiled,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { origin: server.origin, spoiled, close: () => server.close() };
 }
 
 describe('a pbf answer that cannot be used is asked again as json', () => {
