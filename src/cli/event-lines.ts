@@ -22,6 +22,8 @@ export function eventLine(event: EtlEvent, verbosity: Verbosity): string | undef
       return `token: invalidated${who} (${event.reason})`;
     case 'token.failed':
       return `token: failed${who} [${event.code}] ${event.reason}`;
+    case 'token.request':
+      return verbosity === 'verbose' ? `token: credentials sent to ${event.host}` : undefined;
     case 'warning':
       return `warning: ${event.message}`;
     case 'request.retry':

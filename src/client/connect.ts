@@ -13,6 +13,7 @@ import { RefreshTokenProvider } from '../auth/oauth-refresh-token.js';
 import type { SecretSource } from '../auth/secret-source.js';
 import { StaticTokenProvider } from '../auth/static-token.js';
 import { TokenManager } from '../auth/token-manager.js';
+import { checkServerNamedUrl } from '../auth/token-url-policy.js';
 import type { Authenticator, TokenProvider } from '../auth/types.js';
 import { EtlError } from '../core/errors.js';
 import type { Emit, Logger } from '../core/events.js';
@@ -210,6 +211,7 @@ async function buildProvider(
     if (portal === undefined) {
       throw new EtlError('USAGE', 'OAuth credentials (ARCGIS_CLIENT_ID) need the portal: give --portal URL');
     }
+    if (options.portal === undefined) checkServerNamedUrl(options.url, portal, 'rest/info owningSystemUrl');
     const tokenUrl = portalEndpoints(portal).token;
     const clock = resolveRuntime(options.runtime).clock;
     const provider = credentials.clientSecret
@@ -238,6 +240,8 @@ async function buildProvider(
       return { provider: undefined, tokenUrl: undefined };
     }
     tokenUrl = discovery.tokenUrl;
+    // named by the server, not by the user: sent credentials only if it is trusted
+    checkServerNamedUrl(options.url, tokenUrl, 'rest/info tokenServicesUrl');
   }
   if (!credentials.username) throw new EtlError('MISSING_CREDENTIALS', 'a username is required');
   const legacyUrl = options.tokenUrl || options.portal ? undefined : discovery && legacyTokenUrlOf(discovery);
@@ -283,6 +287,7 @@ function federationPortal(
 ): string | undefined {
   const owner = discovery?.owningSystemUrl;
   if (owner === undefined || !discovery?.tokenRequired) return undefined;
+  if (options.portal === undefined) checkServerNamedUrl(options.url, owner, 'rest/info owningSystemUrl');
   const portal = options.portal ?? owner;
   const online = (u: string) => /(^|\.)arcgis\.com$/i.test(parseHttpUrl(u).hostname);
   if (online(portal) && online(options.url)) return undefined;

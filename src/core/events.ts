@@ -18,6 +18,8 @@ export type EtlEvent =
     }
   | { type: 'request.retry'; url: string; attempt: number; delayMs: number; reason: string }
   | { type: 'request.sent'; url: string; method: string }
+  /** A request carrying credentials (password, client secret, refresh or portal token) to a token endpoint. */
+  | { type: 'token.request'; host: string; url: string }
   | { type: 'page.fetched'; page: number; features: number; strategy: string }
   | { type: 'warning'; message: string };
 

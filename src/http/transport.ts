@@ -230,6 +230,7 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
       };
       stats.requests++;
       emit({ type: 'request.sent', url: shown, method: encoded.method });
+      if (request.purpose === 'token') emit({ type: 'token.request', host: current.host, url: shown });
       let response: Dispatcher.ResponseData;
       try {
         response = await dispatcher.request({

@@ -50,6 +50,8 @@ export interface RequestOptions {
   decodeBinary?: (bytes: Uint8Array) => unknown;
   /** Response size cap in bytes (default 512 MiB). */
   maxBodyBytes?: number;
+  /** `token`: the request carries credentials to a token endpoint (a `token.request` event names its host). */
+  purpose?: 'token';
   /** Redirects are followed only within the same origin (default), or never. */
   redirect?: 'same-origin' | 'error';
 }
