@@ -3,6 +3,7 @@
  */
 import { rootCertificates } from 'node:tls';
 import { Agent } from 'undici';
+import { pinnedLookup } from './localhost.js';
 
 export interface TransportTimeouts {
   /** TCP + TLS connection setup. Default 10 s. */
@@ -62,6 +63,8 @@ export function createAgent(options: AgentOptions = {}): Agent {
     bodyTimeout: timeouts.bodyMs,
     connect: {
       timeout: timeouts.connectMs,
+      // *.localhost is loopback, whatever DNS says
+      lookup: pinnedLookup as never,
       ...(ca === undefined ? {} : { ca }),
     },
   });
