@@ -8,6 +8,8 @@ import { redactValue } from './redact.js';
 export type EtlEvent =
   | { type: 'token.generated'; tokenUrl: string; username?: string; expiresAt: number; reason: string }
   | { type: 'token.refreshed'; tokenUrl: string; username?: string; expiresAt: number; reason: string }
+  /** A static token or API key taken into use (not generated; `expiresAt` only when it is known). */
+  | { type: 'token.static'; kind: 'static' | 'api-key'; expiresAt?: number }
   | { type: 'token.invalidated'; tokenUrl: string; username?: string; reason: string }
   | { type: 'token.failed'; tokenUrl: string; username?: string; reason: string; code: string }
   | {
