@@ -40,7 +40,11 @@ export function addConnectionOptions(command: Command): Command {
       '--client <type>',
       'token binding: requestip | referer | ip (default: requestip, referer with --referer)',
     )
-    .option('--referer <url>', 'Referer to bind the token to; sent on every request')
+    .option(
+      '--referer <url>',
+      'bind tokens to this Referer (client=referer): the token request sends it in its form body (not as a header); ' +
+        'layer and service requests (metadata, queries) send it as the Referer header; rest/info discovery sends none',
+    )
     .option(
       '--expiration <minutes>',
       'requested token lifetime in minutes (the server may cap it)',
