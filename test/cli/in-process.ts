@@ -13,19 +13,26 @@ export interface InProcessResult {
 
 export async function runInProcess(
   args: readonly string[],
-  options: { env?: Record<string, string | undefined>; cwd?: string; stdin?: string } & RunOptions = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    stdin?: string;
+    /** Called with all of stderr so far, at each write (to react to what the command prints). */
+    onStderr?: (text: string) => void;
+  } & RunOptions = {},
 ): Promise<InProcessResult> {
-  const capture = () => {
+  const capture = (onText?: (text: string) => void) => {
     const stream = new PassThrough();
     let text = '';
     stream.setEncoding('utf8').on('data', (d: string) => {
       text += d;
+      onText?.(text);
     });
     return { stream, text: () => text };
   };
+  const { env, cwd, stdin, onStderr, ...run } = options;
   const out = capture();
-  const err = capture();
-  const { env, cwd, stdin, ...run } = options;
+  const err = capture(onStderr);
   const code = await runCli(
     args,
     {
