@@ -207,7 +207,11 @@ async function buildProvider(
   const discovery = await serverDiscovery(options, transport);
   const federatedPortal = federationPortal(options, discovery);
   if ('clientId' in credentials) {
-    const portal = options.portal ?? discovery?.owningSystemUrl;
+    const portal =
+      options.portal ??
+      (discovery?.kind === 'portal'
+        ? discovery.restRoot.replace(/\/sharing\/rest$/i, '')
+        : discovery?.owningSystemUrl);
     if (portal === undefined) {
       throw new EtlError('USAGE', 'OAuth credentials (ARCGIS_CLIENT_ID) need the portal: give --portal URL');
     }
@@ -270,8 +274,11 @@ async function serverDiscovery(
   options: ConnectOptions,
   transport: Transport,
 ): Promise<TokenDiscovery | undefined> {
-  if (options.tokenUrl !== undefined || findRestRoot(options.url).kind === 'portal') return undefined;
-  if (options.portal === undefined) return discoverTokenUrl(options.url, transport);
+  if (options.tokenUrl !== undefined) return undefined;
+  // a portal URL names its own generateToken (no request)
+  if (options.portal === undefined || findRestRoot(options.url).kind === 'portal') {
+    return discoverTokenUrl(options.url, transport);
+  }
   // With a portal, rest/info only tells whether the server is federated: a failure is not fatal.
   return discoverTokenUrl(options.url, transport).catch(() => undefined);
 }
