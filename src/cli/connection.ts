@@ -42,7 +42,8 @@ export function addConnectionOptions(command: Command): Command {
     )
     .option(
       '--referer <url>',
-      'bind tokens to this Referer (client=referer): the token request sends it in its form body (not as a header); ' +
+      'bind tokens to this Referer (client=referer): the token request sends it in its form body (not as a header; ' +
+        'a federated server token exchange also sends it as its Referer header, as the portal token is bound to it); ' +
         'layer and service requests (metadata, queries) send it as the Referer header; rest/info discovery sends none',
     )
     .option(
