@@ -29,7 +29,8 @@ describe('--referer', () => {
   it('the help says where the Referer goes', async () => {
     const help = await runInProcess(['info', '--help']);
     const text = help.stdout.replace(/\s+/g, ' ');
-    expect(text).toContain('the token request sends it in its form body (not as a header)');
+    expect(text).toContain('the token request sends it in its form body (not as a header;');
+    expect(text).toContain('a federated server token exchange also sends it as its Referer header');
     expect(text).toContain('layer and service requests (metadata, queries) send it as the Referer header');
     expect(text).toContain('rest/info discovery sends none');
     expect(text).not.toContain('sent on every request');
