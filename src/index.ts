@@ -88,6 +88,7 @@ export type { StrategyName } from './features/strategies/types.js';
 export type { CreateWriterOptions, FeatureWriter, WriterFormat } from './features/writers/types.js';
 export { createWriter } from './features/writers/writer.js';
 // http
+export { DEFAULT_TIMEOUTS, type TransportTimeouts } from './http/agent.js';
 export { DEFAULT_RETRY_POLICY } from './http/retry.js';
 export type { HttpTransport, TransportOptions } from './http/transport.js';
 export { createTransport } from './http/transport.js';

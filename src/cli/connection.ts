@@ -8,6 +8,7 @@ import {
   type Connection,
   connect,
   createEmitter,
+  DEFAULT_TIMEOUTS,
   type Emit,
   EtlError,
   type Logger,
@@ -30,6 +31,7 @@ export interface ConnectionFlags {
   quiet?: boolean;
   verbose?: boolean;
   logFile?: string;
+  timeout?: number;
 }
 
 export function addConnectionOptions(command: Command): Command {
@@ -53,6 +55,13 @@ export function addConnectionOptions(command: Command): Command {
       60,
     )
     .option('--token-in <place>', 'where the token goes: body | header | query', 'body')
+    .option(
+      '--timeout <seconds>',
+      'give up on one request attempt after this long, even if bytes keep trickling in; a request that ' +
+        'sends no byte for 60 s times out anyway; a timeout is retried at most twice',
+      toPositiveInt,
+      DEFAULT_TIMEOUTS.responseMs / 1000,
+    )
     .option(
       '--token-cache <spec>',
       'token cache: memory | file[:PATH] | redis://host:port/db | redis (= REDIS_URL)',
@@ -143,6 +152,9 @@ export async function openConnection(
     expirationMinutes: flags.expiration,
     tokenPlacement: tokenIn,
     tokenCache: flags.tokenCache === 'redis' ? (io.env.REDIS_URL ?? 'redis') : flags.tokenCache,
+    ...(flags.timeout === undefined
+      ? {}
+      : { transportOptions: { timeouts: { responseMs: flags.timeout * 1000 } } }),
     emit,
     runtime,
   });

@@ -157,7 +157,9 @@ function exhaustedError(
   const why =
     decision.why === 'max-total-delay'
       ? `; the next wait would pass the ${context.policy.maxTotalDelayMs / 1000} s retry budget`
-      : '';
+      : decision.why === 'max-timeouts'
+        ? `; a timeout is retried at most ${context.policy.maxTimeoutRetries ?? 2} times`
+        : '';
   const { last } = context;
   return new EtlError(
     'RETRIES_EXHAUSTED',
@@ -320,17 +322,20 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
     const startedAt = runtime.clock.now();
     const reasons: string[] = [];
     let totalDelayMs = 0;
+    let timeouts = 0;
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw abortedError(shown, signal.reason);
       const result = await attemptOnce(start, request);
       if (result.ok) return { ...result.response, attempts: attempt } as HttpResponse<T>;
       const { failure } = result;
       reasons.push(failure.reason);
+      if (failure.error.code === 'TIMEOUT') timeouts++;
       const decision = decideRetry({
         policy,
         failure,
         attempt,
         totalDelayMs,
+        timeouts,
         idempotent,
         random: runtime.random,
       });

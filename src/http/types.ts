@@ -19,6 +19,11 @@ export interface RetryPolicy {
   errorCodes: readonly string[];
   /** Honour Retry-After (seconds or HTTP date), still capped by maxDelayMs. */
   respectRetryAfter: boolean;
+  /**
+   * Retries after a timeout (idle or whole-request), at most (default 2): a server that stalls or
+   * trickles is not waited on again and again.
+   */
+  maxTimeoutRetries?: number;
 }
 
 export interface RequestOptions {
