@@ -294,9 +294,10 @@ function federationPortal(
 ): string | undefined {
   const owner = discovery?.owningSystemUrl;
   if (owner === undefined || !discovery?.tokenRequired) return undefined;
-  if (options.portal === undefined) checkServerNamedUrl(options.url, owner, 'rest/info owningSystemUrl');
   const portal = options.portal ?? owner;
   const online = (u: string) => /(^|\.)arcgis\.com$/i.test(parseHttpUrl(u).hostname);
   if (online(portal) && online(options.url)) return undefined;
+  // the portal token goes to the owning system named by the server: only if it is trusted
+  if (options.portal === undefined) checkServerNamedUrl(options.url, owner, 'rest/info owningSystemUrl');
   return portal;
 }
