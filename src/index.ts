@@ -30,6 +30,7 @@ export type { StaticTokenOptions } from './auth/static-token.js';
 export { StaticTokenProvider } from './auth/static-token.js';
 export type { TokenManagerOptions } from './auth/token-manager.js';
 export { TokenManager } from './auth/token-manager.js';
+export { checkServerNamedUrl, registrableDomain, trustOf } from './auth/token-url-policy.js';
 export type {
   Authenticator,
   AuthStats,
