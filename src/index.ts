@@ -30,6 +30,7 @@ export type { StaticTokenOptions } from './auth/static-token.js';
 export { StaticTokenProvider } from './auth/static-token.js';
 export type { TokenManagerOptions } from './auth/token-manager.js';
 export { TokenManager } from './auth/token-manager.js';
+export { checkServerNamedUrl, registrableDomain, trustOf } from './auth/token-url-policy.js';
 export type {
   Authenticator,
   AuthStats,
@@ -88,6 +89,7 @@ export type { StrategyName } from './features/strategies/types.js';
 export type { CreateWriterOptions, FeatureWriter, WriterFormat } from './features/writers/types.js';
 export { createWriter } from './features/writers/writer.js';
 // http
+export { DEFAULT_TIMEOUTS, type TransportTimeouts } from './http/agent.js';
 export { DEFAULT_RETRY_POLICY } from './http/retry.js';
 export type { HttpTransport, TransportOptions } from './http/transport.js';
 export { createTransport } from './http/transport.js';

@@ -8,6 +8,7 @@ import {
   type Connection,
   connect,
   createEmitter,
+  DEFAULT_TIMEOUTS,
   type Emit,
   EtlError,
   type Logger,
@@ -30,6 +31,7 @@ export interface ConnectionFlags {
   quiet?: boolean;
   verbose?: boolean;
   logFile?: string;
+  timeout?: number;
 }
 
 export function addConnectionOptions(command: Command): Command {
@@ -40,7 +42,12 @@ export function addConnectionOptions(command: Command): Command {
       '--client <type>',
       'token binding: requestip | referer | ip (default: requestip, referer with --referer)',
     )
-    .option('--referer <url>', 'Referer to bind the token to; sent on every request')
+    .option(
+      '--referer <url>',
+      'bind tokens to this Referer (client=referer): the token request sends it in its form body (not as a header; ' +
+        'a federated server token exchange also sends it as its Referer header, as the portal token is bound to it); ' +
+        'layer and service requests (metadata, queries) send it as the Referer header; rest/info discovery sends none',
+    )
     .option(
       '--expiration <minutes>',
       'requested token lifetime in minutes (the server may cap it)',
@@ -48,6 +55,13 @@ export function addConnectionOptions(command: Command): Command {
       60,
     )
     .option('--token-in <place>', 'where the token goes: body | header | query', 'body')
+    .option(
+      '--timeout <seconds>',
+      'give up on one request attempt after this long, even if bytes keep trickling in; a request that ' +
+        'sends no byte for 60 s times out anyway; a timeout is retried at most twice',
+      toPositiveInt,
+      DEFAULT_TIMEOUTS.responseMs / 1000,
+    )
     .option(
       '--token-cache <spec>',
       'token cache: memory | file[:PATH] | redis://host:port/db | redis (= REDIS_URL)',
@@ -138,6 +152,9 @@ export async function openConnection(
     expirationMinutes: flags.expiration,
     tokenPlacement: tokenIn,
     tokenCache: flags.tokenCache === 'redis' ? (io.env.REDIS_URL ?? 'redis') : flags.tokenCache,
+    ...(flags.timeout === undefined
+      ? {}
+      : { transportOptions: { timeouts: { responseMs: flags.timeout * 1000 } } }),
     emit,
     runtime,
   });

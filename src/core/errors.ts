@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'STATIC_TOKEN_INVALID',
   'FOREIGN_ORIGIN',
   'NOT_FEDERATED',
+  'TOKEN_URL_UNTRUSTED',
   // token cache
   'CACHE_ERROR',
   // extraction

@@ -115,6 +115,19 @@ function parseApp(text: string): OAuthAppSpec {
   return { clientId, ...(clientSecret === undefined ? {} : { clientSecret }), redirectUris };
 }
 
+/** API keys from a key file (one per line, `#` comments) and an environment value (comma-separated). */
+export function apiKeysFrom(fileText: string | undefined, envValue: string | undefined): string[] {
+  const fromFile = (fileText ?? '')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  const fromEnv = (envValue ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  return [...new Set([...fromFile, ...fromEnv])];
+}
+
 /** The lines the CLI prints: server, token and portal URLs, each layer, the control endpoint. */
 export function describeEmulator(handle: EmulatorHandle): string[] {
   const origin = new URL(handle.url).origin;

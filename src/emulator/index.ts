@@ -6,7 +6,7 @@ import { loadLayers } from './data/index.js';
 import { serveEmulator } from './server.js';
 import type { EmulatorHandle, EmulatorOptions } from './types.js';
 
-export { describeEmulator, type EmulatorCliFlags, emulatorCommandOptions } from './cli.js';
+export { apiKeysFrom, describeEmulator, type EmulatorCliFlags, emulatorCommandOptions } from './cli.js';
 export { serveEmulator } from './server.js';
 export type {
   EmulatedLayer,

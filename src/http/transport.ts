@@ -10,6 +10,12 @@ import { redactUrl } from '../core/redact.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
 import { type AgentOptions, createAgent, resolveTimeouts, type TransportTimeouts } from './agent.js';
 import { ACCEPT_ENCODING, bytesToText, DEFAULT_MAX_BODY_BYTES, readBodyBytes } from './body.js';
+import {
+  type ByteBudget,
+  type ByteLease,
+  createByteBudget,
+  DEFAULT_MAX_BUFFERED_BYTES,
+} from './byte-budget.js';
 import { type Deadline, startDeadline } from './deadline.js';
 import { encodeRequest, FORM_CONTENT_TYPE } from './encode.js';
 import { checkTextResponse, isSuccess, parseJsonResponse } from './envelope.js';
@@ -47,6 +53,11 @@ export interface TransportOptions {
   dispatcher?: Dispatcher | undefined;
   /** Default response size cap (512 MiB). */
   maxBodyBytes?: number | undefined;
+  /**
+   * Bytes buffered across all concurrent responses (default 256 MiB): a response waits for room
+   * before it reads more.
+   */
+  maxBufferedBytes?: number | undefined;
   /** Ask for gzip/deflate/br responses and decompress them (default true). */
   compression?: boolean | undefined;
 }
@@ -54,6 +65,8 @@ export interface TransportOptions {
 export interface HttpTransport extends Transport {
   /** The undici dispatcher in use. */
   readonly dispatcher: Dispatcher;
+  /** The bound on bytes buffered across concurrent responses. */
+  readonly budget: ByteBudget;
 }
 
 type AttemptResult =
@@ -157,7 +170,9 @@ function exhaustedError(
   const why =
     decision.why === 'max-total-delay'
       ? `; the next wait would pass the ${context.policy.maxTotalDelayMs / 1000} s retry budget`
-      : '';
+      : decision.why === 'max-timeouts'
+        ? `; a timeout is retried at most ${context.policy.maxTimeoutRetries ?? 2} times`
+        : '';
   const { last } = context;
   return new EtlError(
     'RETRIES_EXHAUSTED',
@@ -187,6 +202,7 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
   const compression = options.compression ?? true;
   const responseMs = resolveTimeouts(options.timeouts).responseMs;
   const stats: TransportStats = { requests: 0, retries: 0 };
+  const budget = createByteBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const warnedUtf8 = new Set<string>();
   const warnInvalidUtf8 = (url: string) => {
     if (warnedUtf8.has(url)) return;
@@ -230,6 +246,7 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
       };
       stats.requests++;
       emit({ type: 'request.sent', url: shown, method: encoded.method });
+      if (request.purpose === 'token') emit({ type: 'token.request', host: current.host, url: shown });
       let response: Dispatcher.ResponseData;
       try {
         response = await dispatcher.request({
@@ -264,49 +281,75 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
         }
         continue;
       }
-      let bytes: Buffer;
+      const lease = budget.lease();
       try {
-        bytes = await readBodyBytes(body, {
-          maxBytes: request.maxBodyBytes ?? defaultMaxBody,
-          url: shown,
-          status,
-          contentLength: responseHeaders['content-length'],
-          contentEncoding: responseHeaders['content-encoding'],
-        });
-      } catch (error) {
-        if (deadline.expired) return { ok: false, failure: deadlineFailure(shown, responseMs, error) };
-        return { ok: false, failure: networkFailure(error, { url: shown, signal: request.signal }) };
+        return await readAndParse(
+          body,
+          lease,
+          { status, headers: responseHeaders, shown, current },
+          request,
+          deadline,
+        );
+      } finally {
+        lease.release();
       }
-      const serverDate = parseServerDate(responseHeaders.date);
-      const contentType = responseHeaders['content-type'];
-      let parsed: unknown;
-      try {
-        if (responseType === 'binary' && isSuccess(status) && isBinaryAnswer(contentType, bytes)) {
-          parsed = { kind: 'binary', value: request.decodeBinary ? request.decodeBinary(bytes) : bytes };
-        } else {
-          const text = bytesToText(bytes, () => warnInvalidUtf8(shown));
-          const input = { status, contentType, text, url: shown };
-          if (responseType === 'text') parsed = checkTextResponse(input);
-          else if (responseType === 'json') parsed = parseJsonResponse(input);
-          else parsed = { kind: 'json', value: parseJsonResponse(input) };
-        }
-      } catch (error) {
-        if (!(error instanceof EtlError)) throw error;
-        return {
-          ok: false,
-          failure: {
-            error,
-            reason: reasonFor(error),
-            retryAfterMs: parseRetryAfter(responseHeaders['retry-after'], serverDate ?? runtime.clock.now()),
-            notProcessed: statusMeansNotProcessed(status),
-          },
-        };
+    }
+  }
+
+  /** Reads (within the byte budget) and parses one response body. */
+  async function readAndParse(
+    body: Readable,
+    lease: ByteLease,
+    response: { status: number; headers: Record<string, string>; shown: string; current: URL },
+    request: RequestOptions,
+    deadline: Deadline,
+  ): Promise<AttemptResult> {
+    const { status, headers: responseHeaders, shown, current } = response;
+    const responseType = request.responseType ?? 'json';
+    let bytes: Buffer;
+    try {
+      bytes = await readBodyBytes(body, {
+        lease,
+        signal: deadline.signal,
+        maxBytes: request.maxBodyBytes ?? defaultMaxBody,
+        url: shown,
+        status,
+        contentLength: responseHeaders['content-length'],
+        contentEncoding: responseHeaders['content-encoding'],
+      });
+    } catch (error) {
+      if (deadline.expired) return { ok: false, failure: deadlineFailure(shown, responseMs, error) };
+      return { ok: false, failure: networkFailure(error, { url: shown, signal: request.signal }) };
+    }
+    const serverDate = parseServerDate(responseHeaders.date);
+    const contentType = responseHeaders['content-type'];
+    let parsed: unknown;
+    try {
+      if (responseType === 'binary' && isSuccess(status) && isBinaryAnswer(contentType, bytes)) {
+        parsed = { kind: 'binary', value: request.decodeBinary ? request.decodeBinary(bytes) : bytes };
+      } else {
+        const text = bytesToText(bytes, () => warnInvalidUtf8(shown));
+        const input = { status, contentType, text, url: shown };
+        if (responseType === 'text') parsed = checkTextResponse(input);
+        else if (responseType === 'json') parsed = parseJsonResponse(input);
+        else parsed = { kind: 'json', value: parseJsonResponse(input) };
       }
+    } catch (error) {
+      if (!(error instanceof EtlError)) throw error;
       return {
-        ok: true,
-        response: { status, headers: responseHeaders, body: parsed, serverDate, url: safeUrl(current) },
+        ok: false,
+        failure: {
+          error,
+          reason: reasonFor(error),
+          retryAfterMs: parseRetryAfter(responseHeaders['retry-after'], serverDate ?? runtime.clock.now()),
+          notProcessed: statusMeansNotProcessed(status),
+        },
       };
     }
+    return {
+      ok: true,
+      response: { status, headers: responseHeaders, body: parsed, serverDate, url: safeUrl(current) },
+    };
   }
 
   async function request<T = unknown>(url: string, request: RequestOptions = {}): Promise<HttpResponse<T>> {
@@ -319,17 +362,20 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
     const startedAt = runtime.clock.now();
     const reasons: string[] = [];
     let totalDelayMs = 0;
+    let timeouts = 0;
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw abortedError(shown, signal.reason);
       const result = await attemptOnce(start, request);
       if (result.ok) return { ...result.response, attempts: attempt } as HttpResponse<T>;
       const { failure } = result;
       reasons.push(failure.reason);
+      if (failure.error.code === 'TIMEOUT') timeouts++;
       const decision = decideRetry({
         policy,
         failure,
         attempt,
         totalDelayMs,
+        timeouts,
         idempotent,
         random: runtime.random,
       });
@@ -371,6 +417,7 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
     request,
     stats,
     dispatcher,
+    budget,
     async close() {
       if (closed) return;
       closed = true;

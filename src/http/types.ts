@@ -19,6 +19,11 @@ export interface RetryPolicy {
   errorCodes: readonly string[];
   /** Honour Retry-After (seconds or HTTP date), still capped by maxDelayMs. */
   respectRetryAfter: boolean;
+  /**
+   * Retries after a timeout (idle or whole-request), at most (default 2): a server that stalls or
+   * trickles is not waited on again and again.
+   */
+  maxTimeoutRetries?: number;
 }
 
 export interface RequestOptions {
@@ -50,6 +55,8 @@ export interface RequestOptions {
   decodeBinary?: (bytes: Uint8Array) => unknown;
   /** Response size cap in bytes (default 512 MiB). */
   maxBodyBytes?: number;
+  /** `token`: the request carries credentials to a token endpoint (a `token.request` event names its host). */
+  purpose?: 'token';
   /** Redirects are followed only within the same origin (default), or never. */
   redirect?: 'same-origin' | 'error';
 }
