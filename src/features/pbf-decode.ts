@@ -106,7 +106,7 @@ export function decodeQueryPbf(bytes: Uint8Array): PbfQueryResult {
   } catch (error) {
     // the wire reader's errors say what broke but not in what
     if (error instanceof EtlError && !error.message.startsWith(CONTEXT)) {
-      throw new EtlError(error.code, `${CONTEXT}: ${error.message}`, { cause: error });
+      throw new EtlError(error.code, `${CONTEXT} is malformed: ${error.message}`, { cause: error });
     }
     throw error;
   }

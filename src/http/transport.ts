@@ -81,6 +81,19 @@ function isBinaryAnswer(contentType: string | undefined, bytes: Uint8Array): boo
   return false;
 }
 
+/**
+ * A binary answer that `decodeBinary` refused. A body the HTTP framing proved whole (its declared
+ * Content-Length, or chunked) is what the server meant to send: no retry can fix it (the caller may
+ * ask in another format). Only a body ended by the connection closing may have been cut by the
+ * network, and is retried when the decoder finds it cut short.
+ */
+function binaryDecodeFailure(error: EtlError, headers: Record<string, string>): AttemptFailure {
+  const framed =
+    headers['content-length'] !== undefined || /chunked/i.test(headers['transfer-encoding'] ?? '');
+  if (error.code === 'TRUNCATED_RESPONSE' && !framed) return { error, reason: 'truncated pbf' };
+  return { error, reason: 'malformed pbf', permanent: true };
+}
+
 /** The URL without query string or credentials: what errors and events show. */
 function safeUrl(url: URL): string {
   const copy = new URL(url);
@@ -117,9 +130,9 @@ function reasonFor(error: EtlError): string {
       return `HTTP ${error.status ?? '?'}`;
     case 'INVALID_RESPONSE':
       if (/HTML/.test(error.message)) return `HTML page (HTTP ${error.status ?? '?'})`;
-      return /protocol buffer/i.test(error.message) ? 'invalid protocol buffer' : 'invalid JSON';
+      return 'invalid JSON'; // (binary answers: binaryDecodeFailure)
     case 'TRUNCATED_RESPONSE':
-      return /protocol buffer/i.test(error.message) ? 'truncated protocol buffer' : 'truncated JSON';
+      return 'truncated JSON';
     default:
       if (error.status !== undefined && (error.status < 200 || error.status >= 300))
         return `HTTP ${error.status}`;
@@ -280,16 +293,22 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
       const serverDate = parseServerDate(responseHeaders.date);
       const contentType = responseHeaders['content-type'];
       let parsed: unknown;
-      try {
-        if (responseType === 'binary' && isSuccess(status) && isBinaryAnswer(contentType, bytes)) {
+      const success = { status, headers: responseHeaders, serverDate, url: safeUrl(current) };
+      if (responseType === 'binary' && isSuccess(status) && isBinaryAnswer(contentType, bytes)) {
+        try {
           parsed = { kind: 'binary', value: request.decodeBinary ? request.decodeBinary(bytes) : bytes };
-        } else {
-          const text = bytesToText(bytes, () => warnInvalidUtf8(shown));
-          const input = { status, contentType, text, url: shown };
-          if (responseType === 'text') parsed = checkTextResponse(input);
-          else if (responseType === 'json') parsed = parseJsonResponse(input);
-          else parsed = { kind: 'json', value: parseJsonResponse(input) };
+        } catch (error) {
+          if (!(error instanceof EtlError)) throw error;
+          return { ok: false, failure: binaryDecodeFailure(error, responseHeaders) };
         }
+        return { ok: true, response: { ...success, body: parsed } };
+      }
+      try {
+        const text = bytesToText(bytes, () => warnInvalidUtf8(shown));
+        const input = { status, contentType, text, url: shown };
+        if (responseType === 'text') parsed = checkTextResponse(input);
+        else if (responseType === 'json') parsed = parseJsonResponse(input);
+        else parsed = { kind: 'json', value: parseJsonResponse(input) };
       } catch (error) {
         if (!(error instanceof EtlError)) throw error;
         return {
@@ -302,10 +321,7 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
           },
         };
       }
-      return {
-        ok: true,
-        response: { status, headers: responseHeaders, body: parsed, serverDate, url: safeUrl(current) },
-      };
+      return { ok: true, response: { ...success, body: parsed } };
     }
   }
 

@@ -44,8 +44,9 @@ export interface RequestOptions {
    */
   responseType?: 'json' | 'text' | 'binary';
   /**
-   * Decodes a binary answer inside the attempt: its TRUNCATED_RESPONSE / INVALID_RESPONSE errors
-   * are retried like a cut JSON body.
+   * Decodes a binary answer inside the attempt. Its errors are permanent (no retry: the server sent
+   * that body) when the HTTP framing proved the body whole (Content-Length or chunked); only a
+   * TRUNCATED_RESPONSE of a body ended by the connection closing is retried, like a cut JSON body.
    */
   decodeBinary?: (bytes: Uint8Array) => unknown;
   /** Response size cap in bytes (default 512 MiB). */

@@ -20,6 +20,7 @@
  */
 import { ProtoWriter, WIRE_BYTES } from '../../core/protobuf.js';
 import { type EsriGeometryType, PBF_FIELD_TYPES, PBF_GEOMETRY_TYPES } from '../../core/protocol.js';
+import type { PbfQuirk } from '../types.js';
 import type { FieldRef, FieldSet } from './fields.js';
 import { WGS84 } from './metadata.js';
 import { toWebMercator, WEB_MERCATOR_SR } from './projection.js';
@@ -68,7 +69,7 @@ const V_UINT64 = 7;
 const V_SINT64 = 8;
 
 /** How a field's numbers are written (strings are always string_value, null an empty Value). */
-type NumberKind = 'oid' | 'int' | 'bigint' | 'single' | 'double' | 'date' | 'text';
+type NumberKind = 'oid' | 'int' | 'bigint' | 'single' | 'double' | 'date' | 'text' | 'int32';
 
 function numberKind(type: string): NumberKind {
   switch (type) {
@@ -155,6 +156,8 @@ export class PbfWriter {
     readonly data: LayerData,
     readonly fields: FieldSet,
     readonly geometryType: EsriGeometryType,
+    /** `int32`: Integer, BigInteger and Date values cut to a sint32 (Koop's encoder), for tests. */
+    readonly quirk?: PbfQuirk | undefined,
   ) {}
 
   /** The FeatureResult answer of a feature query. */
@@ -208,7 +211,12 @@ export class PbfWriter {
         f.stringField(3, ref.field.alias ?? ref.field.name);
       });
     }
-    const kinds = outFields.map((f) => numberKind(f.field.type));
+    const kinds = outFields.map((f) => {
+      const kind = numberKind(f.field.type);
+      return this.quirk === 'int32' && (kind === 'int' || kind === 'bigint' || kind === 'date')
+        ? 'int32'
+        : kind;
+    });
     const feature = this.#feature;
     for (let k = 0; k < rows.length; k++) {
       const row = rows[k]!;
@@ -345,6 +353,15 @@ function writeValue(w: ProtoWriter, kind: NumberKind, v: CellValue): void {
       if (integer) {
         w.varint(1 + int64Size(v));
         w.int64Field(V_INT64, v);
+        return;
+      }
+      break;
+    case 'int32':
+      // the int32 quirk: cut to 32 bits (ToInt32), as Koop writes its Integer fields
+      if (integer) {
+        const cut = v | 0;
+        w.varint(1 + svarintSize(cut));
+        w.sintField(V_SINT, cut);
         return;
       }
       break;
