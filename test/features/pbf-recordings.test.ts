@@ -41,7 +41,7 @@ function withoutFlags(list: EsriFeature[]): EsriFeature[] {
   return list.map((f) => {
     if (!f.geometry) return f;
     const { hasZ: _z, hasM: _m, ...geometry } = f.geometry as Record<string, unknown>;
-    return { ...f, geometry: geometry as EsriFeature['geometry'] };
+    return { ...f, geometry: geometry as NonNullable<EsriFeature['geometry']> };
   });
 }
 
