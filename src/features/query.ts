@@ -143,7 +143,10 @@ function unusableReason(ctx: QueryContext, error: unknown): string {
  * taken is asked again as JSON.
  */
 function trusted(ctx: QueryContext, params: Params, wire: WireState, sample: PbfSample): Promise<boolean> {
-  if (sample.features.length === 0 && wire.trusted === undefined) return Promise.resolve(true);
+  // Nothing to check yet: an empty page, or a probe's (object ids only, no geometry). Only pages of
+  // the export's own query (its fields, with geometry) are checked, and none is taken unchecked.
+  const probe = params.outFields !== ctx.outFields || params.returnGeometry === false;
+  if (wire.trusted === undefined && (sample.features.length === 0 || probe)) return Promise.resolve(true);
   wire.trusted ??= verifyPbfPage(ctx, params, sample).then(
     (why) => {
       if (why === undefined) return true;
