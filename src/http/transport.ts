@@ -82,15 +82,13 @@ function isBinaryAnswer(contentType: string | undefined, bytes: Uint8Array): boo
 }
 
 /**
- * A binary answer that `decodeBinary` refused. A body the HTTP framing proved whole (its declared
- * Content-Length, or chunked) is what the server meant to send: no retry can fix it (the caller may
- * ask in another format). Only a body ended by the connection closing may have been cut by the
- * network, and is retried when the decoder finds it cut short.
+ * A binary answer that `decodeBinary` refused. Cut short (TRUNCATED_RESPONSE: the body ends inside
+ * a message), it may be a network fault, or a proxy that re-framed a cut body: retried like a cut
+ * JSON body. Malformed or unsupported (any other code), it is what the server sends for this query:
+ * no retry can fix it, and the caller may ask in another format.
  */
-function binaryDecodeFailure(error: EtlError, headers: Record<string, string>): AttemptFailure {
-  const framed =
-    headers['content-length'] !== undefined || /chunked/i.test(headers['transfer-encoding'] ?? '');
-  if (error.code === 'TRUNCATED_RESPONSE' && !framed) return { error, reason: 'truncated pbf' };
+function binaryDecodeFailure(error: EtlError): AttemptFailure {
+  if (error.code === 'TRUNCATED_RESPONSE') return { error, reason: 'truncated pbf' };
   return { error, reason: 'malformed pbf', permanent: true };
 }
 
@@ -299,7 +297,7 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
           parsed = { kind: 'binary', value: request.decodeBinary ? request.decodeBinary(bytes) : bytes };
         } catch (error) {
           if (!(error instanceof EtlError)) throw error;
-          return { ok: false, failure: binaryDecodeFailure(error, responseHeaders) };
+          return { ok: false, failure: binaryDecodeFailure(error) };
         }
         return { ok: true, response: { ...success, body: parsed } };
       }

@@ -44,9 +44,8 @@ export interface RequestOptions {
    */
   responseType?: 'json' | 'text' | 'binary';
   /**
-   * Decodes a binary answer inside the attempt. Its errors are permanent (no retry: the server sent
-   * that body) when the HTTP framing proved the body whole (Content-Length or chunked); only a
-   * TRUNCATED_RESPONSE of a body ended by the connection closing is retried, like a cut JSON body.
+   * Decodes a binary answer inside the attempt. A TRUNCATED_RESPONSE (a body cut short) is retried
+   * like a cut JSON body; any other error is permanent (no retry: the server sends that body).
    */
   decodeBinary?: (bytes: Uint8Array) => unknown;
   /** Response size cap in bytes (default 512 MiB). */

@@ -180,7 +180,8 @@ async function proxy(spoil: Spoil): Promise<{ origin: string; close(): Promise<v
     if (isPbfQuery && spoil === 'garbage') {
       spoiled.push(1);
       res.writeHead(200, { 'content-type': 'application/x-protobuf' });
-      res.end(Buffer.from([0x12, 0x05, 0x0a, 0x7f, 0xff, 0xff]));
+      // a whole answer, malformed: a point feature with three coordinates in a 2D layer
+      res.end(Buffer.from([0x12, 0x0b, 0x0a, 0x09, 0x7a, 0x07, 0x12, 0x05, 0x1a, 0x03, 0x02, 0x04, 0x06]));
       return;
     }
     if (isPbfQuery && spoil === 'answer-json') params.set('f', 'json');

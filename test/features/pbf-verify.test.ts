@@ -110,6 +110,9 @@ describe('comparePages: what a server pbf does that its json does not', () => {
       ),
     ).toMatch(/^loses a geometry/);
     expect(comparePages(json, { features: [], fields, quantization: q, hasZ: true }, 'OBJECTID')).toMatch(
+      /^lacks OID 3/,
+    );
+    expect(comparePages(json, { features: [], fields, quantization: q, hasZ: true }, undefined)).toMatch(
       /^answers 0 features where its json answers 1/,
     );
   });
