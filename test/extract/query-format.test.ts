@@ -163,7 +163,7 @@ describe('auto picks f=pbf when the layer lists PBF (Z and M layers too)', () =>
 });
 
 /** A proxy in front of the emulator that spoils its f=pbf feature answers in one way. */
-type Spoil = 'refuse' | 'garbage' | 'answer-json';
+type Spoil = 'refuse' | 'garbage' | 'curve' | 'answer-json';
 async function proxy(spoil: Spoil): Promise<{ origin: string; close(): Promise<void>; spoiled: number[] }> {
   const spoiled: number[] = [];
   const target = new URL(emu.url).origin;
@@ -184,6 +184,13 @@ async function proxy(spoil: Spoil): Promise<{ origin: string; close(): Promise<v
       res.end(Buffer.from([0x12, 0x0b, 0x0a, 0x09, 0x7a, 0x07, 0x12, 0x05, 0x1a, 0x03, 0x02, 0x04, 0x06]));
       return;
     }
+    if (isPbfQuery && spoil === 'curve') {
+      spoiled.push(1);
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      // a polygon feature carrying true curves (curveGeometry, Feature field 7) instead of a geometry
+      res.end(Buffer.from([0x12, 0x08, 0x0a, 0x06, 0x38, 0x03, 0x7a, 0x02, 0x3a, 0x00]));
+      return;
+    }
     if (isPbfQuery && spoil === 'answer-json') params.set('f', 'json');
     const upstream = await fetch(`${target}${recorded.url}`, {
       method: req.method ?? 'GET',
@@ -197,7 +204,7 @@ async function proxy(spoil: Spoil): Promise<{ origin: string; close(): Promise<v
 }
 
 describe('a pbf answer that cannot be used is asked again as json', () => {
-  for (const spoil of ['refuse', 'garbage', 'answer-json'] as const) {
+  for (const spoil of ['refuse', 'garbage', 'curve', 'answer-json'] as const) {
     it(`${spoil}: every feature once, a warning, json from then on`, async () => {
       const p = await proxy(spoil);
       const events: EtlEvent[] = [];
@@ -221,10 +228,12 @@ describe('a pbf answer that cannot be used is asked again as json', () => {
         if (spoil === 'answer-json') {
           expect(p.spoiled).toHaveLength(0);
         } else {
-          const why =
-            spoil === 'refuse'
-              ? /f=pbf answer .* cannot be used.*using f=json/
-              : /^the pbf answer is malformed: .*; using f=json from here on$/;
+          const why = {
+            refuse: /f=pbf answer .* cannot be used.*using f=json/,
+            // true curves: the page is asked again as JSON (densified), never a feature without geometry
+            curve: /f=pbf answer .* cannot be used .*curve geometry.*using f=json/,
+            garbage: /^the pbf answer is malformed: .*; using f=json from here on$/,
+          }[spoil];
           expect(
             warnings.some((m) => why.test(m)),
             warnings.join('\n'),
