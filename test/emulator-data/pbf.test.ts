@@ -685,6 +685,7 @@ describe('f=pbf values of every field type', () => {
     dateOnly: 'esriFieldTypeDateOnly',
   };
   let layer: EmulatedLayer;
+  let lying: EmulatedLayer;
 
   beforeAll(() => {
     const geometry = new GeometryBuilder('point', false, false, rows.length);
@@ -702,6 +703,28 @@ describe('f=pbf values of every field type', () => {
       })),
     };
     layer = layerFromData({ service: 'types' }, data);
+    lying = layerFromData({ service: 'lying', pbfQuirk: 'int32' }, data);
+  });
+
+  it("the int32 quirk (Koop's encoder) cuts Integer, BigInteger and Date values to sint32 in pbf only", () => {
+    const honest = features(layer, { where: '1=1', outFields: '*' });
+    const { fr, json } = features(lying, { where: '1=1', outFields: '*' });
+    expect(q(lying, { where: '1=1', outFields: '*', f: 'json' })).toEqual(honest.json);
+    const names = fr.fields.map((f) => f.name);
+    for (const name of ['int', 'big', 'date']) {
+      const k = names.indexOf(name);
+      for (let i = 0; i < json.features.length; i++) {
+        const v = json.features[i]!.attributes[name];
+        const written = fr.features[i]!.attributes[k]!;
+        if (v === null) expect(written.kind).toBe('null');
+        else expect(written).toEqual({ kind: 'sint', value: (v as number) | 0 });
+      }
+    }
+    // the other fields as an honest encoder writes them
+    const small = names.indexOf('small');
+    expect(fr.features.map((f) => f.attributes[small])).toEqual(
+      honest.fr.features.map((f) => f.attributes[small]),
+    );
   });
 
   it('writes each type with its Value field, null as an empty Value, and 0 or "" as set values', () => {
