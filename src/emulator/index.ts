@@ -23,6 +23,7 @@ export type {
   LayerSpec,
   OAuthAppSpec,
   OidMode,
+  PbfQuirk,
   QueryAnswer,
   QueryFaults,
   QueryParams,

@@ -37,6 +37,8 @@ export interface LayerCapabilities {
   pbf?: boolean;
 }
 
+export type PbfQuirk = 'int32';
+
 export interface LayerSpec {
   /** Service name: served at {root}/rest/services/{service}/FeatureServer/{id} and MapServer. */
   service: string;
@@ -51,6 +53,12 @@ export interface LayerSpec {
   /** Name of the OID field (default OBJECTID). */
   objectIdField?: string;
   capabilities?: LayerCapabilities;
+  /**
+   * A known way a foreign server's f=pbf lies, for testing the client's pbf check: `int32` writes
+   * Integer, BigInteger and Date values as sint32, cut to 32 bits, as Koop does (its f=json stays
+   * right). Default: none (a faithful ArcGIS encoder).
+   */
+  pbfQuirk?: PbfQuirk;
   /** Whether the service requires a token (default: true when users are configured). */
   secured?: boolean;
 }

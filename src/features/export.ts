@@ -58,7 +58,7 @@ export interface ExportOptions {
   stdout?: Writable | undefined;
   /** Extra attempts for a page failing with 500 before it is split (default 2). */
   pageRetries?: number | undefined;
-  /** Wire format of feature queries (default `auto`: pbf when a 2D layer lists it, else json). */
+  /** Wire format of feature queries (default `auto`: pbf when the layer lists it and its first page agrees with json). */
   queryFormat?: QueryFormat | undefined;
 }
 

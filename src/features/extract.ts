@@ -50,7 +50,7 @@ export interface ExtractOptions {
   pageRetries?: number | undefined;
   /** Only strategies whose output is in OID order (resumable): never the envelope quadtree. */
   requireOrdered?: boolean | undefined;
-  /** Wire format of feature queries (default `auto`: pbf when a 2D layer lists it, else json). */
+  /** Wire format of feature queries (default `auto`: pbf when the layer lists it and its first page agrees with json). */
   queryFormat?: QueryFormat | undefined;
   signal?: AbortSignal | undefined;
   emit?: Emit | undefined;

@@ -94,6 +94,17 @@ function isBinaryAnswer(contentType: string | undefined, bytes: Uint8Array): boo
   return false;
 }
 
+/**
+ * A binary answer that `decodeBinary` refused. Cut short (TRUNCATED_RESPONSE: the body ends inside
+ * a message), it may be a network fault, or a proxy that re-framed a cut body: retried like a cut
+ * JSON body. Malformed or unsupported (any other code), it is what the server sends for this query:
+ * no retry can fix it, and the caller may ask in another format.
+ */
+function binaryDecodeFailure(error: EtlError): AttemptFailure {
+  if (error.code === 'TRUNCATED_RESPONSE') return { error, reason: 'truncated pbf' };
+  return { error, reason: 'malformed pbf', permanent: true };
+}
+
 /** The URL without query string or credentials: what errors and events show. */
 function safeUrl(url: URL): string {
   const copy = new URL(url);
@@ -130,9 +141,9 @@ function reasonFor(error: EtlError): string {
       return `HTTP ${error.status ?? '?'}`;
     case 'INVALID_RESPONSE':
       if (/HTML/.test(error.message)) return `HTML page (HTTP ${error.status ?? '?'})`;
-      return /protocol buffer/i.test(error.message) ? 'invalid protocol buffer' : 'invalid JSON';
+      return 'invalid JSON'; // (binary answers: binaryDecodeFailure)
     case 'TRUNCATED_RESPONSE':
-      return /protocol buffer/i.test(error.message) ? 'truncated protocol buffer' : 'truncated JSON';
+      return 'truncated JSON';
     default:
       if (error.status !== undefined && (error.status < 200 || error.status >= 300))
         return `HTTP ${error.status}`;
@@ -323,17 +334,24 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
     }
     const serverDate = parseServerDate(responseHeaders.date);
     const contentType = responseHeaders['content-type'];
+    const success = { status, headers: responseHeaders, serverDate, url: safeUrl(current) };
+    if (responseType === 'binary' && isSuccess(status) && isBinaryAnswer(contentType, bytes)) {
+      let value: unknown;
+      try {
+        value = request.decodeBinary ? request.decodeBinary(bytes) : bytes;
+      } catch (error) {
+        if (!(error instanceof EtlError)) throw error;
+        return { ok: false, failure: binaryDecodeFailure(error) };
+      }
+      return { ok: true, response: { ...success, body: { kind: 'binary', value } } };
+    }
     let parsed: unknown;
     try {
-      if (responseType === 'binary' && isSuccess(status) && isBinaryAnswer(contentType, bytes)) {
-        parsed = { kind: 'binary', value: request.decodeBinary ? request.decodeBinary(bytes) : bytes };
-      } else {
-        const text = bytesToText(bytes, () => warnInvalidUtf8(shown));
-        const input = { status, contentType, text, url: shown };
-        if (responseType === 'text') parsed = checkTextResponse(input);
-        else if (responseType === 'json') parsed = parseJsonResponse(input);
-        else parsed = { kind: 'json', value: parseJsonResponse(input) };
-      }
+      const text = bytesToText(bytes, () => warnInvalidUtf8(shown));
+      const input = { status, contentType, text, url: shown };
+      if (responseType === 'text') parsed = checkTextResponse(input);
+      else if (responseType === 'json') parsed = parseJsonResponse(input);
+      else parsed = { kind: 'json', value: parseJsonResponse(input) };
     } catch (error) {
       if (!(error instanceof EtlError)) throw error;
       return {
@@ -346,10 +364,7 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
         },
       };
     }
-    return {
-      ok: true,
-      response: { status, headers: responseHeaders, body: parsed, serverDate, url: safeUrl(current) },
-    };
+    return { ok: true, response: { ...success, body: parsed } };
   }
 
   async function request<T = unknown>(url: string, request: RequestOptions = {}): Promise<HttpResponse<T>> {

@@ -49,8 +49,8 @@ export interface RequestOptions {
    */
   responseType?: 'json' | 'text' | 'binary';
   /**
-   * Decodes a binary answer inside the attempt: its TRUNCATED_RESPONSE / INVALID_RESPONSE errors
-   * are retried like a cut JSON body.
+   * Decodes a binary answer inside the attempt. A TRUNCATED_RESPONSE (a body cut short) is retried
+   * like a cut JSON body; any other error is permanent (no retry: the server sends that body).
    */
   decodeBinary?: (bytes: Uint8Array) => unknown;
   /** Response size cap in bytes (default 512 MiB). */

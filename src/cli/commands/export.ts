@@ -61,7 +61,7 @@ export function exportCommand(
     .option('--strategy <name>', `paging strategy: ${STRATEGIES.join(' | ')}`, 'auto')
     .option(
       '--query-format <format>',
-      `wire format of feature queries: ${QUERY_FORMATS.join(' | ')} (auto: pbf when a layer without Z/M lists it, else json)`,
+      `wire format of feature queries: ${QUERY_FORMATS.join(' | ')} (auto: pbf when the layer lists it, checked against json on its first page, else json)`,
       'auto',
     )
     .option('--concurrency <n>', 'pages fetched at once', toPositiveInt, 4)

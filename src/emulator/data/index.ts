@@ -63,6 +63,7 @@ export function layerFromData(spec: LayerSpec, data: LayerData): DataLayer {
     name: spec.name ?? spec.service,
     maxRecordCount: spec.maxRecordCount ?? DEFAULT_MAX_RECORD_COUNT,
     capabilities: capabilities(spec),
+    ...(spec.pbfQuirk === undefined ? {} : { pbfQuirk: spec.pbfQuirk }),
   });
 }
 
