@@ -3,6 +3,7 @@
  * checkpoints for resume. On any error the writer is aborted (the target file is never left
  * half-written; the partial file is kept only when resume is on) and the error is rethrown.
  */
+import { basename } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { ArcGISClient } from '../client/arcgis-client.js';
 import { EtlError, isEtlError } from '../core/errors.js';
@@ -13,12 +14,14 @@ import {
   checkpointPath,
   deleteCheckpoint,
   type ExportIdentity,
+  partialPathOf,
   readCheckpoint,
   writeCheckpoint,
 } from './checkpoint.js';
 import { Extraction, resolveOutFields, STRATEGIES, type StrategyChoice } from './extract.js';
 import { createFeatureConverter, type FeatureSchema } from './geometry/feature.js';
 import { fetchLayerInfo, type LayerInfo } from './metadata.js';
+import { claimOutput, type OutputClaim } from './output-claim.js';
 import { QUERY_FORMATS, type QueryFormat } from './query.js';
 import type { StrategyName } from './strategies/types.js';
 import type { FeatureWriter, WriterCheckpoint, WriterFormat } from './writers/types.js';
@@ -49,6 +52,13 @@ export interface ExportOptions {
   pageSize?: number | undefined;
   /** Write checkpoints, keep the partial output on failure, and continue from a matching checkpoint. */
   resume?: boolean | undefined;
+  /** Replace an existing output file (default false: an existing output is refused with USAGE). */
+  overwrite?: boolean | undefined;
+  /**
+   * The output, already checked and locked by `claimOutput` (the CLI claims it before it
+   * connects). Default: claimed here, before the first request, and released at the end.
+   */
+  claim?: OutputClaim | undefined;
   signal?: AbortSignal | undefined;
   onProgress?: ((progress: ExportProgress) => void) | undefined;
   runtime?: Partial<Runtime> | undefined;
@@ -82,11 +92,26 @@ export interface ExportStats {
 export async function exportLayer(options: ExportOptions): Promise<ExportStats> {
   const runtime = resolveRuntime(options.runtime);
   const startedAt = runtime.clock.now();
+  const resume = options.resume === true;
+  validate(options, options.output === '-');
+  const claim =
+    options.claim ??
+    (await claimOutput(options.output, { overwrite: options.overwrite, resume, runtime: options.runtime }));
+  try {
+    return await exportClaimed(options, runtime, startedAt);
+  } finally {
+    if (options.claim === undefined) await claim.release();
+  }
+}
+
+async function exportClaimed(
+  options: ExportOptions,
+  runtime: Runtime,
+  startedAt: number,
+): Promise<ExportStats> {
   const { client, signal } = options;
   const toStdout = options.output === '-';
   const resume = options.resume === true;
-  validate(options, toStdout);
-
   const before = { ...client.stats };
   const auth = client.auth;
   const authBefore = auth ? { ...auth.stats } : undefined;
@@ -113,6 +138,7 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
     path: options.output,
     schema,
     resume: writerResume,
+    ...(checkpoint ? { tempPath: partialPathOf(options.output, checkpoint) } : {}),
     ...(options.stream || options.stdout ? { stream: (options.stream ?? options.stdout)! } : {}),
   });
 
@@ -149,6 +175,7 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
           bytes: writer.bytesWritten,
           features: writer.featuresWritten,
           lastOid,
+          ...(writer.tempPath === undefined ? {} : { partial: basename(writer.tempPath) }),
         };
         await writeCheckpoint(cpPath, next);
         lastCheckpoint = next;
@@ -170,7 +197,12 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
     await writer.abort({ keep: resume && !toStdout }).catch(() => {});
     // publishing failed (the partial file is kept): put the checkpoint back for the next try
     if (publishing && resume && lastCheckpoint) await writeCheckpoint(cpPath, lastCheckpoint).catch(() => {});
-    throw abortedOr(error, signal);
+    const kept = resume && !toStdout && lastCheckpoint !== undefined;
+    throw abortedOr(error, signal, {
+      features: writer.featuresWritten,
+      output: options.output,
+      kept: kept ? writer.tempPath : undefined,
+    });
   }
 
   const after = client.stats;
@@ -246,9 +278,22 @@ function schemaFor(layer: LayerInfo, fields: readonly string[] | undefined): Fea
   };
 }
 
-function abortedOr(error: unknown, signal: AbortSignal | undefined): unknown {
-  if (signal?.aborted && !isEtlError(error, 'ABORTED')) {
-    return new EtlError('ABORTED', 'The export was aborted', { cause: error });
-  }
-  return error;
+interface AbortState {
+  features: number;
+  output: string;
+  /** The partial output kept with its checkpoint, when there is one. */
+  kept: string | undefined;
+}
+
+/** An aborted export is ABORTED, with one message saying what was written and how to go on. */
+function abortedOr(error: unknown, signal: AbortSignal | undefined, state: AbortState): unknown {
+  if (!signal?.aborted) return error;
+  const written = `${state.features} feature${state.features === 1 ? '' : 's'}`;
+  const message =
+    state.output === '-'
+      ? `The export was interrupted after ${written} written to standard output`
+      : state.kept !== undefined
+        ? `The export was interrupted: ${written} are kept in ${state.kept} with a checkpoint; run the same command again with --resume to continue`
+        : `The export was interrupted after ${written}; nothing was kept (no checkpoint): run it again, with --resume to be able to continue after an interruption`;
+  return new EtlError('ABORTED', message, { cause: error });
 }

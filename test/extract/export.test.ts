@@ -3,12 +3,14 @@
  */
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEtlError } from '../../src/core/errors.js';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { type ExportProgress, exportLayer } from '../../src/features/export.js';
+import { claimOutput } from '../../src/features/output-claim.js';
 import { pointLayer, readSeq, rig, startSecured, tempDir } from './helpers.js';
 
 let emu: EmulatorHandle;
@@ -112,6 +114,82 @@ describe('exportLayer', () => {
       expect(isEtlError(error, 'USAGE')).toBe(true);
     }
     expect(existsSync(base.output)).toBe(false);
+    await r.close();
+  });
+});
+
+function totalRequests(): number {
+  return Object.values(emu.stats().requests).reduce((a, b) => a + b, 0);
+}
+
+describe('the output is checked and claimed before any request', () => {
+  it('refuses a folder, a missing folder and an existing file (USAGE) with no request made', async () => {
+    const r = rig(emu);
+    const folder = tmp.path('exports');
+    await mkdir(folder);
+    const existing = tmp.path('existing.geojson');
+    await writeFile(existing, 'keep me');
+    emu.resetStats();
+    const cases: [string, RegExp][] = [
+      [folder, /is a folder/],
+      [tmp.path('missing/out.geojson'), /does not exist/],
+      [existing, /already exists: pass --overwrite/],
+    ];
+    for (const [output, message] of cases) {
+      const error = await exportLayer({
+        client: r.client,
+        layerUrl: emu.layerUrl('Points'),
+        output,
+        format: 'geojson',
+      }).catch((e: unknown) => e);
+      expect(isEtlError(error, 'USAGE'), String(error)).toBe(true);
+      expect((error as Error).message).toMatch(message);
+    }
+    expect(totalRequests()).toBe(0);
+    expect(await readFile(existing, 'utf8')).toBe('keep me');
+    // nothing left beside the folder (no exports.partial)
+    expect((await readdir(tmp.path('.'))).filter((n) => n.startsWith('exports.'))).toEqual([]);
+    // overwrite replaces it
+    const stats = await exportLayer({
+      client: r.client,
+      layerUrl: emu.layerUrl('Points'),
+      output: existing,
+      format: 'geojson',
+      overwrite: true,
+    });
+    expect(JSON.parse(await readFile(existing, 'utf8')).features).toHaveLength(stats.features);
+    await r.close();
+  });
+
+  it("one export per output: a held lock is OUTPUT_BUSY at once; a dead holder's lock is broken", async () => {
+    const r = rig(emu);
+    const output = tmp.path('owned.geojson');
+    const claim = await claimOutput(output);
+    expect(JSON.parse(await readFile(`${output}.lock`, 'utf8'))).toMatchObject({
+      pid: process.pid,
+      host: hostname(),
+    });
+    emu.resetStats();
+    const error = await exportLayer({
+      client: r.client,
+      layerUrl: emu.layerUrl('Points'),
+      output,
+      format: 'geojson',
+    }).catch((e: unknown) => e);
+    expect(isEtlError(error, 'OUTPUT_BUSY'), String(error)).toBe(true);
+    expect((error as Error).message).toContain(`pid ${process.pid}`);
+    expect(totalRequests()).toBe(0);
+    await claim.release();
+    expect(existsSync(`${output}.lock`)).toBe(false);
+
+    // a lock left by a process that is gone (same host) does not block
+    await writeFile(
+      `${output}.lock`,
+      JSON.stringify({ pid: 2 ** 22 + 4321, host: hostname(), at: Date.now(), owner: 'gone' }),
+    );
+    await exportLayer({ client: r.client, layerUrl: emu.layerUrl('Points'), output, format: 'geojson' });
+    expect(existsSync(output)).toBe(true);
+    expect(existsSync(`${output}.lock`)).toBe(false);
     await r.close();
   });
 });
