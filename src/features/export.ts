@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { ArcGISClient } from '../client/arcgis-client.js';
-import { EtlError, isEtlError } from '../core/errors.js';
+import { EtlError } from '../core/errors.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
 import {
   type Checkpoint,
@@ -22,6 +22,7 @@ import { Extraction, resolveOutFields, STRATEGIES, type StrategyChoice } from '.
 import { createFeatureConverter, type FeatureSchema } from './geometry/feature.js';
 import { fetchLayerInfo, type LayerInfo } from './metadata.js';
 import { claimOutput, type OutputClaim } from './output-claim.js';
+import { mergePastedQuery, parsePastedLayerUrl } from './pasted-query.js';
 import { QUERY_FORMATS, type QueryFormat } from './query.js';
 import type { StrategyName } from './strategies/types.js';
 import type { FeatureWriter, WriterCheckpoint, WriterFormat } from './writers/types.js';
@@ -39,6 +40,10 @@ export interface ExportProgress {
 
 export interface ExportOptions {
   client: ArcGISClient;
+  /**
+   * …/FeatureServer/<id> (or …/<id>/query). Query parameters pasted with it are honoured (where,
+   * outFields, outSR) or refused with USAGE; one that conflicts with an option is USAGE too.
+   */
   layerUrl: string;
   /** A file path, or `-` for stdout. */
   output: string;
@@ -70,6 +75,8 @@ export interface ExportOptions {
   pageRetries?: number | undefined;
   /** Wire format of feature queries (default `auto`: pbf when a 2D layer lists it, else json). */
   queryFormat?: QueryFormat | undefined;
+  /** CSV: guard cells a spreadsheet would run as a formula with a leading `'` (default false). */
+  csvExcelSafe?: boolean | undefined;
 }
 
 export interface ExportStats {
@@ -94,11 +101,25 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
   const startedAt = runtime.clock.now();
   const resume = options.resume === true;
   validate(options, options.output === '-');
+  // a pasted …/query?where=… URL: its parameters are honoured or refused, never dropped
+  const pasted = parsePastedLayerUrl(options.layerUrl);
+  const query = mergePastedQuery(pasted, {
+    where: options.where,
+    fields: options.fields,
+    outSR: options.outSR,
+  });
+  const effective: ExportOptions = {
+    ...options,
+    layerUrl: pasted.layerUrl,
+    where: query.where,
+    fields: query.fields === undefined ? undefined : [...query.fields],
+    outSR: query.outSR,
+  };
   const claim =
     options.claim ??
     (await claimOutput(options.output, { overwrite: options.overwrite, resume, runtime: options.runtime }));
   try {
-    return await exportClaimed(options, runtime, startedAt);
+    return await exportClaimed(effective, runtime, startedAt);
   } finally {
     if (options.claim === undefined) await claim.release();
   }
@@ -138,6 +159,7 @@ async function exportClaimed(
     path: options.output,
     schema,
     resume: writerResume,
+    csvExcelSafe: options.csvExcelSafe,
     ...(checkpoint ? { tempPath: partialPathOf(options.output, checkpoint) } : {}),
     ...(options.stream || options.stdout ? { stream: (options.stream ?? options.stdout)! } : {}),
   });

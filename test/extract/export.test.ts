@@ -193,3 +193,68 @@ describe('the output is checked and claimed before any request', () => {
     await r.close();
   });
 });
+
+describe('a pasted …/query?… URL', () => {
+  it('honours where, outFields and outSR from the URL (path ending in /query maps to the layer)', async () => {
+    const r = rig(emu);
+    const out = tmp.path('pasted.geojsonl');
+    const url = `${emu.layerUrl('Points')}/query?where=category%3D1&outFields=name,category&outSR=4326&f=json&returnGeometry=true&spatialRel=esriSpatialRelIntersects&geometry=&text=`;
+    const stats = await exportLayer({ client: r.client, layerUrl: url, output: out, format: 'geojsonseq' });
+    await r.close();
+    const layer = emu.layer('Points');
+    const expected = layer.objectIds().filter((oid) => layer.feature(oid)!.attributes.category === 1);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(expected.length).toBeLessThan(layer.objectIds().length);
+    const features = await readSeq(out);
+    expect(features.map((f) => f.id)).toEqual(expected);
+    for (const f of features) expect(Object.keys(f.properties).sort()).toEqual(['category', 'name']);
+    expect(stats.features).toBe(expected.length);
+  });
+
+  it('refuses parameters it cannot honour, and conflicts with options, before any request', async () => {
+    const r = rig(emu);
+    emu.resetStats();
+    const base = emu.layerUrl('Points');
+    const refused: [string, RegExp][] = [
+      [
+        `${base}/query?where=1%3D1&geometry=%7B%22x%22%3A1%2C%22y%22%3A2%7D&geometryType=esriGeometryPoint`,
+        /geometry.*not supported/,
+      ],
+      [`${base}/query?orderByFields=name`, /orderByFields/],
+      [`${base}/query?resultRecordCount=10`, /resultRecordCount/],
+      [`${base}/query?token=abc123secret`, /credentials come from the environment/],
+      [`${base}/query?objectIds=1,2`, /objectIds/],
+      [`${base}/query?outSR=bogus`, /outSR/],
+    ];
+    for (const [layerUrl, message] of refused) {
+      const error = await exportLayer({
+        client: r.client,
+        layerUrl,
+        output: tmp.path('refused.geojson'),
+        format: 'geojson',
+      }).catch((e: unknown) => e);
+      expect(isEtlError(error, 'USAGE'), String(error)).toBe(true);
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).not.toContain('abc123secret');
+    }
+    const conflicts: [Partial<Parameters<typeof exportLayer>[0]>, RegExp][] = [
+      [{ where: 'category = 2' }, /--where/],
+      [{ fields: ['name'] }, /--fields/],
+      [{ outSR: 3857 }, /--out-sr/],
+    ];
+    for (const [extra, message] of conflicts) {
+      const error = await exportLayer({
+        client: r.client,
+        layerUrl: `${base}/query?where=category%3D1&outFields=category&outSR=4326`,
+        output: tmp.path('conflict.geojson'),
+        format: 'geojson',
+        ...extra,
+      }).catch((e: unknown) => e);
+      expect(isEtlError(error, 'USAGE'), String(error)).toBe(true);
+      expect((error as Error).message).toMatch(message);
+    }
+    expect(totalRequests()).toBe(0);
+    expect(existsSync(tmp.path('refused.geojson'))).toBe(false);
+    await r.close();
+  });
+});

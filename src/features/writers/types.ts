@@ -31,6 +31,11 @@ export interface CreateWriterOptions {
   tempPath?: string | undefined;
   /** CSV geometry: one WKT `geometry` column (default), or `x`, `y` (`z`) columns for point layers. */
   csvGeometry?: 'wkt' | 'xy' | undefined;
+  /**
+   * CSV: prefix cells a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) with `'`.
+   * Off by default: the data is written as it came.
+   */
+  csvExcelSafe?: boolean | undefined;
   /** For `path: '-'`: the stream to write to. Default `process.stdout`. */
   stream?: Writable | undefined;
   /** For `path: '-'`: end the stream on finish. Default false (stdout stays open). */

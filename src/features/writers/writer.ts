@@ -10,6 +10,7 @@ import type { GeoJSONFeature } from '../geometry/types.js';
 import { createCsvEncoder } from './csv-encoder.js';
 import type { FeatureEncoder } from './encoder.js';
 import { openFileSink, randomTempPath } from './file-sink.js';
+import { WRITER_FORMATS } from './formats.js';
 import { geojsonEncoder } from './geojson-encoder.js';
 import { geojsonSeqEncoder } from './geojsonseq-encoder.js';
 import type { OutputSink } from './sink.js';
@@ -23,12 +24,13 @@ import type {
 } from './types.js';
 import { Utf8Builder } from './utf8-builder.js';
 
-export const WRITER_FORMATS: readonly WriterFormat[] = ['geojson', 'geojsonseq', 'csv'];
+export { WRITER_FORMATS };
 
 export function createEncoder(
   format: WriterFormat,
   schema: WriterSchema,
   csvGeometry: 'wkt' | 'xy' = 'wkt',
+  csvExcelSafe = false,
 ): FeatureEncoder {
   switch (format) {
     case 'geojson':
@@ -36,7 +38,7 @@ export function createEncoder(
     case 'geojsonseq':
       return geojsonSeqEncoder;
     case 'csv':
-      return createCsvEncoder(schema, csvGeometry);
+      return createCsvEncoder(schema, csvGeometry, csvExcelSafe);
     default:
       throw new EtlError(
         'USAGE',
@@ -46,7 +48,12 @@ export function createEncoder(
 }
 
 export async function createWriter(options: CreateWriterOptions): Promise<FeatureWriter> {
-  const encoder = createEncoder(options.format, options.schema, options.csvGeometry);
+  const encoder = createEncoder(
+    options.format,
+    options.schema,
+    options.csvGeometry,
+    options.csvExcelSafe === true,
+  );
   const header = Buffer.from(encoder.header());
   const resume = options.resume !== undefined && options.resume.bytes > 0 ? options.resume : undefined;
   if (options.path === '-') {
