@@ -120,6 +120,11 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
     (await claimOutput(options.output, { overwrite: options.overwrite, resume, runtime: options.runtime }));
   try {
     return await exportClaimed(effective, runtime, startedAt);
+  } catch (error) {
+    // interrupted before any page (metadata, checkpoint): nothing was written
+    throw described.has(error as object)
+      ? error
+      : abortedOr(error, options.signal, { features: 0, output: options.output, kept: undefined });
   } finally {
     if (options.claim === undefined) await claim.release();
   }
@@ -307,6 +312,9 @@ interface AbortState {
   kept: string | undefined;
 }
 
+/** Errors already saying what was written when the export was interrupted. */
+const described = new WeakSet<object>();
+
 /** An aborted export is ABORTED, with one message saying what was written and how to go on. */
 function abortedOr(error: unknown, signal: AbortSignal | undefined, state: AbortState): unknown {
   if (!signal?.aborted) return error;
@@ -317,5 +325,7 @@ function abortedOr(error: unknown, signal: AbortSignal | undefined, state: Abort
       : state.kept !== undefined
         ? `The export was interrupted: ${written} are kept in ${state.kept} with a checkpoint; run the same command again with --resume to continue`
         : `The export was interrupted after ${written}; nothing was kept (no checkpoint): run it again, with --resume to be able to continue after an interruption`;
-  return new EtlError('ABORTED', message, { cause: error });
+  const aborted = new EtlError('ABORTED', message, { cause: error });
+  described.add(aborted);
+  return aborted;
 }
