@@ -19,6 +19,8 @@ export interface ExportIdentity {
   fields: string[];
   format: WriterFormat;
   outSR: string;
+  /** At most this many features (absent: every feature). */
+  limit?: number | undefined;
 }
 
 export interface Checkpoint extends ExportIdentity {
@@ -85,7 +87,8 @@ function isCheckpoint(v: unknown): v is Checkpoint {
     Number.isSafeInteger(c.bytes) &&
     Number.isSafeInteger(c.features) &&
     (c.lastOid === null || Number.isSafeInteger(c.lastOid)) &&
-    (c.partial === undefined || isPlainName(c.partial))
+    (c.partial === undefined || isPlainName(c.partial)) &&
+    (c.limit === undefined || Number.isSafeInteger(c.limit))
   );
 }
 
@@ -118,6 +121,7 @@ export function checkpointMismatch(checkpoint: Checkpoint, identity: ExportIdent
     if (checkpoint[key] !== identity[key]) return `${key} differs`;
   }
   if (checkpoint.fields.join(',') !== identity.fields.join(',')) return 'fields differ';
+  if (checkpoint.limit !== identity.limit) return 'limit differs';
   if (checkpoint.features > 0 && checkpoint.lastOid === null) return 'no last OID';
   return undefined;
 }

@@ -52,6 +52,11 @@ export interface ExportOptions {
   fields?: string[] | undefined;
   /** Output spatial reference wkid (default 4326, as GeoJSON wants). */
   outSR?: number | undefined;
+  /**
+   * Write at most this many features: the first ones in the strategy's order (OID order for the
+   * ordered strategies). A pasted `resultRecordCount` sets it. Default: every feature.
+   */
+  limit?: number | undefined;
   strategy?: StrategyChoice | undefined;
   concurrency?: number | undefined;
   pageSize?: number | undefined;
@@ -107,6 +112,7 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
     where: options.where,
     fields: options.fields,
     outSR: options.outSR,
+    limit: options.limit,
   });
   const effective: ExportOptions = {
     ...options,
@@ -114,6 +120,7 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
     where: query.where,
     fields: query.fields === undefined ? undefined : [...query.fields],
     outSR: query.outSR,
+    limit: query.limit,
   };
   const claim =
     options.claim ??
@@ -150,6 +157,7 @@ async function exportClaimed(
     fields: outFields === '*' ? ['*'] : outFields.split(','),
     format: options.format,
     outSR: String(options.outSR ?? 4326),
+    ...(options.limit === undefined ? {} : { limit: options.limit }),
   };
   const cpPath = checkpointPath(options.output);
   const checkpoint = resume ? await usableCheckpoint(cpPath, identity) : undefined;
@@ -186,14 +194,21 @@ async function exportClaimed(
     emit: (event) => client.emit(event),
   });
   const resumedFeatures = checkpoint?.features ?? 0;
+  const limit = options.limit;
   let lastOid = checkpoint?.lastOid ?? null;
   let lastCheckpoint: Checkpoint | undefined = checkpoint;
   let publishing = false;
   try {
     for await (const page of extraction.pages()) {
+      let { features, oids } = page;
+      const room = limit === undefined ? features.length : limit - writer.featuresWritten;
+      if (features.length > room) {
+        features = features.slice(0, room);
+        oids = oids.slice(0, room);
+      }
       // converted feature by feature while the page is encoded: no converted page is held
-      await writer.writePage(page.features, convert);
-      if (page.ordered && page.oids.length > 0) lastOid = page.oids[page.oids.length - 1]!;
+      if (features.length > 0) await writer.writePage(features, convert);
+      if (page.ordered && oids.length > 0) lastOid = oids[oids.length - 1]!;
       if (resume && page.ordered) {
         const next: Checkpoint = {
           version: 1,
@@ -210,9 +225,10 @@ async function exportClaimed(
       options.onProgress?.({
         features: writer.featuresWritten,
         pages: page.page,
-        total: resumedFeatures + extraction.summary.expected,
+        total: Math.min(limit ?? Number.POSITIVE_INFINITY, resumedFeatures + extraction.summary.expected),
         elapsedMs: runtime.clock.now() - startedAt,
       });
+      if (limit !== undefined && writer.featuresWritten >= limit) break;
     }
     // The checkpoint goes before the target is published: a run killed between the two then
     // leaves a complete partial file without checkpoint (the next run starts over), never a
@@ -273,6 +289,9 @@ function validate(options: ExportOptions, toStdout: boolean): void {
   }
   if (options.concurrency !== undefined && !(options.concurrency >= 1)) {
     throw new EtlError('USAGE', `concurrency must be at least 1, got ${options.concurrency}`);
+  }
+  if (options.limit !== undefined && !(Number.isSafeInteger(options.limit) && options.limit >= 1)) {
+    throw new EtlError('USAGE', `limit must be a positive integer, got ${options.limit}`);
   }
   if (options.pageSize !== undefined && !(options.pageSize >= 1)) {
     throw new EtlError('USAGE', `pageSize must be at least 1, got ${options.pageSize}`);

@@ -1,22 +1,25 @@
 /**
  * Before an export makes any request, its output is checked and claimed:
  * - the output is not a folder, its folder exists and files can be created in it;
- * - an existing output is refused unless `overwrite` (or `resume` finds a checkpoint to go on with);
+ * - an existing output is refused unless `overwrite`; `resume` keeps its own rules (a resumed or
+ *   restarted run replaces the output, as the run it continues would have);
  * - a lock beside it (`<output>.lock`, created exclusively, holding pid and host) makes the output
  *   one export's at a time: a second export fails at once with OUTPUT_BUSY. A lock left by a dead
  *   process on this host is broken; any other lock is only removed by hand.
+ * - once the lock is held, partial files and checkpoint temp files of earlier runs that were killed
+ *   (random names, so never reused) are removed, except the partial file the checkpoint names.
  */
-import { access, lstat, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { access, readdir, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { EtlError } from '../core/errors.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
 import { acquireLockFile } from '../stores/lock-file.js';
-import { checkpointPath } from './checkpoint.js';
+import { checkpointPath, readCheckpoint } from './checkpoint.js';
 
 export interface ClaimOutputOptions {
   /** Replace an existing output (default false: an existing output is refused). */
   overwrite?: boolean | undefined;
-  /** A checkpoint beside the output lets the run go on, whether or not the output exists. */
+  /** Resume keeps its own rules: the output may exist (the run replaces it when done). */
   resume?: boolean | undefined;
   runtime?: Partial<Runtime> | undefined;
 }
@@ -33,15 +36,6 @@ export function outputLockPath(output: string): string {
 
 function errnoCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -111,11 +105,7 @@ export async function claimOutput(path: string, options: ClaimOutputOptions = {}
     );
   }
   await checkFolder(path, 'the output');
-  if (
-    info &&
-    options.overwrite !== true &&
-    !(options.resume === true && (await exists(checkpointPath(path))))
-  ) {
+  if (info && options.overwrite !== true && options.resume !== true) {
     throw new EtlError(
       'USAGE',
       `The output ${path} already exists: pass --overwrite to replace it, or choose another name`,
@@ -152,8 +142,39 @@ export async function claimOutput(path: string, options: ClaimOutputOptions = {}
       `The output ${path} is being written by another export${who}; if no export is running, remove ${lockPath}`,
     );
   }
+  await removeOrphans(path);
   return {
     path,
     release: () => handle.release().catch(() => {}),
   };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Removes what killed runs left beside the output (called with the lock held, so no export is
+ * writing them): `<output>.<random>.partial` not named by the checkpoint, and checkpoint temp files.
+ * Best effort; a link is removed, never followed.
+ */
+async function removeOrphans(output: string): Promise<void> {
+  const folder = dirname(output);
+  const base = escapeRegExp(basename(output));
+  const orphan = new RegExp(`^${base}\\.(?:[0-9a-f]{12}\\.partial|checkpoint\\.json\\.[0-9a-f]{12}\\.tmp)$`);
+  let keep: string | undefined;
+  try {
+    keep = (await readCheckpoint(checkpointPath(output)))?.partial;
+  } catch {
+    return; // a damaged checkpoint: leave everything for the user (resume reports it)
+  }
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name !== keep && orphan.test(name)) await unlink(join(folder, name)).catch(() => {});
+  }
 }

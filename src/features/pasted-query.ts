@@ -1,6 +1,6 @@
 /**
  * A layer URL pasted from a browser often carries a query: `…/FeatureServer/0/query?where=…&outFields=…`.
- * Its parameters are honoured (where, outFields, outSR) or refused with a clear error: never
+ * Its parameters are honoured (where, outFields, outSR, resultRecordCount as a limit) or refused with a clear error: never
  * dropped silently, since dropping a `where` exports every feature. Empty parameters (the ArcGIS
  * HTML query form sends them all) and parameters that change nothing (`f`, `returnGeometry=true`,
  * `spatialRel` without a geometry, …) are ignored. A parameter that conflicts with an explicit
@@ -17,6 +17,8 @@ export interface PastedQuery {
   /** Undefined for all fields (`*`). */
   fields?: string[] | undefined;
   outSR?: number | undefined;
+  /** `resultRecordCount`: at most this many features. */
+  limit?: number | undefined;
 }
 
 /** What the caller asked for explicitly (flags or options), to merge with the pasted query. */
@@ -24,6 +26,7 @@ export interface ExplicitQuery {
   where?: string | undefined;
   fields?: readonly string[] | undefined;
   outSR?: number | undefined;
+  limit?: number | undefined;
 }
 
 /** Parameters that never change which features are exported or how, whatever their value. */
@@ -50,8 +53,6 @@ const WHY: Readonly<Record<string, string>> = {
   geometry:
     'spatial filters (geometry, geometryType, spatialRel, inSR) are not supported by export yet: filter with where instead',
   orderbyfields: 'export writes features in OBJECTID order; orderByFields cannot be honoured',
-  resultrecordcount:
-    'export writes every feature that matches; a limit (resultRecordCount) is not supported: narrow the where clause instead',
   resultoffset: 'export writes every feature that matches; resultOffset cannot be honoured',
 };
 
@@ -103,6 +104,11 @@ export function parsePastedLayerUrl(input: string): PastedQuery {
       case 'outfields':
         out.fields = splitFields(text);
         break;
+      case 'resultrecordcount':
+        if (/^\d+$/.test(text) && Number(text) >= 1 && Number.isSafeInteger(Number(text)))
+          out.limit = Number(text);
+        else refused.push(`${name}=${text}: not a positive number of features`);
+        break;
       case 'outsr': {
         const wkid = wkidOf(text);
         if (wkid === undefined) refused.push(`${name}=${text}: not a spatial reference wkid`);
@@ -120,7 +126,7 @@ export function parsePastedLayerUrl(input: string): PastedQuery {
   if (refused.length > 0) {
     throw new EtlError(
       'USAGE',
-      `The layer URL has query parameters export cannot honour: ${refused.join('; ')}. Remove them (export honours where, outFields and outSR from the URL, or --where, --fields, --out-sr)`,
+      `The layer URL has query parameters export cannot honour: ${refused.join('; ')}. Remove them (export honours where, outFields, outSR and resultRecordCount from the URL, or --where, --fields, --out-sr)`,
     );
   }
   return out;
@@ -150,9 +156,12 @@ export function mergePastedQuery(pasted: PastedQuery, explicit: ExplicitQuery): 
     throw conflict('--fields', 'outFields');
   if (explicit.outSR !== undefined && pasted.outSR !== undefined && explicit.outSR !== pasted.outSR)
     throw conflict('--out-sr', 'outSR');
+  if (explicit.limit !== undefined && pasted.limit !== undefined && explicit.limit !== pasted.limit)
+    throw conflict('limit', 'resultRecordCount');
   return {
     where: where ?? pasted.where,
     fields: explicit.fields ?? pasted.fields,
     outSR: explicit.outSR ?? pasted.outSR,
+    limit: explicit.limit ?? pasted.limit,
   };
 }

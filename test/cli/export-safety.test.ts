@@ -159,7 +159,7 @@ describe('one export per output', () => {
 });
 
 describe('a pasted …/query?… URL', () => {
-  it('honours where and outFields, refuses geometry and a conflicting flag', async () => {
+  it('honours where, outFields and resultRecordCount, refuses geometry and a conflicting flag', async () => {
     const here = await sub('pasted');
     const out = join(here, 'cat1.geojsonl');
     const url = `${layerUrl}/query?where=category%3D1&outFields=name&f=json&returnGeometry=true&geometry=&spatialRel=esriSpatialRelIntersects`;
@@ -171,6 +171,21 @@ describe('a pasted …/query?… URL', () => {
     const features = lines.map((l) => JSON.parse(l) as { id: number; properties: object });
     expect(features.map((f) => f.id)).toEqual(expected);
     for (const f of features) expect(Object.keys(f.properties)).toEqual(['name']);
+
+    // resultRecordCount is a limit: the first features in OID order, and the process ends
+    const limited = join(here, 'first120.geojsonl');
+    const l = await runBin(
+      ['export', `${layerUrl}/query?where=1%3D1&resultRecordCount=120`, '-o', limited, '-q'],
+      {
+        env: env(),
+      },
+    );
+    expect(l.code, l.stderr).toBe(0);
+    const ids = (await readFile(limited, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { id: number }).id);
+    expect(ids).toEqual(layer.objectIds().slice(0, 120));
 
     emu.resetStats();
     const geometry = await runBin(

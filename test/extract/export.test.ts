@@ -194,6 +194,38 @@ describe('the output is checked and claimed before any request', () => {
   });
 });
 
+describe('what killed runs left beside the output', () => {
+  it('partial and checkpoint temp files of earlier runs are removed once the lock is held; others stay', async () => {
+    const r = rig(emu);
+    const output = tmp.path('orphans.geojson');
+    const orphans = [
+      'orphans.geojson.0123456789ab.partial',
+      'orphans.geojson.checkpoint.json.a1b2c3d4e5f6.tmp',
+    ];
+    for (const name of orphans) await writeFile(tmp.path(name), 'left by a killed run');
+    await writeFile(tmp.path('orphans.geojson.notes'), 'mine');
+    await exportLayer({ client: r.client, layerUrl: emu.layerUrl('Points'), output, format: 'geojson' });
+    const names = (await readdir(tmp.path('.'))).filter((n) => n.startsWith('orphans.'));
+    expect(names.sort()).toEqual(['orphans.geojson', 'orphans.geojson.notes']);
+    await r.close();
+  });
+
+  it('--resume keeps its own rules: it may replace an existing output', async () => {
+    const r = rig(emu);
+    const output = tmp.path('resumed-over.geojsonl');
+    await writeFile(output, 'from an earlier run\n');
+    const stats = await exportLayer({
+      client: r.client,
+      layerUrl: emu.layerUrl('Points'),
+      output,
+      format: 'geojsonseq',
+      resume: true,
+    });
+    expect((await readSeq(output)).length).toBe(stats.features);
+    await r.close();
+  });
+});
+
 describe('a pasted …/query?… URL', () => {
   it('honours where, outFields and outSR from the URL (path ending in /query maps to the layer)', async () => {
     const r = rig(emu);
@@ -211,6 +243,33 @@ describe('a pasted …/query?… URL', () => {
     expect(stats.features).toBe(expected.length);
   });
 
+  it('honours resultRecordCount as a limit: the first features in OID order, with a checkpointed resume', async () => {
+    const r = rig(emu);
+    const layer = emu.layer('Points');
+    const expected = layer
+      .objectIds()
+      .filter((oid) => oid > 10)
+      .slice(0, 60);
+    expect(expected).toHaveLength(60);
+    for (const [name, extra] of [
+      ['limit.geojsonl', {}],
+      ['limit-resume.geojsonl', { resume: true, concurrency: 3 }],
+    ] as const) {
+      const out = tmp.path(name);
+      const stats = await exportLayer({
+        client: r.client,
+        layerUrl: `${emu.layerUrl('Points')}/query?where=OBJECTID%3E10&resultRecordCount=60`,
+        output: out,
+        format: 'geojsonseq',
+        ...extra,
+      });
+      expect(stats.features).toBe(60);
+      expect((await readSeq(out)).map((f) => f.id)).toEqual(expected);
+      expect((await readdir(tmp.path('.'))).filter((n) => n.startsWith(`${name}.`))).toEqual([]);
+    }
+    await r.close();
+  });
+
   it('refuses parameters it cannot honour, and conflicts with options, before any request', async () => {
     const r = rig(emu);
     emu.resetStats();
@@ -221,7 +280,7 @@ describe('a pasted …/query?… URL', () => {
         /geometry.*not supported/,
       ],
       [`${base}/query?orderByFields=name`, /orderByFields/],
-      [`${base}/query?resultRecordCount=10`, /resultRecordCount/],
+      [`${base}/query?resultRecordCount=0`, /resultRecordCount=0: not a positive number/],
       [`${base}/query?token=abc123secret`, /credentials come from the environment/],
       [`${base}/query?objectIds=1,2`, /objectIds/],
       [`${base}/query?outSR=bogus`, /outSR/],
@@ -241,11 +300,12 @@ describe('a pasted …/query?… URL', () => {
       [{ where: 'category = 2' }, /--where/],
       [{ fields: ['name'] }, /--fields/],
       [{ outSR: 3857 }, /--out-sr/],
+      [{ limit: 5 }, /resultRecordCount/],
     ];
     for (const [extra, message] of conflicts) {
       const error = await exportLayer({
         client: r.client,
-        layerUrl: `${base}/query?where=category%3D1&outFields=category&outSR=4326`,
+        layerUrl: `${base}/query?where=category%3D1&outFields=category&outSR=4326&resultRecordCount=9`,
         output: tmp.path('conflict.geojson'),
         format: 'geojson',
         ...extra,

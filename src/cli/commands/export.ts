@@ -187,6 +187,7 @@ async function runExport(
         where: query.where,
         ...(query.fields ? { fields: [...query.fields] } : {}),
         outSR: query.outSR ?? flags.outSr,
+        ...(query.limit === undefined ? {} : { limit: query.limit }),
         strategy: flags.strategy as (typeof STRATEGIES)[number],
         queryFormat: flags.queryFormat as QueryFormat,
         concurrency: flags.concurrency,
