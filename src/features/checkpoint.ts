@@ -21,6 +21,8 @@ export interface ExportIdentity {
   outSR: string;
   /** At most this many features (absent: every feature). */
   limit?: number | undefined;
+  /** CSV written with the spreadsheet formula guard (absent: as the data came). */
+  csvExcelSafe?: boolean | undefined;
 }
 
 export interface Checkpoint extends ExportIdentity {
@@ -88,7 +90,8 @@ function isCheckpoint(v: unknown): v is Checkpoint {
     Number.isSafeInteger(c.features) &&
     (c.lastOid === null || Number.isSafeInteger(c.lastOid)) &&
     (c.partial === undefined || isPlainName(c.partial)) &&
-    (c.limit === undefined || Number.isSafeInteger(c.limit))
+    (c.limit === undefined || Number.isSafeInteger(c.limit)) &&
+    (c.csvExcelSafe === undefined || typeof c.csvExcelSafe === 'boolean')
   );
 }
 
@@ -122,6 +125,7 @@ export function checkpointMismatch(checkpoint: Checkpoint, identity: ExportIdent
   }
   if (checkpoint.fields.join(',') !== identity.fields.join(',')) return 'fields differ';
   if (checkpoint.limit !== identity.limit) return 'limit differs';
+  if ((checkpoint.csvExcelSafe ?? false) !== (identity.csvExcelSafe ?? false)) return 'csvExcelSafe differs';
   if (checkpoint.features > 0 && checkpoint.lastOid === null) return 'no last OID';
   return undefined;
 }

@@ -158,6 +158,7 @@ async function exportClaimed(
     format: options.format,
     outSR: String(options.outSR ?? 4326),
     ...(options.limit === undefined ? {} : { limit: options.limit }),
+    ...(options.csvExcelSafe === true && options.format === 'csv' ? { csvExcelSafe: true } : {}),
   };
   const cpPath = checkpointPath(options.output);
   const checkpoint = resume ? await usableCheckpoint(cpPath, identity) : undefined;

@@ -114,12 +114,36 @@ describe('resume', () => {
     );
     expect(isEtlError(mismatch, 'CHECKPOINT_INVALID')).toBe(true);
     expect((mismatch as Error).message).toMatch(/where differs/);
+    const limited = await run('Points', out, 'geojsonseq', { resume: true, limit: 10 }).catch(
+      (e: unknown) => e,
+    );
+    expect((limited as Error).message).toMatch(/limit differs/);
     const envelope = await run('Points', out, 'geojsonseq', { resume: true, strategy: 'envelope' }).catch(
       (e: unknown) => e,
     );
     expect(isEtlError(envelope, 'USAGE')).toBe(true);
     const stdout = await run('Points', '-', 'geojsonseq', { resume: true }).catch((e: unknown) => e);
     expect(isEtlError(stdout, 'USAGE')).toBe(true);
+  });
+
+  it('a CSV checkpoint written without the formula guard is not resumed with it (nor the reverse)', async () => {
+    const out = tmp.path('guard.csv');
+    const controller = new AbortController();
+    await run('Points', out, 'csv', {
+      resume: true,
+      concurrency: 1,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.pages === 2) controller.abort();
+      },
+    }).catch(() => {});
+    const error = await run('Points', out, 'csv', { resume: true, csvExcelSafe: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(isEtlError(error, 'CHECKPOINT_INVALID')).toBe(true);
+    expect((error as Error).message).toMatch(/csvExcelSafe differs/);
+    const resumed = await run('Points', out, 'csv', { resume: true });
+    expect(resumed.resumed).toBe(true);
   });
 
   it('a damaged checkpoint is CHECKPOINT_INVALID, not a silent restart', async () => {
