@@ -238,7 +238,8 @@ async function exportClaimed(
     if (resume) await deleteCheckpoint(cpPath);
     await writer.finish();
   } catch (error) {
-    await writer.abort({ keep: resume && !toStdout }).catch(() => {});
+    // the partial file is kept only when a checkpoint says how far it goes (else nothing could resume it)
+    await writer.abort({ keep: resume && !toStdout && lastCheckpoint !== undefined }).catch(() => {});
     // publishing failed (the partial file is kept): put the checkpoint back for the next try
     if (publishing && resume && lastCheckpoint) await writeCheckpoint(cpPath, lastCheckpoint).catch(() => {});
     const kept = resume && !toStdout && lastCheckpoint !== undefined;

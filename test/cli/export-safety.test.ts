@@ -81,23 +81,29 @@ describe('outputs are checked before any token or network call (USAGE, no reques
       [['-o', 'ok.geojson', '--log-file', 'exports'], /log file .* it is a folder/],
       [['-o', 'ok.geojson', '--log-file', 'missing/audit.log'], /log file .* folder does not exist/],
     ];
-    for (const [args, message] of cases) {
-      const r = await runBin(['export', layerUrl, ...args], { env: env(), cwd: here });
+    const results = await Promise.all(
+      cases.map(([args]) => runBin(['export', layerUrl, ...args], { env: env(), cwd: here })),
+    );
+    results.forEach((r, i) => {
+      const [args, message] = cases[i]!;
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(lastLine(r.stderr)).toMatch(/^error \[USAGE\]: /);
       expect(r.stderr).toMatch(message);
-    }
+    });
     expect(totalRequests()).toBe(0);
     // `-o ./exports` left nothing beside the folder (no exports.partial, no lock)
     expect((await readdir(here)).sort()).toEqual(
       readOnly === '/sys' ? ['exports'] : ['exports', 'read-only'],
     );
-  });
+  }, 90_000);
 
   it('-o x.gpkg (or .shp, .fgb, .txt) is a USAGE error listing the formats, never GeoJSON', async () => {
     const here = await sub('formats');
-    for (const name of ['x.gpkg', 'x.shp', 'x.fgb', 'x.txt']) {
-      const r = await runBin(['export', layerUrl, '-o', name], { env: env(), cwd: here });
+    const names = ['x.gpkg', 'x.shp', 'x.fgb', 'x.txt'];
+    const results = await Promise.all(
+      names.map((name) => runBin(['export', layerUrl, '-o', name], { env: env(), cwd: here })),
+    );
+    for (const r of results) {
       expect(r.code, r.stderr).toBe(2);
       expect(lastLine(r.stderr)).toMatch(
         /^error \[USAGE\]: Cannot write \.\w+ files .*geojson.*geojsonseq.*csv/,
@@ -112,7 +118,7 @@ describe('outputs are checked before any token or network call (USAGE, no reques
     });
     expect(r.code, r.stderr).toBe(0);
     expect((await readFile(join(here, 'x.txt'), 'utf8')).split('\r\n')[0]).toMatch(/^OBJECTID,/);
-  });
+  }, 90_000);
 });
 
 describe('an existing output is kept unless --overwrite', () => {
@@ -131,19 +137,23 @@ describe('an existing output is kept unless --overwrite', () => {
     expect(replaced.code, replaced.stderr).toBe(0);
     expect((await readFile(out, 'utf8')).trim().split('\n')).toHaveLength(COUNT);
     expect((await readdir(here)).sort()).toEqual(['sites.geojsonl']);
-  });
+  }, 90_000);
 });
 
 describe('one export per output', () => {
   it('a second export to the same output fails at once with OUTPUT_BUSY; the first publishes a valid file', async () => {
-    emu.setFaults({ latencyMs: 40 });
+    // slow enough (30 pages × 150 ms) to still be running when the second one starts
+    emu.setFaults({ latencyMs: 150 });
     const here = await sub('busy');
     const out = join(here, 'sites.geojson');
-    const first = startBin(['export', layerUrl, '-o', out, '--concurrency', '1', '-q'], { env: env() });
+    const first = startBin(['export', layerUrl, '-o', out, '--concurrency', '1', '--page-size', '20', '-q'], {
+      env: env(),
+    });
     await until(() => existsSync(`${out}.lock`), 'the first export to take the lock');
     const started = Date.now();
     const second = await runBin(['export', layerUrl, '-o', out, '--overwrite', '-q'], { env: env() });
     expect(Date.now() - started).toBeLessThan(10_000);
+    expect(first.child.exitCode, 'the first export is still running').toBeNull();
     expect(second.code, second.stderr).toBe(1);
     expect(lastLine(second.stderr)).toMatch(
       new RegExp(
@@ -155,7 +165,7 @@ describe('one export per output', () => {
     const collection = JSON.parse(await readFile(out, 'utf8')) as { features: { id: number }[] };
     expect(collection.features.map((f) => f.id)).toEqual([...emu.layer('Sites').objectIds()]);
     expect((await readdir(here)).sort()).toEqual(['sites.geojson']);
-  });
+  }, 90_000);
 });
 
 describe('a pasted …/query?… URL', () => {
@@ -215,7 +225,7 @@ describe('a pasted …/query?… URL', () => {
     expect(conflict.code, conflict.stderr).toBe(2);
     expect(lastLine(conflict.stderr)).toMatch(/^error \[USAGE\]: --where and the URL's where disagree/);
     expect(totalRequests()).toBe(0);
-  });
+  }, 90_000);
 });
 
 describe('--log-file write errors', () => {
@@ -281,7 +291,7 @@ describe('Ctrl-C (SIGINT)', () => {
       .map((l) => (JSON.parse(l) as { id: number }).id);
     expect(ids).toEqual([...emu.layer('Sites').objectIds()]);
     expect(await readdir(here)).toEqual(['sites.geojsonl']);
-  });
+  }, 90_000);
 });
 
 describe('--help', () => {
