@@ -12,7 +12,6 @@ import {
   exportLayer,
   formatForOutput,
   mergePastedQuery,
-  type OutputClaim,
   parsePastedLayerUrl,
   QUERY_FORMATS,
   type QueryFormat,
@@ -152,16 +151,16 @@ async function runExport(
   const target = output === '-' ? '-' : resolve(io.cwd, output);
   const statsPath = flags.statsJson ? resolve(io.cwd, flags.statsJson) : undefined;
   if (statsPath !== undefined) await checkWritableFile(statsPath, 'the --stats-json file');
-  const log = flags.logFile ? AuditLog.open(resolve(io.cwd, flags.logFile), print) : undefined;
-  let claim: OutputClaim;
+  const claim = await claimOutput(target, {
+    overwrite: flags.overwrite === true,
+    resume: flags.resume === true,
+    runtime,
+  });
+  let log: AuditLog | undefined;
   try {
-    claim = await claimOutput(target, {
-      overwrite: flags.overwrite === true,
-      resume: flags.resume === true,
-      runtime,
-    });
+    log = flags.logFile ? AuditLog.open(resolve(io.cwd, flags.logFile), print) : undefined;
   } catch (error) {
-    log?.close();
+    await claim.release();
     throw error;
   }
 
