@@ -14,6 +14,7 @@ import {
   type Logger,
   type Runtime,
 } from '../index.js';
+import { AuditLog } from './audit-log.js';
 import { type CliCredentials, resolveCredentials } from './credentials.js';
 import { eventLine, type Verbosity } from './event-lines.js';
 import { type CliIo, lineWriter } from './io.js';
@@ -95,11 +96,21 @@ function checkChoice<T extends string>(
   throw new EtlError('USAGE', `--${flag} must be one of ${choices.join(', ')} (got "${value}")`);
 }
 
-/** The emitter the CLI uses: events become stderr lines. */
-export function cliEmitter(io: CliIo, verbosity: Verbosity, before?: () => void, logFile?: string): Emit {
+/**
+ * The emitter the CLI uses: events become stderr lines, and JSON lines in the log file (a path,
+ * opened here, or an AuditLog opened by the command before any request).
+ */
+export function cliEmitter(
+  io: CliIo,
+  verbosity: Verbosity,
+  before?: () => void,
+  logFile?: string | AuditLog,
+): Emit {
   const print = lineWriter(io.stderr);
+  const log =
+    typeof logFile === 'string' ? AuditLog.open(resolve(io.cwd, logFile), (line) => print(line)) : logFile;
   return createEmitter({
-    ...(logFile ? { logger: fileLogger(resolve(io.cwd, logFile)) } : {}),
+    ...(log ? { logger: fileLogger(log) } : {}),
     onEvent: (event) => {
       const line = eventLine(event, verbosity);
       if (line) {
@@ -110,10 +121,9 @@ export function cliEmitter(io: CliIo, verbosity: Verbosity, before?: () => void,
   });
 }
 
-/** A pino logger appending JSON lines to a file (0600): the audit trail of a pipeline. */
-function fileLogger(path: string): Logger {
-  const destination = pino.destination({ dest: path, append: true, mkdir: true, sync: true, mode: 0o600 });
-  return pino({ base: null, level: 'debug', timestamp: pino.stdTimeFunctions.isoTime }, destination);
+/** A pino logger appending JSON lines to the audit log (0600): the audit trail of a pipeline. */
+function fileLogger(log: AuditLog): Logger {
+  return pino({ base: null, level: 'debug', timestamp: pino.stdTimeFunctions.isoTime }, log);
 }
 
 export async function openConnection(

@@ -48,6 +48,7 @@ export const ERROR_CODES = [
   'INVALID_GEOMETRY',
   'CHECKPOINT_INVALID',
   'OUTPUT_ERROR',
+  'OUTPUT_BUSY',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

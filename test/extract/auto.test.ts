@@ -180,6 +180,7 @@ describe('cross-checks', () => {
       output: out,
       format: 'geojsonseq',
       strategy: 'oid-range',
+      overwrite: true,
     }).catch((e: unknown) => e);
     expect(isEtlError(error, 'EXTRACTION_INCOMPLETE')).toBe(true);
     expect((error as Error).message).toMatch(/statistics look wrong/);
