@@ -26,7 +26,7 @@ import type { CliIo } from '../io.js';
 import { createProgress } from '../progress.js';
 
 const FORMATS = ['geojson', 'geojsonseq', 'csv'] as const;
-const STRATEGIES = ['auto', 'offset', 'ids', 'oid-range', 'envelope'] as const;
+const STRATEGIES = ['auto', 'offset', 'ids', 'oid-range', 'server-order', 'envelope'] as const;
 
 export interface ExportFlags extends ConnectionFlags {
   output?: string;
