@@ -19,33 +19,14 @@ import type { StrategyChoice } from '../../src/features/extract.js';
 import { expectSameAsSource, readSeq, rig, tempDir, USER } from '../extract/helpers.js';
 import { assertBuilt } from '../fleet/helpers.js';
 import { checkpointFeatures, startCli, watch } from './cli-child.js';
-import { startChaosEmulator } from './helpers.js';
+import { QUIRKS, type Quirk, quirkFaults, startChaosEmulator } from './helpers.js';
 
 /** Transport faults that cost no Retry-After wait. */
 const TRANSPORT_FAULTS: FaultOptions = { rates: { reset: 0.02, truncate: 0.02, html: 0.02 } };
 
-export type Quirk = 'ignoreOrderBy' | 'pageCap' | 'emptyStatistics' | 'offsetDepth' | 'nullGeometries';
-export const QUIRKS: readonly Quirk[] = [
-  'ignoreOrderBy',
-  'pageCap',
-  'emptyStatistics',
-  'offsetDepth',
-  'nullGeometries',
-];
-
 const COUNT = 900;
 const MAX = 120;
 const PAGE = 70;
-
-/** The emulator faults of a set of quirks (null geometries are a property of the layer). */
-export function quirkFaults(quirks: readonly Quirk[]): FaultOptions {
-  return {
-    ...(quirks.includes('ignoreOrderBy') ? { ignoreOrderBy: true } : {}),
-    ...(quirks.includes('pageCap') ? { pageCap: 45 } : {}),
-    ...(quirks.includes('emptyStatistics') ? { emptyStatistics: true } : {}),
-    ...(quirks.includes('offsetDepth') ? { offsetDepth: 400 } : {}),
-  };
-}
 
 function layers(count: number, maxRecordCount: number): LayerSpec[] {
   const spec = (service: string, nullGeometries: number): LayerSpec => ({
