@@ -17,6 +17,7 @@ import { envelopeStrategy } from './strategies/envelope.js';
 import { idsStrategy } from './strategies/ids.js';
 import { offsetStrategy, serverOrderStrategy } from './strategies/offset.js';
 import { oidRangeStrategy } from './strategies/oid-range.js';
+import { refusal } from './strategies/refusal.js';
 import type { PreparedStrategy, QueryContext, Strategy, StrategyName } from './strategies/types.js';
 import { STRATEGY_ORDER } from './strategies/types.js';
 import { fallbackError, isFallbackError } from './strategy-errors.js';
@@ -185,7 +186,11 @@ export class Extraction {
     const handoff = async (): Promise<void> => {
       if (written.size === 0) return;
       if (ordered) {
-        const upTo = await this.#count({ after: start, max: lastOid });
+        const upTo = await this.#count({ after: start, max: lastOid }).catch((error: unknown) => {
+          // a server that cannot count by OID cannot vouch for the written part: start over
+          if (isFallbackError(refusal(error, 'returnCountOnly by OID'))) return undefined;
+          throw error;
+        });
         if (upTo === written.size) {
           after = lastOid;
           remaining = await this.#count({ after });
@@ -193,7 +198,7 @@ export class Extraction {
         }
         o.emit?.({
           type: 'warning',
-          message: `the ${written.size} features written up to OID ${lastOid} are not all the server counts there (${upTo}); the next strategy starts over and drops what was written`,
+          message: `the ${written.size} features written up to OID ${lastOid} are not all the server counts there (${upTo ?? 'no count'}); the next strategy starts over and drops what was written`,
         });
       }
       ordered = false;
