@@ -223,7 +223,8 @@ export interface EmulatorHandle {
   /** Revokes every token issued so far (they answer 498). */
   revokeAll(): void;
   /** Replaces fault settings at run time. */
-  setFaults(faults: FaultOptions): void;
+  /** Replaces the faults; with `seed`, the fault draws start again from it. */
+  setFaults(faults: FaultOptions, seed?: number): void;
   setClockOffset(ms: number): void;
   /** OAuth endpoints, federation and legacy settings, as served. */
   readonly auth: EmulatorAuthInfo;
