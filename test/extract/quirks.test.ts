@@ -33,6 +33,7 @@ beforeAll(async () => {
   emu = await startSecured({
     layers: [
       hashed('Koop', 667),
+      hashed('NoIds', 667, { capabilities: { idsOnly: false } }),
       {
         service: 'Polygons',
         generate: { count: 400, geometry: 'polygon', seed: 3, nullGeometries: 0.1 },
@@ -304,6 +305,22 @@ describe('finding 3: pages capped below maxRecordCount without exceededTransferL
       if (strategy !== 'envelope') expect(client.warnings().join('\n')).toMatch(/at most 37 features per/);
     });
   }
+
+  it('without an id list too: oid-range and envelope learn the cap with one OID-only query and split what reaches it', async () => {
+    for (const strategy of ['oid-range', 'envelope', 'auto'] as const) {
+      const { stats, error, out, client } = await run(
+        'NoIds',
+        { pageCap: 37, ignoreOrderBy: true },
+        { strategy, pageSize: 150 },
+      );
+      expect(error, strategy).toBeUndefined();
+      expect(stats!.features).toBe(667);
+      expectSameAsSource(emu, 'NoIds', await readSeq(out));
+      expect(client.warnings().join('\n')).toMatch(
+        /at most 37 features per query without exceededTransferLimit; (ranges|envelope cells) answering 37 are split/,
+      );
+    }
+  });
 
   it('offsets honoured only up to a depth: offset leaves at the depth, the next strategy continues after the last OID', async () => {
     const { stats, error, out, client } = await run(

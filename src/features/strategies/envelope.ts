@@ -9,6 +9,7 @@
 import { EtlError } from '../../core/errors.js';
 import type { EsriEnvelope, EsriFeature } from '../../core/protocol.js';
 import { orderedPool } from '../ordered-pool.js';
+import { silentCap } from '../page-cap.js';
 import { orderPage } from '../page-order.js';
 import { featureParams, isQueryFailure, runQuery } from '../query.js';
 import { fallbackError, isFallbackError } from '../strategy-errors.js';
@@ -29,12 +30,14 @@ export const envelopeStrategy: Strategy = {
       throw fallbackError('NO_STRATEGY', `${ctx.layer.url} has an empty extent`);
     }
     const ids = await idList(ctx);
+    const where = buildWhere({ userWhere: ctx.userWhere, oidField: ctx.layer.oidField, after: ctx.after });
+    const cap = await silentCap(ctx, where, 'envelope cells');
     return {
       name: 'envelope',
       ordered: false,
       ...(ids ? { ids } : {}),
       pages: async function* () {
-        yield* cellPages(ctx, extent);
+        yield* cellPages(ctx, extent, cap);
         if (ids) yield* invisiblePages(ctx, ids);
       },
     };
@@ -105,6 +108,7 @@ function quarters([xmin, ymin, xmax, ymax]: Cell): Cell[] {
 async function* cellPages(
   ctx: QueryContext,
   extent: EsriEnvelope,
+  cap: number | undefined,
 ): AsyncGenerator<EsriFeature[], void, undefined> {
   const oidField = ctx.layer.oidField;
   const where = buildWhere({ userWhere: ctx.userWhere, oidField, after: ctx.after });
@@ -132,7 +136,11 @@ async function* cellPages(
       if (!isQueryFailure(error) || depth >= MAX_DEPTH) throw error;
       return split();
     }
-    if (result.exceededTransferLimit) {
+    // as many rows as the server's silent cap: maybe cut short, so split like a flagged cell (the
+    // id list, when there is one, fetches what a cell at the deepest level still could not give)
+    const capped = cap !== undefined && result.features.length >= cap;
+    if (capped && depth >= MAX_DEPTH) return orderPage(result.features, oidField).features;
+    if (result.exceededTransferLimit || capped) {
       if (depth >= MAX_DEPTH) {
         throw new EtlError(
           'EXTRACTION_INCOMPLETE',
@@ -144,7 +152,8 @@ async function* cellPages(
     return orderPage(result.features, oidField).features;
   };
 
-  const n = Math.max(1, Math.ceil(Math.sqrt(Math.ceil(ctx.expected / ctx.pageSize))));
+  const perCell = cap === undefined ? ctx.pageSize : Math.max(1, Math.min(ctx.pageSize, cap - 1));
+  const n = Math.max(1, Math.ceil(Math.sqrt(Math.ceil(ctx.expected / perCell))));
   yield* orderedPool(gridCells(extent, n), (cell, signal) => fetchCell(cell, 0, signal), {
     concurrency: ctx.concurrency,
     signal: ctx.signal,

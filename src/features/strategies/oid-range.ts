@@ -11,6 +11,7 @@ import type { EsriFeature } from '../../core/protocol.js';
 import { countFeatures } from '../metadata.js';
 import { toOid } from '../oid.js';
 import { orderedPool } from '../ordered-pool.js';
+import { silentCap } from '../page-cap.js';
 import { orderPage } from '../page-order.js';
 import {
   featureParams,
@@ -44,40 +45,10 @@ export const oidRangeStrategy: Strategy = {
         `OID statistics look wrong: [${min}, ${max}] holds ${inRange} features but returnCountOnly counts ${ctx.expected}`,
       );
     }
-    const cap = await silentCap(ctx, where);
+    const cap = await silentCap(ctx, where, 'ranges');
     return { name: 'oid-range', ordered: true, pages: () => rangePages(ctx, min, max, cap) };
   },
 };
-
-/**
- * The most rows the server returns per query when it cuts answers short without exceededTransferLimit
- * (undefined when it flags them, or when one answer holds everything).
- */
-async function silentCap(ctx: QueryContext, where: string): Promise<number | undefined> {
-  if (ctx.expected <= 1) return undefined;
-  const oid = ctx.layer.oidField;
-  let result: Awaited<ReturnType<typeof runQuery>>;
-  try {
-    result = await runQuery(ctx, { where, outFields: oid, returnGeometry: false });
-  } catch (error) {
-    // a server that fails big queries: the ranges split on failures anyway; the end count checks
-    if (isQueryFailure(error)) return undefined;
-    throw refusal(error, 'an OID-only query');
-  }
-  const n = new Set(result.features.map((f) => f.attributes?.[oid])).size;
-  if (result.exceededTransferLimit || n >= ctx.expected) return undefined;
-  if (n === 0) {
-    throw fallbackError(
-      'EXTRACTION_INCOMPLETE',
-      `The OID range holds ${ctx.expected} features but a query over it answered none`,
-    );
-  }
-  ctx.emit?.({
-    type: 'warning',
-    message: `the server returns at most ${n} features per query without exceededTransferLimit; ranges answering ${n} are split`,
-  });
-  return n;
-}
 
 /** min/max of the OID field for (userWhere, after), via outStatistics. */
 export async function fetchOidBounds(ctx: QueryContext): Promise<{ min: number; max: number }> {
