@@ -205,7 +205,9 @@ async function* offsetPages(
 
   // Guards across pages, on the OIDs the server answered: a page may repeat only the extra rows
   // of the page before (maxRecordCount + 1); ordered by OID, its new OIDs come after the last one.
-  const streamed = new OidSet();
+  // (ordered by OID, the OIDs answered so far are exactly those ≤ lastOid: no set is needed)
+  const streamed = byOid ? undefined : new OidSet();
+  const seen = (oid: number): boolean => (streamed ? streamed.has(oid) : oid <= lastOid);
   let firstOid: number | undefined;
   let lastOid = Number.NEGATIVE_INFINITY;
   let allowance = 0;
@@ -216,28 +218,29 @@ async function* offsetPages(
   );
   for await (const { task, features } of pages) {
     const oids = rawOids(features, oidField);
-    const repeated = oids.filter((oid) => streamed.has(oid));
+    const repeated = oids.filter(seen);
     if (repeated.length > allowance) {
-      const detail = `the page at offset ${task.offset} repeats ${repeated.length} features already written`;
-      if (oids[0] === firstOid) throw ignoredOffsetError(`${detail}, up to OID ${lastOid}`);
-      if (byOid) throw ignoredOrderError(oidField, `${detail}, up to OID ${lastOid}`);
-      throw unstableOrderError(detail);
-    }
-    if (byOid) {
-      const fresh = oids.find((oid) => !streamed.has(oid));
-      if (fresh !== undefined && fresh <= lastOid) {
-        throw ignoredOrderError(
-          oidField,
-          `the page at offset ${task.offset} starts with OID ${fresh}, after OID ${lastOid} was written`,
+      const at = `the page at offset ${task.offset}`;
+      if (oids[0] === firstOid) {
+        throw ignoredOffsetError(
+          `${at} repeats ${repeated.length} features already written, up to OID ${lastOid}`,
         );
       }
+      if (byOid) {
+        throw ignoredOrderError(
+          oidField,
+          `${at} answers ${repeated.length} OIDs at or below OID ${lastOid}, already written`,
+        );
+      }
+      throw unstableOrderError(`${at} repeats ${repeated.length} features already written`);
     }
     // maxRecordCount + 1 rows: the extra rows belong to the next page, which repeats them; the
     // extraction drops (and counts) the repeated ones.
     allowance = Math.max(0, features.length - task.count);
     for (const oid of oids) {
       firstOid ??= oid;
-      if (streamed.add(oid) && oid > lastOid) lastOid = oid;
+      streamed?.add(oid);
+      if (oid > lastOid) lastOid = oid;
     }
     yield byOid ? orderPage(features, oidField).features : features;
   }
