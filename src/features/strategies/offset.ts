@@ -88,16 +88,18 @@ async function probeOffset(ctx: QueryContext, where: string, byOid: boolean): Pr
     returnGeometry: false,
     ...(byOid ? { orderByFields: `${oid} ASC` } : {}),
   };
-  let a: number[];
-  let b: number[];
+  let answers: Awaited<ReturnType<typeof runQuery>>[];
   try {
-    [a, b] = await Promise.all([
-      runQuery(ctx, { ...base, resultOffset: 0, resultRecordCount: 2 }).then((r) => rawOids(r.features, oid)),
-      runQuery(ctx, { ...base, resultOffset: 1, resultRecordCount: 1 }).then((r) => rawOids(r.features, oid)),
+    answers = await Promise.all([
+      runQuery(ctx, { ...base, resultOffset: 0, resultRecordCount: 2 }),
+      runQuery(ctx, { ...base, resultOffset: 1, resultRecordCount: 1 }),
     ]);
   } catch (error) {
     throw refusal(error, 'resultOffset paging');
   }
+  // an invalid OID is the server's data, not a refusal of paging: INVALID_RESPONSE as it is
+  const a = rawOids(answers[0]!.features, oid);
+  const b = rawOids(answers[1]!.features, oid);
   if (a.length < 2 || b.length < 1) return; // too few features to tell; the page guards still apply
   if (byOid && a[0]! >= a[1]!) {
     throw ignoredOrderError(oid, `ordered by ${oid} ASC, offset 0 answered OID ${a[0]} before OID ${a[1]}`);
