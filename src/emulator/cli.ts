@@ -48,6 +48,16 @@ export interface EmulatorCliFlags {
   extraRow?: boolean;
   shortPageExceeded?: boolean;
   failAbove?: Num;
+  /** Ignore orderByFields on the OID; serve rows in a fixed shuffled file order. */
+  ignoreOrderBy?: boolean;
+  /** Cap feature pages at this many rows without exceededTransferLimit. */
+  pageCap?: Num;
+  /** Answer outStatistics with `{}`. */
+  emptyStatistics?: boolean;
+  /** Honour resultOffset only up to this offset (deeper: an empty page). */
+  offsetDepth?: Num;
+  /** Share (0..1) of generated features with a null geometry. */
+  nullGeometries?: Num;
   /** `clientId[:secret]@redirectUri[,redirectUri…]`, repeatable (no secret: a public app, PKCE only). */
   apps?: string[];
   /** API keys accepted on the server's layers, repeatable. */
@@ -210,8 +220,19 @@ function parseFaults(flags: EmulatorCliFlags): FaultOptions | undefined {
     ...(flags.extraRow ? { extraRow: true } : {}),
     ...(flags.shortPageExceeded ? { shortPageExceeded: true } : {}),
     ...defined('failAbove', optionalInt(flags.failAbove, 'fail-above', 0)),
+    ...(flags.ignoreOrderBy ? { ignoreOrderBy: true } : {}),
+    ...defined('pageCap', optionalInt(flags.pageCap, 'page-cap', 1)),
+    ...(flags.emptyStatistics ? { emptyStatistics: true } : {}),
+    ...defined('offsetDepth', optionalInt(flags.offsetDepth, 'offset-depth', 0)),
+    ...defined('nullGeometries', share(flags.nullGeometries, 'null-geometries')),
   };
   return Object.keys(faults).length === 0 ? undefined : faults;
+}
+
+function share(value: Num | undefined, name: string): number | undefined {
+  const n = optionalNumber(value, name);
+  if (n !== undefined && n > 1) throw new EtlError('USAGE', `--${name} must be between 0 and 1`);
+  return n;
 }
 
 function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -37,6 +37,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     ...(options.layers === undefined ? {} : { layers: options.layers }),
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     legacy: options.legacy === true,
+    ...(options.faults?.nullGeometries === undefined
+      ? {}
+      : { nullGeometries: options.faults.nullGeometries }),
   };
   const layers = await loadLayers(input);
   return serveEmulator(options, layers);

@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { ArcGISClient } from '../client/arcgis-client.js';
 import { EtlError } from '../core/errors.js';
+import type { Emit } from '../core/events.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
 import {
   type Checkpoint,
@@ -18,13 +19,14 @@ import {
   readCheckpoint,
   writeCheckpoint,
 } from './checkpoint.js';
-import { Extraction, resolveOutFields, STRATEGIES, type StrategyChoice } from './extract.js';
+import { Extraction, resolveOutFields, STRATEGIES, type StrategyChoice, UNORDERED } from './extract.js';
 import { createFeatureConverter, type FeatureSchema } from './geometry/feature.js';
 import { fetchLayerInfo, type LayerInfo } from './metadata.js';
 import { claimOutput, type OutputClaim } from './output-claim.js';
 import { mergePastedQuery, parsePastedLayerUrl } from './pasted-query.js';
 import { QUERY_FORMATS, type QueryFormat } from './query.js';
 import type { StrategyName } from './strategies/types.js';
+import { buildWhere } from './where.js';
 import type { FeatureWriter, WriterCheckpoint, WriterFormat } from './writers/types.js';
 import { createWriter, WRITER_FORMATS } from './writers/writer.js';
 
@@ -161,7 +163,10 @@ async function exportClaimed(
     ...(options.csvExcelSafe === true && options.format === 'csv' ? { csvExcelSafe: true } : {}),
   };
   const cpPath = checkpointPath(options.output);
-  const checkpoint = resume ? await usableCheckpoint(cpPath, identity) : undefined;
+  const emit = (event: Parameters<ArcGISClient['emit']>[0]) => client.emit(event);
+  const checkpoint = resume
+    ? await verifiedCheckpoint(await usableCheckpoint(cpPath, identity), cpPath, layer, options, emit)
+    : undefined;
 
   const schema = schemaFor(layer, options.fields);
   const convert = createFeatureConverter(schema);
@@ -188,11 +193,12 @@ async function exportClaimed(
     concurrency: options.concurrency,
     pageSize: options.pageSize,
     after: checkpoint?.lastOid ?? undefined,
+    held: checkpoint?.features,
     pageRetries: options.pageRetries,
     queryFormat: options.queryFormat,
     requireOrdered: resume,
     signal,
-    emit: (event) => client.emit(event),
+    emit,
   });
   const resumedFeatures = checkpoint?.features ?? 0;
   const limit = options.limit;
@@ -286,8 +292,11 @@ function validate(options: ExportOptions, toStdout: boolean): void {
     );
   }
   if (options.resume && toStdout) throw new EtlError('USAGE', 'Cannot resume an export written to stdout');
-  if (options.resume && options.strategy === 'envelope') {
-    throw new EtlError('USAGE', 'The envelope strategy cannot be resumed (its output is not in OID order)');
+  if (options.resume && UNORDERED.includes(options.strategy as StrategyName)) {
+    throw new EtlError(
+      'USAGE',
+      `The ${options.strategy} strategy cannot be resumed (its output is not in OID order)`,
+    );
   }
   if (options.concurrency !== undefined && !(options.concurrency >= 1)) {
     throw new EtlError('USAGE', `concurrency must be at least 1, got ${options.concurrency}`);
@@ -311,6 +320,34 @@ async function usableCheckpoint(path: string, identity: ExportIdentity): Promise
     );
   }
   return checkpoint;
+}
+
+/**
+ * A checkpoint says its partial output holds every feature of the query up to its last OID. The
+ * server must count as many there; if not (the pages were not what the server holds, or the data
+ * changed), the checkpoint is dropped and the export starts over instead of completing a wrong file.
+ */
+async function verifiedCheckpoint(
+  checkpoint: Checkpoint | undefined,
+  path: string,
+  layer: LayerInfo,
+  options: ExportOptions,
+  emit: Emit,
+): Promise<Checkpoint | undefined> {
+  if (!checkpoint || checkpoint.lastOid === null) return checkpoint;
+  const where = buildWhere({
+    userWhere: options.where?.trim() || undefined,
+    oidField: layer.oidField,
+    max: checkpoint.lastOid,
+  });
+  const counted = await layer.count(where, { signal: options.signal });
+  if (counted === checkpoint.features) return checkpoint;
+  emit({
+    type: 'warning',
+    message: `the checkpoint holds ${checkpoint.features} features up to OID ${checkpoint.lastOid}, but the server counts ${counted} there; starting over`,
+  });
+  await deleteCheckpoint(path);
+  return undefined;
 }
 
 /** The converter/writer schema: the layer's fields, restricted to the requested ones. */

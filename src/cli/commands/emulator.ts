@@ -83,6 +83,11 @@ export function emulatorCommand(
     .option('--extra-row', 'answer maxRecordCount + 1 rows on full pages')
     .option('--short-page-exceeded', 'cut pages short but say exceededTransferLimit')
     .option('--fail-above <n>', 'queries returning more features than this fail with 500')
+    .option('--ignore-order-by', 'ignore orderByFields on the OID: serve rows in a shuffled file order')
+    .option('--page-cap <n>', 'cap feature pages at n rows without exceededTransferLimit')
+    .option('--empty-statistics', 'answer outStatistics with {}')
+    .option('--offset-depth <n>', 'honour resultOffset only up to n (deeper: an empty page)')
+    .option('--null-geometries <share>', 'share (0..1) of generated features with a null geometry')
     .action((opts: Record<string, unknown>) =>
       run(
         (async () => {

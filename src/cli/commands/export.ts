@@ -33,7 +33,7 @@ import { formatDuration, formatInt } from '../format.js';
 import { type CliIo, lineWriter } from '../io.js';
 import { createProgress } from '../progress.js';
 
-const STRATEGIES = ['auto', 'offset', 'ids', 'oid-range', 'envelope'] as const;
+const STRATEGIES = ['auto', 'offset', 'ids', 'oid-range', 'server-order', 'envelope'] as const;
 
 export interface ExportFlags extends ConnectionFlags {
   output?: string;
