@@ -20,6 +20,8 @@ export function runBin(
     cwd?: string;
     stdin?: string;
     timeoutMs?: number;
+    /** Aborting it SIGKILLs the process (the result then has code null). */
+    signal?: AbortSignal;
   } = {},
 ): Promise<BinResult> {
   if (!existsSync(BIN)) throw new Error('dist/cli/main.js is missing: run `npm run build` (npm test does)');
@@ -32,6 +34,7 @@ export function runBin(
       cwd: options.cwd ?? process.cwd(),
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(options.signal ? { signal: options.signal, killSignal: 'SIGKILL' as const } : {}),
     });
     let stdout = '';
     let stderr = '';
@@ -42,7 +45,9 @@ export function runBin(
       stderr += d;
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    child.on('error', reject);
+    child.on('error', (error) => {
+      if (!options.signal?.aborted) reject(error);
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
