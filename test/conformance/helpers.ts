@@ -27,7 +27,8 @@ export type OutputFormat = (typeof FORMATS)[number];
 /** The small layers of the matrix (the 50,000-feature layer has its own test file). */
 export function matrixLayers(): KoopLayerSpec[] {
   return [
-    { name: 'points', features: generateFeatures(seededRandom(11), 'point', 700), fields: BASE_FIELDS },
+    // issue 11's reproduction: 3,334 points, maxRecordCount 2000 (Koop's default)
+    { name: 'points', features: generateFeatures(seededRandom(11), 'point', 3_334), fields: BASE_FIELDS },
     // 40 null geometries of 400 polygons (holes, multipart) and 20 of 300 lines: issue 11's envelope case
     {
       name: 'polygons',
@@ -52,6 +53,22 @@ export function eventsLayer(): KoopLayerSpec {
     features: generateEvents(seededRandom(15), 300),
     fields: [...BASE_FIELDS, { name: 'when', type: 'Integer' }],
   };
+}
+
+/**
+ * Koop's OBJECTID is a 31-bit hash of each feature: of seed 21's 50,000 points, sids 5974 and 36809
+ * get one OBJECTID, and so do 10631 and 37247 (koop-collisions.test.ts checks it).
+ */
+export const COLLIDING_SIDS = [5974, 36809, 10631, 37247] as const;
+
+/** 300 points of seed 21: 296 of them plus the two colliding pairs, spread over the file. */
+export function collisionsLayer(): KoopLayerSpec {
+  const all = generateFeatures(seededRandom(21), 'point', 50_000);
+  const features = all.slice(0, 296);
+  COLLIDING_SIDS.forEach((sid, i) => {
+    features.splice(40 + i * 70, 0, all[sid - 1]!);
+  });
+  return { name: 'collisions', features, fields: BASE_FIELDS };
 }
 
 export function credentialsEnv(koop: KoopHandle): Record<string, string> {
@@ -145,7 +162,7 @@ async function readFeatures(output: string, format: 'geojson' | 'geojsonseq'): P
 
 function expectSids(sids: readonly number[], source: readonly SourceFeature[]): void {
   expect(sids.length - new Set(sids).size, 'duplicate features').toBe(0);
-  const expected = source.map((f) => f.properties.sid as number);
+  const expected = source.map((f) => f.properties.sid as number).sort((a, b) => a - b);
   const missing = expected.filter((sid) => !sids.includes(sid));
   expect(missing.length, `missing features (sids ${missing.slice(0, 10).join(', ')}…)`).toBe(0);
   expect([...sids].sort((a, b) => a - b)).toEqual(expected);

@@ -9,3 +9,4 @@ export function generateFeatures(
   nullGeometries?: number,
 ): SourceFeature[];
 export function generateEvents(random: () => number, count: number): SourceFeature[];
+export const BIG_LAYER: { name: string; count: number; seed: number };

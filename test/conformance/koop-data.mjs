@@ -131,3 +131,10 @@ export function generateEvents(random, count) {
     properties: { ...f.properties, when: BIG_WHEN + i * 1000 },
   }));
 }
+
+/**
+ * The 50,000-point layer of koop-big.test.ts and bench/koop.mjs: its size and seed. Koop's OBJECTIDs
+ * are 31-bit hashes, so a layer this size often has two features with one OBJECTID (seeds 21-25
+ * do); seed 26 has none (koop-big.test.ts checks it). Collisions have their own test.
+ */
+export const BIG_LAYER = { name: 'big', count: 50_000, seed: 26 };
