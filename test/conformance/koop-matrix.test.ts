@@ -7,6 +7,7 @@
  * a maxRecordCount of 40), so every strategy meets every layer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BinResult } from '../cli/run-bin.js';
 import { type TempDir, tempDir } from '../extract/helpers.js';
 import {
   expectExactSet,
@@ -44,6 +45,8 @@ for (const strategy of STRATEGIES)
 let koop: KoopHandle;
 let tmp: TempDir;
 const oids = new Map<string, Map<number, number>>();
+/** What each strategy did (exact set or refusal, with the error code), printed after the run. */
+const outcomes = new Map<string, string[]>();
 
 beforeAll(async () => {
   koop = await startKoop({ layers });
@@ -53,7 +56,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await koop?.stop();
   await tmp?.remove();
+  const lines = [...outcomes].map(([strategy, list]) => {
+    const counts = new Map<string, number>();
+    for (const o of list) counts.set(o, (counts.get(o) ?? 0) + 1);
+    return `  ${strategy}: ${[...counts].map(([o, n]) => `${o} ×${n}`).join(', ')}`;
+  });
+  console.log(`Koop matrix outcomes:\n${lines.join('\n')}`);
 });
+
+function record(strategy: string, r: BinResult, outcome: string): void {
+  const code = r.code === 0 ? '' : ` ${/^error \[([A-Z0-9_]+)\]/m.exec(r.stderr)?.[1] ?? `exit ${r.code}`}`;
+  outcomes.set(strategy, [...(outcomes.get(strategy) ?? []), `${outcome}${code}`]);
+}
 
 describe.concurrent('every strategy × format × page size × concurrency against Koop', () => {
   it.each(cases)(
@@ -72,6 +86,7 @@ describe.concurrent('every strategy × format × page size × concurrency agains
         '--quiet',
       ]);
       const layerOids = oids.get(layer.name)!;
+      record(strategy, r, r.code === 0 ? 'exit 0' : 'refused');
       if (strategy === 'auto') {
         expect(r.code, r.stderr.slice(-2000)).toBe(0);
         await expectExactSet(output, format, layer.features, layerOids);
