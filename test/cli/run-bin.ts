@@ -18,6 +18,8 @@ export interface BinOptions {
   cwd?: string;
   stdin?: string;
   timeoutMs?: number;
+  /** Aborting it SIGKILLs the process (the result then has code null). */
+  signal?: AbortSignal;
 }
 
 export interface StartedBin {
@@ -38,6 +40,7 @@ export function startBin(args: readonly string[], options: BinOptions = {}): Sta
     cwd: options.cwd ?? process.cwd(),
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
+    ...(options.signal ? { signal: options.signal, killSignal: 'SIGKILL' as const } : {}),
   });
   let stdout = '';
   let stderr = '';
@@ -49,7 +52,9 @@ export function startBin(args: readonly string[], options: BinOptions = {}): Sta
   });
   const done = new Promise<BinResult>((resolve, reject) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    child.on('error', reject);
+    child.on('error', (error) => {
+      if (!options.signal?.aborted) reject(error);
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
