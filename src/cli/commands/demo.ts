@@ -85,6 +85,7 @@ async function runDemo(flags: DemoFlags, io: CliIo, runtime?: Partial<Runtime>):
         layerUrl,
         output,
         format: 'geojsonseq',
+        overwrite: true, // the demo's own sample output: every run replaces it
         onProgress: (p) => progress.update(p),
         ...(runtime ? { runtime } : {}),
       });
