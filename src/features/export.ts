@@ -7,6 +7,7 @@ import type { Writable } from 'node:stream';
 import type { ArcGISClient } from '../client/arcgis-client.js';
 import { EtlError, isEtlError } from '../core/errors.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
+import type { ConcurrencyStats } from '../http/concurrency.js';
 import {
   type Checkpoint,
   checkpointMismatch,
@@ -16,6 +17,7 @@ import {
   readCheckpoint,
   writeCheckpoint,
 } from './checkpoint.js';
+import { concurrencyStats } from './concurrency.js';
 import { Extraction, resolveOutFields, STRATEGIES, type StrategyChoice } from './extract.js';
 import { createFeatureConverter, type FeatureSchema } from './geometry/feature.js';
 import { fetchLayerInfo, type LayerInfo } from './metadata.js';
@@ -45,7 +47,10 @@ export interface ExportOptions {
   /** Output spatial reference wkid (default 4326, as GeoJSON wants). */
   outSR?: number | undefined;
   strategy?: StrategyChoice | undefined;
+  /** Pins the pages fetched at once (default: adaptive, per host). */
   concurrency?: number | undefined;
+  /** Upper bound of the adaptive concurrency (default 16). */
+  maxConcurrency?: number | undefined;
   pageSize?: number | undefined;
   /** Write checkpoints, keep the partial output on failure, and continue from a matching checkpoint. */
   resume?: boolean | undefined;
@@ -77,6 +82,8 @@ export interface ExportStats {
   duplicatesDropped: number;
   /** The wire format of the last feature queries (`json` or `pbf`; undefined when none ran). */
   queryFormat: 'json' | 'pbf' | undefined;
+  /** Concurrency over time and the throttling seen, for the layer's host (shared with other runs on it). */
+  concurrency: ConcurrencyStats | undefined;
 }
 
 export async function exportLayer(options: ExportOptions): Promise<ExportStats> {
@@ -124,6 +131,7 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
     outSR: options.outSR ?? 4326,
     strategy: options.strategy,
     concurrency: options.concurrency,
+    maxConcurrency: options.maxConcurrency,
     pageSize: options.pageSize,
     after: checkpoint?.lastOid ?? undefined,
     pageRetries: options.pageRetries,
@@ -186,6 +194,7 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
     resumed: checkpoint !== undefined,
     duplicatesDropped: extraction.summary.duplicatesDropped,
     queryFormat: extraction.summary.queryFormat,
+    concurrency: concurrencyStats(client, layer.url),
   };
 }
 
@@ -214,6 +223,9 @@ function validate(options: ExportOptions, toStdout: boolean): void {
   }
   if (options.concurrency !== undefined && !(options.concurrency >= 1)) {
     throw new EtlError('USAGE', `concurrency must be at least 1, got ${options.concurrency}`);
+  }
+  if (options.maxConcurrency !== undefined && !(options.maxConcurrency >= 1)) {
+    throw new EtlError('USAGE', `maxConcurrency must be at least 1, got ${options.maxConcurrency}`);
   }
   if (options.pageSize !== undefined && !(options.pageSize >= 1)) {
     throw new EtlError('USAGE', `pageSize must be at least 1, got ${options.pageSize}`);

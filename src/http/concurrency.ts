@@ -37,6 +37,8 @@ const BASE_WINDOWS = 50;
 /** How long, after a refusal, the controller does not grow back to the refused limit (doubles). */
 const CEILING_MS = 30_000;
 const MAX_CEILING_MS = 10 * 60_000;
+/** Windows skipped at the start: the first always, up to three more while the pool fills up. */
+const WARMUP_WINDOWS = 4;
 /** Timeline points kept in the stats. */
 const MAX_TIMELINE = 200;
 
@@ -104,6 +106,11 @@ export class ConcurrencyController implements ConcurrencyLimit {
   /** Some step up has paid (or a look down ended): no more looking down. */
   #everPaid = false;
   #lastChangeAt = 0;
+  #warmup = WARMUP_WINDOWS;
+  /** Settled probes alternate: one step up, then one step down. */
+  #probeDown = false;
+  /** The growth is a settled controller's probe (one step), not the initial growth. */
+  #probing = false;
   #previous: { limit: number; throughput: number; latency: number } | undefined;
   #latencies: number[] = [];
   #settledWindows = 0;
@@ -263,6 +270,14 @@ export class ConcurrencyController implements ConcurrencyLimit {
     if (elapsed <= 0) return;
     const latency = w.latencySum / w.latencyCount;
     const inFlight = w.inFlightArea / elapsed;
+    if (this.#warmup > 0 && (this.#warmup === WARMUP_WINDOWS || inFlight < this.#limit - 1)) {
+      // the first window pays for connections, tokens and a cold start, and the pool may still be
+      // filling up in the next ones: not measurements
+      this.#warmup--;
+      this.#window = this.#newWindow();
+      return;
+    }
+    this.#warmup = 0;
     // Little's law: throughput = in flight / latency, in features (smoother than counting answers)
     const throughput = latency > 0 ? (inFlight / (latency / 1000)) * (w.units / w.completions) : 0;
     this.#decide(throughput, latency, inFlight);
@@ -276,8 +291,9 @@ export class ConcurrencyController implements ConcurrencyLimit {
     const limit = this.#limit;
     const previous = this.#previous;
     if (this.#phase === 'growing') {
-      // the pool keeps its limit in flight (else more concurrency cannot bring more throughput)
-      const saturated = inFlight >= limit - 0.5;
+      // the pool keeps its limit in flight (else more concurrency cannot bring more throughput; an
+      // ordered pool refills when its oldest task ends, so it runs a little under its limit)
+      const saturated = inFlight >= limit - 1;
       // requests queued by this step: the latency rose against the step before (at capacity + 1: one)
       const stepQueue = previous === undefined ? queue : inFlight * (1 - previous.latency / latency);
       const paid =
@@ -286,7 +302,8 @@ export class ConcurrencyController implements ConcurrencyLimit {
       if (paid && stepQueue < QUEUE_GROWTH && queue < QUEUE_HIGH && saturated) {
         if (previous !== undefined) this.#everPaid = true;
         this.#previous = { limit, throughput, latency };
-        if (this.#canGrow()) this.#set(limit + 1);
+        // a settled controller's probe is one step: it settles there, and probes again later
+        if (!this.#probing && this.#canGrow()) this.#set(limit + 1);
         else this.#settle();
       } else if (previous !== undefined && !this.#everPaid && !paid && previous.limit > this.#min) {
         // the first step up only queued: the start may be above the capacity already; look down
@@ -301,8 +318,10 @@ export class ConcurrencyController implements ConcurrencyLimit {
         // latency rising without the throughput: back to where it paid, and stay
         if (previous !== undefined && (!paid || queue >= QUEUE_HIGH)) this.#set(previous.limit);
         this.#settle();
-        // barely any rise: maybe noise, look again soon
-        if (saturated && stepQueue < QUEUE_GROWTH) this.#settledWindows = PROBE_EVERY - 2;
+        // the end of the first growth may have overshot in noise (probe down soon); barely any rise
+        // (noise, or a pool that did not fill up): look again soon
+        if (!this.#probing || stepQueue < QUEUE_GROWTH) this.#settledWindows = PROBE_EVERY - 2;
+        this.#probing = true;
       }
     } else if (this.#phase === 'shrinking' && previous !== undefined) {
       const kept =
@@ -319,10 +338,22 @@ export class ConcurrencyController implements ConcurrencyLimit {
     } else if (queue >= QUEUE_HIGH && limit > this.#min) {
       this.#set(limit - 1);
       this.#settledWindows = 0;
-    } else if (++this.#settledWindows >= PROBE_EVERY && queue < QUEUE_GROWTH && this.#canGrow()) {
-      this.#phase = 'growing';
+    } else if (++this.#settledWindows >= PROBE_EVERY) {
+      // probe: one step up (when nothing queues), or one step down (a queue the latency cannot show,
+      // when the base latency was never measured below the capacity)
+      this.#probeDown = !this.#probeDown;
       this.#previous = { limit, throughput, latency };
-      this.#set(limit + 1);
+      if (this.#probeDown && limit > this.#min) {
+        this.#phase = 'shrinking';
+        this.#set(limit - 1);
+      } else if (queue < QUEUE_GROWTH && this.#canGrow()) {
+        this.#phase = 'growing';
+        this.#probing = true;
+        this.#set(limit + 1);
+      } else {
+        this.#previous = undefined;
+        this.#settledWindows = 0;
+      }
     }
     this.#window = this.#newWindow();
   }

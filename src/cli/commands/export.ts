@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import {
+  type ConcurrencyStats,
   EtlError,
   type ExportStats,
   exportLayer,
@@ -36,7 +37,8 @@ export interface ExportFlags extends ConnectionFlags {
   outSr: number;
   strategy: string;
   queryFormat: string;
-  concurrency: number;
+  concurrency?: number;
+  maxConcurrency: number;
   pageSize?: number;
   resume?: boolean;
   statsJson?: string;
@@ -64,7 +66,12 @@ export function exportCommand(
       `wire format of feature queries: ${QUERY_FORMATS.join(' | ')} (auto: pbf when a layer without Z/M lists it, else json)`,
       'auto',
     )
-    .option('--concurrency <n>', 'pages fetched at once', toPositiveInt, 4)
+    .option(
+      '--concurrency <n>',
+      'pin the pages fetched at once (default: adaptive, from 4 up to what the server serves without queueing)',
+      toPositiveInt,
+    )
+    .option('--max-concurrency <n>', 'upper bound of the adaptive concurrency', toPositiveInt, 16)
     .option('--page-size <n>', 'features per page (default: the layer maxRecordCount)', toPositiveInt)
     .option(
       '--resume',
@@ -135,7 +142,8 @@ async function runExport(
       outSR: flags.outSr,
       strategy: flags.strategy as (typeof STRATEGIES)[number],
       queryFormat: flags.queryFormat as QueryFormat,
-      concurrency: flags.concurrency,
+      ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
+      maxConcurrency: flags.maxConcurrency,
       ...(flags.pageSize === undefined ? {} : { pageSize: flags.pageSize }),
       resume: flags.resume === true,
       ...(output === '-' ? { stdout: io.stdout } : {}),
@@ -164,6 +172,25 @@ export function statsJson(stats: ExportStats): Record<string, unknown> {
     strategy: stats.strategy,
     queryFormat: stats.queryFormat,
     elapsedMs: Math.round(stats.elapsedMs),
+    ...(stats.concurrency ? { concurrency: concurrencyJson(stats.concurrency) } : {}),
+  };
+}
+
+/** Concurrency over time (min, max, final, the changes) and the throttling seen. */
+function concurrencyJson(c: ConcurrencyStats): Record<string, unknown> {
+  return {
+    mode: c.mode,
+    initial: c.initial,
+    min: c.min,
+    max: c.max,
+    final: c.final,
+    timeline: c.timeline,
+    throttling: {
+      http429: c.throttled.http429,
+      http503: c.throttled.http503,
+      retryAfterWaits: c.retryAfterWaits,
+      retryAfterMs: Math.round(c.retryAfterMs),
+    },
   };
 }
 
