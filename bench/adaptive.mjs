@@ -18,7 +18,8 @@ import { hasOgr2ogr, runTool } from './export.mjs';
 const SELF = fileURLToPath(import.meta.url);
 const PAGE = 2000;
 const SERVICE = { latencyMs: 150, msPer1000Features: 50 };
-const CAPACITY_THROUGHPUT = (k) => (k * PAGE) / ((SERVICE.latencyMs + (SERVICE.msPer1000Features * PAGE) / 1000) / 1000);
+const CAPACITY_THROUGHPUT = (k) =>
+  (k * PAGE) / ((SERVICE.latencyMs + (SERVICE.msPer1000Features * PAGE) / 1000) / 1000);
 
 async function emulatorChild(options) {
   const { startEmulator } = await import('../dist/emulator/index.js');
@@ -188,7 +189,13 @@ async function main(argv) {
         const requestsAfter = after.requests.query ?? 0;
         const capacity = CAPACITY_THROUGHPUT(2);
         const a = rate(adaptive);
-        report.capacity2 = { count, adaptive, firstTenSeconds: first?.load, after: after.load, requestsAfter };
+        report.capacity2 = {
+          count,
+          adaptive,
+          firstTenSeconds: first?.load,
+          after: after.load,
+          requestsAfter,
+        };
         row(
           `capacity 2 + 429, ${fmt(count)} points`,
           '≥ 90% of capacity',
@@ -254,8 +261,9 @@ async function main(argv) {
             resultRecordCount: String(PAGE),
             f,
           });
-          const bytes = (await (await fetch(`${server.urls.points}/query`, { method: 'POST', body })).arrayBuffer())
-            .byteLength;
+          const bytes = (
+            await (await fetch(`${server.urls.points}/query`, { method: 'POST', body })).arrayBuffer()
+          ).byteLength;
           report[`wire-${f}`] = bytes / PAGE;
         }
         rows.push({
@@ -285,7 +293,9 @@ async function main(argv) {
         seconds: (r.ms / 1000).toFixed(2),
         'features/s': fmt(rate(r)),
         'peak RSS MB': (r.peakRssKb / 1024).toFixed(0),
-        concurrency: r.concurrency ? `${r.concurrency.min}–${r.concurrency.max}, final ${r.concurrency.final}` : '',
+        concurrency: r.concurrency
+          ? `${r.concurrency.min}–${r.concurrency.max}, final ${r.concurrency.final}`
+          : '',
       });
     }
   }

@@ -4,8 +4,10 @@
  * A real ArcGIS Server has a fixed number of service instances; beyond them, queries queue (the
  * latency grows, the throughput does not) or are refused (429/503). The controller measures, in
  * windows of about two rounds of requests, the throughput (features/s) and the mean latency:
- * - it starts at `initial` (4) and grows by one while a step up brings at least half of the
- *   throughput it should (`+1/L`) and the latency shows no queue (Vegas: in-flight × (1 − base
+ * - it starts at `initial` (4) and doubles while a step up brings at least half of the throughput
+ *   it should, then bisects between the last step that paid and the first that did not; settled, it
+ *   probes one step at a time. A step pays when it brings half of its ideal throughput gain and the
+ *   latency shows no queue (Vegas: in-flight × (1 − base
  *   latency / latency) < 0.75 requests waiting);
  * - a step that brings no throughput is undone, and the controller settles: it holds its limit,
  *   and probes one higher every few windows; settled, it steps down when the latency shows a queue
@@ -111,6 +113,10 @@ export class ConcurrencyController implements ConcurrencyLimit {
   #probeDown = false;
   /** The growth is a settled controller's probe (one step), not the initial growth. */
   #probing = false;
+  /** The lowest limit the first growth found not to pay. */
+  #failed: number | undefined;
+  /** The shortest single request seen: a bound of the latency without queueing. */
+  #fastest = Number.POSITIVE_INFINITY;
   #previous: { limit: number; throughput: number; latency: number } | undefined;
   #latencies: number[] = [];
   #settledWindows = 0;
@@ -265,6 +271,7 @@ export class ConcurrencyController implements ConcurrencyLimit {
       w.latencySum += now - startedAt;
       w.latencyCount++;
     }
+    this.#fastest = Math.min(this.#fastest, now - startedAt);
     if (w.completions < 3 * this.#limit || w.latencyCount < 2 * this.#limit) return;
     const elapsed = now - w.startAt;
     if (elapsed <= 0) return;
@@ -299,12 +306,37 @@ export class ConcurrencyController implements ConcurrencyLimit {
       const paid =
         previous === undefined ||
         throughput >= previous.throughput * (1 + (GAIN_SHARE * (limit - previous.limit)) / previous.limit);
-      if (paid && stepQueue < QUEUE_GROWTH && queue < QUEUE_HIGH && saturated) {
+      if (
+        previous === undefined &&
+        !this.#probing &&
+        limit > this.#min &&
+        this.#queuedAtStart(latency, inFlight)
+      ) {
+        // already queueing at the start (its requests take far longer than the fastest one): look down
+        this.#previous = { limit, throughput, latency };
+        this.#phase = 'shrinking';
+        this.#set(limit - 1);
+      } else if (paid && stepQueue < QUEUE_GROWTH && queue < QUEUE_HIGH && saturated) {
         if (previous !== undefined) this.#everPaid = true;
         this.#previous = { limit, throughput, latency };
-        // a settled controller's probe is one step: it settles there, and probes again later
-        if (!this.#probing && this.#canGrow()) this.#set(limit + 1);
+        // the first growth doubles (then bisects below a step that did not pay); a settled
+        // controller's probe is one step: it settles there, and probes again later
+        const next = this.#probing
+          ? limit + 1
+          : this.#failed === undefined
+            ? limit * 2
+            : Math.floor((limit + this.#failed) / 2);
+        const allowed = this.#growTo(next);
+        if (allowed > limit) this.#set(allowed);
         else this.#settle();
+      } else if (
+        previous !== undefined &&
+        !this.#probing &&
+        Math.floor((previous.limit + limit) / 2) > previous.limit
+      ) {
+        // a step too far: try half-way, against the same level
+        this.#failed = limit;
+        this.#set(Math.floor((previous.limit + limit) / 2));
       } else if (previous !== undefined && !this.#everPaid && !paid && previous.limit > this.#min) {
         // the first step up only queued: the start may be above the capacity already; look down
         this.#previous = {
@@ -358,13 +390,25 @@ export class ConcurrencyController implements ConcurrencyLimit {
     this.#window = this.#newWindow();
   }
 
+  /** Requests estimated waiting, against the fastest single request: more than 1.5 is a queue. */
+  #queuedAtStart(latency: number, inFlight: number): boolean {
+    return Number.isFinite(this.#fastest) && inFlight * (1 - this.#fastest / latency) >= QUEUE_HIGH;
+  }
+
   #canGrow(): boolean {
-    const next = this.#limit + 1;
-    if (next > this.#max) return false;
-    return next < this.#ceiling || this.#clock.now() >= this.#ceilingUntil;
+    return this.#growTo(this.#limit + 1) > this.#limit;
+  }
+
+  /** `next`, within the maximum and below a recently refused limit. */
+  #growTo(next: number): number {
+    let bound = this.#max;
+    if (this.#clock.now() < this.#ceilingUntil) bound = Math.min(bound, this.#ceiling - 1);
+    return Math.max(this.#limit, Math.min(next, bound));
   }
 
   #settle(): void {
+    // the first growth is over: from now on, growth is one step at a time
+    this.#probing = true;
     this.#phase = 'settled';
     this.#previous = undefined;
     this.#settledWindows = 0;

@@ -87,7 +87,7 @@ describe('ConcurrencyController on a simulated server', () => {
 });
 
 describe('ConcurrencyController on a recorded trace', () => {
-  it('grows while throughput grows, and undoes a step that brings none', async () => {
+  it('doubles while throughput grows, bisects below the step that brought none, then settles', async () => {
     const time = new FakeTime(0);
     const c = new ConcurrencyController({ clock: time });
     // a trace: each round, `limit` requests answer together after `latency` ms
@@ -96,18 +96,27 @@ describe('ConcurrencyController on a recorded trace', () => {
       await time.advance(latency);
       for (const s of samples) s.end({ features: 1000, ok: true });
     };
+    const window = async (latency: number) => {
+      for (let i = 0; i < 3; i++) await round(latency);
+    };
     // the first window warms up (connections, tokens): not a measurement
-    for (let i = 0; i < 3; i++) await round(400);
+    await window(400);
     expect(c.limit()).toBe(4);
-    // 4, 5, 6: 200 ms a page, throughput grows with the limit
-    for (let i = 0; i < 3; i++) await round(200);
-    expect(c.limit()).toBe(5);
-    for (let i = 0; i < 3; i++) await round(200);
+    // 4 → 8: 200 ms a page, the throughput doubles with the limit
+    await window(200);
+    expect(c.limit()).toBe(8);
+    // at 8 the server queues: twice the latency, no more throughput → half-way, 6
+    await window(400);
     expect(c.limit()).toBe(6);
-    // at 6 the server queues: the rounds take 6/5 as long, the throughput is flat
-    for (let i = 0; i < 3; i++) await round(240);
-    expect(c.limit()).toBe(5);
-    expect(c.snapshot().timeline.map(([, l]) => l)).toEqual([5, 6, 5]);
+    // 6 pays (220 ms: +36%) → 7
+    await window(220);
+    expect(c.limit()).toBe(7);
+    // 7 only queues → back to 6, settled
+    await window(300);
+    expect(c.limit()).toBe(6);
+    expect(c.snapshot().timeline.map(([, l]) => l)).toEqual([8, 6, 7, 6]);
+    await window(220);
+    expect(c.limit()).toBe(6);
   });
 
   it('cuts once for a burst of refusals, and pauses acquire for the Retry-After', async () => {
