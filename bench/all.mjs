@@ -4,7 +4,7 @@
 // fetch + JSON.parse limit, and the floor of fetching the JSON pages alone.
 //
 // Run: npm run bench            (= npm run build && node bench/all.mjs)
-//      node bench/all.mjs [--quick] [--verbose] [--json] [--skip token,fleet,export,latency,big,emulator]
+//      node bench/all.mjs [--quick] [--verbose] [--json] [--skip token,fleet,export,latency,big,emulator,koop]
 //   --quick (or BENCH_QUICK=1)  small sizes, one run each: a smoke check, not figures to publish
 //   --verbose                   also print each benchmark's own tables
 //   --json                      also print every figure as one JSON object on the last stdout line
@@ -86,6 +86,7 @@ await step('big', 'export.mjs', [
   '1',
 ]);
 await step('emulator', 'emulator.mjs', []);
+await step('koop', 'koop.mjs', []);
 
 // ---- the table -----------------------------------------------------------------------------------
 const rows = [];
@@ -250,6 +251,31 @@ if (emu && exp) {
       verdict(rate > ours.featuresPerSecond),
     );
   }
+}
+
+const koop = results.koop;
+if (koop) {
+  const { etl } = koop.results;
+  const peerNames = { 'arcgis-rest': 'queryAllFeatures', ogr2ogr: 'ogr2ogr' };
+  const peers = Object.keys(peerNames).filter((p) => koop.results[p]);
+  const { speedVsFastestPeer: speed, requestsVsLeanestPeer: requests } = koop.ratios;
+  const name = `export ${fmt(koop.features)} points from Koop (independent server)`;
+  row(
+    `${name}, features/s, auto`,
+    etl.exact ? fmt(etl.featuresPerSecond) : 'FAILED',
+    peers.map((p) => `${peerNames[p]} ${fmt(koop.results[p].featuresPerSecond)}`).join(', '),
+    speed === null ? '' : `${x(speed)} fastest peer`,
+    '≥ 1× fastest peer',
+    verdict(etl.exact && speed !== null && speed >= 1),
+  );
+  row(
+    `${name}, requests`,
+    fmt(etl.requests),
+    peers.map((p) => `${peerNames[p]} ${fmt(koop.results[p].requests)}`).join(', '),
+    requests === null ? '' : `${x(requests)} fewest`,
+    '≤ 1.2× fewest',
+    verdict(etl.exact && requests !== null && requests <= 1.2),
+  );
 }
 
 const header = ['metric', 'arcgis-etl', 'peers, same run', 'ratio', 'target', 'status'];

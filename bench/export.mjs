@@ -12,12 +12,13 @@
 //   --tools etl-c1,etl-c4,etl-c4-json,arcgis-rest,ogr2ogr,raw-parse,raw-write,fetch-only
 //   --latency MS    the emulator answers every query after MS ms (a server that takes its time)
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { countLines, hasOgr2ogr, measure, median } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const PAGE = 2000;
@@ -154,56 +155,6 @@ function writesNoOutput(tool) {
   return tool === 'raw-parse' || tool === 'fetch-only';
 }
 
-// ---------------------------------------------------------------------------------------------
-/** Runs a command, sampling its peak RSS (VmHWM) from /proc while it runs. */
-function measure(command, argv) {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let hwmKb = 0;
-    child.stdout.on('data', (c) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
-    const timer = setInterval(async () => {
-      try {
-        const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-        const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        if (kb > hwmKb) hwmKb = kb;
-      } catch {
-        // exited
-      }
-    }, 10);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearInterval(timer);
-      const ms = performance.now() - start;
-      if (code !== 0) reject(new Error(`${command} exited ${code}: ${stderr.slice(-500)}`));
-      else resolve({ stdout, ms, hwmKb });
-    });
-  });
-}
-
-async function countLines(path) {
-  let n = 0;
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const line of lines) if (line.trim()) n++;
-  return n;
-}
-
-async function hasOgr2ogr() {
-  try {
-    await measure('ogr2ogr', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Flags: --json, --quick (or BENCH_QUICK=1), --points N, --polygons N, --tools a,b, --reps N. */
 function parseArgs(argv) {
   const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
@@ -229,11 +180,6 @@ function parseArgs(argv) {
   if (positional[0] !== undefined) opts.points = Number(positional[0]);
   if (positional[1] !== undefined) opts.polygons = Number(positional[1]);
   return opts;
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 async function runTool(tool, url, output, count) {

@@ -30,6 +30,7 @@ export type { StaticTokenOptions } from './auth/static-token.js';
 export { StaticTokenProvider } from './auth/static-token.js';
 export type { TokenManagerOptions } from './auth/token-manager.js';
 export { TokenManager } from './auth/token-manager.js';
+export { checkServerNamedUrl, registrableDomain, trustOf } from './auth/token-url-policy.js';
 export type {
   Authenticator,
   AuthStats,
@@ -80,14 +81,20 @@ export type { GeoJSONFeature, GeoJSONGeometry } from './features/geometry/types.
 export { geometryToWkt } from './features/geometry/wkt.js';
 export type { LayerInfo } from './features/metadata.js';
 export { fetchLayerInfo, normalizeLayerUrl } from './features/metadata.js';
+export type { ClaimOutputOptions, OutputClaim } from './features/output-claim.js';
+export { checkWritableFile, claimOutput, outputLockPath } from './features/output-claim.js';
+export type { ExplicitQuery, PastedQuery } from './features/pasted-query.js';
+export { mergePastedQuery, parsePastedLayerUrl } from './features/pasted-query.js';
 export type { PbfQueryResult } from './features/pbf-decode.js';
 export { decodeQueryPbf } from './features/pbf-decode.js';
 export type { QueryFormat } from './features/query.js';
 export { QUERY_FORMATS } from './features/query.js';
 export type { StrategyName } from './features/strategies/types.js';
+export { FORMAT_EXTENSIONS, formatForOutput, WRITER_FORMATS } from './features/writers/formats.js';
 export type { CreateWriterOptions, FeatureWriter, WriterFormat } from './features/writers/types.js';
 export { createWriter } from './features/writers/writer.js';
 // http
+export { DEFAULT_TIMEOUTS, type TransportTimeouts } from './http/agent.js';
 export type {
   ConcurrencyLimit,
   ConcurrencyOptions,

@@ -28,6 +28,8 @@ export interface DiscoverOptions {
   signal?: AbortSignal;
 }
 
+const ONLINE_PORTAL_HOST = /^(?:www\.arcgis\.com|arcgis\.com|[a-z0-9-]+\.maps\.arcgis\.com)$/i;
+
 /** Splits a URL at its REST root. Pure: no request. */
 export function findRestRoot(anyUrl: string): { kind: 'portal' | 'server'; root: string } {
   const url = parseHttpUrl(anyUrl);
@@ -45,6 +47,17 @@ export function findRestRoot(anyUrl: string): { kind: 'portal' | 'server'; root:
     url.pathname = `${segments.slice(0, rest).join('/')}/rest`;
     return { kind: 'server', root: trimSlash(url.toString()) };
   }
+  // ArcGIS Online's portal (www.arcgis.com, an organisation's *.maps.arcgis.com), any page of it
+  if (ONLINE_PORTAL_HOST.test(url.hostname)) {
+    url.pathname = '/sharing/rest';
+    return { kind: 'portal', root: trimSlash(url.toString()) };
+  }
+  // A portal's home app: https://host/portal/home/…
+  const home = lower.indexOf('home');
+  if (home > 0) {
+    url.pathname = `${segments.slice(0, home).join('/')}/sharing/rest`;
+    return { kind: 'portal', root: trimSlash(url.toString()) };
+  }
   // A bare server root such as https://host/arcgis.
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/rest`;
   return { kind: 'server', root: trimSlash(url.toString()) };
@@ -56,29 +69,16 @@ export async function discoverTokenUrl(
   options: DiscoverOptions = {},
 ): Promise<TokenDiscovery> {
   const { kind, root } = findRestRoot(anyUrl);
-  if (kind === 'portal') {
-    return {
-      kind,
-      restRoot: root,
-      tokenRequired: true,
-      tokenUrl: `${root}/generateToken`,
-      isTokenBasedSecurity: true,
-      shortLivedTokenValidityMinutes: undefined,
-      owningSystemUrl: undefined,
-      currentVersion: undefined,
-    };
-  }
+  if (kind === 'portal') return portalDiscovery(root);
   const infoUrl = `${root}/info`;
   let body: unknown;
   try {
-    const response = await transport.request(infoUrl, {
-      method: 'GET',
-      params: { f: 'json' },
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    body = response.body;
+    body = await getInfo(infoUrl, transport, options);
   } catch (error) {
-    if (error instanceof EtlError && (error.code === 'NOT_FOUND' || error.status === 404)) {
+    if (isMissing(error)) {
+      // A bare root without /rest (https://host/portal) may be a portal: ask its sharing/rest/info.
+      const portal = isBareRoot(anyUrl) ? await probePortal(root, transport, options) : undefined;
+      if (portal !== undefined) return portal;
       throw new EtlError('TOKEN_ENDPOINT_NOT_FOUND', `No ArcGIS REST info at ${redactUrl(infoUrl)}`, {
         cause: error,
         url: redactUrl(infoUrl),
@@ -87,6 +87,55 @@ export async function discoverTokenUrl(
     throw error;
   }
   return readRestInfo(body, root, infoUrl);
+}
+
+async function getInfo(url: string, transport: Transport, options: DiscoverOptions): Promise<unknown> {
+  const response = await transport.request(url, {
+    method: 'GET',
+    params: { f: 'json' },
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return response.body;
+}
+
+function isMissing(error: unknown): boolean {
+  return error instanceof EtlError && (error.code === 'NOT_FOUND' || error.status === 404);
+}
+
+/** No `rest`, `sharing` or `home` segment: findRestRoot appended `/rest` to it. */
+function isBareRoot(anyUrl: string): boolean {
+  const segments = parseHttpUrl(anyUrl).pathname.toLowerCase().split('/');
+  return !segments.includes('rest') && !segments.includes('sharing');
+}
+
+/** `{root}/sharing/rest/info` answered as a portal does: a portal discovery, else undefined. */
+async function probePortal(
+  serverRoot: string,
+  transport: Transport,
+  options: DiscoverOptions,
+): Promise<TokenDiscovery | undefined> {
+  const portalRoot = `${serverRoot.replace(/\/rest$/, '')}/sharing/rest`;
+  let body: unknown;
+  try {
+    body = await getInfo(`${portalRoot}/info`, transport, options);
+  } catch {
+    return undefined;
+  }
+  if (body === null || typeof body !== 'object' || !('authInfo' in body)) return undefined;
+  return portalDiscovery(portalRoot);
+}
+
+function portalDiscovery(root: string): TokenDiscovery {
+  return {
+    kind: 'portal',
+    restRoot: root,
+    tokenRequired: true,
+    tokenUrl: `${root}/generateToken`,
+    isTokenBasedSecurity: true,
+    shortLivedTokenValidityMinutes: undefined,
+    owningSystemUrl: undefined,
+    currentVersion: undefined,
+  };
 }
 
 /** Interprets a `rest/info` answer. Exported for tests and for callers that already have it. */

@@ -22,6 +22,11 @@ export interface FederatedExchangeOptions {
   serverUrl: string;
   transport: Transport;
   referer: string;
+  /**
+   * The Referer the portal token is bound to, if it is (client=referer): the exchange request must
+   * carry it as its Referer header, or the portal refuses its own token (498).
+   */
+  portalReferer?: string;
   /** Who the portal token is for (events only). */
   identity?: Pick<TokenIdentity, 'username' | 'clientId'>;
   /** Requested server-token lifetime in minutes (default 60). */
@@ -81,7 +86,12 @@ export class FederatedExchangeProvider implements TokenProvider {
         expiration: o.expirationMinutes ?? 60,
         f: 'json',
       },
-      { who: o.identity?.username ?? o.identity?.clientId, retry: o.retry, signal: context.signal },
+      {
+        who: o.identity?.username ?? o.identity?.clientId,
+        retry: o.retry,
+        signal: context.signal,
+        ...(o.portalReferer ? { headers: { referer: o.portalReferer } } : {}),
+      },
     );
     const grant = parseTokenGrant(response.body, this.tokenUrl);
     registerSecret(grant.token, 'token');

@@ -71,6 +71,8 @@ export class FederatedAuthenticator implements Authenticator {
   readonly #routes = new Map<string, Promise<ServerRoute>>();
   readonly #servers = new Map<string, TokenManager>();
   readonly #portalKey: string;
+  /** Siblings bound to other Referers (see `withReferer`), by Referer. */
+  readonly #siblings = new Map<string, FederatedAuthenticator>();
   #lastUrl: string | undefined;
   #lastPlace: string | undefined;
 
@@ -86,6 +88,31 @@ export class FederatedAuthenticator implements Authenticator {
       options.portalStoreKey ??
       (options.portalAuth as { storeKey?: string }).storeKey ??
       randomBytes(12).toString('hex');
+  }
+
+  /** The Referer the user asked for (option or portal manager), if any; undefined when defaulted. */
+  get configuredReferer(): string | undefined {
+    return this.#o.referer ?? this.#o.portalAuth.referer;
+  }
+
+  /**
+   * The same portal credential, with server tokens bound to `referer` (the Referer another client,
+   * such as arcgis-rest-js, will send). Shares the portal manager, store and settings; cached.
+   */
+  withReferer(referer: string): FederatedAuthenticator {
+    if (referer === this.referer) return this;
+    let sibling = this.#siblings.get(referer);
+    if (sibling === undefined) {
+      sibling = new FederatedAuthenticator({
+        ...this.#o,
+        store: this.#store,
+        runtime: this.#runtime,
+        portalStoreKey: this.#portalKey,
+        referer,
+      });
+      this.#siblings.set(referer, sibling);
+    }
+    return sibling;
   }
 
   get stats(): AuthStats {
@@ -199,6 +226,7 @@ export class FederatedAuthenticator implements Authenticator {
       serverUrl,
       transport: this.#o.transport,
       referer: this.referer,
+      ...(this.#o.portalAuth.referer ? { portalReferer: this.#o.portalAuth.referer } : {}),
       ...(this.#o.identity ? { identity: this.#o.identity } : {}),
       ...(this.#o.expirationMinutes === undefined ? {} : { expirationMinutes: this.#o.expirationMinutes }),
       ...(this.#o.retry === undefined ? {} : { retry: this.#o.retry }),

@@ -13,8 +13,13 @@
  * reports the error) and is not remembered: the next request tries again.
  *
  * Referer-bound tokens (client=referer, and every federated server token): in Node, arcgis-rest-js
- * sends `Referer: @esri/arcgis-rest-js` unless the request's `headers` say otherwise. Build the
- * manager with that referer (`REST_JS_NODE_REFERER`), or pass `headers: { referer }` to each request.
+ * sends `Referer: @esri/arcgis-rest-js` unless the request's `headers.referer` says otherwise. For
+ * a federated authenticator the adapter binds the server tokens to the Referer the request will
+ * carry, with no set-up: the `referer` header of the request options when arcgis-rest-js passes
+ * them to `getToken`, else the Referer configured on the connection, else `REST_JS_NODE_REFERER`.
+ * (arcgis-rest-js 4.x calls `getToken(url)` without the request options: a Referer given only in
+ * each request's `headers` must then be given to `connect({ referer })` as well.) For a plain
+ * manager, build it with the Referer arcgis-rest-js sends.
  * (A server's 498 also renews the portal token when the portal token was in use since the last
  * refresh: the interface does not tell which of the two was refused.)
  */
@@ -48,6 +53,28 @@ export const REST_JS_NODE_REFERER = '@esri/arcgis-rest-js';
 interface Handed {
   /** A URL the token was asked for (to ask again after invalidating). */
   url: string;
+  /** The authenticator that issued it (a Referer-bound sibling of a federated one). */
+  auth: Authenticator;
+}
+
+/** An authenticator that can bind server tokens to a given Referer (FederatedAuthenticator). */
+interface RefererBindable extends Authenticator {
+  withReferer(referer: string): Authenticator;
+  readonly configuredReferer: string | undefined;
+}
+
+function isRefererBindable(auth: Authenticator): auth is RefererBindable {
+  return typeof (auth as Partial<RefererBindable>).withReferer === 'function';
+}
+
+/** The `referer` header of arcgis-rest-js request options (any case), if any. */
+export function refererOf(requestOptions: unknown): string | undefined {
+  const headers = (requestOptions as { headers?: unknown } | undefined)?.headers;
+  if (headers === null || typeof headers !== 'object') return undefined;
+  for (const [key, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (key.toLowerCase() === 'referer' && typeof value === 'string' && value !== '') return value;
+  }
+  return undefined;
 }
 
 export function toArcGISRestAuthentication(
@@ -71,10 +98,11 @@ export function toArcGISRestAuthentication(
     get canRefresh() {
       return auth.canRefresh;
     },
-    async getToken(url: string): Promise<string> {
-      const token = await auth.getToken(url);
+    async getToken(url: string, requestOptions?: unknown): Promise<string> {
+      const issuer = authFor(requestOptions);
+      const token = await issuer.getToken(url);
       if (token === undefined) return '';
-      if (!handed.has(token)) handed.set(token, { url });
+      if (!handed.has(token)) handed.set(token, { url, auth: issuer });
       return token;
     },
     refreshCredentials(): Promise<ArcGISRestAuthentication> {
@@ -87,16 +115,24 @@ export function toArcGISRestAuthentication(
     },
   };
 
+  /** The authenticator whose tokens fit the Referer arcgis-rest-js will send with this request. */
+  function authFor(requestOptions: unknown): Authenticator {
+    if (!isRefererBindable(auth)) return auth;
+    return auth.withReferer(refererOf(requestOptions) ?? auth.configuredReferer ?? REST_JS_NODE_REFERER);
+  }
+
   async function refresh(): Promise<ArcGISRestAuthentication> {
     const now = clock.now();
     for (const [token, at] of fresh) if (now - at >= graceMs) fresh.delete(token);
     const stale = [...handed].filter(([token]) => !fresh.has(token));
     if (stale.length === 0) return adapter;
     for (const [token] of stale) handed.delete(token);
-    await Promise.all(stale.map(([token]) => auth.invalidate(token, 'rejected (arcgis-rest-js refresh)')));
+    await Promise.all(
+      stale.map(([token, h]) => h.auth.invalidate(token, 'rejected (arcgis-rest-js refresh)')),
+    );
     // Renew now, through the manager's single flight; a failure rejects this refresh only.
     const renewed = await Promise.all(
-      stale.map(([, h]) => auth.getToken(h.url).then((t) => [t, h] as const)),
+      stale.map(([, h]) => h.auth.getToken(h.url).then((t) => [t, h] as const)),
     );
     const at = clock.now();
     for (const [token, h] of renewed) {

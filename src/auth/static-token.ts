@@ -17,8 +17,8 @@ export interface StaticTokenOptions {
   expires?: number;
 }
 
-/** Far in the future, but finite (stores compute TTLs from it). */
-const NEVER = 8_640_000_000_000_000;
+/** "No known expiry": far in the future, but finite (stores compute TTLs from it). Never shown. */
+export const NO_KNOWN_EXPIRY = 8_640_000_000_000_000;
 
 export class StaticTokenProvider implements TokenProvider {
   readonly kind: 'static' | 'api-key';
@@ -42,7 +42,7 @@ export class StaticTokenProvider implements TokenProvider {
     this.kind = options.kind ?? 'static';
     this.scope = scope;
     this.tokenUrl = first;
-    this.#expires = options.expires ?? NEVER;
+    this.#expires = options.expires ?? NO_KNOWN_EXPIRY;
   }
 
   async fetchToken(): Promise<TokenGrant> {

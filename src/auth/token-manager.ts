@@ -17,6 +17,7 @@ import { originOf } from '../core/url.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { LockOptions, TokenRecord, TokenStore } from '../stores/types.js';
 import { OriginScope } from './scope.js';
+import { NO_KNOWN_EXPIRY } from './static-token.js';
 import { deriveStoreKey } from './store-key.js';
 import type { Authenticator, AuthStats, TokenProvider } from './types.js';
 import { DEFAULT_SAFETY_WINDOW_MS, recordFromGrant, refreshAtOf } from './validity.js';
@@ -117,9 +118,10 @@ export class TokenManager implements Authenticator {
     this.#scope.add(urlOrOrigin);
   }
 
-  /** Local-clock expiry of the cached token, if any (never the token itself). */
+  /** Local-clock expiry of the cached token, if known (never the token itself; none for a static token without one). */
   get expiresAt(): number | undefined {
-    return this.#current?.expiresAt;
+    const at = this.#current?.expiresAt;
+    return at === undefined || at >= NO_KNOWN_EXPIRY ? undefined : at;
   }
 
   getToken(url: string, options?: { signal?: AbortSignal }): Promise<string | undefined> {
@@ -237,16 +239,24 @@ export class TokenManager implements Authenticator {
     const first = !this.#hadToken;
     this.#hadToken = true;
     this.#pendingReason = undefined;
+    this.#setCurrent(record);
+    if (!this.#provider.refreshable) {
+      // a static token or API key is taken as given: nothing was generated, its expiry is rarely known
+      const kind = this.#provider.kind === 'api-key' ? 'api-key' : 'static';
+      this.#publish(() => ({
+        type: 'token.static',
+        kind,
+        ...(record.expiresAt < NO_KNOWN_EXPIRY ? { expiresAt: record.expiresAt } : {}),
+      }));
+      return record.token;
+    }
     this.stats.generated++;
     if (!first) this.stats.refreshed++;
-    this.#setCurrent(record);
-    if (this.#provider.refreshable) {
-      try {
-        await this.#store.set(this.storeKey, record, record.expiresAt - record.issuedAt);
-        this.#storeOk();
-      } catch (error) {
-        this.#storeFailed('write', error);
-      }
+    try {
+      await this.#store.set(this.storeKey, record, record.expiresAt - record.issuedAt);
+      this.#storeOk();
+    } catch (error) {
+      this.#storeFailed('write', error);
     }
     this.#publish(() => ({
       type: first ? 'token.generated' : 'token.refreshed',

@@ -43,6 +43,7 @@ export async function postTokenRequest<T = unknown>(
       params,
       idempotent: true,
       redirect: 'error',
+      purpose: 'token',
       retry: tokenRetryPolicy(options.retry),
       ...(options.responseType ? { responseType: options.responseType } : {}),
       ...(options.headers ? { headers: options.headers } : {}),

@@ -8,11 +8,13 @@ import {
   type Connection,
   connect,
   createEmitter,
+  DEFAULT_TIMEOUTS,
   type Emit,
   EtlError,
   type Logger,
   type Runtime,
 } from '../index.js';
+import { AuditLog } from './audit-log.js';
 import { type CliCredentials, resolveCredentials } from './credentials.js';
 import { eventLine, type Verbosity } from './event-lines.js';
 import { type CliIo, lineWriter } from './io.js';
@@ -30,6 +32,7 @@ export interface ConnectionFlags {
   quiet?: boolean;
   verbose?: boolean;
   logFile?: string;
+  timeout?: number;
 }
 
 export function addConnectionOptions(command: Command): Command {
@@ -40,7 +43,12 @@ export function addConnectionOptions(command: Command): Command {
       '--client <type>',
       'token binding: requestip | referer | ip (default: requestip, referer with --referer)',
     )
-    .option('--referer <url>', 'Referer to bind the token to; sent on every request')
+    .option(
+      '--referer <url>',
+      'bind tokens to this Referer (client=referer): the token request sends it in its form body (not as a header; ' +
+        'a federated server token exchange also sends it as its Referer header, as the portal token is bound to it); ' +
+        'layer and service requests (metadata, queries) send it as the Referer header; rest/info discovery sends none',
+    )
     .option(
       '--expiration <minutes>',
       'requested token lifetime in minutes (the server may cap it)',
@@ -48,6 +56,13 @@ export function addConnectionOptions(command: Command): Command {
       60,
     )
     .option('--token-in <place>', 'where the token goes: body | header | query', 'body')
+    .option(
+      '--timeout <seconds>',
+      'give up on one request attempt after this long, even if bytes keep trickling in; a request that ' +
+        'sends no byte for 60 s times out anyway; a timeout is retried at most twice',
+      toPositiveInt,
+      DEFAULT_TIMEOUTS.responseMs / 1000,
+    )
     .option(
       '--token-cache <spec>',
       'token cache: memory | file[:PATH] | redis://host:port/db | redis (= REDIS_URL)',
@@ -81,11 +96,21 @@ function checkChoice<T extends string>(
   throw new EtlError('USAGE', `--${flag} must be one of ${choices.join(', ')} (got "${value}")`);
 }
 
-/** The emitter the CLI uses: events become stderr lines. */
-export function cliEmitter(io: CliIo, verbosity: Verbosity, before?: () => void, logFile?: string): Emit {
+/**
+ * The emitter the CLI uses: events become stderr lines, and JSON lines in the log file (a path,
+ * opened here, or an AuditLog opened by the command before any request).
+ */
+export function cliEmitter(
+  io: CliIo,
+  verbosity: Verbosity,
+  before?: () => void,
+  logFile?: string | AuditLog,
+): Emit {
   const print = lineWriter(io.stderr);
+  const log =
+    typeof logFile === 'string' ? AuditLog.open(resolve(io.cwd, logFile), (line) => print(line)) : logFile;
   return createEmitter({
-    ...(logFile ? { logger: fileLogger(resolve(io.cwd, logFile)) } : {}),
+    ...(log ? { logger: fileLogger(log) } : {}),
     onEvent: (event) => {
       const line = eventLine(event, verbosity);
       if (line) {
@@ -96,10 +121,9 @@ export function cliEmitter(io: CliIo, verbosity: Verbosity, before?: () => void,
   });
 }
 
-/** A pino logger appending JSON lines to a file (0600): the audit trail of a pipeline. */
-function fileLogger(path: string): Logger {
-  const destination = pino.destination({ dest: path, append: true, mkdir: true, sync: true, mode: 0o600 });
-  return pino({ base: null, level: 'debug', timestamp: pino.stdTimeFunctions.isoTime }, destination);
+/** A pino logger appending JSON lines to the audit log (0600): the audit trail of a pipeline. */
+function fileLogger(log: AuditLog): Logger {
+  return pino({ base: null, level: 'debug', timestamp: pino.stdTimeFunctions.isoTime }, log);
 }
 
 export async function openConnection(
@@ -138,6 +162,9 @@ export async function openConnection(
     expirationMinutes: flags.expiration,
     tokenPlacement: tokenIn,
     tokenCache: flags.tokenCache === 'redis' ? (io.env.REDIS_URL ?? 'redis') : flags.tokenCache,
+    ...(flags.timeout === undefined
+      ? {}
+      : { transportOptions: { timeouts: { responseMs: flags.timeout * 1000 } } }),
     emit,
     runtime,
   });

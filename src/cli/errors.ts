@@ -28,6 +28,7 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   TOKEN_RESPONSE_INVALID: EXIT.auth,
   FORBIDDEN: EXIT.auth,
   NOT_FEDERATED: EXIT.auth,
+  TOKEN_URL_UNTRUSTED: EXIT.auth,
   NOT_FOUND: EXIT.notFound,
   LAYER_NOT_FOUND: EXIT.notFound,
   EXTRACTION_INCOMPLETE: EXIT.incomplete,

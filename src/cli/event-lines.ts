@@ -16,12 +16,16 @@ export function eventLine(event: EtlEvent, verbosity: Verbosity): string | undef
   switch (event.type) {
     case 'token.generated':
       return `token: generated${who} at ${event.tokenUrl}, expires ${time(event.expiresAt)}`;
+    case 'token.static':
+      return `token: using the ${event.kind === 'api-key' ? 'API key (ARCGIS_API_KEY)' : 'static token (ARCGIS_TOKEN)'} as given, never refreshed${event.expiresAt === undefined ? '' : `, expires ${time(event.expiresAt)}`}`;
     case 'token.refreshed':
       return `token: refreshed${who} (${event.reason}), expires ${time(event.expiresAt)}`;
     case 'token.invalidated':
       return `token: invalidated${who} (${event.reason})`;
     case 'token.failed':
       return `token: failed${who} [${event.code}] ${event.reason}`;
+    case 'token.request':
+      return verbosity === 'verbose' ? `token: credentials sent to ${event.host}` : undefined;
     case 'warning':
       return `warning: ${event.message}`;
     case 'request.retry':

@@ -68,7 +68,7 @@ Credentials come from the environment only:
   ARCGIS_CLIENT_ID + ARCGIS_CLIENT_SECRET for OAuth app credentials (with --portal)
   ARCGIS_CLIENT_ID alone: the sign-in saved by \`arcgis-etl login\` (with --portal and the same --token-cache)
   ARCGIS_ETL_CACHE_KEY encrypts the file and Redis token caches
-Exit codes: 0 ok, 1 failure, 2 usage, 3 authentication, 4 not found, 5 incomplete export.`,
+Exit codes: 0 ok, 1 failure, 2 usage, 3 authentication, 4 not found, 5 incomplete export, 130 interrupted.`,
     );
   const commands = [
     exportCommand(io, run, options.runtime),

@@ -13,6 +13,7 @@ import { RefreshTokenProvider } from '../auth/oauth-refresh-token.js';
 import type { SecretSource } from '../auth/secret-source.js';
 import { StaticTokenProvider } from '../auth/static-token.js';
 import { TokenManager } from '../auth/token-manager.js';
+import { checkServerNamedUrl } from '../auth/token-url-policy.js';
 import type { Authenticator, TokenProvider } from '../auth/types.js';
 import { EtlError } from '../core/errors.js';
 import type { Emit, Logger } from '../core/events.js';
@@ -206,10 +207,15 @@ async function buildProvider(
   const discovery = await serverDiscovery(options, transport);
   const federatedPortal = federationPortal(options, discovery);
   if ('clientId' in credentials) {
-    const portal = options.portal ?? discovery?.owningSystemUrl;
+    const portal =
+      options.portal ??
+      (discovery?.kind === 'portal'
+        ? discovery.restRoot.replace(/\/sharing\/rest$/i, '')
+        : discovery?.owningSystemUrl);
     if (portal === undefined) {
       throw new EtlError('USAGE', 'OAuth credentials (ARCGIS_CLIENT_ID) need the portal: give --portal URL');
     }
+    if (options.portal === undefined) checkServerNamedUrl(options.url, portal, 'rest/info owningSystemUrl');
     const tokenUrl = portalEndpoints(portal).token;
     const clock = resolveRuntime(options.runtime).clock;
     const provider = credentials.clientSecret
@@ -238,6 +244,8 @@ async function buildProvider(
       return { provider: undefined, tokenUrl: undefined };
     }
     tokenUrl = discovery.tokenUrl;
+    // named by the server, not by the user: sent credentials only if it is trusted
+    checkServerNamedUrl(options.url, tokenUrl, 'rest/info tokenServicesUrl');
   }
   if (!credentials.username) throw new EtlError('MISSING_CREDENTIALS', 'a username is required');
   const legacyUrl = options.tokenUrl || options.portal ? undefined : discovery && legacyTokenUrlOf(discovery);
@@ -266,8 +274,11 @@ async function serverDiscovery(
   options: ConnectOptions,
   transport: Transport,
 ): Promise<TokenDiscovery | undefined> {
-  if (options.tokenUrl !== undefined || findRestRoot(options.url).kind === 'portal') return undefined;
-  if (options.portal === undefined) return discoverTokenUrl(options.url, transport);
+  if (options.tokenUrl !== undefined) return undefined;
+  // a portal URL names its own generateToken (no request)
+  if (options.portal === undefined || findRestRoot(options.url).kind === 'portal') {
+    return discoverTokenUrl(options.url, transport);
+  }
   // With a portal, rest/info only tells whether the server is federated: a failure is not fatal.
   return discoverTokenUrl(options.url, transport).catch(() => undefined);
 }
@@ -286,5 +297,7 @@ function federationPortal(
   const portal = options.portal ?? owner;
   const online = (u: string) => /(^|\.)arcgis\.com$/i.test(parseHttpUrl(u).hostname);
   if (online(portal) && online(options.url)) return undefined;
+  // the portal token goes to the owning system named by the server: only if it is trusted
+  if (options.portal === undefined) checkServerNamedUrl(options.url, owner, 'rest/info owningSystemUrl');
   return portal;
 }

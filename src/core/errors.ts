@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'STATIC_TOKEN_INVALID',
   'FOREIGN_ORIGIN',
   'NOT_FEDERATED',
+  'TOKEN_URL_UNTRUSTED',
   // token cache
   'CACHE_ERROR',
   // extraction
@@ -47,6 +48,7 @@ export const ERROR_CODES = [
   'INVALID_GEOMETRY',
   'CHECKPOINT_INVALID',
   'OUTPUT_ERROR',
+  'OUTPUT_BUSY',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

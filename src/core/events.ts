@@ -8,6 +8,8 @@ import { redactValue } from './redact.js';
 export type EtlEvent =
   | { type: 'token.generated'; tokenUrl: string; username?: string; expiresAt: number; reason: string }
   | { type: 'token.refreshed'; tokenUrl: string; username?: string; expiresAt: number; reason: string }
+  /** A static token or API key taken into use (not generated; `expiresAt` only when it is known). */
+  | { type: 'token.static'; kind: 'static' | 'api-key'; expiresAt?: number }
   | { type: 'token.invalidated'; tokenUrl: string; username?: string; reason: string }
   | { type: 'token.failed'; tokenUrl: string; username?: string; reason: string; code: string }
   | {
@@ -18,6 +20,8 @@ export type EtlEvent =
     }
   | { type: 'request.retry'; url: string; attempt: number; delayMs: number; reason: string }
   | { type: 'request.sent'; url: string; method: string }
+  /** A request carrying credentials (password, client secret, refresh or portal token) to a token endpoint. */
+  | { type: 'token.request'; host: string; url: string }
   | { type: 'page.fetched'; page: number; features: number; strategy: string }
   | { type: 'warning'; message: string };
 

@@ -40,17 +40,20 @@ export type EsriGeometryType =
 export interface SpatialReference {
   wkid?: number;
   latestWkid?: number;
+  /** Vertical coordinate system (layers with z). */
+  vcsWkid?: number;
+  latestVcsWkid?: number;
   wkt?: string;
 }
 
-/** A position: [x, y], [x, y, z], [x, y, m] (hasM only) or [x, y, z, m]. */
-export type EsriPosition = number[];
+/** A position: [x, y], [x, y, z], [x, y, m] (hasM only) or [x, y, z, m]; a missing m is null. */
+export type EsriPosition = (number | null)[];
 
 export interface EsriPoint {
   x: number | 'NaN' | null;
   y: number | 'NaN' | null;
   z?: number;
-  m?: number;
+  m?: number | null;
   spatialReference?: SpatialReference;
 }
 export interface EsriMultipoint {
@@ -162,17 +165,20 @@ export const WHERE_KEYWORDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * esriPBuffer.FeatureCollectionPBuffer.GeometryType, by enum value: Point 0 … Polygon 3
- * (Multipatch, 4, has no Esri JSON geometry type).
+ * esriPBuffer.FeatureCollectionPBuffer.GeometryType, by enum value: Point 0 … Polygon 3, Envelope 5.
+ * Multipatch (4) has no Esri JSON geometry type; None (127) is a table's.
  */
-export const PBF_GEOMETRY_TYPES: readonly EsriGeometryType[] = [
-  'esriGeometryPoint',
-  'esriGeometryMultipoint',
-  'esriGeometryPolyline',
-  'esriGeometryPolygon',
-];
+export const PBF_GEOMETRY_TYPES: Readonly<Record<number, EsriGeometryType>> = {
+  0: 'esriGeometryPoint',
+  1: 'esriGeometryMultipoint',
+  2: 'esriGeometryPolyline',
+  3: 'esriGeometryPolygon',
+  5: 'esriGeometryEnvelope',
+};
+export const PBF_GEOMETRY_MULTIPATCH = 4;
+export const PBF_GEOMETRY_NONE = 127;
 
-/** esriPBuffer.FeatureCollectionPBuffer.FieldType, by enum value (BigInteger and the date/time-only types are not in it). */
+/** esriPBuffer.FeatureCollectionPBuffer.FieldType, by enum value (FeatureCollection.proto, 0 to 16). */
 export const PBF_FIELD_TYPES: readonly EsriFieldType[] = [
   'esriFieldTypeSmallInteger',
   'esriFieldTypeInteger',
@@ -187,4 +193,8 @@ export const PBF_FIELD_TYPES: readonly EsriFieldType[] = [
   'esriFieldTypeGUID',
   'esriFieldTypeGlobalID',
   'esriFieldTypeXML',
+  'esriFieldTypeBigInteger',
+  'esriFieldTypeDateOnly',
+  'esriFieldTypeTimeOnly',
+  'esriFieldTypeTimestampOffset',
 ];

@@ -4,7 +4,8 @@
  * Two layers:
  * - patterns: `token=…`, `password=…`, `"token":"…"`, `Bearer …` and friends, wherever they appear;
  * - known secrets: values registered with `registerSecret` (passwords, client secrets, tokens as they
- *   are issued) are removed in clear, URL-encoded and base64 forms, whatever surrounds them.
+ *   are issued), however short, are removed in clear, URL-encoded and base64 forms: long ones
+ *   wherever they appear, short ones where they stand alone, so unrelated words are left intact.
  */
 export const REDACTED = '[REDACTED]';
 
@@ -28,9 +29,16 @@ const credentials = new Map<string, string[]>();
 const tokens = new Map<string, string[]>();
 let knownPattern: RegExp | undefined;
 
-/** Marks a value as secret: it will never appear in an error, log or event. Short values are ignored. */
+/**
+ * Secrets shorter than this are removed only where they stand alone (not inside a longer word:
+ * a 3-character password `abc` is removed from `password abc rejected`, not from `abcdef`).
+ * Longer ones are removed wherever they appear.
+ */
+export const SHORT_SECRET_LENGTH = 8;
+
+/** Marks a value as secret: it will never appear in an error, log or event, however short. */
 export function registerSecret(value: string | undefined | null, kind: SecretKind = 'credential'): void {
-  if (!value || value.length < 4 || credentials.has(value)) return;
+  if (!value || credentials.has(value)) return;
   if (kind === 'credential') {
     tokens.delete(value);
     credentials.set(value, secretForms(value));
@@ -49,7 +57,26 @@ function secretForms(value: string): string[] {
   const forms = new Set([value, encodeURIComponent(value), Buffer.from(value).toString('base64')]);
   forms.add(new URLSearchParams({ x: value }).toString().slice(2));
   forms.add(Buffer.from(value).toString('base64url'));
-  return [...forms].filter((f) => f.length >= 4);
+  return [...forms].filter((f) => f !== '');
+}
+
+// Not preceded or followed by a letter, digit or `_`: the secret stands alone.
+const ALONE_BEFORE = '(?<![\\p{L}\\p{N}_])';
+const ALONE_AFTER = '(?![\\p{L}\\p{N}_])';
+
+/** One alternation: long forms anywhere, short ones only where they stand alone. */
+function knownSecretsPattern(): RegExp {
+  const forms = [...new Set([...credentials.values(), ...tokens.values()].flat())].sort(
+    (a, b) => b.length - a.length,
+  );
+  return new RegExp(
+    forms
+      .map((f) =>
+        f.length >= SHORT_SECRET_LENGTH ? escapeRegExp(f) : `${ALONE_BEFORE}${escapeRegExp(f)}${ALONE_AFTER}`,
+      )
+      .join('|'),
+    'gu',
+  );
 }
 
 function escapeRegExp(s: string): string {
@@ -59,13 +86,7 @@ function escapeRegExp(s: string): string {
 export function redact(text: string): string {
   let out = text;
   if (credentials.size + tokens.size > 0) {
-    knownPattern ??= new RegExp(
-      [...new Set([...credentials.values(), ...tokens.values()].flat())]
-        .sort((a, b) => b.length - a.length)
-        .map(escapeRegExp)
-        .join('|'),
-      'g',
-    );
+    knownPattern ??= knownSecretsPattern();
     out = out.replace(knownPattern, REDACTED);
   }
   return out

@@ -9,7 +9,7 @@ export function isLoopbackHost(hostname: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-/** Parses a URL, with a clear error for anything that is not http(s). */
+/** Parses a URL, with a clear error for anything that is not http(s) or that carries user info. */
 export function parseHttpUrl(input: string | URL): URL {
   let url: URL;
   try {
@@ -19,6 +19,18 @@ export function parseHttpUrl(input: string | URL): URL {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new EtlError('INVALID_URL', `Unsupported URL scheme ${url.protocol} (use https://)`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    // never echo the user info: it may be a password
+    const shown = new URL(url);
+    shown.username = '';
+    shown.password = '';
+    shown.search = '';
+    shown.hash = '';
+    throw new EtlError(
+      'INVALID_URL',
+      `A URL must not carry a user name or password (user:password@host): credentials come from the environment (ARCGIS_USERNAME and ARCGIS_PASSWORD, or ARCGIS_TOKEN); remove them from ${shown.toString()}`,
+    );
   }
   return url;
 }

@@ -56,6 +56,16 @@ export interface EmulatorCliFlags {
   extraRow?: boolean;
   shortPageExceeded?: boolean;
   failAbove?: Num;
+  /** Ignore orderByFields on the OID; serve rows in a fixed shuffled file order. */
+  ignoreOrderBy?: boolean;
+  /** Cap feature pages at this many rows without exceededTransferLimit. */
+  pageCap?: Num;
+  /** Answer outStatistics with `{}`. */
+  emptyStatistics?: boolean;
+  /** Honour resultOffset only up to this offset (deeper: an empty page). */
+  offsetDepth?: Num;
+  /** Share (0..1) of generated features with a null geometry. */
+  nullGeometries?: Num;
   /** `clientId[:secret]@redirectUri[,redirectUri…]`, repeatable (no secret: a public app, PKCE only). */
   apps?: string[];
   /** API keys accepted on the server's layers, repeatable. */
@@ -124,6 +134,19 @@ function parseApp(text: string): OAuthAppSpec {
     throw new EtlError('USAGE', '--app expects clientId[:secret]@redirectUri[,redirectUri…]');
   }
   return { clientId, ...(clientSecret === undefined ? {} : { clientSecret }), redirectUris };
+}
+
+/** API keys from a key file (one per line, `#` comments) and an environment value (comma-separated). */
+export function apiKeysFrom(fileText: string | undefined, envValue: string | undefined): string[] {
+  const fromFile = (fileText ?? '')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  const fromEnv = (envValue ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  return [...new Set([...fromFile, ...fromEnv])];
 }
 
 /** The lines the CLI prints: server, token and portal URLs, each layer, the control endpoint. */
@@ -209,6 +232,11 @@ function parseFaults(flags: EmulatorCliFlags): FaultOptions | undefined {
     ...(flags.extraRow ? { extraRow: true } : {}),
     ...(flags.shortPageExceeded ? { shortPageExceeded: true } : {}),
     ...defined('failAbove', optionalInt(flags.failAbove, 'fail-above', 0)),
+    ...(flags.ignoreOrderBy ? { ignoreOrderBy: true } : {}),
+    ...defined('pageCap', optionalInt(flags.pageCap, 'page-cap', 1)),
+    ...(flags.emptyStatistics ? { emptyStatistics: true } : {}),
+    ...defined('offsetDepth', optionalInt(flags.offsetDepth, 'offset-depth', 0)),
+    ...defined('nullGeometries', share(flags.nullGeometries, 'null-geometries')),
   };
   return Object.keys(faults).length === 0 ? undefined : faults;
 }
@@ -217,6 +245,12 @@ function refuseStatus(value: Num | undefined): 429 | 503 | undefined {
   const n = optionalInt(value, 'refuse-status', 0);
   if (n === undefined || n === 429 || n === 503) return n;
   throw new EtlError('USAGE', '--refuse-status must be 429 or 503');
+}
+
+function share(value: Num | undefined, name: string): number | undefined {
+  const n = optionalNumber(value, name);
+  if (n !== undefined && n > 1) throw new EtlError('USAGE', `--${name} must be between 0 and 1`);
+  return n;
 }
 
 function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -111,6 +111,10 @@ export class FaultInjector {
       ...(o.extraRow === undefined ? {} : { extraRow: o.extraRow }),
       ...(o.shortPageExceeded === undefined ? {} : { shortPageExceeded: o.shortPageExceeded }),
       ...(o.failAbove === undefined ? {} : { failAbove: o.failAbove }),
+      ...(o.ignoreOrderBy === undefined ? {} : { ignoreOrderBy: o.ignoreOrderBy }),
+      ...(o.pageCap === undefined ? {} : { pageCap: o.pageCap }),
+      ...(o.emptyStatistics === undefined ? {} : { emptyStatistics: o.emptyStatistics }),
+      ...(o.offsetDepth === undefined ? {} : { offsetDepth: o.offsetDepth }),
     };
   }
 }

@@ -6,7 +6,7 @@ import { loadLayers } from './data/index.js';
 import { serveEmulator } from './server.js';
 import type { EmulatorHandle, EmulatorOptions } from './types.js';
 
-export { describeEmulator, type EmulatorCliFlags, emulatorCommandOptions } from './cli.js';
+export { apiKeysFrom, describeEmulator, type EmulatorCliFlags, emulatorCommandOptions } from './cli.js';
 export { serveEmulator } from './server.js';
 export type {
   EmulatedLayer,
@@ -24,6 +24,7 @@ export type {
   LayerSpec,
   OAuthAppSpec,
   OidMode,
+  PbfQuirk,
   QueryAnswer,
   QueryFaults,
   QueryParams,
@@ -37,6 +38,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     ...(options.layers === undefined ? {} : { layers: options.layers }),
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     legacy: options.legacy === true,
+    ...(options.faults?.nullGeometries === undefined
+      ? {}
+      : { nullGeometries: options.faults.nullGeometries }),
   };
   const layers = await loadLayers(input);
   return serveEmulator(options, layers);

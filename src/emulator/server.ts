@@ -138,7 +138,7 @@ export async function serveEmulator(
     port,
     layerUrl: (service, id = 0) => `${restUrl}/services/${encodeService(service)}/FeatureServer/${id}`,
     ...control,
-    setFaults: (faults: FaultOptions) => control.setFaults(faults),
+    setFaults: (faults: FaultOptions, seed?: number) => control.setFaults(faults, seed),
     layer(service, id = 0) {
       const layer = state.catalog.layer(service, id);
       if (!layer) throw new EtlError('LAYER_NOT_FOUND', `The emulator has no layer ${service}/${id}`);

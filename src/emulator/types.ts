@@ -22,6 +22,8 @@ export interface GenerateSpec {
   oidMode?: OidMode;
   /** First OID in dense mode (default 1). */
   firstOid?: number;
+  /** Share (0..1) of the features whose geometry is null; the other rows are unchanged (default 0). */
+  nullGeometries?: number;
 }
 
 export interface LayerCapabilities {
@@ -37,6 +39,8 @@ export interface LayerCapabilities {
   pbf?: boolean;
 }
 
+export type PbfQuirk = 'int32';
+
 export interface LayerSpec {
   /** Service name: served at {root}/rest/services/{service}/FeatureServer/{id} and MapServer. */
   service: string;
@@ -51,6 +55,12 @@ export interface LayerSpec {
   /** Name of the OID field (default OBJECTID). */
   objectIdField?: string;
   capabilities?: LayerCapabilities;
+  /**
+   * A known way a foreign server's f=pbf lies, for testing the client's pbf check: `int32` writes
+   * Integer, BigInteger and Date values as sint32, cut to 32 bits, as Koop does (its f=json stays
+   * right). Default: none (a faithful ArcGIS encoder).
+   */
+  pbfQuirk?: PbfQuirk;
   /** Whether the service requires a token (default: true when users are configured). */
   secured?: boolean;
 }
@@ -88,6 +98,22 @@ export interface FaultOptions {
   shortPageExceeded?: boolean;
   /** Queries whose result would exceed this many features fail with 500 "Error performing query operation". */
   failAbove?: number;
+  /**
+   * orderByFields on the OID field is ignored: rows come in a fixed shuffled "file" order (as a
+   * server computing OIDs from a file serves them). Ordering on other fields is honoured.
+   */
+  ignoreOrderBy?: boolean;
+  /** Feature pages hold at most this many rows, WITHOUT exceededTransferLimit (an unflagged cap). */
+  pageCap?: number;
+  /** outStatistics is answered with `{}`. */
+  emptyStatistics?: boolean;
+  /** resultOffset is honoured up to this offset; deeper offsets answer an empty page, unflagged. */
+  offsetDepth?: number;
+  /**
+   * Share (0..1) of the features of generated layers whose geometry is null (for layers whose
+   * generate spec does not say). Applied when the layers are generated: `setFaults` cannot change it.
+   */
+  nullGeometries?: number;
 }
 
 export interface UserSpec {
@@ -230,7 +256,8 @@ export interface EmulatorHandle {
   /** Revokes every token issued so far (they answer 498). */
   revokeAll(): void;
   /** Replaces fault settings at run time. */
-  setFaults(faults: FaultOptions): void;
+  /** Replaces the faults; with `seed`, the fault draws start again from it. */
+  setFaults(faults: FaultOptions, seed?: number): void;
   setClockOffset(ms: number): void;
   /** OAuth endpoints, federation and legacy settings, as served. */
   readonly auth: EmulatorAuthInfo;
@@ -266,6 +293,10 @@ export interface QueryFaults {
   extraRow?: boolean;
   shortPageExceeded?: boolean;
   failAbove?: number;
+  ignoreOrderBy?: boolean;
+  pageCap?: number;
+  emptyStatistics?: boolean;
+  offsetDepth?: number;
 }
 
 export interface QueryAnswer {

@@ -4,7 +4,9 @@
  * features) and the last OID written (output is in OID order), so a resumed run continues with
  * `OID > lastOid` and never fetches a written page again.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { EtlError } from '../core/errors.js';
 import type { WriterFormat } from './writers/types.js';
 
@@ -17,6 +19,10 @@ export interface ExportIdentity {
   fields: string[];
   format: WriterFormat;
   outSR: string;
+  /** At most this many features (absent: every feature). */
+  limit?: number | undefined;
+  /** CSV written with the spreadsheet formula guard (absent: as the data came). */
+  csvExcelSafe?: boolean | undefined;
 }
 
 export interface Checkpoint extends ExportIdentity {
@@ -27,6 +33,17 @@ export interface Checkpoint extends ExportIdentity {
   features: number;
   /** Last OID written; null before the first page. */
   lastOid: number | null;
+  /**
+   * The partial output's file name (a random name in the output's folder). Absent in older
+   * checkpoints, whose partial output is `<output>.partial`.
+   */
+  partial?: string | undefined;
+}
+
+/** The partial output a checkpoint of `output` names; only a plain file name in the same folder. */
+export function partialPathOf(output: string, checkpoint: Checkpoint): string {
+  const name = checkpoint.partial ?? `${basename(output)}.partial`;
+  return join(dirname(output), name);
 }
 
 export function checkpointPath(output: string): string {
@@ -71,17 +88,27 @@ function isCheckpoint(v: unknown): v is Checkpoint {
     typeof c.strategy === 'string' &&
     Number.isSafeInteger(c.bytes) &&
     Number.isSafeInteger(c.features) &&
-    (c.lastOid === null || Number.isSafeInteger(c.lastOid))
+    (c.lastOid === null || Number.isSafeInteger(c.lastOid)) &&
+    (c.partial === undefined || isPlainName(c.partial)) &&
+    (c.limit === undefined || Number.isSafeInteger(c.limit)) &&
+    (c.csvExcelSafe === undefined || typeof c.csvExcelSafe === 'boolean')
   );
+}
+
+/** A file name without a folder (a checkpoint cannot point outside the output's folder). */
+function isPlainName(v: unknown): boolean {
+  return typeof v === 'string' && v !== '' && v !== '.' && v !== '..' && !/[/\\\0]/.test(v);
 }
 
 /** Writes atomically: a crash leaves the old checkpoint or the new one, never half of one. */
 export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
-  const temp = `${path}.tmp`;
+  // a fresh name, created exclusively: a file or link planted beside it is never written through
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await writeFile(temp, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600 });
+    await writeFile(temp, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600, flag: 'wx' });
     await rename(temp, path);
   } catch (cause) {
+    await rm(temp, { force: true }).catch(() => {});
     throw new EtlError('OUTPUT_ERROR', `Cannot write the checkpoint ${path}`, { cause });
   }
 }
@@ -97,6 +124,8 @@ export function checkpointMismatch(checkpoint: Checkpoint, identity: ExportIdent
     if (checkpoint[key] !== identity[key]) return `${key} differs`;
   }
   if (checkpoint.fields.join(',') !== identity.fields.join(',')) return 'fields differ';
+  if (checkpoint.limit !== identity.limit) return 'limit differs';
+  if ((checkpoint.csvExcelSafe ?? false) !== (identity.csvExcelSafe ?? false)) return 'csvExcelSafe differs';
   if (checkpoint.features > 0 && checkpoint.lastOid === null) return 'no last OID';
   return undefined;
 }

@@ -3,9 +3,11 @@
  * checkpoints for resume. On any error the writer is aborted (the target file is never left
  * half-written; the partial file is kept only when resume is on) and the error is rethrown.
  */
+import { basename } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { ArcGISClient } from '../client/arcgis-client.js';
-import { EtlError, isEtlError } from '../core/errors.js';
+import { EtlError } from '../core/errors.js';
+import type { Emit } from '../core/events.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
 import type { ConcurrencyStats } from '../http/concurrency.js';
 import {
@@ -14,15 +16,19 @@ import {
   checkpointPath,
   deleteCheckpoint,
   type ExportIdentity,
+  partialPathOf,
   readCheckpoint,
   writeCheckpoint,
 } from './checkpoint.js';
 import { concurrencyStats } from './concurrency.js';
-import { Extraction, resolveOutFields, STRATEGIES, type StrategyChoice } from './extract.js';
+import { Extraction, resolveOutFields, STRATEGIES, type StrategyChoice, UNORDERED } from './extract.js';
 import { createFeatureConverter, type FeatureSchema } from './geometry/feature.js';
 import { fetchLayerInfo, type LayerInfo } from './metadata.js';
+import { claimOutput, type OutputClaim } from './output-claim.js';
+import { mergePastedQuery, parsePastedLayerUrl } from './pasted-query.js';
 import { QUERY_FORMATS, type QueryFormat } from './query.js';
 import type { StrategyName } from './strategies/types.js';
+import { buildWhere } from './where.js';
 import type { FeatureWriter, WriterCheckpoint, WriterFormat } from './writers/types.js';
 import { createWriter, WRITER_FORMATS } from './writers/writer.js';
 
@@ -38,6 +44,10 @@ export interface ExportProgress {
 
 export interface ExportOptions {
   client: ArcGISClient;
+  /**
+   * …/FeatureServer/<id> (or …/<id>/query). Query parameters pasted with it are honoured (where,
+   * outFields, outSR) or refused with USAGE; one that conflicts with an option is USAGE too.
+   */
   layerUrl: string;
   /** A file path, or `-` for stdout. */
   output: string;
@@ -46,6 +56,11 @@ export interface ExportOptions {
   fields?: string[] | undefined;
   /** Output spatial reference wkid (default 4326, as GeoJSON wants). */
   outSR?: number | undefined;
+  /**
+   * Write at most this many features: the first ones in the strategy's order (OID order for the
+   * ordered strategies). A pasted `resultRecordCount` sets it. Default: every feature.
+   */
+  limit?: number | undefined;
   strategy?: StrategyChoice | undefined;
   /** Pins the pages fetched at once (default: adaptive, per host). */
   concurrency?: number | undefined;
@@ -54,6 +69,13 @@ export interface ExportOptions {
   pageSize?: number | undefined;
   /** Write checkpoints, keep the partial output on failure, and continue from a matching checkpoint. */
   resume?: boolean | undefined;
+  /** Replace an existing output file (default false: an existing output is refused with USAGE). */
+  overwrite?: boolean | undefined;
+  /**
+   * The output, already checked and locked by `claimOutput` (the CLI claims it before it
+   * connects). Default: claimed here, before the first request, and released at the end.
+   */
+  claim?: OutputClaim | undefined;
   signal?: AbortSignal | undefined;
   onProgress?: ((progress: ExportProgress) => void) | undefined;
   runtime?: Partial<Runtime> | undefined;
@@ -63,8 +85,10 @@ export interface ExportOptions {
   stdout?: Writable | undefined;
   /** Extra attempts for a page failing with 500 before it is split (default 2). */
   pageRetries?: number | undefined;
-  /** Wire format of feature queries (default `auto`: pbf when a 2D layer lists it, else json). */
+  /** Wire format of feature queries (default `auto`: pbf when the layer lists it and its first page agrees with json). */
   queryFormat?: QueryFormat | undefined;
+  /** CSV: guard cells a spreadsheet would run as a formula with a leading `'` (default false). */
+  csvExcelSafe?: boolean | undefined;
 }
 
 export interface ExportStats {
@@ -89,11 +113,47 @@ export interface ExportStats {
 export async function exportLayer(options: ExportOptions): Promise<ExportStats> {
   const runtime = resolveRuntime(options.runtime);
   const startedAt = runtime.clock.now();
+  const resume = options.resume === true;
+  validate(options, options.output === '-');
+  // a pasted …/query?where=… URL: its parameters are honoured or refused, never dropped
+  const pasted = parsePastedLayerUrl(options.layerUrl);
+  const query = mergePastedQuery(pasted, {
+    where: options.where,
+    fields: options.fields,
+    outSR: options.outSR,
+    limit: options.limit,
+  });
+  const effective: ExportOptions = {
+    ...options,
+    layerUrl: pasted.layerUrl,
+    where: query.where,
+    fields: query.fields === undefined ? undefined : [...query.fields],
+    outSR: query.outSR,
+    limit: query.limit,
+  };
+  const claim =
+    options.claim ??
+    (await claimOutput(options.output, { overwrite: options.overwrite, resume, runtime: options.runtime }));
+  try {
+    return await exportClaimed(effective, runtime, startedAt);
+  } catch (error) {
+    // interrupted before any page (metadata, checkpoint): nothing was written
+    throw described.has(error as object)
+      ? error
+      : abortedOr(error, options.signal, { features: 0, output: options.output, kept: undefined });
+  } finally {
+    if (options.claim === undefined) await claim.release();
+  }
+}
+
+async function exportClaimed(
+  options: ExportOptions,
+  runtime: Runtime,
+  startedAt: number,
+): Promise<ExportStats> {
   const { client, signal } = options;
   const toStdout = options.output === '-';
   const resume = options.resume === true;
-  validate(options, toStdout);
-
   const before = { ...client.stats };
   const auth = client.auth;
   const authBefore = auth ? { ...auth.stats } : undefined;
@@ -106,9 +166,14 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
     fields: outFields === '*' ? ['*'] : outFields.split(','),
     format: options.format,
     outSR: String(options.outSR ?? 4326),
+    ...(options.limit === undefined ? {} : { limit: options.limit }),
+    ...(options.csvExcelSafe === true && options.format === 'csv' ? { csvExcelSafe: true } : {}),
   };
   const cpPath = checkpointPath(options.output);
-  const checkpoint = resume ? await usableCheckpoint(cpPath, identity) : undefined;
+  const emit = (event: Parameters<ArcGISClient['emit']>[0]) => client.emit(event);
+  const checkpoint = resume
+    ? await verifiedCheckpoint(await usableCheckpoint(cpPath, identity), cpPath, layer, options, emit)
+    : undefined;
 
   const schema = schemaFor(layer, options.fields);
   const convert = createFeatureConverter(schema);
@@ -120,6 +185,8 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
     path: options.output,
     schema,
     resume: writerResume,
+    csvExcelSafe: options.csvExcelSafe,
+    ...(checkpoint ? { tempPath: partialPathOf(options.output, checkpoint) } : {}),
     ...(options.stream || options.stdout ? { stream: (options.stream ?? options.stdout)! } : {}),
   });
 
@@ -134,21 +201,29 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
     maxConcurrency: options.maxConcurrency,
     pageSize: options.pageSize,
     after: checkpoint?.lastOid ?? undefined,
+    held: checkpoint?.features,
     pageRetries: options.pageRetries,
     queryFormat: options.queryFormat,
     requireOrdered: resume,
     signal,
-    emit: (event) => client.emit(event),
+    emit,
   });
   const resumedFeatures = checkpoint?.features ?? 0;
+  const limit = options.limit;
   let lastOid = checkpoint?.lastOid ?? null;
   let lastCheckpoint: Checkpoint | undefined = checkpoint;
   let publishing = false;
   try {
     for await (const page of extraction.pages()) {
+      let { features, oids } = page;
+      const room = limit === undefined ? features.length : limit - writer.featuresWritten;
+      if (features.length > room) {
+        features = features.slice(0, room);
+        oids = oids.slice(0, room);
+      }
       // converted feature by feature while the page is encoded: no converted page is held
-      await writer.writePage(page.features, convert);
-      if (page.ordered && page.oids.length > 0) lastOid = page.oids[page.oids.length - 1]!;
+      if (features.length > 0) await writer.writePage(features, convert);
+      if (page.ordered && oids.length > 0) lastOid = oids[oids.length - 1]!;
       if (resume && page.ordered) {
         const next: Checkpoint = {
           version: 1,
@@ -157,6 +232,7 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
           bytes: writer.bytesWritten,
           features: writer.featuresWritten,
           lastOid,
+          ...(writer.tempPath === undefined ? {} : { partial: basename(writer.tempPath) }),
         };
         await writeCheckpoint(cpPath, next);
         lastCheckpoint = next;
@@ -164,9 +240,10 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
       options.onProgress?.({
         features: writer.featuresWritten,
         pages: page.page,
-        total: resumedFeatures + extraction.summary.expected,
+        total: Math.min(limit ?? Number.POSITIVE_INFINITY, resumedFeatures + extraction.summary.expected),
         elapsedMs: runtime.clock.now() - startedAt,
       });
+      if (limit !== undefined && writer.featuresWritten >= limit) break;
     }
     // The checkpoint goes before the target is published: a run killed between the two then
     // leaves a complete partial file without checkpoint (the next run starts over), never a
@@ -175,10 +252,16 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
     if (resume) await deleteCheckpoint(cpPath);
     await writer.finish();
   } catch (error) {
-    await writer.abort({ keep: resume && !toStdout }).catch(() => {});
+    // the partial file is kept only when a checkpoint says how far it goes (else nothing could resume it)
+    await writer.abort({ keep: resume && !toStdout && lastCheckpoint !== undefined }).catch(() => {});
     // publishing failed (the partial file is kept): put the checkpoint back for the next try
     if (publishing && resume && lastCheckpoint) await writeCheckpoint(cpPath, lastCheckpoint).catch(() => {});
-    throw abortedOr(error, signal);
+    const kept = resume && !toStdout && lastCheckpoint !== undefined;
+    throw abortedOr(error, signal, {
+      features: writer.featuresWritten,
+      output: options.output,
+      kept: kept ? writer.tempPath : undefined,
+    });
   }
 
   const after = client.stats;
@@ -218,14 +301,20 @@ function validate(options: ExportOptions, toStdout: boolean): void {
     );
   }
   if (options.resume && toStdout) throw new EtlError('USAGE', 'Cannot resume an export written to stdout');
-  if (options.resume && options.strategy === 'envelope') {
-    throw new EtlError('USAGE', 'The envelope strategy cannot be resumed (its output is not in OID order)');
+  if (options.resume && UNORDERED.includes(options.strategy as StrategyName)) {
+    throw new EtlError(
+      'USAGE',
+      `The ${options.strategy} strategy cannot be resumed (its output is not in OID order)`,
+    );
   }
   if (options.concurrency !== undefined && !(options.concurrency >= 1)) {
     throw new EtlError('USAGE', `concurrency must be at least 1, got ${options.concurrency}`);
   }
   if (options.maxConcurrency !== undefined && !(options.maxConcurrency >= 1)) {
     throw new EtlError('USAGE', `maxConcurrency must be at least 1, got ${options.maxConcurrency}`);
+  }
+  if (options.limit !== undefined && !(Number.isSafeInteger(options.limit) && options.limit >= 1)) {
+    throw new EtlError('USAGE', `limit must be a positive integer, got ${options.limit}`);
   }
   if (options.pageSize !== undefined && !(options.pageSize >= 1)) {
     throw new EtlError('USAGE', `pageSize must be at least 1, got ${options.pageSize}`);
@@ -245,6 +334,34 @@ async function usableCheckpoint(path: string, identity: ExportIdentity): Promise
   return checkpoint;
 }
 
+/**
+ * A checkpoint says its partial output holds every feature of the query up to its last OID. The
+ * server must count as many there; if not (the pages were not what the server holds, or the data
+ * changed), the checkpoint is dropped and the export starts over instead of completing a wrong file.
+ */
+async function verifiedCheckpoint(
+  checkpoint: Checkpoint | undefined,
+  path: string,
+  layer: LayerInfo,
+  options: ExportOptions,
+  emit: Emit,
+): Promise<Checkpoint | undefined> {
+  if (!checkpoint || checkpoint.lastOid === null) return checkpoint;
+  const where = buildWhere({
+    userWhere: options.where?.trim() || undefined,
+    oidField: layer.oidField,
+    max: checkpoint.lastOid,
+  });
+  const counted = await layer.count(where, { signal: options.signal });
+  if (counted === checkpoint.features) return checkpoint;
+  emit({
+    type: 'warning',
+    message: `the checkpoint holds ${checkpoint.features} features up to OID ${checkpoint.lastOid}, but the server counts ${counted} there; starting over`,
+  });
+  await deleteCheckpoint(path);
+  return undefined;
+}
+
 /** The converter/writer schema: the layer's fields, restricted to the requested ones. */
 function schemaFor(layer: LayerInfo, fields: readonly string[] | undefined): FeatureSchema {
   const selected = resolveOutFields(layer, fields);
@@ -258,9 +375,27 @@ function schemaFor(layer: LayerInfo, fields: readonly string[] | undefined): Fea
   };
 }
 
-function abortedOr(error: unknown, signal: AbortSignal | undefined): unknown {
-  if (signal?.aborted && !isEtlError(error, 'ABORTED')) {
-    return new EtlError('ABORTED', 'The export was aborted', { cause: error });
-  }
-  return error;
+interface AbortState {
+  features: number;
+  output: string;
+  /** The partial output kept with its checkpoint, when there is one. */
+  kept: string | undefined;
+}
+
+/** Errors already saying what was written when the export was interrupted. */
+const described = new WeakSet<object>();
+
+/** An aborted export is ABORTED, with one message saying what was written and how to go on. */
+function abortedOr(error: unknown, signal: AbortSignal | undefined, state: AbortState): unknown {
+  if (!signal?.aborted) return error;
+  const written = `${state.features} feature${state.features === 1 ? '' : 's'}`;
+  const message =
+    state.output === '-'
+      ? `The export was interrupted after ${written} written to standard output`
+      : state.kept !== undefined
+        ? `The export was interrupted: ${written} are kept in ${state.kept} with a checkpoint; run the same command again with --resume to continue`
+        : `The export was interrupted after ${written}; nothing was kept (no checkpoint): run it again, with --resume to be able to continue after an interruption`;
+  const aborted = new EtlError('ABORTED', message, { cause: error });
+  described.add(aborted);
+  return aborted;
 }

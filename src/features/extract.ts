@@ -1,7 +1,9 @@
 /**
- * The extraction loop: picks a strategy (or tries them in order for `auto`), applies the
- * duplicate guards, and checks the end count. Pages are yielded in output order; nothing is
- * ever silently truncated.
+ * The extraction loop: picks a strategy (or tries them in order for `auto`), drops repeats by OID
+ * (every OID written is kept in an OidSet), and checks the end: the whole output against the count
+ * of the whole query, and against the id list where one was fetched. Nothing the server says is
+ * trusted: a strategy left mid-way hands over after its last OID only when the server counts exactly
+ * the features written up to it; otherwise the next one starts over and its repeats are dropped.
  */
 import type { ArcGISClient } from '../client/arcgis-client.js';
 import { EtlError } from '../core/errors.js';
@@ -14,11 +16,12 @@ import { OidSet } from './oid-set.js';
 import { initialWire, type QueryFormat } from './query.js';
 import { envelopeStrategy } from './strategies/envelope.js';
 import { idsStrategy } from './strategies/ids.js';
-import { offsetStrategy } from './strategies/offset.js';
+import { offsetStrategy, serverOrderStrategy } from './strategies/offset.js';
 import { oidRangeStrategy } from './strategies/oid-range.js';
+import { refusal } from './strategies/refusal.js';
 import type { PreparedStrategy, QueryContext, Strategy, StrategyName } from './strategies/types.js';
 import { STRATEGY_ORDER } from './strategies/types.js';
-import { isFallbackError } from './strategy-errors.js';
+import { fallbackError, isFallbackError } from './strategy-errors.js';
 import { buildWhere, validateFieldName } from './where.js';
 
 export type StrategyChoice = 'auto' | StrategyName;
@@ -27,8 +30,12 @@ export const STRATEGIES: Readonly<Record<StrategyName, Strategy>> = {
   offset: offsetStrategy,
   ids: idsStrategy,
   'oid-range': oidRangeStrategy,
+  'server-order': serverOrderStrategy,
   envelope: envelopeStrategy,
 };
+
+/** Strategies whose output is not in OID order: they cannot be resumed. */
+export const UNORDERED: readonly StrategyName[] = ['server-order', 'envelope'];
 
 export { DEFAULT_CONCURRENCY } from './concurrency.js';
 export const DEFAULT_PAGE_RETRIES = 2;
@@ -50,11 +57,16 @@ export interface ExtractOptions {
   pageSize?: number | undefined;
   /** Only features with OID > after (resume). */
   after?: number | undefined;
+  /**
+   * Features the output already holds (a resumed run: every one with OID ≤ after). Checked against
+   * the server's count first; the end check covers them too.
+   */
+  held?: number | undefined;
   /** Extra attempts for a query failing with 500 before it is split (default 2). */
   pageRetries?: number | undefined;
-  /** Only strategies whose output is in OID order (resumable): never the envelope quadtree. */
+  /** Only strategies whose output is in OID order (resumable): never server-order or the envelope quadtree. */
   requireOrdered?: boolean | undefined;
-  /** Wire format of feature queries (default `auto`: pbf when a 2D layer lists it, else json). */
+  /** Wire format of feature queries (default `auto`: pbf when the layer lists it and its first page agrees with json). */
   queryFormat?: QueryFormat | undefined;
   signal?: AbortSignal | undefined;
   emit?: Emit | undefined;
@@ -74,7 +86,7 @@ export interface ExtractedPage {
 export interface ExtractSummary {
   features: number;
   pages: number;
-  /** returnCountOnly for the where clause (and `after`). */
+  /** returnCountOnly for the where clause (and `after`). `features` is what this run wrote. */
   expected: number;
   /** The strategy that produced the last pages (undefined before one is chosen). */
   strategy: StrategyName | undefined;
@@ -97,6 +109,8 @@ export class Extraction {
     duplicatesDropped: 0,
     queryFormat: undefined,
   };
+  /** OIDs written by this run: repeats are dropped, a handoff restarts safely, the end is checked by id. */
+  readonly #written = new OidSet();
 
   constructor(options: ExtractOptions) {
     this.options = options;
@@ -105,6 +119,16 @@ export class Extraction {
   /** The OID field and the outFields parameter. */
   get outFields(): string {
     return resolveOutFields(this.options.layer, this.options.fields);
+  }
+
+  #count(parts: { after?: number | undefined; max?: number | undefined }): Promise<number> {
+    const o = this.options;
+    const where = buildWhere({
+      userWhere: o.where?.trim() || undefined,
+      oidField: o.layer.oidField,
+      ...parts,
+    });
+    return o.layer.count(where, { signal: o.signal });
   }
 
   async *pages(): AsyncGenerator<ExtractedPage, void, undefined> {
@@ -117,17 +141,30 @@ export class Extraction {
         `Unknown strategy ${JSON.stringify(choice)} (use auto, ${STRATEGY_ORDER.join(', ')})`,
       );
     }
-    if (o.requireOrdered && choice === 'envelope') {
-      throw new EtlError('USAGE', 'The envelope strategy cannot be resumed (its output is not in OID order)');
+    if (o.requireOrdered && UNORDERED.includes(choice as StrategyName)) {
+      throw new EtlError(
+        'USAGE',
+        `The ${choice} strategy cannot be resumed (its output is not in OID order)`,
+      );
     }
     const candidates =
-      choice === 'auto' ? STRATEGY_ORDER.filter((s) => !o.requireOrdered || s !== 'envelope') : [choice];
-    let after = o.after;
+      choice === 'auto'
+        ? STRATEGY_ORDER.filter((s) => !o.requireOrdered || !UNORDERED.includes(s))
+        : [choice];
+    const start = o.after;
+    const held = Math.max(0, o.held ?? 0);
+    // The whole query (a resumed part included) is what the output must hold in the end.
+    const whole = await this.#count({});
+    const initial = start === undefined ? whole : await this.#count({ after: start });
+    if (start !== undefined && whole - initial !== held) {
+      throw new EtlError(
+        'CHECKPOINT_INVALID',
+        `The output holds ${held} features up to OID ${start}, but the server counts ${whole - initial} there: the partial output cannot be continued`,
+        { url: layer.url },
+      );
+    }
+    this.summary.expected = initial;
     const where = o.where?.trim() || undefined;
-    const total = await layer.count(buildWhere({ userWhere: where, oidField: layer.oidField, after }), {
-      signal: o.signal,
-    });
-    this.summary.expected = total;
     const base = {
       client: o.client,
       layer,
@@ -140,19 +177,42 @@ export class Extraction {
       signal: o.signal,
       emit: o.emit,
       wire: initialWire(o.queryFormat, layer),
+      written: this.#written,
     };
-    let lastOid = after ?? Number.NEGATIVE_INFINITY;
+    const written = this.#written;
+    /** Everything written is in OID order and holds every OID in (start, lastOid]. */
     let ordered = true;
-    let seen: OidSet | undefined;
+    let lastOid = start ?? Number.NEGATIVE_INFINITY;
+    let after = start;
+    let remaining = initial;
+
+    /** Where the next strategy starts: after the last OID when that provably leaves nothing out, else from the start. */
+    const handoff = async (): Promise<void> => {
+      if (written.size === 0) return;
+      if (ordered) {
+        const upTo = await this.#count({ after: start, max: lastOid }).catch((error: unknown) => {
+          // a server that cannot count by OID cannot vouch for the written part: start over
+          if (isFallbackError(refusal(error, 'returnCountOnly by OID'))) return undefined;
+          throw error;
+        });
+        if (upTo === written.size) {
+          after = lastOid;
+          remaining = await this.#count({ after });
+          return;
+        }
+        o.emit?.({
+          type: 'warning',
+          message: `the ${written.size} features written up to OID ${lastOid} are not all the server counts there (${upTo ?? 'no count'}); the next strategy starts over and drops what was written`,
+        });
+      }
+      ordered = false;
+      after = start;
+      remaining = initial;
+    };
 
     for (let i = 0; i < candidates.length; i++) {
       const name = candidates[i]!;
-      const remaining =
-        after === o.after
-          ? total
-          : await layer.count(buildWhere({ userWhere: where, oidField: layer.oidField, after }), {
-              signal: o.signal,
-            });
+      const more = choice === 'auto' && i + 1 < candidates.length;
       const ctx: QueryContext = { ...base, after, expected: remaining };
       let prepared: PreparedStrategy;
       try {
@@ -163,17 +223,16 @@ export class Extraction {
         continue;
       }
       this.summary.strategy = name;
-      if (!prepared.ordered) {
-        ordered = false;
-        seen ??= new OidSet();
-      }
+      if (!prepared.ordered) ordered = false;
       try {
         for await (const raw of prepared.pages()) {
-          const page = this.#guard(raw, ordered, lastOid, seen);
-          if (page.features.length === 0) continue; // an empty range or cell
-          if (ordered && page.oids.length > 0) lastOid = page.oids[page.oids.length - 1]!;
-          else if (seen) for (const oid of page.oids) seen.add(oid);
-          this.summary.features += page.features.length;
+          const page = this.#guard(raw);
+          if (page.features.length === 0) continue; // an empty range or cell, or only repeats
+          // a page that does not continue the OID order (whatever the strategy claims) ends it
+          if (ordered && !(page.inOrder && page.oids[0]! > lastOid)) ordered = false;
+          for (const oid of page.oids) written.add(oid);
+          if (ordered) lastOid = page.oids[page.oids.length - 1]!;
+          this.summary.features = written.size;
           this.summary.pages++;
           this.summary.queryFormat = base.wire.pbf ? 'pbf' : 'json';
           o.emit?.({
@@ -182,20 +241,27 @@ export class Extraction {
             features: page.features.length,
             strategy: name,
           });
-          yield { ...page, strategy: name, ordered, page: this.summary.pages };
+          yield {
+            features: page.features,
+            oids: page.oids,
+            strategy: name,
+            ordered,
+            page: this.summary.pages,
+          };
         }
       } catch (error) {
-        // An ordered strategy failing its guard mid-way: `auto` continues with the next one after the
-        // last written OID, so nothing written is fetched again and nothing is duplicated.
-        const canContinue =
-          choice === 'auto' && prepared.ordered && isFallbackError(error) && i + 1 < candidates.length;
-        if (!canContinue) throw error;
-        this.#fallback(name, error as EtlError);
-        if (Number.isFinite(lastOid)) after = lastOid;
+        // A guard failing mid-way: `auto` hands over to the next strategy, which continues after the
+        // last written OID when that provably leaves nothing out, else starts over and drops repeats.
+        if (!more || !isFallbackError(error)) throw error;
+        this.#fallback(name, error);
+        await handoff();
         continue;
       }
-      this.#checkCount();
-      return;
+      const short = this.#endCheck(held, whole, prepared.ids);
+      if (!short) return;
+      if (!more) throw short;
+      this.#fallback(name, short);
+      await handoff();
     }
     throw new EtlError(
       'NO_STRATEGY',
@@ -209,40 +275,51 @@ export class Extraction {
     this.options.emit?.({ type: 'warning', message: `strategy ${name} left: ${error.message}` });
   }
 
-  #guard(
-    features: readonly EsriFeature[],
-    ordered: boolean,
-    lastOid: number,
-    seen: OidSet | undefined,
-  ): { features: EsriFeature[]; oids: number[] } {
+  /** Drops repeats (already written, or twice in the page); says whether the rest is in OID order. */
+  #guard(features: readonly EsriFeature[]): { features: EsriFeature[]; oids: number[]; inOrder: boolean } {
     const oidField = this.options.layer.oidField;
-    const out: { features: EsriFeature[]; oids: number[] } = { features: [], oids: [] };
-    let previous = lastOid;
-    const local = ordered ? undefined : new Set<number>();
+    const out = { features: [] as EsriFeature[], oids: [] as number[], inOrder: true };
+    const local = new Set<number>();
     for (const feature of features) {
       const oid = featureOid(feature.attributes ?? {}, oidField);
-      const duplicate = ordered ? oid <= previous : seen!.has(oid) || local!.has(oid);
-      if (duplicate) {
+      if (this.#written.has(oid) || local.has(oid)) {
         this.summary.duplicatesDropped++;
         continue;
       }
-      if (ordered) previous = oid;
-      else local!.add(oid);
+      if (out.oids.length > 0 && oid < out.oids[out.oids.length - 1]!) out.inOrder = false;
+      local.add(oid);
       out.features.push(feature);
       out.oids.push(oid);
     }
     return out;
   }
 
-  #checkCount(): void {
-    const { features, expected } = this.summary;
-    if (features !== expected) {
-      throw new EtlError(
+  /**
+   * The whole output (a resumed part included) against the count of the whole query, and against
+   * the id list where one was fetched. Returns the error (a fallback for `auto`), or undefined.
+   */
+  #endCheck(held: number, whole: number, ids: Float64Array | undefined): EtlError | undefined {
+    const total = held + this.#written.size;
+    const strategy = this.summary.strategy;
+    if (total !== whole) {
+      return fallbackError(
         'EXTRACTION_INCOMPLETE',
-        `Extracted ${features} features but the layer counts ${expected} for this query (strategy ${this.summary.strategy}); the output is incomplete`,
+        `Extracted ${total} features but the layer counts ${whole} for this query (strategy ${strategy}); the output is incomplete`,
         { url: this.options.layer.url },
       );
     }
+    if (ids) {
+      let missing = 0;
+      for (const oid of ids) if (!this.#written.has(oid)) missing++;
+      if (missing > 0) {
+        return fallbackError(
+          'EXTRACTION_INCOMPLETE',
+          `The output misses ${missing} of the ${ids.length} object ids the server listed (strategy ${strategy}); the output is incomplete`,
+          { url: this.options.layer.url },
+        );
+      }
+    }
+    return undefined;
   }
 }
 

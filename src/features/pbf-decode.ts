@@ -6,9 +6,13 @@
  * - Features: `{ attributes, geometry }`, attribute keys in `fields` order, an empty `Value` is
  *   null. A feature without a geometry field has no `geometry` key, as JSON answers to
  *   `returnGeometry=false` have none; a geometry message without coordinates is `geometry: null`.
- * - Geometries: `{x, y[, z][, m]}`, `{points}`, `{paths}`, `{rings}`. Coordinates are quantized
- *   integers, delta-encoded per part (each ring / path / multipoint part starts from 0, so its
- *   first vertex is absolute) and per dimension (x, y, then z when hasZ, then m when hasM).
+ * - Geometries: `{x, y[, z][, m]}`, `{points}`, `{paths}`, `{rings}`, `{xmin, ymin, xmax, ymax}`.
+ *   Coordinates are quantized integers in the order x, y, then z when hasZ, then m when hasM. x and
+ *   y are delta-encoded per part (each ring / path / multipoint part starts from 0, so its first
+ *   vertex is absolute); z and m are absolute (as ArcGIS writes them, and Esri's decoder reads
+ *   them). A raw m of 0 is a missing m (null), as in ArcGIS's JSON: the one value it cannot carry
+ *   is m = mTranslate itself, which ArcGIS also writes as 0. A point's `lengths` are ignored (Koop
+ *   writes the number of values there, not of vertices).
  * - Dequantizing: x = xTranslate + qx·xScale, y = yTranslate ∓ qy·yScale (minus for the default
  *   upper-left origin, plus for lower-left), z and m like x; a scale of 0 (absent) means 1, and an
  *   answer without a transform has identity coordinates (scale 1, translate 0, y up). When a
@@ -17,8 +21,12 @@
  *   nearest to the exact decimal: the very double `JSON.parse` gives for the server's text.
  * - A point layer's answer usually omits `geometryType` (0 is the proto3 default): an absent
  *   `geometryType` means points when some feature has a geometry, and undefined otherwise.
- * - Compressed shape buffers, multipatches, unknown geometry types and the compact
- *   `featureCollection` encoding → EtlError UNSUPPORTED_GEOMETRY (ask for the page as JSON).
+ *   geometryType None (127, a table) has no geometry: its features have no `geometry` key.
+ * - Compressed shape buffers, curve geometries (`curveGeometry`: true curves, which the JSON of the
+ *   same query densifies), multipatches and unknown geometry types → EtlError UNSUPPORTED_GEOMETRY
+ *   (ask for the page as JSON): never a feature silently without its geometry.
+ * - `geometryFields` (FeatureResult field 16) and other unknown fields are skipped; an
+ *   `extentCountResult` is read as `{ kind: 'extent' }`.
  * - Malformed or cut buffers → EtlError INVALID_RESPONSE / TRUNCATED_RESPONSE. Every loop
  *   consumes at least one byte per turn and nothing is allocated from an unchecked length.
  *   Unknown fields are skipped.
@@ -30,11 +38,14 @@
 import { EtlError } from '../core/errors.js';
 import { ProtoReader } from '../core/protobuf.js';
 import {
+  type EsriEnvelope,
   type EsriFeature,
   type EsriGeometry,
   type EsriGeometryType,
   type EsriPosition,
   PBF_FIELD_TYPES,
+  PBF_GEOMETRY_MULTIPATCH,
+  PBF_GEOMETRY_NONE,
   PBF_GEOMETRY_TYPES,
   type SpatialReference,
 } from '../core/protocol.js';
@@ -56,8 +67,11 @@ export type PbfQueryResult =
       hasZ: boolean;
       hasM: boolean;
       fields: PbfField[];
+      /** The quantization step of each dimension (x, y, z, m); undefined without a transform. */
+      quantization: { x: number; y: number; z: number; m: number } | undefined;
     }
   | { kind: 'count'; count: number }
+  | { kind: 'extent'; extent: EsriEnvelope | undefined; count: number | undefined }
   | { kind: 'ids'; objectIdFieldName: string | undefined; objectIds: number[] };
 
 const CONTEXT = 'The pbf answer of the query';
@@ -65,7 +79,7 @@ const CONTEXT = 'The pbf answer of the query';
 const POINT = 0;
 const MULTIPOINT = 1;
 const POLYLINE = 2;
-const MULTIPATCH = 4;
+const ENVELOPE = 5;
 
 // tags: field number << 3 | wire type (0 varint, 1 fixed64, 2 length-delimited, 5 fixed32)
 const VARINT = 0;
@@ -92,7 +106,7 @@ export function decodeQueryPbf(bytes: Uint8Array): PbfQueryResult {
   } catch (error) {
     // the wire reader's errors say what broke but not in what
     if (error instanceof EtlError && !error.message.startsWith(CONTEXT)) {
-      throw new EtlError(error.code, `${CONTEXT}: ${error.message}`, { cause: error });
+      throw new EtlError(error.code, `${CONTEXT} is malformed: ${error.message}`, { cause: error });
     }
     throw error;
   }
@@ -134,7 +148,7 @@ function decode(r: ProtoReader): PbfQueryResult {
   let resultEnd = 0;
   while (r.pos < end) {
     const t = r.varint();
-    if (t === tag(1, BYTES) || t === tag(2, BYTES) || t === tag(3, BYTES)) {
+    if (t === tag(1, BYTES) || t === tag(2, BYTES) || t === tag(3, BYTES) || t === tag(4, BYTES)) {
       resultEnd = sub(r, end);
       resultStart = r.pos;
       kind = t >>> 3;
@@ -150,8 +164,10 @@ function decode(r: ProtoReader): PbfQueryResult {
       return decodeCount(r, resultEnd);
     case 3:
       return decodeIds(r, resultEnd);
+    case 4:
+      return decodeExtent(r, resultEnd);
     default:
-      throw invalid('its queryResult has no featureResult, countResult or idsResult');
+      throw invalid('its queryResult has no featureResult, countResult, idsResult or extentCountResult');
   }
 }
 
@@ -183,6 +199,36 @@ function decodeIds(r: ProtoReader, end: number): PbfQueryResult {
   return { kind: 'ids', objectIdFieldName, objectIds };
 }
 
+/** ExtentCountResult: an Envelope (1) and an optional count (2). */
+function decodeExtent(r: ProtoReader, end: number): PbfQueryResult {
+  let extent: EsriEnvelope | undefined;
+  let count: number | undefined;
+  while (r.pos < end) {
+    const t = r.varint();
+    if (t === tag(1, BYTES)) extent = readEnvelope(r, sub(r, end));
+    else if (t === tag(2, VARINT)) count = r.varint();
+    else skipField(r, t);
+  }
+  closed(r, end);
+  return { kind: 'extent', extent, count };
+}
+
+/** Envelope: XMin, YMin, XMax, YMax (doubles 1 to 4), SpatialReference (5). */
+function readEnvelope(r: ProtoReader, end: number): EsriEnvelope {
+  const bounds: [number, number, number, number] = [0, 0, 0, 0];
+  let spatialReference: SpatialReference | undefined;
+  while (r.pos < end) {
+    const t = r.varint();
+    const field = t >>> 3;
+    if ((t & 7) === 1 && field >= 1 && field <= 4) bounds[field - 1] = r.double();
+    else if (t === tag(5, BYTES)) spatialReference = readSpatialReference(r, sub(r, end), spatialReference);
+    else skipField(r, t);
+  }
+  closed(r, end);
+  const [xmin, ymin, xmax, ymax] = bounds;
+  return { xmin, ymin, xmax, ymax, ...(spatialReference ? { spatialReference } : {}) };
+}
+
 interface Transform {
   lowerLeft: boolean;
   // scale and translate per dimension, in the wire order: x, y, m, z
@@ -200,6 +246,8 @@ interface Context {
   stride: number;
   hasZ: boolean;
   hasM: boolean;
+  /** The index of m in a vertex (2 or 3), or -1 without m. */
+  mAt: number;
   // coordinate = (a + q·b) / p, per output dimension (x, y, third, fourth)
   ax: number;
   bx: number;
@@ -264,11 +312,6 @@ function decodeFeatureResult(r: ProtoReader, end: number): PbfQueryResult {
       case tag(13, BYTES):
         fields.push(readField(r, sub(r, end)));
         break;
-      case tag(16, BYTES): {
-        const collectionEnd = sub(r, end);
-        if (collectionEnd > r.pos) throw unsupported('features in the compact featureCollection encoding');
-        break;
-      }
       default:
         skipField(r, t);
     }
@@ -276,8 +319,8 @@ function decodeFeatureResult(r: ProtoReader, end: number): PbfQueryResult {
   closed(r, end);
 
   let geometryType: EsriGeometryType | undefined;
-  if (geometryCode >= 0) {
-    if (geometryCode === MULTIPATCH) throw unsupported('multipatch geometries');
+  if (geometryCode >= 0 && geometryCode !== PBF_GEOMETRY_NONE) {
+    if (geometryCode === PBF_GEOMETRY_MULTIPATCH) throw unsupported('multipatch geometries');
     geometryType = PBF_GEOMETRY_TYPES[geometryCode];
     if (geometryType === undefined) throw unsupported(`geometries of an unknown type (${geometryCode})`);
   }
@@ -290,6 +333,8 @@ function decodeFeatureResult(r: ProtoReader, end: number): PbfQueryResult {
     features.push(readFeature(r, ranges[i + 1]!, ctx));
   }
   if (geometryType === undefined && ctx.sawGeometry) geometryType = 'esriGeometryPoint';
+  const step = (scale: number) => (scale === 0 ? 1 : scale);
+  const [sx, sy, sm, sz] = transform.scale;
   return {
     kind: 'features',
     features,
@@ -300,6 +345,7 @@ function decodeFeatureResult(r: ProtoReader, end: number): PbfQueryResult {
     hasZ,
     hasM,
     fields,
+    quantization: sawTransform ? { x: step(sx), y: step(sy), z: step(sz), m: step(sm) } : undefined,
   };
 }
 
@@ -311,11 +357,15 @@ function readSpatialReference(
   // repeated occurrences of a message field merge (protobuf rules)
   let wkid = previous?.wkid ?? 0;
   let latestWkid = previous?.latestWkid ?? 0;
+  let vcsWkid = previous?.vcsWkid ?? 0;
+  let latestVcsWkid = previous?.latestVcsWkid ?? 0;
   let wkt = previous?.wkt ?? '';
   while (r.pos < end) {
     const t = r.varint();
     if (t === tag(1, VARINT)) wkid = r.varint();
     else if (t === tag(2, VARINT)) latestWkid = r.varint();
+    else if (t === tag(3, VARINT)) vcsWkid = r.varint();
+    else if (t === tag(4, VARINT)) latestVcsWkid = r.varint();
     else if (t === tag(5, BYTES)) wkt = r.string();
     else skipField(r, t);
   }
@@ -324,6 +374,8 @@ function readSpatialReference(
   const sr: SpatialReference = {};
   if (wkid !== 0) sr.wkid = wkid;
   if (latestWkid !== 0) sr.latestWkid = latestWkid;
+  if (vcsWkid !== 0) sr.vcsWkid = vcsWkid;
+  if (latestVcsWkid !== 0) sr.latestVcsWkid = latestVcsWkid;
   if (wkt !== '') sr.wkt = wkt;
   return sr;
 }
@@ -406,6 +458,7 @@ function context(
     stride: 2 + (hasZ ? 1 : 0) + (hasM ? 1 : 0),
     hasZ,
     hasM,
+    mAt: hasM ? (hasZ ? 3 : 2) : -1,
     ax,
     bx,
     px,
@@ -436,10 +489,12 @@ function readFeature(r: ProtoReader, end: number, ctx: Context): EsriFeature {
       const valueEnd = sub(r, end);
       if (n === count) throw invalid(`a feature has more attribute values than fields (${count})`);
       values[n++] = readValue(r, valueEnd);
-    } else if (t === tag(2, BYTES)) {
+    } else if (t === tag(2, BYTES) && ctx.shape !== PBF_GEOMETRY_NONE) {
       geometry = readGeometry(r, sub(r, end), ctx);
     } else if (t >>> 3 === 3) {
       throw unsupported('a compressed shape buffer (esriShapeBuffer) instead of a geometry');
+    } else if (t >>> 3 === 7) {
+      throw unsupported('a curve geometry (curveGeometry, true curves) instead of a densified geometry');
     } else skipField(r, t);
   }
   closed(r, end);
@@ -600,6 +655,10 @@ function readGeometry(r: ProtoReader, end: number, ctx: Context): EsriGeometry |
 
   const stride = ctx.stride;
   let vertices = 0;
+  if (ctx.shape === POINT) {
+    if (nc !== stride) throw invalid(`a point geometry has ${nc} coordinates, not ${stride}`);
+    return point(coords, ctx);
+  }
   if (nl === 0) {
     // lengths may be omitted (points always may): one part
     if (nc % stride !== 0) throw invalid(`a geometry has ${nc} coordinates, not a multiple of ${stride}`);
@@ -614,9 +673,8 @@ function readGeometry(r: ProtoReader, end: number, ctx: Context): EsriGeometry |
   }
 
   switch (ctx.shape) {
-    case POINT:
-      if (vertices !== 1) throw invalid(`a point geometry has ${vertices} vertices`);
-      return point(coords, ctx);
+    case ENVELOPE:
+      return envelope(coords, vertices, ctx);
     case MULTIPOINT: {
       const points: EsriPosition[] = [];
       for (let i = 0, c = 0; i < nl; i++) c = readPart(coords, c, lengths[i]!, ctx, points);
@@ -638,14 +696,39 @@ function point(coords: Float64Array, ctx: Context): EsriGeometry {
   const x = (ctx.ax + coords[0]! * ctx.bx) / ctx.px;
   const y = (ctx.ay + coords[1]! * ctx.by) / ctx.py;
   if (ctx.stride === 2) return { x, y };
-  const third = (ctx.a3 + coords[2]! * ctx.b3) / ctx.p3;
-  if (ctx.stride === 4) return { x, y, z: third, m: (ctx.a4 + coords[3]! * ctx.b4) / ctx.p4 };
-  return ctx.hasZ ? { x, y, z: third } : { x, y, m: third };
+  const q3 = coords[2]!;
+  if (ctx.stride === 4) {
+    const q4 = coords[3]!;
+    return { x, y, z: (ctx.a3 + q3 * ctx.b3) / ctx.p3, m: q4 === 0 ? null : (ctx.a4 + q4 * ctx.b4) / ctx.p4 };
+  }
+  if (ctx.hasZ) return { x, y, z: (ctx.a3 + q3 * ctx.b3) / ctx.p3 };
+  return { x, y, m: q3 === 0 ? null : (ctx.a3 + q3 * ctx.b3) / ctx.p3 };
+}
+
+/** An envelope: its two corners as one part of two vertices (min and max in any order). */
+function envelope(coords: Float64Array, vertices: number, ctx: Context): EsriGeometry {
+  if (vertices !== 2) throw invalid(`an envelope geometry has ${vertices} vertices, not 2`);
+  const corners: EsriPosition[] = [];
+  readPart(coords, 0, 2, ctx, corners);
+  const [a, b] = corners as [EsriPosition, EsriPosition];
+  const lo = (i: number) => Math.min(a[i]!, b[i]!);
+  const hi = (i: number) => Math.max(a[i]!, b[i]!);
+  const out: Record<string, number> = { xmin: lo(0), ymin: lo(1), xmax: hi(0), ymax: hi(1) };
+  if (ctx.hasZ) {
+    out.zmin = lo(2);
+    out.zmax = hi(2);
+  }
+  if (ctx.mAt >= 0 && a[ctx.mAt] !== null && b[ctx.mAt] !== null) {
+    out.mmin = lo(ctx.mAt);
+    out.mmax = hi(ctx.mAt);
+  }
+  return out as unknown as EsriEnvelope;
 }
 
 /**
- * Appends the `count` vertices of one part, whose deltas start at `c` in `coords`, to `out`; returns
- * the index after them. Deltas restart at each part.
+ * Appends the `count` vertices of one part, whose values start at `c` in `coords`, to `out`; returns
+ * the index after them. x and y are deltas, restarting at each part; z and m are absolute, a raw m
+ * of 0 being null.
  */
 function readPart(
   coords: Float64Array,
@@ -667,24 +750,27 @@ function readPart(
     return c;
   }
   const { a3, b3, p3 } = ctx;
-  let q3 = 0;
   if (stride === 3) {
+    const mOnly = !ctx.hasZ;
     for (let v = 0; v < count; v++, c += 3) {
       qx += coords[c]!;
       qy += coords[c + 1]!;
-      q3 += coords[c + 2]!;
-      out.push([(ax + qx * bx) / px, (ay + qy * by) / py, (a3 + q3 * b3) / p3]);
+      const q3 = coords[c + 2]!;
+      out.push([(ax + qx * bx) / px, (ay + qy * by) / py, mOnly && q3 === 0 ? null : (a3 + q3 * b3) / p3]);
     }
     return c;
   }
   const { a4, b4, p4 } = ctx;
-  let q4 = 0;
   for (let v = 0; v < count; v++, c += 4) {
     qx += coords[c]!;
     qy += coords[c + 1]!;
-    q3 += coords[c + 2]!;
-    q4 += coords[c + 3]!;
-    out.push([(ax + qx * bx) / px, (ay + qy * by) / py, (a3 + q3 * b3) / p3, (a4 + q4 * b4) / p4]);
+    const q4 = coords[c + 3]!;
+    out.push([
+      (ax + qx * bx) / px,
+      (ay + qy * by) / py,
+      (a3 + coords[c + 2]! * b3) / p3,
+      q4 === 0 ? null : (a4 + q4 * b4) / p4,
+    ]);
   }
   return c;
 }

@@ -6,7 +6,8 @@
  * Wire format: `f=pbf` (Esri's FeatureCollection protocol buffers: about 2.4 times fewer bytes than
  * Esri JSON, and faster to decode) while the extraction's `WireState` says so, else `f=json`. Under
  * `auto`, a pbf answer that cannot be used (a 400 refusing the format, an undecodable body, a
- * compressed shape buffer) is asked again as JSON, and the whole extraction stays on JSON.
+ * compressed shape buffer or true curves) or that disagrees with the server's f=json (checked once,
+ * on the first page) is asked again as JSON, and the whole extraction stays on JSON.
  */
 import { EtlError, isEtlError } from '../core/errors.js';
 import type { EsriFeature } from '../core/protocol.js';
@@ -14,9 +15,10 @@ import type { ConcurrencySample } from '../http/concurrency.js';
 import type { BinaryOrJson, Params } from '../http/types.js';
 import type { LayerInfo } from './metadata.js';
 import { decodeQueryPbf, type PbfQueryResult } from './pbf-decode.js';
+import { type PbfSample, verifyPbfPage } from './pbf-verify.js';
 import type { QueryContext } from './strategies/types.js';
 
-/** `auto`: pbf for a 2D layer that lists it in supportedQueryFormats, falling back to json. */
+/** `auto`: pbf for a layer that lists it in supportedQueryFormats, falling back to json. */
 export type QueryFormat = 'auto' | 'json' | 'pbf';
 export const QUERY_FORMATS: readonly QueryFormat[] = ['auto', 'json', 'pbf'];
 
@@ -25,18 +27,23 @@ export interface WireState {
   pbf: boolean;
   /** `pbf` was asked for explicitly: no fallback to JSON. */
   readonly forced: boolean;
+  /**
+   * The check of the first non-empty pbf page against f=json (pbf-verify.ts), shared by the queries
+   * in flight: true when the server's pbf can be trusted. Undefined until a page is checked.
+   */
+  trusted?: Promise<boolean> | undefined;
 }
 
 /**
- * `auto` takes pbf for 2D layers that list it. Layers with Z or M stay on JSON: how servers quantize
- * and delta-encode z and m in PBF is not pinned down by Esri's published spec (x and y are, and
- * Koop's encoder agrees), and a wrong guess would corrupt values silently. `pbf` forces it anyway.
+ * `auto` takes pbf for layers that list it, with Z and M too (z and m are absolute values, checked
+ * against ArcGIS recordings and Esri's own decoder); the first pbf page is checked against f=json
+ * before any is used (see `trusted`). `pbf` forces it: no fallback.
  */
 export function initialWire(choice: QueryFormat | undefined, layer: LayerInfo): WireState {
   if (choice === 'pbf') return { pbf: true, forced: true };
   if (choice === 'json') return { pbf: false, forced: false };
   const listed = layer.supportedQueryFormats.some((f) => f.toLowerCase() === 'pbf');
-  return { pbf: listed && !layer.hasZ && !layer.hasM, forced: false };
+  return { pbf: listed, forced: false };
 }
 
 export interface QueryResult {
@@ -120,16 +127,16 @@ async function queryOnce(ctx: QueryContext, params: Params): Promise<QueryResult
   const wire = ctx.wire;
   if (wire?.pbf) {
     try {
-      return await queryPbf(ctx, params, wire);
+      const result = await queryPbf(ctx, params, wire);
+      if (result.sample === undefined || (await trusted(ctx, params, wire, result.sample))) {
+        return { features: result.features, exceededTransferLimit: result.exceededTransferLimit };
+      }
     } catch (error) {
       if (wire.forced || !pbfUnusable(error)) throw error;
       if (wire.pbf) {
         // the first of the queries in flight to fail switches the extraction; each asks again as JSON
         wire.pbf = false;
-        ctx.emit?.({
-          type: 'warning',
-          message: `the f=pbf answer of ${ctx.layer.url} cannot be used (${(error as Error).message}); using f=json from here on`,
-        });
+        ctx.emit?.({ type: 'warning', message: `${unusableReason(ctx, error)}; using f=json from here on` });
       }
     }
   }
@@ -141,7 +148,52 @@ async function queryOnce(ctx: QueryContext, params: Params): Promise<QueryResult
   return jsonResult(ctx, body);
 }
 
-async function queryPbf(ctx: QueryContext, params: Params, wire: WireState): Promise<QueryResult> {
+/** Why a pbf answer cannot be used: "the pbf answer is malformed: …" for an undecodable body. */
+function unusableReason(ctx: QueryContext, error: unknown): string {
+  const message = (error as Error).message;
+  const malformed = /is malformed: (.*)$/s.exec(message);
+  if (malformed) return `the pbf answer is malformed: ${malformed[1]} (${ctx.layer.url})`;
+  return `the f=pbf answer of ${ctx.layer.url} cannot be used (${message})`;
+}
+
+/**
+ * Whether the server's pbf can be trusted: the first non-empty pbf page is checked against f=json
+ * once (pbf-verify.ts); the queries in flight meanwhile wait for that check. A disagreement switches
+ * the extraction to JSON with a warning saying why (forced pbf: an error), and every page not yet
+ * taken is asked again as JSON.
+ */
+function trusted(ctx: QueryContext, params: Params, wire: WireState, sample: PbfSample): Promise<boolean> {
+  // Nothing to check yet: an empty page, or a probe's (object ids only, no geometry). Only pages of
+  // the export's own query (its fields, with geometry) are checked, and none is taken unchecked.
+  const probe = params.outFields !== ctx.outFields || params.returnGeometry === false;
+  if (wire.trusted === undefined && (sample.features.length === 0 || probe)) return Promise.resolve(true);
+  wire.trusted ??= verifyPbfPage(ctx, params, sample).then(
+    (why) => {
+      if (why === undefined) return true;
+      if (wire.forced) {
+        throw new EtlError('INVALID_RESPONSE', `${why}: its f=pbf cannot be trusted; export with f=json`, {
+          url: `${ctx.layer.url}/query`,
+        });
+      }
+      if (wire.pbf) {
+        wire.pbf = false;
+        ctx.emit?.({ type: 'warning', message: `${why}; using f=json from here on` });
+      }
+      return false;
+    },
+    (error: unknown) => {
+      wire.trusted = undefined; // not checked: the next pbf page tries again
+      throw error;
+    },
+  );
+  return wire.trusted;
+}
+
+async function queryPbf(
+  ctx: QueryContext,
+  params: Params,
+  wire: WireState,
+): Promise<QueryResult & { sample?: PbfSample }> {
   const answer = await ctx.client.request<BinaryOrJson<PbfQueryResult>>(
     `${ctx.layer.url}/query`,
     { ...params, f: 'pbf' },
@@ -158,7 +210,7 @@ async function queryPbf(ctx: QueryContext, params: Params, wire: WireState): Pro
       url: `${ctx.layer.url}/query`,
     });
   }
-  return { features: result.features, exceededTransferLimit: result.exceededTransferLimit };
+  return { features: result.features, exceededTransferLimit: result.exceededTransferLimit, sample: result };
 }
 
 /** Errors of a pbf query that JSON may not have: a refused format, an unreadable or unsupported body. */

@@ -3,19 +3,21 @@
  */
 import { rootCertificates } from 'node:tls';
 import { Agent } from 'undici';
+import { pinnedLookup } from './localhost.js';
 
 export interface TransportTimeouts {
   /** TCP + TLS connection setup. Default 10 s. */
   connectMs: number;
-  /** Until the response headers have arrived. Default 60 s. */
+  /** Idle: until the response headers have arrived. Default 60 s. */
   headersMs: number;
-  /** Between two chunks of the response body. Default 120 s. */
+  /** Idle: between two chunks of the response body (no byte for this long). Default 60 s. */
   bodyMs: number;
   /** How long an idle keep-alive connection is kept. Default 10 s. */
   keepAliveMs: number;
   /**
    * The whole of one attempt, from sending the request to the last byte of the body (redirects
-   * included). Catches bodies that trickle too slowly to trip `bodyMs`. Default 10 min; 0 = none.
+   * included). Catches bodies that trickle too slowly to trip `bodyMs` (the CLI's `--timeout`).
+   * Default 5 min; 0 = none.
    */
   responseMs: number;
 }
@@ -23,9 +25,9 @@ export interface TransportTimeouts {
 export const DEFAULT_TIMEOUTS: Readonly<TransportTimeouts> = Object.freeze({
   connectMs: 10_000,
   headersMs: 60_000,
-  bodyMs: 120_000,
+  bodyMs: 60_000,
   keepAliveMs: 10_000,
-  responseMs: 600_000,
+  responseMs: 300_000,
 });
 
 export const DEFAULT_CONNECTIONS = 16;
@@ -62,6 +64,8 @@ export function createAgent(options: AgentOptions = {}): Agent {
     bodyTimeout: timeouts.bodyMs,
     connect: {
       timeout: timeouts.connectMs,
+      // *.localhost is loopback, whatever DNS says
+      lookup: pinnedLookup as never,
       ...(ca === undefined ? {} : { ca }),
     },
   });

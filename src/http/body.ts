@@ -6,6 +6,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { EtlError } from '../core/errors.js';
+import type { ByteLease } from './byte-budget.js';
 
 /** Default response size cap: 512 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 512 * 1024 * 1024;
@@ -40,6 +41,10 @@ export interface ReadBodyOptions {
   status: number;
   contentLength?: string | undefined;
   contentEncoding?: string | undefined;
+  /** The transport-wide buffer budget: each chunk waits for room before it is kept. */
+  lease?: ByteLease | undefined;
+  /** Aborts a wait for room in the budget. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Destroys a body stream without letting its error escape. */
@@ -79,6 +84,8 @@ export async function readBodyBytes(body: Readable, options: ReadBodyOptions): P
         if (source !== body) discard(source);
         throw tooLarge(maxBytes, url, status, size);
       }
+      // while this waits, the stream is not read: the socket pushes back on the server
+      await options.lease?.acquire(buffer.length, options.signal);
       chunks.push(buffer);
     }
   } catch (error) {

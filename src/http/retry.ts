@@ -14,6 +14,7 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
   statuses: Object.freeze([429, 502, 503, 504]),
   errorCodes: Object.freeze(['NETWORK_ERROR', 'TIMEOUT', 'TRUNCATED_RESPONSE', 'INVALID_RESPONSE']),
   respectRetryAfter: true,
+  maxTimeoutRetries: 2,
 });
 
 /** HTTP statuses that mean the server refused the request before doing anything with it. */
@@ -77,6 +78,8 @@ export interface RetryInput {
   attempt: number;
   /** Sum of the delays already waited. */
   totalDelayMs: number;
+  /** Failed attempts so far (this one included) that were timeouts. */
+  timeouts?: number;
   idempotent: boolean;
   random: Random;
 }
@@ -86,7 +89,7 @@ export type RetryDecision =
   | {
       retry: false;
       /** `not-retryable` and `not-idempotent` rethrow the error as is; the others give up with RETRIES_EXHAUSTED. */
-      why: 'not-retryable' | 'not-idempotent' | 'max-attempts' | 'max-total-delay';
+      why: 'not-retryable' | 'not-idempotent' | 'max-attempts' | 'max-total-delay' | 'max-timeouts';
       reason: string;
     };
 
@@ -116,6 +119,10 @@ export function decideRetry(input: RetryInput): RetryDecision {
     return { retry: false, why: 'not-idempotent', reason };
   }
   if (attempt >= policy.maxAttempts) return { retry: false, why: 'max-attempts', reason };
+  const timeoutRetries = policy.maxTimeoutRetries ?? DEFAULT_RETRY_POLICY.maxTimeoutRetries ?? 2;
+  if (failure.error.code === 'TIMEOUT' && (input.timeouts ?? 1) > timeoutRetries) {
+    return { retry: false, why: 'max-timeouts', reason };
+  }
   const delayMs =
     policy.respectRetryAfter && failure.retryAfterMs !== undefined
       ? Math.min(policy.maxDelayMs, Math.max(0, failure.retryAfterMs))

@@ -10,6 +10,12 @@ import { redactUrl } from '../core/redact.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
 import { type AgentOptions, createAgent, resolveTimeouts, type TransportTimeouts } from './agent.js';
 import { ACCEPT_ENCODING, bytesToText, DEFAULT_MAX_BODY_BYTES, readBodyBytes } from './body.js';
+import {
+  type ByteBudget,
+  type ByteLease,
+  createByteBudget,
+  DEFAULT_MAX_BUFFERED_BYTES,
+} from './byte-budget.js';
 import { type Deadline, startDeadline } from './deadline.js';
 import { encodeRequest, FORM_CONTENT_TYPE } from './encode.js';
 import { checkTextResponse, isSuccess, parseJsonResponse } from './envelope.js';
@@ -48,6 +54,11 @@ export interface TransportOptions {
   dispatcher?: Dispatcher | undefined;
   /** Default response size cap (512 MiB). */
   maxBodyBytes?: number | undefined;
+  /**
+   * Bytes buffered across all concurrent responses (default 256 MiB): a response waits for room
+   * before it reads more.
+   */
+  maxBufferedBytes?: number | undefined;
   /** Ask for gzip/deflate/br responses and decompress them (default true). */
   compression?: boolean | undefined;
   /** Defaults of the per-host concurrency controllers (pinned limit, max, initial). */
@@ -57,7 +68,10 @@ export interface TransportOptions {
 export interface HttpTransport extends Transport {
   /** The undici dispatcher in use. */
   readonly dispatcher: Dispatcher;
+  /** The per-host concurrency controllers (adaptive limits, throttling, Retry-After pauses). */
   readonly concurrency: HostConcurrency;
+  /** The bound on bytes buffered across concurrent responses. */
+  readonly budget: ByteBudget;
 }
 
 type AttemptResult =
@@ -83,6 +97,17 @@ function isBinaryAnswer(contentType: string | undefined, bytes: Uint8Array): boo
     return byte !== 0x7b && byte !== 0x5b && byte !== 0x3c;
   }
   return false;
+}
+
+/**
+ * A binary answer that `decodeBinary` refused. Cut short (TRUNCATED_RESPONSE: the body ends inside
+ * a message), it may be a network fault, or a proxy that re-framed a cut body: retried like a cut
+ * JSON body. Malformed or unsupported (any other code), it is what the server sends for this query:
+ * no retry can fix it, and the caller may ask in another format.
+ */
+function binaryDecodeFailure(error: EtlError): AttemptFailure {
+  if (error.code === 'TRUNCATED_RESPONSE') return { error, reason: 'truncated pbf' };
+  return { error, reason: 'malformed pbf', permanent: true };
 }
 
 /** The URL without query string or credentials: what errors and events show. */
@@ -121,9 +146,9 @@ function reasonFor(error: EtlError): string {
       return `HTTP ${error.status ?? '?'}`;
     case 'INVALID_RESPONSE':
       if (/HTML/.test(error.message)) return `HTML page (HTTP ${error.status ?? '?'})`;
-      return /protocol buffer/i.test(error.message) ? 'invalid protocol buffer' : 'invalid JSON';
+      return 'invalid JSON'; // (binary answers: binaryDecodeFailure)
     case 'TRUNCATED_RESPONSE':
-      return /protocol buffer/i.test(error.message) ? 'truncated protocol buffer' : 'truncated JSON';
+      return 'truncated JSON';
     default:
       if (error.status !== undefined && (error.status < 200 || error.status >= 300))
         return `HTTP ${error.status}`;
@@ -161,7 +186,9 @@ function exhaustedError(
   const why =
     decision.why === 'max-total-delay'
       ? `; the next wait would pass the ${context.policy.maxTotalDelayMs / 1000} s retry budget`
-      : '';
+      : decision.why === 'max-timeouts'
+        ? `; a timeout is retried at most ${context.policy.maxTimeoutRetries ?? 2} times`
+        : '';
   const { last } = context;
   return new EtlError(
     'RETRIES_EXHAUSTED',
@@ -192,6 +219,7 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
   const responseMs = resolveTimeouts(options.timeouts).responseMs;
   const stats: TransportStats = { requests: 0, retries: 0 };
   const concurrency = new HostConcurrency(runtime, options.concurrency);
+  const budget = createByteBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const warnedUtf8 = new Set<string>();
   const warnInvalidUtf8 = (url: string) => {
     if (warnedUtf8.has(url)) return;
@@ -235,6 +263,7 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
       };
       stats.requests++;
       emit({ type: 'request.sent', url: shown, method: encoded.method });
+      if (request.purpose === 'token') emit({ type: 'token.request', host: current.host, url: shown });
       let response: Dispatcher.ResponseData;
       try {
         response = await dispatcher.request({
@@ -269,49 +298,79 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
         }
         continue;
       }
-      let bytes: Buffer;
+      const lease = budget.lease();
       try {
-        bytes = await readBodyBytes(body, {
-          maxBytes: request.maxBodyBytes ?? defaultMaxBody,
-          url: shown,
-          status,
-          contentLength: responseHeaders['content-length'],
-          contentEncoding: responseHeaders['content-encoding'],
-        });
-      } catch (error) {
-        if (deadline.expired) return { ok: false, failure: deadlineFailure(shown, responseMs, error) };
-        return { ok: false, failure: networkFailure(error, { url: shown, signal: request.signal }) };
+        return await readAndParse(
+          body,
+          lease,
+          { status, headers: responseHeaders, shown, current },
+          request,
+          deadline,
+        );
+      } finally {
+        lease.release();
       }
-      const serverDate = parseServerDate(responseHeaders.date);
-      const contentType = responseHeaders['content-type'];
-      let parsed: unknown;
+    }
+  }
+
+  /** Reads (within the byte budget) and parses one response body. */
+  async function readAndParse(
+    body: Readable,
+    lease: ByteLease,
+    response: { status: number; headers: Record<string, string>; shown: string; current: URL },
+    request: RequestOptions,
+    deadline: Deadline,
+  ): Promise<AttemptResult> {
+    const { status, headers: responseHeaders, shown, current } = response;
+    const responseType = request.responseType ?? 'json';
+    let bytes: Buffer;
+    try {
+      bytes = await readBodyBytes(body, {
+        lease,
+        signal: deadline.signal,
+        maxBytes: request.maxBodyBytes ?? defaultMaxBody,
+        url: shown,
+        status,
+        contentLength: responseHeaders['content-length'],
+        contentEncoding: responseHeaders['content-encoding'],
+      });
+    } catch (error) {
+      if (deadline.expired) return { ok: false, failure: deadlineFailure(shown, responseMs, error) };
+      return { ok: false, failure: networkFailure(error, { url: shown, signal: request.signal }) };
+    }
+    const serverDate = parseServerDate(responseHeaders.date);
+    const contentType = responseHeaders['content-type'];
+    const success = { status, headers: responseHeaders, serverDate, url: safeUrl(current) };
+    if (responseType === 'binary' && isSuccess(status) && isBinaryAnswer(contentType, bytes)) {
+      let value: unknown;
       try {
-        if (responseType === 'binary' && isSuccess(status) && isBinaryAnswer(contentType, bytes)) {
-          parsed = { kind: 'binary', value: request.decodeBinary ? request.decodeBinary(bytes) : bytes };
-        } else {
-          const text = bytesToText(bytes, () => warnInvalidUtf8(shown));
-          const input = { status, contentType, text, url: shown };
-          if (responseType === 'text') parsed = checkTextResponse(input);
-          else if (responseType === 'json') parsed = parseJsonResponse(input);
-          else parsed = { kind: 'json', value: parseJsonResponse(input) };
-        }
+        value = request.decodeBinary ? request.decodeBinary(bytes) : bytes;
       } catch (error) {
         if (!(error instanceof EtlError)) throw error;
-        return {
-          ok: false,
-          failure: {
-            error,
-            reason: reasonFor(error),
-            retryAfterMs: parseRetryAfter(responseHeaders['retry-after'], serverDate ?? runtime.clock.now()),
-            notProcessed: statusMeansNotProcessed(status),
-          },
-        };
+        return { ok: false, failure: binaryDecodeFailure(error) };
       }
+      return { ok: true, response: { ...success, body: { kind: 'binary', value } } };
+    }
+    let parsed: unknown;
+    try {
+      const text = bytesToText(bytes, () => warnInvalidUtf8(shown));
+      const input = { status, contentType, text, url: shown };
+      if (responseType === 'text') parsed = checkTextResponse(input);
+      else if (responseType === 'json') parsed = parseJsonResponse(input);
+      else parsed = { kind: 'json', value: parseJsonResponse(input) };
+    } catch (error) {
+      if (!(error instanceof EtlError)) throw error;
       return {
-        ok: true,
-        response: { status, headers: responseHeaders, body: parsed, serverDate, url: safeUrl(current) },
+        ok: false,
+        failure: {
+          error,
+          reason: reasonFor(error),
+          retryAfterMs: parseRetryAfter(responseHeaders['retry-after'], serverDate ?? runtime.clock.now()),
+          notProcessed: statusMeansNotProcessed(status),
+        },
       };
     }
+    return { ok: true, response: { ...success, body: parsed } };
   }
 
   async function request<T = unknown>(url: string, request: RequestOptions = {}): Promise<HttpResponse<T>> {
@@ -325,6 +384,7 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
     const reasons: string[] = [];
     let totalDelayMs = 0;
     const host = concurrency.peek(start);
+    let timeouts = 0;
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw abortedError(shown, signal.reason);
       // a Retry-After of the host holds every request to it, not only the refused one
@@ -342,11 +402,13 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
       reasons.push(failure.reason);
       const status = failure.error.status;
       if (host && (status === 429 || status === 503)) host.throttled(status, failure.retryAfterMs);
+      if (failure.error.code === 'TIMEOUT') timeouts++;
       const decision = decideRetry({
         policy,
         failure,
         attempt,
         totalDelayMs,
+        timeouts,
         idempotent,
         random: runtime.random,
       });
@@ -389,6 +451,7 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
     stats,
     dispatcher,
     concurrency,
+    budget,
     async close() {
       if (closed) return;
       closed = true;

@@ -21,6 +21,11 @@ export interface RetryPolicy {
   errorCodes: readonly string[];
   /** Honour Retry-After (seconds or HTTP date), still capped by maxDelayMs. */
   respectRetryAfter: boolean;
+  /**
+   * Retries after a timeout (idle or whole-request), at most (default 2): a server that stalls or
+   * trickles is not waited on again and again.
+   */
+  maxTimeoutRetries?: number;
 }
 
 export interface RequestOptions {
@@ -46,12 +51,14 @@ export interface RequestOptions {
    */
   responseType?: 'json' | 'text' | 'binary';
   /**
-   * Decodes a binary answer inside the attempt: its TRUNCATED_RESPONSE / INVALID_RESPONSE errors
-   * are retried like a cut JSON body.
+   * Decodes a binary answer inside the attempt. A TRUNCATED_RESPONSE (a body cut short) is retried
+   * like a cut JSON body; any other error is permanent (no retry: the server sends that body).
    */
   decodeBinary?: (bytes: Uint8Array) => unknown;
   /** Response size cap in bytes (default 512 MiB). */
   maxBodyBytes?: number;
+  /** `token`: the request carries credentials to a token endpoint (a `token.request` event names its host). */
+  purpose?: 'token';
   /** Redirects are followed only within the same origin (default), or never. */
   redirect?: 'same-origin' | 'error';
 }

@@ -2,13 +2,15 @@
  * A cross-process lock on a lock file: created with `open(…, 'wx')` (atomic "create if absent"),
  * holding `{ pid, host, at, owner }`. A lock older than `staleMs`, or held by a dead process on
  * this host, is broken (rename-then-verify, so two breakers never remove a fresh lock). Waiters
- * back off with the injected sleep (small, doubling, jittered).
+ * back off with the injected sleep (small, doubling, jittered). Every loop that does not take the
+ * lock sleeps and honours the deadline: a lock path that can never be taken (a directory, a
+ * dangling symlink, a file this user cannot read) is an error once the wait is over.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { EtlError } from '../core/errors.js';
+import { type ErrorCode, EtlError } from '../core/errors.js';
 import { type Runtime, systemClock } from '../core/time.js';
 
 export interface LockFileOptions {
@@ -23,6 +25,17 @@ export interface LockFileOptions {
   /** First and maximum backoff between attempts. */
   minDelayMs?: number;
   maxDelayMs?: number;
+  /** What the lock guards, for messages (default "the token cache lock"). */
+  label?: string;
+  /** Code of the error for a lock path that cannot be taken (default CACHE_ERROR). */
+  errorCode?: ErrorCode;
+}
+
+/** Who holds a lock, as its file says (undefined when unreadable). */
+export interface LockHolder {
+  pid: number;
+  host: string;
+  at: number;
 }
 
 export interface LockFileHandle {
@@ -32,6 +45,8 @@ export interface LockFileHandle {
   readonly attempts: number;
   /** How many stale locks were broken on the way. */
   readonly broken: number;
+  /** When not acquired: the holder named by the lock file. */
+  readonly holder?: LockHolder | undefined;
   release(): Promise<void>;
 }
 
@@ -132,8 +147,28 @@ async function releaseLock(lockPath: string, owner: string): Promise<void> {
   await unlink(lockPath).catch(() => undefined);
 }
 
+/**
+ * Why a lock path that exists cannot be read as a lock: it is a directory, a symlink (never
+ * followed: `wx` refuses it), or a file this user cannot read. Undefined when it is simply gone.
+ */
+async function unusable(lockPath: string, readError: unknown): Promise<string | undefined> {
+  const code = errnoCode(readError);
+  let info: Awaited<ReturnType<typeof lstat>>;
+  try {
+    info = await lstat(lockPath);
+  } catch {
+    return undefined; // released in between
+  }
+  if (info.isSymbolicLink()) return 'it is a symbolic link';
+  if (info.isDirectory()) return 'it is a directory';
+  if (code === 'EACCES' || code === 'EPERM') return 'it cannot be read (permission denied)';
+  if (!info.isFile()) return 'it is not a regular file';
+  return code === 'ENOENT' ? undefined : `it cannot be read (${code ?? 'unknown error'})`;
+}
+
 export async function acquireLockFile(lockPath: string, options: LockFileOptions): Promise<LockFileHandle> {
   const { clock, sleep, random } = options.runtime;
+  const label = options.label ?? 'the token cache lock';
   const owner = randomBytes(12).toString('hex');
   const deadline = clock.now() + options.waitMs;
   const maxDelay = options.maxDelayMs ?? 200;
@@ -141,9 +176,11 @@ export async function acquireLockFile(lockPath: string, options: LockFileOptions
   let attempts = 0;
   let broken = 0;
   let waiting = false;
+  /** Attempts in a row that found the lock gone or broke it, without sleeping. */
+  let quickRetries = 0;
   for (;;) {
     if (options.signal?.aborted) {
-      throw new EtlError('ABORTED', 'Aborted while waiting for the token cache lock', {
+      throw new EtlError('ABORTED', `Aborted while waiting for ${label}`, {
         cause: options.signal.reason,
       });
     }
@@ -152,16 +189,37 @@ export async function acquireLockFile(lockPath: string, options: LockFileOptions
     if (await tryCreate(lockPath, content)) {
       return { acquired: true, attempts, broken, release: () => releaseLock(lockPath, owner) };
     }
-    const existing = await readFile(lockPath, 'utf8').catch(() => undefined);
-    if (existing === undefined) continue; // released in between: try again at once
-    if (await isStale(lockPath, existing, options)) {
-      await breakLock(lockPath, existing);
-      broken++;
-      continue;
+    let problem: string | undefined;
+    let holder: LockHolder | undefined;
+    let existing: string | undefined;
+    try {
+      existing = await readFile(lockPath, 'utf8');
+    } catch (error) {
+      problem = await unusable(lockPath, error);
+    }
+    if (existing !== undefined) {
+      if (await isStale(lockPath, existing, options)) {
+        await breakLock(lockPath, existing);
+        broken++;
+        // a broken lock is normally taken at the next attempt; a lock that keeps being broken
+        // (or keeps vanishing) still waits below, so this loop never spins
+        if (++quickRetries <= 3) continue;
+      }
+      const parsed = parseContent(existing);
+      if (parsed) holder = { pid: parsed.pid, host: parsed.host, at: parsed.at };
+    } else if (problem === undefined && ++quickRetries <= 3) {
+      continue; // released in between: try again at once
     }
     if (clock.now() >= deadline) {
-      return { acquired: false, attempts, broken, release: async () => {} };
+      if (problem !== undefined) {
+        throw new EtlError(
+          options.errorCode ?? 'CACHE_ERROR',
+          `Cannot take ${label} ${lockPath}: ${problem}; remove it or choose another path`,
+        );
+      }
+      return { acquired: false, attempts, broken, holder, release: async () => {} };
     }
+    quickRetries = 0;
     if (!waiting) {
       waiting = true;
       options.onWait?.();
@@ -170,7 +228,7 @@ export async function acquireLockFile(lockPath: string, options: LockFileOptions
     try {
       await sleep(Math.min(jittered, Math.max(1, deadline - clock.now())), options.signal);
     } catch (cause) {
-      throw new EtlError('ABORTED', 'Aborted while waiting for the token cache lock', { cause });
+      throw new EtlError('ABORTED', `Aborted while waiting for ${label}`, { cause });
     }
     delay = Math.min(delay * 2, maxDelay);
   }

@@ -111,7 +111,18 @@ describe('arcgis-etl login / logout', () => {
     expect(emu.stats().requests.revokeToken).toBe(1);
 
     const refused = await runBin(
-      ['export', emu.layerUrl('Parcels', 0), '-o', out, '--portal', portal, '--token-cache', cacheSpec],
+      // --overwrite: the output of the first export is there; this run is about the sign-in
+      [
+        'export',
+        emu.layerUrl('Parcels', 0),
+        '-o',
+        out,
+        '--overwrite',
+        '--portal',
+        portal,
+        '--token-cache',
+        cacheSpec,
+      ],
       { env: { ...env, ARCGIS_CLIENT_ID: 'etl-cli', HOME: dir } },
     );
     expect(refused.code).toBe(3);

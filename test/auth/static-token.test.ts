@@ -29,7 +29,10 @@ describe('StaticTokenProvider + TokenManager', () => {
     });
     expect(String((error as Error).message)).not.toContain(KEY);
     expect(await manager.getToken('https://other.example.com/a')).toBeUndefined();
-    expect(events.map((e) => e.type)).toEqual(['token.generated', 'token.invalidated']);
+    expect(events.map((e) => e.type)).toEqual(['token.static', 'token.invalidated']);
+    expect(events[0]).toEqual({ type: 'token.static', kind: 'static' });
+    expect(manager.stats.generated).toBe(0);
+    expect(manager.expiresAt).toBeUndefined();
     expect(JSON.stringify(events)).not.toContain(KEY);
   });
 

@@ -118,3 +118,23 @@ export function coveringSeed(faults: FaultOptions, draws: number, base: number):
   }
   throw new Error(`no seed near ${base} draws every fault within ${draws} requests`);
 }
+
+/** The server quirks of issue 11 (servers we did not write). */
+export type Quirk = 'ignoreOrderBy' | 'pageCap' | 'emptyStatistics' | 'offsetDepth' | 'nullGeometries';
+export const QUIRKS: readonly Quirk[] = [
+  'ignoreOrderBy',
+  'pageCap',
+  'emptyStatistics',
+  'offsetDepth',
+  'nullGeometries',
+];
+
+/** The emulator faults of a set of quirks (null geometries are a property of the layer). */
+export function quirkFaults(quirks: readonly Quirk[]): FaultOptions {
+  return {
+    ...(quirks.includes('ignoreOrderBy') ? { ignoreOrderBy: true } : {}),
+    ...(quirks.includes('pageCap') ? { pageCap: 45 } : {}),
+    ...(quirks.includes('emptyStatistics') ? { emptyStatistics: true } : {}),
+    ...(quirks.includes('offsetDepth') ? { offsetDepth: 400 } : {}),
+  };
+}

@@ -8,15 +8,16 @@
  *
  * Size: CHAOS_FEATURES / 2 polygons (capped at 20000); see soak.test.ts for the long mode.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/time.js';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { tempDir } from '../extract/helpers.js';
-import { assertBuilt, BIN, childEnv } from '../fleet/helpers.js';
+import { assertBuilt } from '../fleet/helpers.js';
+import { checkpointFeatures, startCli, watch } from './cli-child.js';
 import {
   CHAOS_FAULTS,
   chaosFeatures,
@@ -34,6 +35,8 @@ const KILL_ROUNDS = 6;
 const TIMEOUT = isLongMode() ? 1_800_000 : 120_000;
 const ORDERED_STRATEGIES = ['auto', 'offset', 'ids', 'oid-range'] as const;
 
+const DIE_ON_PUBLISH = fileURLToPath(new URL('./fixtures/die-on-publish.mjs', import.meta.url));
+
 interface Round {
   strategy: string;
   trigger: string;
@@ -44,64 +47,12 @@ interface Round {
   stderr: string;
 }
 
-interface Child {
-  kill(): void;
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
-}
-
-const DIE_ON_PUBLISH = fileURLToPath(new URL('./fixtures/die-on-publish.mjs', import.meta.url));
-
-function startCli(args: readonly string[], env: Record<string, string>, script = BIN): Child {
-  const child = spawn(process.execPath, [script, ...args], {
-    env: childEnv(env),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
-    (resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stderr }));
-    },
-  );
-  return {
-    kill: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    },
-    done,
-  };
-}
-
-async function checkpointFeatures(path: string): Promise<number> {
-  try {
-    const parsed = JSON.parse(await readFile(path, 'utf8')) as { features?: unknown };
-    return typeof parsed.features === 'number' ? parsed.features : 0;
-  } catch {
-    return 0; // absent (or between two atomic writes)
-  }
-}
-
-/** Resolves when `until` says so, checking every 10 ms; stops when `stop` resolves first. */
-function watch(until: () => Promise<boolean>, stop: Promise<unknown>): Promise<boolean> {
-  return new Promise((resolve) => {
-    let over = false;
-    void stop.then(() => {
-      over = true;
-      resolve(false);
-    });
-    const tick = async () => {
-      if (over) return;
-      if (await until()) {
-        over = true;
-        resolve(true);
-        return;
-      }
-      setTimeout(tick, 10);
-    };
-    void tick();
-  });
+/** Files beside `output` that belong to it (checkpoint, partial files, temp files, lock), the output aside. */
+async function leftovers(output: string): Promise<string[]> {
+  const base = basename(output);
+  return (await readdir(dirname(output)))
+    .filter((name) => name !== base && name.startsWith(`${base}.`))
+    .sort();
 }
 
 describe.concurrent(`kill -9 and --resume under chaos (${FEATURES} polygons)`, () => {
@@ -201,9 +152,8 @@ describe.concurrent(`kill -9 and --resume under chaos (${FEATURES} polygons)`, (
         const actual = await readFile(output);
         expect(actual.length, story).toBe(expected.length);
         expect(actual.equals(expected), story).toBe(true);
-        for (const leftover of [checkpoint, `${checkpoint}.tmp`, `${output}.partial`]) {
-          expect(existsSync(leftover), leftover).toBe(false);
-        }
+        // no checkpoint, partial file (of any run), checkpoint temp file or lock
+        expect(await leftovers(output), story).toEqual([]);
       },
       TIMEOUT,
     );
@@ -241,13 +191,14 @@ describe('a kill at the moment the output is published', () => {
       // the checkpoint is gone before the target appears: never a checkpoint without its partial file
       expect(existsSync(checkpoint)).toBe(false);
       expect(existsSync(output)).toBe(when === 'after');
-      expect(existsSync(`${output}.partial`)).toBe(when === 'before');
+      const partials = (await leftovers(output)).filter((name) => name.endsWith('.partial'));
+      expect(partials).toHaveLength(when === 'before' ? 1 : 0);
 
       const again = await startCli([...args(output), '--resume'], env).done;
       expect(again.code, again.stderr).toBe(0);
       expect((await readFile(output)).equals(await readFile(reference))).toBe(true);
       expect(existsSync(checkpoint)).toBe(false);
-      expect(existsSync(`${output}.partial`)).toBe(false);
+      expect(await leftovers(output)).toEqual([]);
     });
   }
 });

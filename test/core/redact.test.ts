@@ -73,3 +73,21 @@ describe('redact, many issued tokens', () => {
     expect(redact(`a ${password} b ${recent}`)).toBe(`a ${REDACTED} b ${REDACTED}`);
   });
 });
+
+describe('redact, short secrets', () => {
+  it('an echoed 3-character password is redacted; words that merely contain it are left intact', () => {
+    registerSecret('Qv7');
+    const echoed = redact('login failed for bob with password Qv7 (try "Qv7" again)');
+    expect(echoed).not.toContain('Qv7');
+    expect(echoed).toBe(`login failed for bob with password ${REDACTED} (try "${REDACTED}" again)`);
+    const unrelated = 'layer Qv7a, field aQv7, id Qv71 and Qv7_x stay as they are';
+    expect(redact(unrelated)).toBe(unrelated);
+  });
+
+  it('a 1-character secret is registered too, and its encoded forms stand alone as well', () => {
+    registerSecret('%');
+    expect(redact('password: % ;')).toBe(`password: ${REDACTED} ;`);
+    expect(redact('value=%25 here')).toBe(`value=${REDACTED} here`);
+    expect(redact('100%25 sure, 50%')).toBe('100%25 sure, 50%');
+  });
+});

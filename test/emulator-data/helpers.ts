@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import {
   type EmulatedLayer,
@@ -7,12 +6,6 @@ import {
   type QueryFaults,
   type QueryParams,
 } from '../../src/emulator/types.js';
-
-export const RECORDED = new URL('../../../shared/fixtures/recorded/', import.meta.url);
-
-export function recorded(path: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL(path, RECORDED), 'utf8')) as Record<string, unknown>;
-}
 
 export interface EsriPage {
   objectIdFieldName: string;

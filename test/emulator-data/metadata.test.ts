@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadLayers } from '../../src/emulator/data/index.js';
-import { q, recorded } from './helpers.js';
+import { recordedJson } from '../fixtures/recorded.js';
+import { q } from './helpers.js';
 
 const METADATA = [
   'us-ca-tuolumne/us-ca-tuolumne-metadata.json',
@@ -32,7 +33,7 @@ async function sample(geometry: 'point' | 'polygon' = 'polygon') {
 describe('layer metadata', () => {
   it('has every key that all recorded layers have, with the same JSON types', async () => {
     const md = (await sample()).metadata() as Record<string, unknown>;
-    const fixtures = METADATA.map((p) => recorded(p));
+    const fixtures = METADATA.map((p) => recordedJson(p));
     const common = Object.keys(fixtures[0]!).filter((k) => fixtures.every((f) => k in f));
     expect(common.length).toBeGreaterThan(15);
     for (const key of common) {
@@ -44,7 +45,7 @@ describe('layer metadata', () => {
 
   it('has the keys the newer recorded layers have (pagination, formats, statistics)', async () => {
     const md = (await sample()).metadata() as Record<string, unknown>;
-    const chicago = recorded('us-il-chicago/metadata.json');
+    const chicago = recordedJson('us-il-chicago/metadata.json');
     for (const key of [
       'maxRecordCount',
       'supportedQueryFormats',
@@ -106,7 +107,7 @@ describe('layer metadata', () => {
   it('query pages have the keys of the recorded pages, fields shaped alike', async () => {
     const page = q(await sample('point'), { outFields: '*' }) as unknown as Record<string, unknown>;
     for (const path of PAGES) {
-      const fixture = recorded(path);
+      const fixture = recordedJson(path);
       for (const key of ['geometryType', 'spatialReference', 'fields', 'features']) {
         expect(fixture, path).toHaveProperty(key);
         expect(page).toHaveProperty(key);
@@ -117,7 +118,7 @@ describe('layer metadata', () => {
       const fixtureField = (fixture.fields as Record<string, unknown>[])[0]!;
       for (const key of ['name', 'type', 'alias']) expect(fixtureField).toHaveProperty(key);
     }
-    const polk = recorded('us-fl-polk/us-fl-polk-0.json');
+    const polk = recordedJson('us-fl-polk/us-fl-polk-0.json');
     expect(page.spatialReference).toEqual(polk.spatialReference);
     const fields = page.fields as Record<string, unknown>[];
     for (const f of fields)
@@ -127,10 +128,10 @@ describe('layer metadata', () => {
   it('count, ids and statistics answers have the recorded shapes', async () => {
     const layer = await sample();
     expect(Object.keys(q(layer, { returnCountOnly: 'true' }))).toEqual(
-      Object.keys(recorded('us-mi-kent/us-mi-kent-count-only.json')),
+      Object.keys(recordedJson('us-mi-kent/us-mi-kent-count-only.json')),
     );
     expect(Object.keys(q(layer, { returnIdsOnly: 'true' }))).toEqual(
-      Object.keys(recorded('us-mi-kent/us-mi-kent-ids-only.json')),
+      Object.keys(recordedJson('us-mi-kent/us-mi-kent-ids-only.json')),
     );
     const stats = q(layer, {
       outStatistics: JSON.stringify([
@@ -138,7 +139,7 @@ describe('layer metadata', () => {
         { statisticType: 'max', onStatisticField: 'OBJECTID', outStatisticFieldName: 'THE_MAX' },
       ]),
     }) as unknown as Record<string, unknown>;
-    const fixture = recorded('us-fl-polk/us-fl-polk-statistics.json');
+    const fixture = recordedJson('us-fl-polk/us-fl-polk-statistics.json');
     expect(Object.keys(stats)).toEqual(Object.keys(fixture));
     expect(stats.fields).toEqual(fixture.fields);
     expect(stats.fieldAliases).toEqual(fixture.fieldAliases);

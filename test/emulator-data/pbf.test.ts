@@ -312,7 +312,10 @@ function decode(bytes: Uint8Array): PCollection {
 
 type Position = number[];
 
-/** Per part, per dimension: running sums from 0, then scale/translate (y grows downward). */
+/**
+ * Per part: x and y running sums from 0, z and m absolute (a raw m of 0 is null), then
+ * scale/translate (y grows downward).
+ */
 function dequantize(fr: PFeatureResult, g: PGeometry): Position[][] {
   const t = fr.transform!;
   const s = t.scale!;
@@ -322,15 +325,18 @@ function dequantize(fr: PFeatureResult, g: PGeometry): Position[][] {
   const parts: Position[][] = [];
   let i = 0;
   for (const n of lengths) {
-    const sums = [0, 0, 0, 0];
+    const sums = [0, 0];
     const part: Position[] = [];
     for (let k = 0; k < n; k++) {
-      for (let d = 0; d < stride; d++) sums[d]! += g.coords[i++]!;
-      const pos = [sums[0]! * s.x + tr.x, tr.y - sums[1]! * s.y];
-      let d = 2;
-      if (fr.hasZ) pos.push(sums[d++]! * s.z + tr.z);
-      if (fr.hasM) pos.push(sums[d++]! * s.m + tr.m);
-      part.push(pos);
+      sums[0]! += g.coords[i++]!;
+      sums[1]! += g.coords[i++]!;
+      const pos: (number | null)[] = [sums[0]! * s.x + tr.x, tr.y - sums[1]! * s.y];
+      if (fr.hasZ) pos.push(g.coords[i++]! * s.z + tr.z);
+      if (fr.hasM) {
+        const m = g.coords[i++]!;
+        pos.push(m === 0 ? null : m * s.m + tr.m);
+      }
+      part.push(pos as Position);
     }
     parts.push(part);
   }
@@ -385,7 +391,7 @@ function expectSameGeometry(fr: PFeatureResult, json: EsriPage, xyTolerance: num
 const FIELD_TYPES: Record<string, number> = {
   esriFieldTypeSmallInteger: 0,
   esriFieldTypeInteger: 1,
-  esriFieldTypeBigInteger: 1,
+  esriFieldTypeBigInteger: 13,
   esriFieldTypeSingle: 2,
   esriFieldTypeDouble: 3,
   esriFieldTypeString: 4,
@@ -394,6 +400,9 @@ const FIELD_TYPES: Record<string, number> = {
   esriFieldTypeGUID: 10,
   esriFieldTypeGlobalID: 11,
   esriFieldTypeXML: 12,
+  esriFieldTypeDateOnly: 14,
+  esriFieldTypeTimeOnly: 15,
+  esriFieldTypeTimestampOffset: 16,
 };
 
 function bytesOf(answer: QueryAnswer): Uint8Array {
@@ -436,7 +445,7 @@ function expectSameHeader(fr: PFeatureResult, json: EsriPage, geographic: boolea
   expect(fr.transform).toEqual({
     origin: 0, // upperLeft
     scale: { x: xy, y: xy, m: 1e-4, z: 1e-4 },
-    translate: { x: 0, y: 0, m: 0, z: 0 },
+    translate: { x: 0, y: 0, m: -100000, z: -100000 },
   });
   expect(fr.fields).toEqual(
     json.fields.map((f) => ({ name: f.name, fieldType: FIELD_TYPES[f.type], alias: f.alias })),
@@ -676,6 +685,7 @@ describe('f=pbf values of every field type', () => {
     dateOnly: 'esriFieldTypeDateOnly',
   };
   let layer: EmulatedLayer;
+  let lying: EmulatedLayer;
 
   beforeAll(() => {
     const geometry = new GeometryBuilder('point', false, false, rows.length);
@@ -693,19 +703,34 @@ describe('f=pbf values of every field type', () => {
       })),
     };
     layer = layerFromData({ service: 'types' }, data);
+    lying = layerFromData({ service: 'lying', pbfQuirk: 'int32' }, data);
+  });
+
+  it("the int32 quirk (Koop's encoder) cuts Integer, BigInteger and Date values to sint32 in pbf only", () => {
+    const honest = features(layer, { where: '1=1', outFields: '*' });
+    const { fr, json } = features(lying, { where: '1=1', outFields: '*' });
+    expect(q(lying, { where: '1=1', outFields: '*', f: 'json' })).toEqual(honest.json);
+    const names = fr.fields.map((f) => f.name);
+    for (const name of ['int', 'big', 'date']) {
+      const k = names.indexOf(name);
+      for (let i = 0; i < json.features.length; i++) {
+        const v = json.features[i]!.attributes[name];
+        const written = fr.features[i]!.attributes[k]!;
+        if (v === null) expect(written.kind).toBe('null');
+        else expect(written).toEqual({ kind: 'sint', value: (v as number) | 0 });
+      }
+    }
+    // the other fields as an honest encoder writes them
+    const small = names.indexOf('small');
+    expect(fr.features.map((f) => f.attributes[small])).toEqual(
+      honest.fr.features.map((f) => f.attributes[small]),
+    );
   });
 
   it('writes each type with its Value field, null as an empty Value, and 0 or "" as set values', () => {
     const { fr, json } = features(layer, { where: '1=1', outFields: '*' });
-    expectSameHeader(
-      fr,
-      {
-        ...json,
-        // DateOnly is not in Esri's FieldType enum: it travels as a String
-        fields: json.fields.map((f) => (f.name === 'dateOnly' ? { ...f, type: 'esriFieldTypeString' } : f)),
-      },
-      true,
-    );
+    // DateOnly is FieldType 14 (FeatureCollection.proto); its values travel as text, as in JSON
+    expectSameHeader(fr, json, true);
     expect(fr.objectIdFieldName).toBe('FID');
     expect(fr.fields.map((f) => f.alias)).toEqual(['FID', ...Object.keys(types).map((n) => `${n} alias`)]);
     expectSameAttributes(fr, json);

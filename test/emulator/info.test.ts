@@ -1,10 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serveEmulator } from '../../src/emulator/server.js';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
+import { recordedJson } from '../fixtures/recorded.js';
 import { call, startStub, stubLayer } from './helpers.js';
-
-const recorded = new URL('../../../shared/fixtures/recorded/', import.meta.url);
 
 let emu: EmulatorHandle | undefined;
 afterEach(async () => {
@@ -30,7 +28,7 @@ describe('rest/info', () => {
       },
     });
     // same style as the recorded server answers: a numeric currentVersion, like 10.22 or 10.81
-    const polk = JSON.parse(await readFile(new URL('us-fl-polk/us-fl-polk-metadata.json', recorded), 'utf8'));
+    const polk = recordedJson('us-fl-polk/us-fl-polk-metadata.json');
     expect(typeof polk.currentVersion).toBe('number');
     expect(typeof info.currentVersion).toBe(typeof polk.currentVersion);
     // also answers POST, and not secured without users

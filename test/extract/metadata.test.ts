@@ -1,7 +1,6 @@
 /**
  * Layer metadata: recorded real answers (OID field rules, defaults) and the emulator (non-layer URLs).
  */
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArcGISClient } from '../../src/client/arcgis-client.js';
 import { isEtlError } from '../../src/core/errors.js';
@@ -14,11 +13,9 @@ import {
 } from '../../src/features/metadata.js';
 import { parseBounds } from '../../src/features/strategies/oid-range.js';
 import { fakeTransport } from '../client/fakes.js';
+import { recordedJson } from '../fixtures/recorded.js';
 import { pointLayer, rig, startSecured } from './helpers.js';
 
-const recorded = new URL('../../../shared/fixtures/recorded/', import.meta.url);
-const fixture = async (path: string) =>
-  JSON.parse(await readFile(new URL(path, recorded), 'utf8')) as Record<string, unknown>;
 const client = new ArcGISClient({ transport: fakeTransport(() => ({ count: 469 })) });
 const URL0 = 'https://gis.example.com/arcgis/rest/services/S/MapServer/0';
 
@@ -33,7 +30,7 @@ function code(fn: () => unknown): string | undefined {
 
 describe('recorded layer metadata', () => {
   it('reads a 10.1 layer: OID field by type (dotted name), default capabilities, maxRecordCount', async () => {
-    const info = parseLayerInfo(client, URL0, await fixture('us-ca-tuolumne/us-ca-tuolumne-metadata.json'));
+    const info = parseLayerInfo(client, URL0, recordedJson('us-ca-tuolumne/us-ca-tuolumne-metadata.json'));
     expect(info.oidField).toBe('SHAPE.fid');
     expect(info.maxRecordCount).toBe(1000);
     expect(info.supportsPagination).toBe(false);
@@ -43,7 +40,7 @@ describe('recorded layer metadata', () => {
   });
 
   it('prefers the esriFieldTypeOID field over a string field named OID, reads advanced capabilities', async () => {
-    const info = parseLayerInfo(client, URL0, await fixture('us-il-chicago/metadata.json'));
+    const info = parseLayerInfo(client, URL0, recordedJson('us-il-chicago/metadata.json'));
     expect(info.oidField).toBe('OBJECTID');
     expect(info.supportsPagination).toBe(true);
     expect(info.maxRecordCount).toBe(100000);
@@ -51,16 +48,16 @@ describe('recorded layer metadata', () => {
   });
 
   it('defaults maxRecordCount to 1000 when a 10.0 server omits it', async () => {
-    const info = parseLayerInfo(client, URL0, await fixture('us-mo-columbia/us-mo-columbia-metadata.json'));
+    const info = parseLayerInfo(client, URL0, recordedJson('us-mo-columbia/us-mo-columbia-metadata.json'));
     expect(info.maxRecordCount).toBe(1000);
     expect(info.currentVersion).toBe(10.01);
     expect(info.oidField).toBe('OBJECTID');
   });
 
   it('reads min/max statistics whatever the server named them', async () => {
-    const tuolumne = await fixture('us-ca-tuolumne/us-ca-tuolumne-statistics.json');
-    const madison = await fixture('us-ms-madison/us-ms-madison-outStatistics.json');
-    const polk = await fixture('us-fl-polk/us-fl-polk-statistics.json');
+    const tuolumne = recordedJson('us-ca-tuolumne/us-ca-tuolumne-statistics.json');
+    const madison = recordedJson('us-ms-madison/us-ms-madison-outStatistics.json');
+    const polk = recordedJson('us-fl-polk/us-fl-polk-statistics.json');
     const first = (f: Record<string, unknown>) =>
       (f.features as { attributes: Record<string, unknown> }[])[0]!.attributes;
     expect(parseBounds(first(tuolumne))).toEqual({ min: 1, max: 167 });

@@ -158,4 +158,17 @@ describe('OidSet', () => {
     expect(set.size).toBe(100_000);
     expect(set.add(7919)).toBe(false);
   });
+
+  it('ascending runs (appended directly) mixed with lower OIDs (buffered, merged) answer like a Set', () => {
+    const set = new OidSet(16);
+    const reference = new Set<number>();
+    const values: number[] = [];
+    for (let i = 0; i < 5_000; i++) values.push(i % 7 === 0 ? (i * 7919) % 4_999 : 10_000 + i);
+    for (const v of [...values, ...values.slice(0, 300)]) {
+      expect(set.add(v)).toBe(!reference.has(v));
+      reference.add(v);
+    }
+    expect(set.size).toBe(reference.size);
+    for (let v = 0; v < 16_000; v++) expect(set.has(v)).toBe(reference.has(v));
+  });
 });

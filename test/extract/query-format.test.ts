@@ -74,15 +74,10 @@ async function run(service: string, options: Partial<ExportOptions> = {}) {
   }
 }
 
-describe('auto picks f=pbf when the layer lists PBF (2D layers)', () => {
-  for (const [service, spec] of Object.entries(LAYERS)) {
-    const zm = 'hasZ' in spec || 'hasM' in spec;
+describe('auto picks f=pbf when the layer lists PBF (Z and M layers too)', () => {
+  for (const service of Object.keys(LAYERS)) {
     it(`${service}: the pbf export equals the json export byte for byte, and the source`, async () => {
-      if (zm) {
-        // Z/M layers: auto stays on JSON (see initialWire); pbf forced still decodes them exactly
-        expect((await run(service)).stats.queryFormat).toBe('json');
-      }
-      const pbf = await run(service, zm ? { queryFormat: 'pbf' } : {});
+      const pbf = await run(service);
       const json = await run(service, { queryFormat: 'json' });
       expect(pbf.stats.queryFormat).toBe('pbf');
       expect(json.stats.queryFormat).toBe('json');
@@ -168,7 +163,7 @@ describe('auto picks f=pbf when the layer lists PBF (2D layers)', () => {
 });
 
 /** A proxy in front of the emulator that spoils its f=pbf feature answers in one way. */
-type Spoil = 'refuse' | 'garbage' | 'answer-json';
+type Spoil = 'refuse' | 'garbage' | 'curve' | 'answer-json';
 async function proxy(spoil: Spoil): Promise<{ origin: string; close(): Promise<void>; spoiled: number[] }> {
   const spoiled: number[] = [];
   const target = new URL(emu.url).origin;
@@ -185,7 +180,15 @@ async function proxy(spoil: Spoil): Promise<{ origin: string; close(): Promise<v
     if (isPbfQuery && spoil === 'garbage') {
       spoiled.push(1);
       res.writeHead(200, { 'content-type': 'application/x-protobuf' });
-      res.end(Buffer.from([0x12, 0x05, 0x0a, 0x7f, 0xff, 0xff]));
+      // a whole answer, malformed: a point feature with three coordinates in a 2D layer
+      res.end(Buffer.from([0x12, 0x0b, 0x0a, 0x09, 0x7a, 0x07, 0x12, 0x05, 0x1a, 0x03, 0x02, 0x04, 0x06]));
+      return;
+    }
+    if (isPbfQuery && spoil === 'curve') {
+      spoiled.push(1);
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      // a polygon feature carrying true curves (curveGeometry, Feature field 7) instead of a geometry
+      res.end(Buffer.from([0x12, 0x08, 0x0a, 0x06, 0x38, 0x03, 0x7a, 0x02, 0x3a, 0x00]));
       return;
     }
     if (isPbfQuery && spoil === 'answer-json') params.set('f', 'json');
@@ -201,7 +204,7 @@ async function proxy(spoil: Spoil): Promise<{ origin: string; close(): Promise<v
 }
 
 describe('a pbf answer that cannot be used is asked again as json', () => {
-  for (const spoil of ['refuse', 'garbage', 'answer-json'] as const) {
+  for (const spoil of ['refuse', 'garbage', 'curve', 'answer-json'] as const) {
     it(`${spoil}: every feature once, a warning, json from then on`, async () => {
       const p = await proxy(spoil);
       const events: EtlEvent[] = [];
@@ -225,10 +228,21 @@ describe('a pbf answer that cannot be used is asked again as json', () => {
         if (spoil === 'answer-json') {
           expect(p.spoiled).toHaveLength(0);
         } else {
-          expect(warnings.some((m) => /f=pbf answer .* cannot be used.*using f=json/.test(m))).toBe(true);
-          // only the offset probe's two queries (in flight together) got a pbf answer: refused once
-          // each, or garbage retried by the transport (6 attempts each); never asked again after
-          expect(p.spoiled.length).toBe(spoil === 'refuse' ? 2 : 12);
+          const why = {
+            refuse: /f=pbf answer .* cannot be used.*using f=json/,
+            // true curves: the page is asked again as JSON (densified), never a feature without geometry
+            curve: /f=pbf answer .* cannot be used .*curve geometry.*using f=json/,
+            garbage: /^the pbf answer is malformed: .*; using f=json from here on$/,
+          }[spoil];
+          expect(
+            warnings.some((m) => why.test(m)),
+            warnings.join('\n'),
+          ).toBe(true);
+          expect(warnings.some((m) => /invalid JSON/.test(m))).toBe(false);
+          // only the offset probe's two queries (in flight together) got a pbf answer: refused or
+          // undecodable once each (a whole 200 answer that does not decode is not retried); never
+          // asked again after
+          expect(p.spoiled.length).toBe(2);
         }
         // forcing pbf: no fallback, the reason surfaces
         if (spoil !== 'answer-json') {

@@ -3,7 +3,8 @@
  * again, and ends byte-identical to an uninterrupted run.
  */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEtlError } from '../../src/core/errors.js';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
@@ -73,10 +74,14 @@ describe('resume', () => {
           if (p.pages === 3) controller.abort(new Error('stop'));
         },
       }).catch((e: unknown) => e);
-      expect(isEtlError(error, 'ABORTED')).toBe(true);
+      expect(isEtlError(error, 'ABORTED'), String(error)).toBe(true);
       expect(existsSync(out)).toBe(false);
-      expect(existsSync(`${out}.partial`)).toBe(true);
       const checkpoint = await readCheckpoint(checkpointPath(out));
+      const partial = join(dirname(out), checkpoint?.partial ?? 'none');
+      expect(existsSync(partial)).toBe(true);
+      // the interruption says what was written and how to go on
+      expect((error as Error).message).toContain(partial);
+      expect((error as Error).message).toMatch(/--resume to continue/);
       expect(checkpoint?.features).toBeGreaterThan(0);
       expect(checkpoint?.features).toBeLessThan(full.features);
 
@@ -87,8 +92,9 @@ describe('resume', () => {
       expect(resumed.pages).toBe(full.pages - 3); // no written page fetched again
       expect((emu.stats().requests.query ?? 0) - before).toBeLessThan(full.requests);
       expect(await readFile(out)).toEqual(await readFile(reference));
-      expect(existsSync(`${out}.partial`)).toBe(false);
+      expect(existsSync(partial)).toBe(false);
       expect(existsSync(checkpointPath(out))).toBe(false);
+      expect(existsSync(`${out}.lock`)).toBe(false);
     });
   }
 
@@ -108,12 +114,36 @@ describe('resume', () => {
     );
     expect(isEtlError(mismatch, 'CHECKPOINT_INVALID')).toBe(true);
     expect((mismatch as Error).message).toMatch(/where differs/);
+    const limited = await run('Points', out, 'geojsonseq', { resume: true, limit: 10 }).catch(
+      (e: unknown) => e,
+    );
+    expect((limited as Error).message).toMatch(/limit differs/);
     const envelope = await run('Points', out, 'geojsonseq', { resume: true, strategy: 'envelope' }).catch(
       (e: unknown) => e,
     );
     expect(isEtlError(envelope, 'USAGE')).toBe(true);
     const stdout = await run('Points', '-', 'geojsonseq', { resume: true }).catch((e: unknown) => e);
     expect(isEtlError(stdout, 'USAGE')).toBe(true);
+  });
+
+  it('a CSV checkpoint written without the formula guard is not resumed with it (nor the reverse)', async () => {
+    const out = tmp.path('guard.csv');
+    const controller = new AbortController();
+    await run('Points', out, 'csv', {
+      resume: true,
+      concurrency: 1,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.pages === 2) controller.abort();
+      },
+    }).catch(() => {});
+    const error = await run('Points', out, 'csv', { resume: true, csvExcelSafe: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(isEtlError(error, 'CHECKPOINT_INVALID')).toBe(true);
+    expect((error as Error).message).toMatch(/csvExcelSafe differs/);
+    const resumed = await run('Points', out, 'csv', { resume: true });
+    expect(resumed.resumed).toBe(true);
   });
 
   it('a damaged checkpoint is CHECKPOINT_INVALID, not a silent restart', async () => {
@@ -134,6 +164,8 @@ describe('resume', () => {
       },
     }).catch((e: unknown) => e);
     expect(isEtlError(error, 'ABORTED')).toBe(true);
-    for (const path of [out, `${out}.partial`, checkpointPath(out)]) expect(existsSync(path)).toBe(false);
+    expect((error as Error).message).toMatch(/nothing was kept \(no checkpoint\)/);
+    // no target, partial file, checkpoint or lock
+    expect((await readdir(dirname(out))).filter((name) => name.startsWith('plain.'))).toEqual([]);
   });
 });

@@ -32,6 +32,8 @@ interface FeatureSpec {
   geometry?: GeometrySpec;
   shapeBuffer?: Uint8Array;
   centroid?: GeometrySpec;
+  /** A curveGeometry (Feature field 7) with these coords. */
+  curve?: number[];
 }
 
 interface TransformSpec {
@@ -44,7 +46,13 @@ interface TransformSpec {
 interface FeatureResultSpec {
   objectIdFieldName?: string;
   geometryType?: number;
-  spatialReference?: { wkid?: number; latestWkid?: number; wkt?: string };
+  spatialReference?: {
+    wkid?: number;
+    latestWkid?: number;
+    vcsWkid?: number;
+    latestVcsWkid?: number;
+    wkt?: string;
+  };
   exceededTransferLimit?: boolean;
   hasZ?: boolean;
   hasM?: boolean;
@@ -69,7 +77,15 @@ const FIELD = {
   GUID: 10,
   GlobalID: 11,
 } as const;
-const GEOMETRY = { point: 0, multipoint: 1, polyline: 2, polygon: 3, multipatch: 4 } as const;
+const GEOMETRY = {
+  point: 0,
+  multipoint: 1,
+  polyline: 2,
+  polygon: 3,
+  multipatch: 4,
+  envelope: 5,
+  none: 127,
+} as const;
 
 function writeValue(w: ProtoWriter, value: ValueSpec): void {
   if (value === null) return;
@@ -108,6 +124,17 @@ function writeFeature(w: ProtoWriter, f: FeatureSpec): void {
     const c = f.centroid;
     w.message(4, (m) => writeGeometry(m, c));
   }
+  if (f.curve !== undefined) {
+    const coords = f.curve;
+    w.message(7, (m) => {
+      m.uintField(1, GEOMETRY.polygon);
+      m.message(3, (set) => {
+        set.uintField(1, 1); // arc
+        set.uintField(2, 1);
+      });
+      m.packedSvarints(4, coords);
+    });
+  }
 }
 
 function writeTransform(w: ProtoWriter, t: TransformSpec): void {
@@ -132,6 +159,8 @@ function writeFeatureResult(w: ProtoWriter, spec: FeatureResultSpec): void {
     w.message(8, (m) => {
       if (sr.wkid !== undefined) m.uintField(1, sr.wkid);
       if (sr.latestWkid !== undefined) m.uintField(2, sr.latestWkid);
+      if (sr.vcsWkid !== undefined) m.uintField(3, sr.vcsWkid);
+      if (sr.latestVcsWkid !== undefined) m.uintField(4, sr.latestVcsWkid);
       if (sr.wkt !== undefined) m.stringField(5, sr.wkt);
     });
   }
@@ -433,14 +462,128 @@ describe('geometries', () => {
         features: [{ attributes: [{ uint: 1 }], geometry: { lengths: [2], coords: [1, 2, 10, 1, 1, -20] } }],
       }),
     ).features[0]!.geometry;
+    // x and y are deltas, m is absolute (not 10 - 20)
     expect(polyline).toStrictEqual({
       paths: [
         [
           [1, 2, 1001],
-          [2, 3, 999],
+          [2, 3, 998],
         ],
       ],
     });
+  });
+
+  it('z and m are absolute, not deltas (Esri PBFLineHasZ.pbf, feature 2: z 1, 3, 2)', () => {
+    const result = decodeFeatures(
+      encodeFeatures({
+        geometryType: GEOMETRY.polyline,
+        hasZ: true,
+        transform: { lowerLeft: true, scale: { x: 1, y: 1, z: 1e-4 }, translate: { z: -100000 } },
+        fields: oid,
+        features: [
+          {
+            attributes: [{ uint: 2 }],
+            geometry: { lengths: [3], coords: [5, 5, 1000010000, 1, 0, 1000030000, 1, 0, 1000020000] },
+          },
+        ],
+      }),
+    );
+    expect(result.features[0]!.geometry).toStrictEqual({
+      paths: [
+        [
+          [5, 5, 1],
+          [6, 5, 3],
+          [7, 5, 2],
+        ],
+      ],
+    });
+  });
+
+  it('a raw m of 0 is null (a missing m), in points, paths and with z', () => {
+    const transform: TransformSpec = {
+      lowerLeft: true,
+      scale: { x: 1, y: 1, z: 1e-4, m: 1e-4 },
+      translate: { z: -100000, m: -100000 },
+    };
+    const page = (spec: Partial<FeatureResultSpec>, geometry: GeometrySpec) =>
+      decodeFeatures(
+        encodeFeatures({
+          ...spec,
+          transform,
+          fields: oid,
+          features: [{ attributes: [{ uint: 1 }], geometry }],
+        }),
+      ).features[0]!.geometry;
+    expect(page({ hasM: true }, { coords: [1, 2, 0] })).toStrictEqual({ x: 1, y: 2, m: null });
+    expect(page({ hasM: true }, { coords: [1, 2, 1000000000] })).toStrictEqual({ x: 1, y: 2, m: 0 });
+    expect(page({ hasZ: true, hasM: true }, { coords: [1, 2, 0, 0] })).toStrictEqual({
+      x: 1,
+      y: 2,
+      z: -100000,
+      m: null,
+    });
+    expect(
+      page(
+        { hasZ: true, hasM: true, geometryType: GEOMETRY.polyline },
+        { lengths: [2], coords: [1, 2, 1000000000, 0, 1, 1, 1000000000, 1000035000] },
+      ),
+    ).toStrictEqual({
+      paths: [
+        [
+          [1, 2, 0, null],
+          [2, 3, 0, 3.5],
+        ],
+      ],
+    });
+    expect(
+      page(
+        { hasM: true, geometryType: GEOMETRY.multipoint },
+        { lengths: [2], coords: [1, 2, 0, 1, 1, 10000] },
+      ),
+    ).toStrictEqual({
+      points: [
+        [1, 2, null],
+        [2, 3, -99999],
+      ],
+    });
+  });
+
+  it("ignores a point's lengths (Koop writes [2], the number of values)", () => {
+    for (const lengths of [[2], [1], [7, 7]]) {
+      const result = decodeFeatures(
+        encodeFeatures({
+          transform: IDENTITY_UP,
+          fields: oid,
+          features: [{ attributes: [{ uint: 1 }], geometry: { lengths, coords: [3, 4] } }],
+        }),
+      );
+      expect(result.features[0]!.geometry).toStrictEqual({ x: 3, y: 4 });
+    }
+  });
+
+  it('geometryType None (127): a table, features without a geometry key', () => {
+    const result = decodeFeatures(
+      encodeFeatures({
+        geometryType: GEOMETRY.none,
+        fields: oid,
+        features: [{ attributes: [{ uint: 1 }] }, { attributes: [{ uint: 2 }], geometry: { coords: [] } }],
+      }),
+    );
+    expect(result.geometryType).toBeUndefined();
+    expect(result.features).toStrictEqual([{ attributes: { OBJECTID: 1 } }, { attributes: { OBJECTID: 2 } }]);
+  });
+
+  it('geometryType Envelope (5): two corners, as xmin, ymin, xmax, ymax', () => {
+    const result = decodeFeatures(
+      encodeFeatures({
+        geometryType: GEOMETRY.envelope,
+        transform: IDENTITY_UP,
+        fields: oid,
+        features: [{ attributes: [{ uint: 1 }], geometry: { lengths: [2], coords: [10, 20, 5, 7] } }],
+      }),
+    );
+    expect(result.geometryType).toBe('esriGeometryEnvelope');
+    expect(result.features[0]!.geometry).toStrictEqual({ xmin: 10, ymin: 20, xmax: 15, ymax: 27 });
   });
 
   it('decodes multipoints as points, deltas running through the part', () => {
@@ -530,7 +673,8 @@ describe('geometries', () => {
   });
 
   it('decodes Z+M polygons and accepts unpacked lengths and coords', () => {
-    const geometry = { lengths: [4], coords: [0, 0, 5, 7, 1, 0, 1, 1, 0, 1, 1, 1, -1, -1, -2, -2] };
+    // z and m absolute
+    const geometry = { lengths: [4], coords: [0, 0, 5, 7, 1, 0, 6, 8, 0, 1, 7, 9, -1, -1, 5, 7] };
     const spec = (unpacked: boolean): FeatureResultSpec => ({
       geometryType: GEOMETRY.polygon,
       hasZ: true,
@@ -671,7 +815,7 @@ describe('geometries', () => {
     }
   });
 
-  it('refuses shape buffers, multipatches and the compact featureCollection as UNSUPPORTED_GEOMETRY', () => {
+  it('refuses shape buffers, curve geometries and multipatches as UNSUPPORTED_GEOMETRY', () => {
     const shapeBuffer = thrown(() =>
       decodeQueryPbf(
         encodeFeatures({
@@ -691,10 +835,38 @@ describe('geometries', () => {
     expect((multipatch as Error).message).toMatch(/multipatch/);
     const unknown = thrown(() => decodeQueryPbf(encodeFeatures({ geometryType: 9, fields: oid })));
     expect(isEtlError(unknown, 'UNSUPPORTED_GEOMETRY')).toBe(true);
-    const collection = thrown(() =>
-      decodeQueryPbf(encodeFeatures({ fields: oid, extra: (w) => w.message(16, (m) => m.uintField(1, 1)) })),
+    // a feature with true curves is never a feature without its geometry
+    const curve = thrown(() =>
+      decodeQueryPbf(
+        encodeFeatures({
+          geometryType: GEOMETRY.polygon,
+          transform: IDENTITY_UP,
+          fields: oid,
+          features: [{ attributes: [{ uint: 1 }], curve: [0, 0, 10, 0, 0, 10, -10, -10] }],
+        }),
+      ),
     );
-    expect(isEtlError(collection, 'UNSUPPORTED_GEOMETRY')).toBe(true);
+    expect(isEtlError(curve, 'UNSUPPORTED_GEOMETRY'), String(curve)).toBe(true);
+    expect((curve as Error).message).toMatch(/curve geometry/);
+  });
+
+  it('accepts geometryFields (FeatureResult field 16) and reads the features', () => {
+    const result = decodeFeatures(
+      encodeFeatures({
+        transform: IDENTITY_UP,
+        fields: oid,
+        features: [{ attributes: [{ uint: 1 }], geometry: { coords: [1, 2] } }],
+        extra: (w) =>
+          w.message(16, (g) => {
+            g.message(1, (f) => {
+              f.stringField(1, 'Shape');
+              f.uintField(2, FIELD.Geometry);
+            });
+            g.uintField(2, GEOMETRY.point);
+          }),
+      }),
+    );
+    expect(result.features).toStrictEqual([{ attributes: { OBJECTID: 1 }, geometry: { x: 1, y: 2 } }]);
   });
 });
 
@@ -819,7 +991,36 @@ describe('feature results', () => {
       hasZ: false,
       hasM: false,
       fields: [],
+      quantization: undefined,
     });
+  });
+
+  it('keeps vcsWkid and latestVcsWkid', () => {
+    const result = decodeFeatures(
+      encodeFeatures({
+        spatialReference: { wkid: 4326, latestWkid: 4326, vcsWkid: 115700, latestVcsWkid: 5773 },
+      }),
+    );
+    expect(result.spatialReference).toStrictEqual({
+      wkid: 4326,
+      latestWkid: 4326,
+      vcsWkid: 115700,
+      latestVcsWkid: 5773,
+    });
+  });
+
+  it('names field types 13 to 16 (BigInteger, DateOnly, TimeOnly, TimestampOffset)', () => {
+    const result = decodeFeatures(
+      encodeFeatures({
+        fields: [13, 14, 15, 16].map((type, i) => ({ name: `f${i}`, type })),
+      }),
+    );
+    expect(result.fields.map((f) => f.type)).toEqual([
+      'esriFieldTypeBigInteger',
+      'esriFieldTypeDateOnly',
+      'esriFieldTypeTimeOnly',
+      'esriFieldTypeTimestampOffset',
+    ]);
   });
 
   it('reads a spatial reference given as wkt', () => {
@@ -887,7 +1088,7 @@ describe('feature results', () => {
       });
     });
     const result = decodeFeatures(w.finish());
-    expect(result.spatialReference).toStrictEqual({ wkid: 4326 });
+    expect(result.spatialReference).toStrictEqual({ wkid: 4326, vcsWkid: 5773 });
     expect(result.features).toStrictEqual([{ attributes: { id: 42 }, geometry: { x: 12, y: 3 } }]);
   });
 });
@@ -908,6 +1109,28 @@ describe('count and ids results', () => {
         objectIds: ids,
       });
     }
+  });
+
+  it('decodes an extentCountResult (returnExtentOnly): the envelope and the count', () => {
+    const w = new ProtoWriter();
+    w.stringField(1, '2.0');
+    w.message(2, (q) =>
+      q.message(4, (m) => {
+        m.message(1, (e) => {
+          e.doubleField(1, -10.5);
+          e.doubleField(2, 20);
+          e.doubleField(3, 30.25);
+          e.doubleField(4, 40);
+          e.message(5, (sr) => sr.uintField(1, 4326));
+        });
+        m.uintField(2, 17);
+      }),
+    );
+    expect(decodeQueryPbf(w.finish().slice())).toStrictEqual({
+      kind: 'extent',
+      extent: { xmin: -10.5, ymin: 20, xmax: 30.25, ymax: 40, spatialReference: { wkid: 4326 } },
+      count: 17,
+    });
   });
 });
 

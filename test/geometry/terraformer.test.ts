@@ -3,16 +3,14 @@
  * start, closing vertex and ring order, wherever Terraformer is right; our answer asserted where
  * it is not (documented case by case below). Also a speed comparison, printed, not asserted.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { arcgisToGeoJSON } from '@terraformer/arcgis';
 import { describe, expect, it } from 'vitest';
 import type { EsriField, EsriQueryResponse, LayerMetadata } from '../../src/core/protocol.js';
 import { createFeatureConverter } from '../../src/features/geometry/feature.js';
 import { esriGeometryToGeoJSON } from '../../src/features/geometry/toGeoJSON.js';
 import type { ConvertOptions, GeoJSONGeometry } from '../../src/features/geometry/types.js';
+import { recordedJson, recordedPageLayers } from '../fixtures/recorded.js';
 import { area2, canonicalGeometry } from './normalize.js';
-
-const RECORDED = new URL('../../../shared/fixtures/recorded/', import.meta.url);
 
 function terraformer(geometry: unknown): unknown {
   const out = arcgisToGeoJSON(geometry);
@@ -23,14 +21,7 @@ function ours(geometry: unknown, options?: ConvertOptions): GeoJSONGeometry | nu
   return esriGeometryToGeoJSON(geometry, options);
 }
 
-function readJson<T>(url: URL): T {
-  return JSON.parse(readFileSync(url, 'utf8')) as T;
-}
-
-const layers = readdirSync(RECORDED, { withFileTypes: true })
-  .filter((d) => d.isDirectory())
-  .map((d) => d.name)
-  .filter((name) => readdirSync(new URL(`${name}/`, RECORDED)).includes(`${name}-0.json`));
+const layers = recordedPageLayers();
 
 describe('recorded pages: ours = Terraformer', () => {
   it('finds the recorded pages', () => {
@@ -38,8 +29,8 @@ describe('recorded pages: ours = Terraformer', () => {
   });
 
   it.each(layers)('%s', (name) => {
-    const page = readJson<EsriQueryResponse>(new URL(`${name}/${name}-0.json`, RECORDED));
-    const metadata = readJson<LayerMetadata>(new URL(`${name}/${name}-metadata.json`, RECORDED));
+    const page = recordedJson<EsriQueryResponse>(`${name}/${name}-0.json`);
+    const metadata = recordedJson<LayerMetadata>(`${name}/${name}-metadata.json`);
     const fields: EsriField[] = metadata.fields ?? page.fields ?? [];
     const oidField =
       metadata.objectIdField ?? fields.find((f) => f.type === 'esriFieldTypeOID')?.name ?? 'OBJECTID';

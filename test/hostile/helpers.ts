@@ -25,6 +25,7 @@ export interface ExportRun {
   strategy?: 'auto' | 'offset' | 'ids' | 'oid-range' | 'envelope';
   connect?: Partial<ConnectOptions>;
   events?: EtlEvent[];
+  csvExcelSafe?: boolean;
 }
 
 export async function runExport(run: ExportRun): Promise<ExportStats> {
@@ -42,6 +43,7 @@ export async function runExport(run: ExportRun): Promise<ExportStats> {
       output: run.output,
       format: run.format ?? 'geojsonseq',
       ...(run.strategy ? { strategy: run.strategy } : {}),
+      ...(run.csvExcelSafe ? { csvExcelSafe: true } : {}),
       runtime: INSTANT,
     });
   } finally {

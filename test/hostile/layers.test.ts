@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseCsv } from '../writers/parse-csv.js';
 import { codeChain, expectFailedExport, runExport, type TempDir, tempDir } from './helpers.js';
 import {
   fakeLayer,
@@ -270,7 +271,7 @@ describe('object ids', () => {
 });
 
 describe('CSV formula injection', () => {
-  it('cells (and headers) starting with = + - @ tab or CR are neutralised; numbers are untouched', async () => {
+  it('with csvExcelSafe, cells (and headers) starting with = + - @ tab or CR are neutralised; numbers are untouched', async () => {
     const evil = ["=cmd|' /C calc'!A0", '+SUM(1,2)', '-2+3+cmd|x', '@SUM(A1)', '\t=1+1', '\r=1+1', 'plain'];
     const fields = [
       OID_FIELD,
@@ -289,7 +290,7 @@ describe('CSV formula injection', () => {
     );
     const s = await serve(fakeLayer(features, { metadata: layerMetadata({ fields }) }));
     const output = dir.path('formula.csv');
-    await runExport({ url: `${s.origin}${LAYER_PATH}`, output, format: 'csv' });
+    await runExport({ url: `${s.origin}${LAYER_PATH}`, output, format: 'csv', csvExcelSafe: true });
     const rows = parseCsv(await readFile(output, 'utf8'));
     expect(rows[0]).toEqual(['OBJECTID', 'NAME', 'VALUE', `'=HYPERLINK("http://evil")`, 'geometry']);
     expect(rows).toHaveLength(evil.length + 1);
@@ -302,35 +303,13 @@ describe('CSV formula injection', () => {
     });
     // no cell anywhere starts with a formula character
     for (const row of rows) for (const cell of row.slice(0, 2)) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+
+    // by default the data is written as it came (the guard changes data: it is opt-in)
+    const plain = dir.path('as-it-came.csv');
+    await runExport({ url: `${s.origin}${LAYER_PATH}`, output: plain, format: 'csv' });
+    const raw = parseCsv(await readFile(plain, 'utf8'));
+    expect(raw[0]).toEqual(['OBJECTID', 'NAME', 'VALUE', '=HYPERLINK("http://evil")', 'geometry']);
+    expect(raw.slice(1).map((row) => row[1])).toEqual(evil);
+    expect(raw.slice(1).map((row) => row[3])).toEqual(evil.map(() => '=2*3'));
   });
 });
-
-/** RFC 4180: quoted cells may hold commas, quotes (doubled), CR and LF. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-      i++;
-    } else cell += ch;
-  }
-  if (cell !== '' || row.length > 0) rows.push([...row, cell]);
-  return rows;
-}

@@ -36,6 +36,7 @@ describe('DEFAULT_RETRY_POLICY', () => {
       statuses: [429, 502, 503, 504],
       errorCodes: ['NETWORK_ERROR', 'TIMEOUT', 'TRUNCATED_RESPONSE', 'INVALID_RESPONSE'],
       respectRetryAfter: true,
+      maxTimeoutRetries: 2,
     });
   });
 

@@ -69,6 +69,33 @@ describe('transport, binary answers (f=pbf)', () => {
     expect(server.requests).toHaveLength(2);
   });
 
+  it('does not retry a 200 answer that decodeBinary finds malformed: one attempt, its error', async () => {
+    const events: { type: string }[] = [];
+    server = await startServer((_q, res) => sendBytes(res, PBF, 'application/x-protobuf'));
+    transport = createTransport({
+      runtime: new FakeTime().instantRuntime(() => 0.5),
+      emit: (e) => events.push(e),
+    });
+    const url = `${server.origin}/arcgis/rest/services/A/FeatureServer/0/query`;
+    for (const code of ['INVALID_RESPONSE', 'UNSUPPORTED_GEOMETRY'] as const) {
+      const error = await transport
+        .request(url, {
+          responseType: 'binary',
+          decodeBinary: () => {
+            throw new EtlError(
+              code,
+              'The pbf answer of the query is malformed: a point geometry has 4 coordinates',
+            );
+          },
+        })
+        .catch((e: unknown) => e);
+      expect(isEtlError(error, code), String(error)).toBe(true);
+      expect((error as Error).message).toMatch(/is malformed: a point geometry/);
+    }
+    expect(server.requests).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'request.retry')).toHaveLength(0);
+  });
+
   it('hands back the JSON of a server that answered JSON instead', async () => {
     const { transport, url } = await setup((_q, res) => sendJson(res, { features: [], count: 3 }));
     const res = await transport.request<BinaryOrJson>(url, { responseType: 'binary' });

@@ -1,11 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EtlError, isEtlError } from '../../src/core/errors.js';
 import { FakeTime } from '../../src/core/fake-time.js';
 import { createTransport, type HttpTransport } from '../../src/http/transport.js';
+import { recordedText } from '../fixtures/recorded.js';
 import { sendJson, sendText, startServer, type TestServer } from './server.js';
-
-const RECORDED = new URL('../../../shared/fixtures/recorded/', import.meta.url);
 
 /** Each path answers one canned response. */
 const ROUTES: Record<string, (res: import('node:http').ServerResponse) => void> = {
@@ -38,7 +36,7 @@ let transport: HttpTransport;
 let layerPage: string;
 
 beforeAll(async () => {
-  layerPage = await readFile(new URL('us-fl-polk/us-fl-polk-0.json', RECORDED), 'utf8');
+  layerPage = recordedText('us-fl-polk/us-fl-polk-0.json');
   server = await startServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/layer/query') {

@@ -1,9 +1,10 @@
-import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeTime } from '../../src/core/fake-time.js';
 import { FileStore, parseCacheFile } from '../../src/stores/file.js';
+import { acquireLockFile } from '../../src/stores/lock-file.js';
 import { defaultTokenCachePath } from '../../src/stores/paths.js';
 import { eventLog, makeRecord, tempDir, untilSleeping } from './helpers.js';
 
@@ -264,6 +265,54 @@ describe('FileStore locks', () => {
     controller.abort();
     await expect(pending).rejects.toMatchObject({ code: 'ABORTED' });
   });
+});
+
+describe('lock paths that can never be taken', () => {
+  /** Fails (instead of hanging the suite) when the lock loop spins without sleeping. */
+  function withinSeconds<T>(work: Promise<T>, seconds = 5): Promise<T> {
+    return Promise.race([
+      work,
+      new Promise<T>((_, reject) =>
+        setTimeout(() => reject(new Error(`still spinning after ${seconds} s`)), seconds * 1000).unref(),
+      ),
+    ]);
+  }
+
+  const cases: [string, (lockPath: string) => Promise<void>, RegExp][] = [
+    ['a dangling symlink', (p) => symlink(path.join(dir, 'nowhere', 'x'), p), /symbolic link/],
+    ['a directory', (p) => mkdir(p), /is a directory/],
+  ];
+  for (const [name, plant, reason] of cases) {
+    it(`${name}: the wait sleeps until its deadline, then fails with a clear error`, async () => {
+      const lockPath = path.join(dir, 'tokens.json.lock');
+      await plant(lockPath);
+      const runtime = time.instantRuntime();
+      const started = time.now();
+      const error = await withinSeconds(
+        acquireLockFile(lockPath, { runtime, staleMs: 30_000, waitMs: 60_000 }).then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+      );
+      expect(error).toMatchObject({ code: 'CACHE_ERROR' });
+      expect(String((error as Error).message)).toMatch(reason);
+      expect(String((error as Error).message)).toContain(lockPath);
+      // it waited (with sleeps) for the whole 60 s, not a tight loop
+      expect(time.now() - started).toBeGreaterThanOrEqual(60_000);
+      expect(time.sleeps.length).toBeGreaterThan(0);
+      expect(time.sleeps.length).toBeLessThan(1_000);
+    });
+
+    it(`${name}: the file token cache warns after the lock wait and goes on`, async () => {
+      const log = eventLog();
+      const s = store({ lockWaitMs: 1_000, runtime: time.instantRuntime() }, log);
+      const lockPath = s.lockPathFor('k');
+      await mkdir(path.dirname(lockPath), { recursive: true });
+      await plant(lockPath);
+      expect(await withinSeconds(s.withLock('k', async () => 7))).toBe(7);
+      expect(log.warnings().join('\n')).toMatch(reason);
+    });
+  }
 });
 
 describe('defaultTokenCachePath', () => {

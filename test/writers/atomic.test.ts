@@ -1,4 +1,5 @@
-import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isEtlError } from '../../src/core/errors.js';
 import { createWriter } from '../../src/features/writers/writer.js';
@@ -19,15 +20,56 @@ const exists = (path: string) =>
   );
 
 describe('atomic output', () => {
-  it('writes to <target>.partial; the target appears only on finish', async () => {
+  it('writes to a fresh <target>.<random>.partial, mode 0600; the target appears only on finish, normal mode', async () => {
     const path = tmp.file('out.geojson');
     const writer = await createWriter({ format: 'geojson', path, schema });
+    const temp = writer.tempPath!;
+    expect(basename(temp)).toMatch(/^out\.geojson\.[0-9a-f]{12}\.partial$/);
+    const other = await createWriter({ format: 'geojson', path, schema });
+    expect(other.tempPath).not.toBe(temp);
+    await other.abort();
     await writer.writePage([f1, f2]);
     expect(await exists(path)).toBe(false);
-    expect(await exists(`${path}.partial`)).toBe(true);
+    expect((await stat(temp)).mode & 0o777).toBe(0o600);
     await writer.finish();
     expect(await exists(path)).toBe(true);
-    expect(await exists(`${path}.partial`)).toBe(false);
+    expect(await exists(temp)).toBe(false);
+    expect((await stat(path)).mode & 0o777).toBe(0o666 & ~process.umask());
+  });
+
+  it('a symlink planted at the old <target>.partial name is never written through', async () => {
+    const path = tmp.file('out.geojson');
+    const victim = tmp.file('victim.txt');
+    await writeFile(victim, 'precious');
+    await symlink(victim, `${path}.partial`);
+    const writer = await createWriter({ format: 'geojson', path, schema });
+    await writer.writePage([f1]);
+    await writer.finish();
+    expect(await readFile(victim, 'utf8')).toBe('precious');
+    expect(JSON.parse(await readFile(path, 'utf8')).features).toHaveLength(1);
+    expect((await lstat(`${path}.partial`)).isSymbolicLink()).toBe(true);
+  });
+
+  it('a file or symlink planted at the temp name is refused, never followed (create and resume)', async () => {
+    const path = tmp.file('out.geojsonl');
+    const victim = tmp.file('victim.txt');
+    await writeFile(victim, 'precious and long enough to be truncated');
+    const planted = tmp.file('planted.partial');
+    await symlink(victim, planted);
+    await expect(
+      createWriter({ format: 'geojsonseq', path, schema, tempPath: planted }),
+    ).rejects.toMatchObject({ code: 'OUTPUT_ERROR' });
+    await expect(
+      createWriter({
+        format: 'geojsonseq',
+        path,
+        schema,
+        tempPath: planted,
+        resume: { bytes: 8, features: 1 },
+      }),
+    ).rejects.toMatchObject({ code: 'CHECKPOINT_INVALID' });
+    expect(await readFile(victim, 'utf8')).toBe('precious and long enough to be truncated');
+    expect(await exists(path)).toBe(false);
   });
 
   it('replaces an existing target only on finish', async () => {
@@ -55,7 +97,7 @@ describe('atomic output', () => {
     const writer = await createWriter({ format: 'geojsonseq', path, schema });
     await writer.writePage([f1]);
     await writer.abort({ keep: true });
-    expect(await readdir(tmp.dir)).toEqual(['out.geojsonl.partial']);
+    expect(await readdir(tmp.dir)).toEqual([basename(writer.tempPath!)]);
   });
 
   it('uses the given temp path', async () => {

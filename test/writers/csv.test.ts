@@ -3,15 +3,26 @@ import { csvDate, csvText, csvValue } from '../../src/features/writers/csv-cell.
 import { createCsvEncoder } from '../../src/features/writers/csv-encoder.js';
 
 describe('csv cells', () => {
-  it('neutralises cells a spreadsheet would run as a formula', () => {
-    expect(csvText('=1+2')).toBe("'=1+2");
-    expect(csvText('+1')).toBe("'+1");
-    expect(csvText('-1')).toBe("'-1");
-    expect(csvText('@SUM(A1)')).toBe("'@SUM(A1)");
-    expect(csvText('\tx')).toBe("'\tx");
-    expect(csvText('\rx')).toBe(`"'\rx"`);
-    expect(csvText('a=b')).toBe('a=b');
-    expect(csvText('=cmd|" /C calc"!A0')).toBe(`"'=cmd|"" /C calc""!A0"`);
+  it('writes the data as it came by default (no formula guard)', () => {
+    expect(csvText('+1 555 0100')).toBe('+1 555 0100');
+    expect(csvText('-1')).toBe('-1');
+    expect(csvText('=1+2')).toBe('=1+2');
+    expect(csvText('@home')).toBe('@home');
+    expect(csvText('\rx')).toBe('"\rx"');
+    expect(csvValue('=SUM(A1)')).toBe('=SUM(A1)');
+  });
+
+  it('excelSafe (opt-in) neutralises cells a spreadsheet would run as a formula', () => {
+    expect(csvText('=1+2', true)).toBe("'=1+2");
+    expect(csvText('+1', true)).toBe("'+1");
+    expect(csvText('-1', true)).toBe("'-1");
+    expect(csvText('@SUM(A1)', true)).toBe("'@SUM(A1)");
+    expect(csvText('\tx', true)).toBe("'\tx");
+    expect(csvText('\rx', true)).toBe(`"'\rx"`);
+    expect(csvText('a=b', true)).toBe('a=b');
+    expect(csvText('=cmd|" /C calc"!A0', true)).toBe(`"'=cmd|"" /C calc""!A0"`);
+    expect(csvValue('+1 555 0100', true)).toBe("'+1 555 0100");
+    expect(csvValue(-5, true)).toBe('-5');
   });
 
   it('leaves numbers alone, negative ones included', () => {
@@ -41,15 +52,17 @@ describe('csv cells', () => {
 });
 
 describe('csv encoder', () => {
-  it('names the WKT column apart from a field called geometry, and neutralises the header', () => {
-    const encoder = createCsvEncoder({
+  it('names the WKT column apart from a field called geometry; the header is neutralised only when excel-safe', () => {
+    const schema = {
       fields: [
         { name: 'geometry', type: 'esriFieldTypeString' },
         { name: '=X', type: 'esriFieldTypeString' },
         { name: 'Shape', type: 'esriFieldTypeGeometry' },
       ],
       geometryType: 'esriGeometryPoint',
-    });
+    };
+    expect(createCsvEncoder(schema).header()).toBe('geometry,=X,geometry_wkt\r\n');
+    const encoder = createCsvEncoder(schema, 'wkt', true);
     expect(encoder.header()).toBe("geometry,'=X,geometry_wkt\r\n");
     expect(
       encoder.page(

@@ -12,9 +12,15 @@ afterEach(async () => {
   await tmp.cleanup();
 });
 
-async function writeAll(format: WriterFormat, name: string, ps = pages, s = schema): Promise<string> {
+async function writeAll(
+  format: WriterFormat,
+  name: string,
+  ps = pages,
+  s = schema,
+  csvExcelSafe = false,
+): Promise<string> {
   const path = tmp.file(name);
-  const writer = await createWriter({ format, path, schema: s });
+  const writer = await createWriter({ format, path, schema: s, csvExcelSafe });
   for (const page of ps) await writer.writePage(page);
   await writer.finish();
   const text = await readFile(path, 'utf8');
@@ -46,8 +52,17 @@ describe('exact output of each format', () => {
     expect(await writeAll('geojsonseq', 'empty.geojsonl', [])).toBe('');
   });
 
-  it('csv: header, RFC 4180 quoting, ISO dates, neutralised formulas, WKT geometry', async () => {
+  it('csv: header, RFC 4180 quoting, ISO dates, data as it came, WKT geometry', async () => {
     expect(await writeAll('csv', 'out.csv')).toBe(
+      'OBJECTID,NAME,UPDATED,VALUE,geometry\r\n' +
+        '1,"Main St, ""North""",2023-11-14T22:13:20.000Z,-5,"POLYGON ((0 0, 1 0, 1 1, 0 0))"\r\n' +
+        `2,"=HYPERLINK(""http://x"")",,2.5,\r\n` +
+        '3,"line1\nline2 é",1970-01-01T00:00:00.000Z,,POINT (-81.5 27.25)\r\n',
+    );
+  });
+
+  it('csv with csvExcelSafe: formulas neutralised', async () => {
+    expect(await writeAll('csv', 'safe.csv', pages, schema, true)).toBe(
       'OBJECTID,NAME,UPDATED,VALUE,geometry\r\n' +
         '1,"Main St, ""North""",2023-11-14T22:13:20.000Z,-5,"POLYGON ((0 0, 1 0, 1 1, 0 0))"\r\n' +
         `2,"'=HYPERLINK(""http://x"")",,2.5,\r\n` +
@@ -57,7 +72,7 @@ describe('exact output of each format', () => {
 
   it('csv without a geometry type has no geometry column', async () => {
     const text = await writeAll('csv', 'table.csv', [[f2]], { fields });
-    expect(text).toBe(`OBJECTID,NAME,UPDATED,VALUE\r\n2,"'=HYPERLINK(""http://x"")",,2.5\r\n`);
+    expect(text).toBe(`OBJECTID,NAME,UPDATED,VALUE\r\n2,"=HYPERLINK(""http://x"")",,2.5\r\n`);
   });
 
   it('leaves nothing but the target behind', async () => {

@@ -4,7 +4,6 @@
  * (one string per page, `Buffer.from`), on random pieces of text, on random Esri features with
  * nasty values, and on the recorded real pages.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import type { GeoJSONFeature } from '../../src/features/geometry/types.js';
 import type { WriterFormat } from '../../src/features/writers/types.js';
 import { Utf8Builder } from '../../src/features/writers/utf8-builder.js';
 import { createEncoder, createWriter } from '../../src/features/writers/writer.js';
+import { recordedJson, recordedPageLayers } from '../fixtures/recorded.js';
 
 /** Fixed for reproducible runs; FC_SEED / FC_RUNS explore more. */
 const SEED = Number(process.env.FC_SEED ?? 20260214);
@@ -193,15 +193,7 @@ describe('writer bytes = old page strings through Buffer.from', () => {
   });
 });
 
-const RECORDED = new URL('../../../shared/fixtures/recorded/', import.meta.url);
-const layers = readdirSync(RECORDED, { withFileTypes: true })
-  .filter((d) => d.isDirectory())
-  .map((d) => d.name)
-  .filter((name) => readdirSync(new URL(`${name}/`, RECORDED)).includes(`${name}-0.json`));
-
-function readJson<T>(url: URL): T {
-  return JSON.parse(readFileSync(url, 'utf8')) as T;
-}
+const layers = recordedPageLayers();
 
 describe('recorded pages: writer bytes = old page strings', () => {
   it('finds the recorded pages', () => {
@@ -209,8 +201,8 @@ describe('recorded pages: writer bytes = old page strings', () => {
   });
 
   it.each(layers)('%s', async (name) => {
-    const page = readJson<EsriQueryResponse>(new URL(`${name}/${name}-0.json`, RECORDED));
-    const metadata = readJson<LayerMetadata>(new URL(`${name}/${name}-metadata.json`, RECORDED));
+    const page = recordedJson<EsriQueryResponse>(`${name}/${name}-0.json`);
+    const metadata = recordedJson<LayerMetadata>(`${name}/${name}-metadata.json`);
     const fields: EsriField[] = metadata.fields ?? page.fields ?? [];
     const oidField =
       metadata.objectIdField ?? fields.find((f) => f.type === 'esriFieldTypeOID')?.name ?? 'OBJECTID';

@@ -24,8 +24,13 @@ async function uninterrupted(format: WriterFormat, path: string): Promise<Buffer
 }
 
 /** Writes pages [0, crashAfter) recording checkpoints, then more pages, then "crashes". */
-async function crashedRun(format: WriterFormat, path: string, crashAfter: number): Promise<WriterCheckpoint> {
+async function crashedRun(
+  format: WriterFormat,
+  path: string,
+  crashAfter: number,
+): Promise<WriterCheckpoint & { tempPath: string }> {
   const writer = await createWriter({ format, path, schema });
+  const tempPath = writer.tempPath!;
   let checkpoint: WriterCheckpoint = { bytes: writer.bytesWritten, features: writer.featuresWritten };
   for (let i = 0; i < pages.length; i++) {
     await writer.writePage(pages[i]!);
@@ -36,8 +41,8 @@ async function crashedRun(format: WriterFormat, path: string, crashAfter: number
   }
   await writer.abort({ keep: true });
   // a torn write at the end of the file
-  await appendFile(`${path}.partial`, '{"type":"Feature","id":99999,"geom');
-  return checkpoint;
+  await appendFile(tempPath, '{"type":"Feature","id":99999,"geom');
+  return { ...checkpoint, tempPath };
 }
 
 describe('resume', () => {
@@ -50,7 +55,8 @@ describe('resume', () => {
         const checkpoint = await crashedRun(format, path, crashAfter);
         expect(checkpoint.features).toBe(crashAfter * 25);
 
-        const writer = await createWriter({ format, path, schema, resume: checkpoint });
+        const { tempPath } = checkpoint;
+        const writer = await createWriter({ format, path, schema, resume: checkpoint, tempPath });
         expect(writer.bytesWritten).toBe(checkpoint.bytes);
         expect(writer.featuresWritten).toBe(checkpoint.features);
         for (const page of pages.slice(checkpoint.features / 25)) await writer.writePage(page);
@@ -65,9 +71,9 @@ describe('resume', () => {
   it('refuses a checkpoint beyond the end of the partial file', async () => {
     const path = tmp.file('out.geojsonl');
     const checkpoint = await crashedRun('geojsonseq', path, 2);
-    await writeFile(`${path}.partial`, 'short\n');
+    await writeFile(checkpoint.tempPath, 'short\n');
     await expect(
-      createWriter({ format: 'geojsonseq', path, schema, resume: checkpoint }),
+      createWriter({ format: 'geojsonseq', path, schema, resume: checkpoint, tempPath: checkpoint.tempPath }),
     ).rejects.toMatchObject({
       code: 'CHECKPOINT_INVALID',
     });
@@ -82,13 +88,20 @@ describe('resume', () => {
         path,
         schema,
         resume: { ...checkpoint, bytes: checkpoint.bytes - 3 },
+        tempPath: checkpoint.tempPath,
       }),
     ).rejects.toMatchObject({ code: 'CHECKPOINT_INVALID' });
     await expect(
-      createWriter({ format: 'geojson', path, schema, resume: { bytes: 10, features: 0 } }),
+      createWriter({
+        format: 'geojson',
+        path,
+        schema,
+        resume: { bytes: 10, features: 0 },
+        tempPath: checkpoint.tempPath,
+      }),
     ).rejects.toMatchObject({ code: 'CHECKPOINT_INVALID' });
     // the partial file is left as it was, for another try
-    expect((await readFile(`${path}.partial`)).length).toBeGreaterThan(checkpoint.bytes);
+    expect((await readFile(checkpoint.tempPath)).length).toBeGreaterThan(checkpoint.bytes);
   });
 
   it('refuses to resume without a partial file', async () => {
@@ -98,8 +111,18 @@ describe('resume', () => {
         path: tmp.file('none.csv'),
         schema,
         resume: { bytes: 100, features: 2 },
+        tempPath: tmp.file('none.csv.partial'),
       }),
     ).rejects.toMatchObject({ code: 'CHECKPOINT_INVALID' });
+    // and without the name of the interrupted run's partial file
+    await expect(
+      createWriter({
+        format: 'csv',
+        path: tmp.file('none.csv'),
+        schema,
+        resume: { bytes: 100, features: 2 },
+      }),
+    ).rejects.toMatchObject({ code: 'USAGE' });
   });
 
   it('a checkpoint of zero bytes starts afresh', async () => {

@@ -1,17 +1,33 @@
 /**
  * `arcgis-etl emulator`: serve the built-in ArcGIS REST emulator until stopped.
  */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import {
+  apiKeysFrom,
   describeEmulator,
   type EmulatorCliFlags,
   type EmulatorHandle,
   emulatorCommandOptions,
   startEmulator,
 } from '../../emulator/index.js';
+import { EtlError } from '../../index.js';
 import { type CliIo, lineWriter } from '../io.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Test API keys of the emulator, comma-separated (never a flag: the argv guard refuses secrets there). */
+export const API_KEYS_ENV = 'ARCGIS_EMULATOR_API_KEYS';
+
+function readKeyFile(file: string | undefined, cwd: string): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(resolve(cwd, file), 'utf8');
+  } catch (cause) {
+    throw new EtlError('USAGE', `--api-key-file: cannot read ${file}`, { cause });
+  }
+}
 
 /** Layers served when neither --data nor --generate is given. */
 export const DEFAULT_LAYERS = ['parcels:mixed-polygon:20000', 'addresses:point:100000'];
@@ -37,7 +53,10 @@ export function emulatorCommand(
       collect,
     )
     .option('--app <spec>', 'an OAuth app id[:secret]@redirect-uri[,uri], repeatable', collect)
-    .option('--api-key <key>', 'an API key accepted on the layers, repeatable', collect)
+    .option(
+      '--api-key-file <file>',
+      `API keys accepted on the layers, one per line (or ${API_KEYS_ENV}, comma-separated; keys are never flags)`,
+    )
     .option('--token-minutes <n>', 'default token lifetime in minutes', '60')
     .option('--max-token-minutes <n>', 'cap on the requested token lifetime', '1440')
     .option('--token-lifetime-seconds <n>', 'force every token to live this many seconds (tests)')
@@ -81,17 +100,26 @@ export function emulatorCommand(
     .option('--extra-row', 'answer maxRecordCount + 1 rows on full pages')
     .option('--short-page-exceeded', 'cut pages short but say exceededTransferLimit')
     .option('--fail-above <n>', 'queries returning more features than this fail with 500')
+    .option('--ignore-order-by', 'ignore orderByFields on the OID: serve rows in a shuffled file order')
+    .option('--page-cap <n>', 'cap feature pages at n rows without exceededTransferLimit')
+    .option('--empty-statistics', 'answer outStatistics with {}')
+    .option('--offset-depth <n>', 'honour resultOffset only up to n (deeper: an empty page)')
+    .option('--null-geometries <share>', 'share (0..1) of generated features with a null geometry')
     .action((opts: Record<string, unknown>) =>
       run(
         (async () => {
-          const { user, app, apiKey, fault, generate, data, ...rest } = opts;
+          const { user, app, apiKeyFile, fault, generate, data, ...rest } = opts;
+          const apiKey = apiKeysFrom(
+            readKeyFile(apiKeyFile as string | undefined, io.cwd),
+            io.env[API_KEYS_ENV],
+          );
           const flags = {
             ...rest,
             ...(data ? { data } : {}),
             generate: (generate as string[] | undefined) ?? (data ? [] : DEFAULT_LAYERS),
             ...(user ? { users: user } : {}),
             ...(app ? { apps: app } : {}),
-            ...(apiKey ? { apiKeys: apiKey } : {}),
+            ...(apiKey.length > 0 ? { apiKeys: apiKey } : {}),
             ...(fault ? { faults: fault } : {}),
           } as EmulatorCliFlags;
           const options = emulatorCommandOptions(flags);

@@ -6,14 +6,22 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import {
   type ConcurrencyStats,
+  checkWritableFile,
+  claimOutput,
   EtlError,
   type ExportStats,
   exportLayer,
+  formatForOutput,
+  mergePastedQuery,
+  parsePastedLayerUrl,
   QUERY_FORMATS,
   type QueryFormat,
   type Runtime,
   systemClock,
+  WRITER_FORMATS,
+  type WriterFormat,
 } from '../../index.js';
+import { AuditLog } from '../audit-log.js';
 import {
   addConnectionOptions,
   type ConnectionFlags,
@@ -23,11 +31,10 @@ import {
   verbosityOf,
 } from '../connection.js';
 import { formatDuration, formatInt } from '../format.js';
-import type { CliIo } from '../io.js';
+import { type CliIo, lineWriter } from '../io.js';
 import { createProgress } from '../progress.js';
 
-const FORMATS = ['geojson', 'geojsonseq', 'csv'] as const;
-const STRATEGIES = ['auto', 'offset', 'ids', 'oid-range', 'envelope'] as const;
+const STRATEGIES = ['auto', 'offset', 'ids', 'oid-range', 'server-order', 'envelope'] as const;
 
 export interface ExportFlags extends ConnectionFlags {
   output?: string;
@@ -41,8 +48,13 @@ export interface ExportFlags extends ConnectionFlags {
   maxConcurrency: number;
   pageSize?: number;
   resume?: boolean;
+  overwrite?: boolean;
+  csvExcelSafe?: boolean;
   statsJson?: string;
 }
+
+/** Which options the user gave (not defaults): a pasted URL parameter may only conflict with those. */
+type GivenOption = (name: keyof ExportFlags) => boolean;
 
 export function exportCommand(
   io: CliIo,
@@ -51,19 +63,26 @@ export function exportCommand(
 ): Command {
   const command = new Command('export')
     .description('export every feature of a layer to a file (or - for stdout)')
-    .argument('<layer-url>', 'layer URL: …/FeatureServer/<id> or …/MapServer/<id>')
-    .requiredOption('-o, --output <file>', 'output file, or - for standard output')
+    .argument(
+      '<layer-url>',
+      'layer URL: …/FeatureServer/<id> or …/MapServer/<id>; a pasted …/<id>/query?where=…&outFields=…&outSR=… is honoured (other query parameters are refused)',
+    )
+    .requiredOption(
+      '-o, --output <file>',
+      'output file, or - for standard output; an existing file is refused without --overwrite',
+    )
     .option(
       '-f, --format <format>',
-      'geojson | geojsonseq | csv (default: from the file extension, else geojson)',
+      `${WRITER_FORMATS.join(' | ')} (default: from the file extension, else geojson; an extension we do not write is an error)`,
     )
+    .option('--overwrite', 'replace the output file if it exists')
     .option('--where <sql>', 'filter (a SQL where clause)', '1=1')
     .option('--fields <a,b,c>', 'fields to export (default: all)')
     .option('--out-sr <wkid>', 'output spatial reference', toPositiveInt, 4326)
     .option('--strategy <name>', `paging strategy: ${STRATEGIES.join(' | ')}`, 'auto')
     .option(
       '--query-format <format>',
-      `wire format of feature queries: ${QUERY_FORMATS.join(' | ')} (auto: pbf when a layer without Z/M lists it, else json)`,
+      `wire format of feature queries: ${QUERY_FORMATS.join(' | ')} (auto: pbf when the layer lists it, checked against json on its first page, else json)`,
       'auto',
     )
     .option(
@@ -77,25 +96,36 @@ export function exportCommand(
       '--resume',
       'keep a checkpoint beside the output, and continue from it if a previous run was interrupted',
     )
+    .option(
+      '--csv-excel-safe',
+      "CSV: prefix cells starting with = + - @ tab or CR with ' so spreadsheets do not run them as formulas (changes the data; off by default)",
+    )
     .option('--stats-json <file>', 'write the run figures as JSON to this file');
   addConnectionOptions(command);
-  command.action((layerUrl: string, flags: ExportFlags) => run(runExport(layerUrl, flags, io, runtime)));
+  command.action((layerUrl: string, flags: ExportFlags, self: Command) => {
+    const given: GivenOption = (name) => self.getOptionValueSource(name) === 'cli';
+    run(runExport(layerUrl, flags, given, io, runtime));
+  });
   return command;
 }
 
-export function formatFromPath(path: string, explicit: string | undefined): (typeof FORMATS)[number] {
-  if (explicit !== undefined) {
-    if ((FORMATS as readonly string[]).includes(explicit)) return explicit as (typeof FORMATS)[number];
-    throw new EtlError('USAGE', `--format must be one of ${FORMATS.join(', ')} (got "${explicit}")`);
-  }
-  if (/\.csv$/i.test(path)) return 'csv';
-  if (/\.(geojsonl|geojsonseq|geojsons|ndjson|jsonl)$/i.test(path)) return 'geojsonseq';
-  return 'geojson';
+/** The output format: --format, else the file extension (see formatForOutput). */
+export function formatFromPath(path: string, explicit: string | undefined): WriterFormat {
+  return formatForOutput(path, explicit);
+}
+
+function splitFields(text: string | undefined): string[] | undefined {
+  if (!text) return undefined;
+  return text
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
 }
 
 async function runExport(
   layerUrl: string,
   flags: ExportFlags,
+  given: GivenOption,
   io: CliIo,
   runtime?: Partial<Runtime>,
 ): Promise<number> {
@@ -115,49 +145,88 @@ async function runExport(
   }
   if (flags.resume && output === '-')
     throw new EtlError('USAGE', '--resume needs an output file, not stdout');
-  const verbosity = verbosityOf(flags);
-  const clock = runtime?.clock ?? systemClock;
-  const progress = createProgress({
-    stream: io.stderr,
-    mode: verbosity === 'quiet' ? 'quiet' : 'auto',
-    clock,
+  const pasted = parsePastedLayerUrl(layerUrl);
+  const query = mergePastedQuery(pasted, {
+    where: given('where') ? flags.where : undefined,
+    fields: splitFields(flags.fields),
+    outSR: given('outSr') ? flags.outSr : undefined,
   });
-  const emit = cliEmitter(io, verbosity, () => progress.done(), flags.logFile);
-  const { connection } = await openConnection(layerUrl, flags, io, emit, runtime);
+  const verbosity = verbosityOf(flags);
+  const print = lineWriter(io.stderr);
+
+  // Every output is checked (and the target claimed) before any token or network call.
+  const target = output === '-' ? '-' : resolve(io.cwd, output);
+  const statsPath = flags.statsJson ? resolve(io.cwd, flags.statsJson) : undefined;
+  if (statsPath !== undefined) await checkWritableFile(statsPath, 'the --stats-json file');
+  const claim = await claimOutput(target, {
+    overwrite: flags.overwrite === true,
+    resume: flags.resume === true,
+    runtime,
+  });
+  let log: AuditLog | undefined;
   try {
-    const stats = await exportLayer({
-      client: connection.client,
-      layerUrl,
-      output: output === '-' ? '-' : resolve(io.cwd, output),
-      format,
-      where: flags.where,
-      ...(flags.fields
-        ? {
-            fields: flags.fields
-              .split(',')
-              .map((f) => f.trim())
-              .filter(Boolean),
-          }
-        : {}),
-      outSR: flags.outSr,
-      strategy: flags.strategy as (typeof STRATEGIES)[number],
-      queryFormat: flags.queryFormat as QueryFormat,
-      ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
-      maxConcurrency: flags.maxConcurrency,
-      ...(flags.pageSize === undefined ? {} : { pageSize: flags.pageSize }),
-      resume: flags.resume === true,
-      ...(output === '-' ? { stdout: io.stdout } : {}),
-      onProgress: (p) => progress.update(p),
-      ...(runtime ? { runtime } : {}),
+    log = flags.logFile ? AuditLog.open(resolve(io.cwd, flags.logFile), print) : undefined;
+  } catch (error) {
+    await claim.release();
+    throw error;
+  }
+
+  // Ctrl-C: the export stops, says what was written and how to go on; a second one kills.
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort(new EtlError('ABORTED', 'Interrupted (SIGINT)'));
+  process.once('SIGINT', onSigint);
+  try {
+    const clock = runtime?.clock ?? systemClock;
+    const progress = createProgress({
+      stream: io.stderr,
+      mode: verbosity === 'quiet' ? 'quiet' : 'auto',
+      clock,
     });
-    progress.done();
-    if (verbosity !== 'quiet') io.stderr.write(`${summaryLine(stats, output)}\n`);
-    if (flags.statsJson)
-      await writeFile(resolve(io.cwd, flags.statsJson), `${JSON.stringify(statsJson(stats), null, 2)}\n`);
-    return 0;
+    const emit = cliEmitter(io, verbosity, () => progress.done(), log);
+    const { connection } = await openConnection(pasted.layerUrl, flags, io, emit, runtime);
+    try {
+      const stats = await exportLayer({
+        client: connection.client,
+        layerUrl: pasted.layerUrl,
+        output: target,
+        format,
+        where: query.where,
+        ...(query.fields ? { fields: [...query.fields] } : {}),
+        outSR: query.outSR ?? flags.outSr,
+        ...(query.limit === undefined ? {} : { limit: query.limit }),
+        strategy: flags.strategy as (typeof STRATEGIES)[number],
+        queryFormat: flags.queryFormat as QueryFormat,
+        ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
+        maxConcurrency: flags.maxConcurrency,
+        ...(flags.pageSize === undefined ? {} : { pageSize: flags.pageSize }),
+        resume: flags.resume === true,
+        overwrite: flags.overwrite === true,
+        csvExcelSafe: flags.csvExcelSafe === true,
+        claim,
+        signal: interrupt.signal,
+        ...(output === '-' ? { stdout: io.stdout } : {}),
+        onProgress: (p) => progress.update(p),
+        ...(runtime ? { runtime } : {}),
+      });
+      progress.done();
+      if (verbosity !== 'quiet') io.stderr.write(`${summaryLine(stats, output)}\n`);
+      if (statsPath !== undefined) {
+        try {
+          await writeFile(statsPath, `${JSON.stringify(statsJson(stats), null, 2)}\n`);
+        } catch (cause) {
+          throw new EtlError('OUTPUT_ERROR', `Cannot write the --stats-json file ${statsPath}`, { cause });
+        }
+      }
+      log?.check();
+      return 0;
+    } finally {
+      progress.done();
+      await connection.close();
+    }
   } finally {
-    progress.done();
-    await connection.close();
+    process.off('SIGINT', onSigint);
+    await claim.release();
+    log?.close();
   }
 }
 

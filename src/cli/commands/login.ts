@@ -22,6 +22,7 @@ interface LoginFlags {
   tokenCache: string;
   expiration?: number;
   timeout: number;
+  port: number;
 }
 
 export function loginCommand(
@@ -40,9 +41,35 @@ export function loginCommand(
       'how long the sign-in should last (the portal may cap it)',
       toPositiveInt,
     )
-    .option('--timeout <seconds>', 'how long to wait for the browser', toPositiveInt, 300);
+    .option('--timeout <seconds>', 'how long to wait for the browser', toPositiveInt, 300)
+    .option(
+      '--port <port>',
+      'port of the loopback listener that receives the redirect (0 = any free port; fix one to forward it over ssh)',
+      toPort,
+      0,
+    )
+    .addHelpText('after', HEADLESS_HELP);
   command.action((flags: LoginFlags) => run(runLogin(flags, io, runtime, openBrowser)));
   return command;
+}
+
+/** How to sign in from a machine without a browser (also in the README). */
+export const HEADLESS_HELP = `
+No browser on this machine (a server, a container, an ssh session)? login never opens one itself:
+  1. run login with a fixed port, e.g. --port 8765: it prints the sign-in URL and waits
+  2. open that URL in a browser on any machine and sign in
+  3. the browser is then sent to http://127.0.0.1:8765/callback?code=…&state=…, which must reach
+     this machine: either forward the port before signing in (ssh -L 8765:127.0.0.1:8765 this-host),
+     or copy that address from the browser's address bar and request it here:
+       curl 'http://127.0.0.1:8765/callback?code=…&state=…'
+The code is single-use and bound to this login (PKCE and state): it is useless to anyone else.`;
+
+function toPort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) {
+    throw new EtlError('USAGE', `--port must be a port number 0-65535, got "${value}"`);
+  }
+  return n;
 }
 
 export function clientIdOf(flags: { clientId?: string }, io: CliIo): string {
@@ -82,6 +109,7 @@ async function runLogin(
       transport,
       store,
       timeoutMs: flags.timeout * 1000,
+      port: flags.port,
       ...(flags.expiration === undefined ? {} : { expirationMinutes: flags.expiration }),
       ...(runtime ? { runtime } : {}),
       openBrowser:

@@ -63,6 +63,7 @@ async function runToken(
     const expiresAt = auth.expiresAt;
     const info = {
       tokenUrl: connection.tokenUrl ?? 'none (static token)',
+      ...(isStatic(credentials.kind) ? { static: true } : {}),
       ...(credentials.kind === 'password' ? { username: credentials.username } : {}),
       expiresAt: expiresAt !== undefined && Number.isFinite(expiresAt) ? expiresAt : null,
     };
@@ -74,13 +75,24 @@ async function runToken(
     } else {
       print(`Token URL   ${info.tokenUrl}`);
       if (info.username) print(`User        ${info.username}`);
-      print(`Expires     ${info.expiresAt === null ? 'unknown' : new Date(info.expiresAt).toISOString()}`);
       print(
-        `Source      ${auth.stats.sharedHits > 0 ? 'token cache' : auth.stats.generated > 0 ? 'generated now' : 'cache'}`,
+        `Expires     ${info.expiresAt === null ? (isStatic(credentials.kind) ? 'not known (a static token is used as given)' : 'unknown') : new Date(info.expiresAt).toISOString()}`,
       );
+      print(`Source      ${sourceOf(credentials.kind, auth.stats)}`);
     }
     return 0;
   } finally {
     await connection.close();
   }
+}
+
+function isStatic(kind: string): boolean {
+  return kind === 'token' || kind === 'apiKey';
+}
+
+/** Where the token came from: never "generated" for a static token or API key. */
+function sourceOf(kind: string, stats: { sharedHits: number; generated: number }): string {
+  if (kind === 'token') return 'static token (ARCGIS_TOKEN), never refreshed';
+  if (kind === 'apiKey') return 'API key (ARCGIS_API_KEY), never refreshed';
+  return stats.sharedHits > 0 ? 'token cache' : stats.generated > 0 ? 'generated now' : 'cache';
 }

@@ -72,6 +72,9 @@ export function featureQueryKey(req: QueryRequest, faults: QueryFaults): string 
     faults.extraRow === true,
     faults.shortPageExceeded === true,
     faults.failAbove ?? null,
+    faults.ignoreOrderBy === true,
+    faults.pageCap ?? null,
+    faults.offsetDepth ?? null,
   ]);
 }
 

@@ -215,6 +215,9 @@ function validate(spec: GenerateSpec): void {
   if (spec.oidMode !== undefined && !['dense', 'sparse', 'hashed'].includes(spec.oidMode)) {
     throw new EtlError('USAGE', 'generate.oidMode must be dense, sparse or hashed');
   }
+  const share = spec.nullGeometries ?? 0;
+  if (!(share >= 0 && share <= 1))
+    throw new EtlError('USAGE', 'generate.nullGeometries must be between 0 and 1');
   const first = spec.firstOid ?? 1;
   if (!Number.isSafeInteger(first) || first < 0 || !Number.isSafeInteger(first + spec.count)) {
     throw new EtlError('USAGE', 'generate.firstOid must be a non-negative safe integer');
@@ -231,18 +234,21 @@ export function generateLayerData(spec: GenerateSpec, oidField: string): LayerDa
   const builder = new GeometryBuilder(kind, hasZ, hasM, spec.count);
   const ctx: Ctx = { rand: seededRandom(seed), hasZ, hasM };
   const { rand } = ctx;
+  const nullShare = spec.nullGeometries ?? 0;
   for (let i = 0; i < spec.count; i++) {
     const cx = -120 + rand() * 50;
     const cy = 25 + rand() * 24;
+    // the random draws of a null row are made all the same: the other rows do not depend on the share
+    const isNull = nullShare > 0 && unit3(seed, i, 51) < nullShare;
     if (kind === 'point') {
-      builder.addPoint(
-        round7(cx),
-        round7(cy),
-        hasZ ? round2(rand() * 1000) : 0,
-        hasM ? round2(rand() * 100) : 0,
-      );
+      const z = hasZ ? round2(rand() * 1000) : 0;
+      const m = hasM ? round2(rand() * 100) : 0;
+      if (isNull) builder.addNull();
+      else builder.addPoint(round7(cx), round7(cy), z, m);
     } else {
-      builder.addParts(rowGeometry(ctx, spec.geometry, cx, cy));
+      const parts = rowGeometry(ctx, spec.geometry, cx, cy);
+      if (isNull) builder.addNull();
+      else builder.addParts(parts);
     }
   }
   return {

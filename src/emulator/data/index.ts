@@ -21,6 +21,8 @@ export interface LoadLayersInput {
   dataDir?: string | undefined;
   /** ArcGIS Server 10.0: no layer offers f=pbf unless its capabilities say so. */
   legacy?: boolean | undefined;
+  /** Default share of null geometries of generated layers (see FaultOptions.nullGeometries). */
+  nullGeometries?: number | undefined;
 }
 
 function capabilities(spec: LayerSpec): Required<LayerCapabilities> {
@@ -63,6 +65,7 @@ export function layerFromData(spec: LayerSpec, data: LayerData): DataLayer {
     name: spec.name ?? spec.service,
     maxRecordCount: spec.maxRecordCount ?? DEFAULT_MAX_RECORD_COUNT,
     capabilities: capabilities(spec),
+    ...(spec.pbfQuirk === undefined ? {} : { pbfQuirk: spec.pbfQuirk }),
   });
 }
 
@@ -104,6 +107,14 @@ export async function loadLayers(input: LoadLayersInput): Promise<EmulatedLayer[
   // ArcGIS Server 10.0 predates f=pbf (10.7): a legacy server's layers do not offer it
   if (input.legacy)
     specs = specs.map((spec) => ({ ...spec, capabilities: { pbf: false, ...spec.capabilities } }));
+  const share = input.nullGeometries;
+  if (share !== undefined && share > 0) {
+    specs = specs.map((spec) =>
+      spec.generate && spec.generate.nullGeometries === undefined
+        ? { ...spec, generate: { ...spec.generate, nullGeometries: share } }
+        : spec,
+    );
+  }
   const seen = new Set<string>();
   for (const spec of specs) {
     validate(spec);

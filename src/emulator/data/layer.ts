@@ -2,7 +2,14 @@
  * An emulated layer: columnar data + metadata + the query engine, behind `EmulatedLayer`.
  */
 import type { EsriGeometryType, LayerMetadata } from '../../core/protocol.js';
-import type { EmulatedLayer, LayerCapabilities, QueryAnswer, QueryFaults, QueryParams } from '../types.js';
+import type {
+  EmulatedLayer,
+  LayerCapabilities,
+  PbfQuirk,
+  QueryAnswer,
+  QueryFaults,
+  QueryParams,
+} from '../types.js';
 import { AnswerCache } from './answer-cache.js';
 import { FieldSet } from './fields.js';
 import { buildMetadata } from './metadata.js';
@@ -26,6 +33,8 @@ export interface LayerOptions {
   name: string;
   maxRecordCount: number;
   capabilities: Required<LayerCapabilities>;
+  /** How the f=pbf answers lie (LayerSpec.pbfQuirk); absent: they do not. */
+  pbfQuirk?: PbfQuirk | undefined;
 }
 
 export class DataLayer implements EmulatedLayer {
@@ -54,7 +63,7 @@ export class DataLayer implements EmulatedLayer {
       fields,
       selector: new Selector(data, fields),
       writer: new FeatureWriter(data, fields, this.geometryType),
-      pbf: new PbfWriter(data, fields, this.geometryType),
+      pbf: new PbfWriter(data, fields, this.geometryType, options.pbfQuirk),
       maxRecordCount: options.maxRecordCount,
       capabilities: options.capabilities,
       cache: new AnswerCache(),

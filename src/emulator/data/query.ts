@@ -11,6 +11,7 @@ import {
 } from '../types.js';
 import { type AnswerCache, featureQueryKey } from './answer-cache.js';
 import type { FieldSet } from './fields.js';
+import { hash3 } from './hash.js';
 import { invalidParameter, parseQueryParams, type QueryRequest } from './query-params.js';
 import type { Selection, Selector } from './select.js';
 import type { FeatureWriter } from './serialize-features.js';
@@ -46,6 +47,9 @@ export function planPage(total: number, req: QueryRequest, ctx: QueryContext, fa
   const paging = ctx.capabilities.pagination;
   let offset = paging ? (req.resultOffset ?? 0) : 0;
   if (faults.ignoreResultOffset) offset = 0;
+  // offsets deeper than the server can go answer an empty page, without saying so
+  if (faults.offsetDepth !== undefined && offset > faults.offsetDepth)
+    return { start: 0, end: 0, exceeded: false };
   const asked =
     paging && req.resultRecordCount !== undefined && req.resultRecordCount > 0 ? req.resultRecordCount : max;
   const limit = Math.min(asked, max);
@@ -56,6 +60,11 @@ export function planPage(total: number, req: QueryRequest, ctx: QueryContext, fa
   if (faults.shortPageExceeded && end - start >= 2) {
     end = start + Math.floor((end - start) / 2);
     exceeded = true;
+  }
+  if (faults.pageCap !== undefined && end - start > faults.pageCap) {
+    // a silent cap: fewer rows, and no exceededTransferLimit
+    end = start + Math.max(0, Math.floor(faults.pageCap));
+    exceeded = false;
   }
   return { start, end, exceeded };
 }
@@ -107,7 +116,11 @@ export function runQuery(ctx: QueryContext, params: QueryParams, faults: QueryFa
     const cached = ctx.cache!.get(key);
     if (cached) return cached;
   }
-  const sel = ctx.selector.select(req);
+  if (req.statistics && faults.emptyStatistics && !req.returnCountOnly && !req.returnIdsOnly) {
+    return { body: '{}', contentType: JSON_CONTENT_TYPE };
+  }
+  const selected = ctx.selector.select(req);
+  const sel = faults.ignoreOrderBy && oidOrderOrNone(req) ? fileOrder(selected) : selected;
   if (req.format === 'pbf' && (req.returnCountOnly || req.returnIdsOnly)) {
     const body = req.returnCountOnly ? countPbf(sel.length) : idsPbf(ctx.fields.oidField, oidsOf(sel, ctx));
     return { body, contentType: PBF_CONTENT_TYPE };
@@ -119,6 +132,36 @@ export function runQuery(ctx: QueryContext, params: QueryParams, faults: QueryFa
   }
   const answer = featureAnswer(ctx, req, sel, faults);
   return key === undefined ? answer : ctx.cache!.set(key, answer.body, answer.contentType, answer.features);
+}
+
+/** No ordering, or ordering on the OID first: what a server ignoring orderByFields on its OID serves in file order. */
+function oidOrderOrNone(req: QueryRequest): boolean {
+  return req.orderBy.length === 0 || req.orderBy[0]!.field.isOid === true;
+}
+
+const FILE_ORDERS = new WeakMap<Selection, Selection>();
+
+/**
+ * The rows of a selection in a fixed shuffled "file" order (a hash of the row), the same for every
+ * query: paging with resultOffset in this order is consistent, but it is not OID order.
+ */
+function fileOrder(sel: Selection): Selection {
+  const hit = FILE_ORDERS.get(sel);
+  if (hit) return hit;
+  const n = sel.length;
+  const rows = new Uint32Array(n);
+  const keys = new Uint32Array(n);
+  for (let k = 0; k < n; k++) {
+    rows[k] = sel.row(k);
+    keys[k] = hash3(0x0f11e, rows[k]!, 7);
+  }
+  const positions = Array.from({ length: n }, (_, k) => k).sort(
+    (a, b) => keys[a]! - keys[b]! || rows[a]! - rows[b]!,
+  );
+  const ordered = Uint32Array.from(positions, (k) => rows[k]!);
+  const out: Selection = { length: n, row: (k) => ordered[k]! };
+  FILE_ORDERS.set(sel, out);
+  return out;
 }
 
 function featureAnswer(

@@ -7,10 +7,12 @@
  * left out (geometryType Point, fieldType SmallInteger, quantizeOriginPostion upperLeft, a zero
  * translate), except inside a oneof (a Value holding 0 keeps its field: only null is empty).
  *
- * Geometry is quantized with a transform that is always present: origin upper-left, translate 0,
- * scale 1e-9 degrees (geographic output) or 1e-4 (Web Mercator output) for x and y, 1e-4 for z and m;
- * y grows downward (qy = round((ty - y) / sy)). Coordinates are delta-encoded per part and per
- * dimension, from 0 at the first vertex of every part.
+ * Geometry is quantized with a transform that is always present: origin upper-left, x/y translate 0,
+ * scale 1e-9 degrees (geographic output) or 1e-4 (Web Mercator output) for x and y; y grows downward
+ * (qy = round((ty - y) / sy)). z and m: scale 1e-4, translate -100000, as ArcGIS Online writes them.
+ * x and y are delta-encoded per part, from 0 at the first vertex of every part; z and m are
+ * absolute (not deltas), and a missing m is a raw 0 (so an m of exactly -100000 reads back as null,
+ * as it does from ArcGIS). The field types are FeatureCollection.proto's, 0 to 16.
  *
  * One writer per layer, reused from page to page: a page is written into `#page`, each feature into
  * the scratch `#feature` (then copied in as one length-delimited field), nested Values and Geometry
@@ -18,6 +20,7 @@
  */
 import { ProtoWriter, WIRE_BYTES } from '../../core/protobuf.js';
 import { type EsriGeometryType, PBF_FIELD_TYPES, PBF_GEOMETRY_TYPES } from '../../core/protocol.js';
+import type { PbfQuirk } from '../types.js';
 import type { FieldRef, FieldSet } from './fields.js';
 import { WGS84 } from './metadata.js';
 import { toWebMercator, WEB_MERCATOR_SR } from './projection.js';
@@ -32,20 +35,28 @@ export const PBF_VERSION = '1';
 export const PBF_SCALE_GEOGRAPHIC = 1e-9;
 export const PBF_SCALE_PROJECTED = 1e-4;
 export const PBF_SCALE_ZM = 1e-4;
+/** Translate of z and m (ArcGIS Online's). */
+export const PBF_TRANSLATE_ZM = -100000;
 
-/** esriPBuffer GeometryType by Esri JSON type (an envelope, which no emulated layer has, as a polygon). */
-const GEOMETRY_TYPE = {
-  ...Object.fromEntries(PBF_GEOMETRY_TYPES.map((type, code) => [type, code])),
-  esriGeometryEnvelope: 3,
-} as Readonly<Record<EsriGeometryType, number>>;
+/** esriPBuffer GeometryType by Esri JSON type. */
+const GEOMETRY_TYPE = Object.fromEntries(
+  Object.entries(PBF_GEOMETRY_TYPES).map(([code, type]) => [type, Number(code)]),
+) as Readonly<Record<EsriGeometryType, number>>;
 
-/** esriPBuffer FieldType by Esri JSON type; BigInteger (not in the enum) is Integer. */
-const FIELD_TYPE: Readonly<Record<string, number>> = {
-  ...Object.fromEntries(PBF_FIELD_TYPES.map((type, code) => [type, code])),
-  esriFieldTypeBigInteger: 1,
-};
-/** DateOnly, TimeOnly, TimestampOffset travel as text in JSON: String here too. */
+/** esriPBuffer FieldType by Esri JSON type (DateOnly, TimeOnly, TimestampOffset values are text). */
+const FIELD_TYPE: Readonly<Record<string, number>> = Object.fromEntries(
+  PBF_FIELD_TYPES.map((type, code) => [type, code]),
+);
+/** A field type outside the enum is written as String. */
 const FIELD_TYPE_STRING = 4;
+
+/** Raw z or m: absolute, quantized. A missing (non-finite) m is 0; a non-finite z is written as 0. */
+function quantizeZ(z: number): number {
+  return Math.round((finite(z) - PBF_TRANSLATE_ZM) / PBF_SCALE_ZM);
+}
+function quantizeM(m: number): number {
+  return Number.isFinite(m) ? Math.round((m - PBF_TRANSLATE_ZM) / PBF_SCALE_ZM) : 0;
+}
 
 // Value oneof fields
 const V_STRING = 1;
@@ -58,7 +69,7 @@ const V_UINT64 = 7;
 const V_SINT64 = 8;
 
 /** How a field's numbers are written (strings are always string_value, null an empty Value). */
-type NumberKind = 'oid' | 'int' | 'bigint' | 'single' | 'double' | 'date' | 'text';
+type NumberKind = 'oid' | 'int' | 'bigint' | 'single' | 'double' | 'date' | 'text' | 'int32';
 
 function numberKind(type: string): NumberKind {
   switch (type) {
@@ -145,6 +156,8 @@ export class PbfWriter {
     readonly data: LayerData,
     readonly fields: FieldSet,
     readonly geometryType: EsriGeometryType,
+    /** `int32`: Integer, BigInteger and Date values cut to a sint32 (Koop's encoder), for tests. */
+    readonly quirk?: PbfQuirk | undefined,
   ) {}
 
   /** The FeatureResult answer of a feature query. */
@@ -183,7 +196,11 @@ export class PbfWriter {
         s.doubleField(3, PBF_SCALE_ZM);
         s.doubleField(4, PBF_SCALE_ZM);
       });
-      t.message(3, () => {}); // translate: x = y = m = z = 0 (defaults)
+      t.message(3, (s) => {
+        // x = y = 0 (defaults)
+        s.doubleField(3, PBF_TRANSLATE_ZM);
+        s.doubleField(4, PBF_TRANSLATE_ZM);
+      });
     });
     const outFields = req.outFields;
     for (const ref of outFields) {
@@ -194,7 +211,12 @@ export class PbfWriter {
         f.stringField(3, ref.field.alias ?? ref.field.name);
       });
     }
-    const kinds = outFields.map((f) => numberKind(f.field.type));
+    const kinds = outFields.map((f) => {
+      const kind = numberKind(f.field.type);
+      return this.quirk === 'int32' && (kind === 'int' || kind === 'bigint' || kind === 'date')
+        ? 'int32'
+        : kind;
+    });
     const feature = this.#feature;
     for (let k = 0; k < rows.length; k++) {
       const row = rows[k]!;
@@ -236,8 +258,8 @@ export class PbfWriter {
       q = this.#coords.ensure(stride);
       q[n++] = Math.round(finite(x) / scale);
       q[n++] = Math.round(-finite(y) / scale);
-      if (withZ) q[n++] = Math.round(finite(c[o + zAt]!) / PBF_SCALE_ZM);
-      if (withM) q[n++] = Math.round(finite(c[o + mAt]!) / PBF_SCALE_ZM);
+      if (withZ) q[n++] = quantizeZ(c[o + zAt]!);
+      if (withM) q[n++] = quantizeM(c[o + mAt]!);
     } else {
       const first = g.featurePart[row]!;
       const last = g.featurePart[row + 1]!;
@@ -256,8 +278,6 @@ export class PbfWriter {
         lengths[parts++] = end - start;
         let px = 0;
         let py = 0;
-        let pz = 0;
-        let pm = 0;
         for (let p = start; p < end; p++) {
           const o = p * dim;
           let x = c[o]!;
@@ -269,16 +289,9 @@ export class PbfWriter {
           q[n++] = qy - py;
           px = qx;
           py = qy;
-          if (withZ) {
-            const qz = Math.round(finite(c[o + zAt]!) / PBF_SCALE_ZM);
-            q[n++] = qz - pz;
-            pz = qz;
-          }
-          if (withM) {
-            const qm = Math.round(finite(c[o + mAt]!) / PBF_SCALE_ZM);
-            q[n++] = qm - pm;
-            pm = qm;
-          }
+          // z and m: absolute
+          if (withZ) q[n++] = quantizeZ(c[o + zAt]!);
+          if (withM) q[n++] = quantizeM(c[o + mAt]!);
         }
       }
     }
@@ -340,6 +353,15 @@ function writeValue(w: ProtoWriter, kind: NumberKind, v: CellValue): void {
       if (integer) {
         w.varint(1 + int64Size(v));
         w.int64Field(V_INT64, v);
+        return;
+      }
+      break;
+    case 'int32':
+      // the int32 quirk: cut to 32 bits (ToInt32), as Koop writes its Integer fields
+      if (integer) {
+        const cut = v | 0;
+        w.varint(1 + svarintSize(cut));
+        w.sintField(V_SINT, cut);
         return;
       }
       break;

@@ -1,16 +1,20 @@
 /**
- * Strategy 4: a quadtree over the layer extent, for servers that allow no paging, ids or statistics.
+ * Strategy 5: a quadtree over the layer extent, for servers that allow no paging or statistics.
  * A cell answering exceededTransferLimit (or failing with a query error) is split in four; features
  * returned by several cells are de-duplicated by OID downstream (output is not in OID order).
+ * No envelope sees a feature whose geometry is null (nor what a cell capped silently): when the
+ * server lists ids, what the quadtree did not return is fetched by id afterwards.
  */
 
 import { EtlError } from '../../core/errors.js';
 import type { EsriEnvelope, EsriFeature } from '../../core/protocol.js';
 import { orderedPool } from '../ordered-pool.js';
+import { silentCap } from '../page-cap.js';
 import { orderPage } from '../page-order.js';
 import { featureParams, isQueryFailure, runQuery } from '../query.js';
-import { fallbackError } from '../strategy-errors.js';
+import { fallbackError, isFallbackError } from '../strategy-errors.js';
 import { buildWhere } from '../where.js';
+import { fetchObjectIds, idPages } from './ids.js';
 import type { PreparedStrategy, QueryContext, Strategy } from './types.js';
 
 const MAX_DEPTH = 24;
@@ -25,9 +29,45 @@ export const envelopeStrategy: Strategy = {
     if (!(extent.xmax >= extent.xmin && extent.ymax >= extent.ymin)) {
       throw fallbackError('NO_STRATEGY', `${ctx.layer.url} has an empty extent`);
     }
-    return { name: 'envelope', ordered: false, pages: () => cellPages(ctx, extent) };
+    const ids = await idList(ctx);
+    const where = buildWhere({ userWhere: ctx.userWhere, oidField: ctx.layer.oidField, after: ctx.after });
+    const cap = await silentCap(ctx, where, 'envelope cells');
+    return {
+      name: 'envelope',
+      ordered: false,
+      ...(ids ? { ids } : {}),
+      pages: async function* () {
+        yield* cellPages(ctx, extent, cap);
+        if (ids) yield* invisiblePages(ctx, ids);
+      },
+    };
   },
 };
+
+/** The id list when the server gives one that matches the count; else the count alone checks. */
+async function idList(ctx: QueryContext): Promise<Float64Array | undefined> {
+  if (ctx.expected === 0) return undefined;
+  try {
+    const ids = await fetchObjectIds(ctx);
+    return ids.length === ctx.expected ? ids : undefined;
+  } catch (error) {
+    if (isFallbackError(error)) return undefined;
+    throw error;
+  }
+}
+
+/** The listed ids no cell returned (null geometries, silently capped cells), fetched by id. */
+async function* invisiblePages(ctx: QueryContext, ids: Float64Array): AsyncGenerator<EsriFeature[]> {
+  const written = ctx.written;
+  if (!written) return;
+  const missing = ids.filter((oid) => !written.has(oid));
+  if (missing.length === 0) return;
+  ctx.emit?.({
+    type: 'warning',
+    message: `${missing.length} features were in no envelope (null geometry, or a cell cut short); fetching them by id`,
+  });
+  yield* idPages(ctx, missing);
+}
 
 type Cell = [xmin: number, ymin: number, xmax: number, ymax: number];
 
@@ -68,6 +108,7 @@ function quarters([xmin, ymin, xmax, ymax]: Cell): Cell[] {
 async function* cellPages(
   ctx: QueryContext,
   extent: EsriEnvelope,
+  cap: number | undefined,
 ): AsyncGenerator<EsriFeature[], void, undefined> {
   const oidField = ctx.layer.oidField;
   const where = buildWhere({ userWhere: ctx.userWhere, oidField, after: ctx.after });
@@ -95,7 +136,11 @@ async function* cellPages(
       if (!isQueryFailure(error) || depth >= MAX_DEPTH) throw error;
       return split();
     }
-    if (result.exceededTransferLimit) {
+    // as many rows as the server's silent cap: maybe cut short, so split like a flagged cell (the
+    // id list, when there is one, fetches what a cell at the deepest level still could not give)
+    const capped = cap !== undefined && result.features.length >= cap;
+    if (capped && depth >= MAX_DEPTH) return orderPage(result.features, oidField).features;
+    if (result.exceededTransferLimit || capped) {
       if (depth >= MAX_DEPTH) {
         throw new EtlError(
           'EXTRACTION_INCOMPLETE',
@@ -107,7 +152,8 @@ async function* cellPages(
     return orderPage(result.features, oidField).features;
   };
 
-  const n = Math.max(1, Math.ceil(Math.sqrt(Math.ceil(ctx.expected / ctx.pageSize))));
+  const perCell = cap === undefined ? ctx.pageSize : Math.max(1, Math.min(ctx.pageSize, cap - 1));
+  const n = Math.max(1, Math.ceil(Math.sqrt(Math.ceil(ctx.expected / perCell))));
   yield* orderedPool(gridCells(extent, n), (cell, signal) => fetchCell(cell, 0, signal), {
     concurrency: ctx.concurrency,
     signal: ctx.signal,

@@ -1,7 +1,9 @@
 /**
  * Strategy 2: `returnIdsOnly` → sorted unique OIDs (a Float64Array) → `objectIds` batches.
  * Guards: the id list must match returnCountOnly; features outside a batch or already seen are
- * dropped; a short batch with exceededTransferLimit fetches its missing ids again.
+ * dropped; a short batch, flagged with exceededTransferLimit or not (a server capping its pages
+ * silently), fetches its missing ids again, and later batches shrink to what the server gives.
+ * Each batch is a known set of ids, so sorting it locally never relies on the server's order.
  */
 
 import { isEtlError } from '../../core/errors.js';
@@ -33,7 +35,7 @@ export const idsStrategy: Strategy = {
         `returnIdsOnly answered ${ids.length} object ids but returnCountOnly counts ${ctx.expected}`,
       );
     }
-    return { name: 'ids', ordered: true, pages: () => idPages(ctx, ids) };
+    return { name: 'ids', ordered: true, ids, pages: () => idPages(ctx, ids) };
   },
 };
 
@@ -67,12 +69,15 @@ export async function fetchObjectIds(ctx: QueryContext): Promise<Float64Array> {
   }
 }
 
-async function* idPages(
+/** The features of `ids` (sorted, unique), in batches of at most ctx.pageSize, in OID order. */
+export async function* idPages(
   ctx: QueryContext,
   ids: Float64Array,
 ): AsyncGenerator<EsriFeature[], void, undefined> {
   const where = buildWhere({ userWhere: ctx.userWhere, oidField: ctx.layer.oidField });
   const oidField = ctx.layer.oidField;
+  /** Shrinks to what the server really gives when it caps its pages without saying so. */
+  let batchSize = ctx.pageSize;
 
   const fetchBatch = async (batch: Float64Array, signal: AbortSignal): Promise<EsriFeature[]> => {
     if (signal.aborted) throw signal.reason;
@@ -89,7 +94,7 @@ async function* idPages(
       ];
     }
     const page = orderPage(result.features, oidField, (oid) => binarySearch(batch, oid) >= 0);
-    if (page.oids.length < batch.length && result.exceededTransferLimit) {
+    if (page.oids.length < batch.length && (result.exceededTransferLimit || page.oids.length > 0)) {
       if (page.oids.length === 0) {
         // Truncated to nothing: ask for less at a time.
         if (batch.length <= 1) return [];
@@ -99,7 +104,15 @@ async function* idPages(
           ...(await fetchBatch(batch.subarray(half), signal)),
         ];
       }
-      // A short answer flagged as truncated: fetch the ids it left out, then merge in OID order.
+      // A short answer (flagged as truncated, or capped silently): fetch the ids it left out, then
+      // merge in OID order. An id answered by no query at all is left to the end check.
+      if (!result.exceededTransferLimit && page.oids.length < batchSize) {
+        batchSize = page.oids.length;
+        ctx.emit?.({
+          type: 'warning',
+          message: `the server returns at most ${batchSize} features per query without exceededTransferLimit; asking ${batchSize} ids at a time`,
+        });
+      }
       const received = new Set(page.oids);
       const missing = batch.filter((oid) => !received.has(oid));
       const rest = await fetchBatch(missing, signal);
@@ -109,7 +122,11 @@ async function* idPages(
   };
 
   function* batches(): Generator<Float64Array> {
-    for (let i = 0; i < ids.length; i += ctx.pageSize) yield ids.subarray(i, i + ctx.pageSize);
+    for (let i = 0; i < ids.length; ) {
+      const size = batchSize;
+      yield ids.subarray(i, i + size);
+      i += size;
+    }
   }
 
   yield* orderedPool(batches(), fetchBatch, { concurrency: ctx.concurrency, signal: ctx.signal });

@@ -1,34 +1,53 @@
 /**
- * Strategy 1: resultOffset + resultRecordCount, ordered by OID. Guards: a probe checks that the server
- * honours resultOffset; a page repeating already-written OIDs beyond the previous page's extra rows is
- * an ignored resultOffset (never duplicates); a short page with exceededTransferLimit is continued.
+ * Paging with resultOffset + resultRecordCount, in two modes:
+ *
+ * - `offset`: ordered by OID (`orderByFields`). Nothing about the server is trusted: the probe and
+ *   every answer are checked in the order the server sent them (before any local sorting), so a
+ *   server that ignores orderByFields on the OID is left before a wrong page is written.
+ * - `server-order`: the server's own order, without orderByFields (what ogr2ogr and pyesridump do).
+ *   Its output is not in OID order: repeats are dropped by OID and the end count is checked.
+ *
+ * Both detect a page cap the server does not flag (a short page without exceededTransferLimit while
+ * the count says more remain): the rest of the span is asked for, and pages shrink to what the
+ * server really gives. An empty unflagged page before the count is reached (offsets honoured only up
+ * to a depth) leaves the strategy.
  */
 import { EtlError } from '../../core/errors.js';
 import type { EsriFeature } from '../../core/protocol.js';
+import { featureOid } from '../oid.js';
+import { OidSet } from '../oid-set.js';
 import { orderedPool } from '../ordered-pool.js';
 import { orderPage } from '../page-order.js';
 import { featureParams, isQueryFailure, runQuery, unsplittableError } from '../query.js';
 import { fallbackError } from '../strategy-errors.js';
 import { buildWhere } from '../where.js';
 import { refusal } from './refusal.js';
-import type { PreparedStrategy, QueryContext, Strategy } from './types.js';
+import type { PreparedStrategy, QueryContext, Strategy, StrategyName } from './types.js';
 
 const MAX_EMPTY_CONTINUATIONS = 3;
 
 export const offsetStrategy: Strategy = {
   name: 'offset',
-  async prepare(ctx: QueryContext): Promise<PreparedStrategy> {
-    if (!ctx.layer.supportsPagination) {
-      throw fallbackError(
-        'NO_STRATEGY',
-        `${ctx.layer.url} does not support pagination (advancedQueryCapabilities.supportsPagination)`,
-      );
-    }
-    const where = buildWhere({ userWhere: ctx.userWhere, oidField: ctx.layer.oidField, after: ctx.after });
-    if (ctx.expected > 1) await probeOffset(ctx, where);
-    return { name: 'offset', ordered: true, pages: () => offsetPages(ctx, where) };
-  },
+  prepare: (ctx) => prepareOffset(ctx, 'offset'),
 };
+
+export const serverOrderStrategy: Strategy = {
+  name: 'server-order',
+  prepare: (ctx) => prepareOffset(ctx, 'server-order'),
+};
+
+async function prepareOffset(ctx: QueryContext, name: StrategyName): Promise<PreparedStrategy> {
+  if (!ctx.layer.supportsPagination) {
+    throw fallbackError(
+      'NO_STRATEGY',
+      `${ctx.layer.url} does not support pagination (advancedQueryCapabilities.supportsPagination)`,
+    );
+  }
+  const byOid = name === 'offset';
+  const where = buildWhere({ userWhere: ctx.userWhere, oidField: ctx.layer.oidField, after: ctx.after });
+  if (ctx.expected > 1) await probeOffset(ctx, where, byOid);
+  return { name, ordered: byOid, pages: () => offsetPages(ctx, where, byOid) };
+}
 
 function ignoredOffsetError(detail: string): EtlError {
   return fallbackError(
@@ -37,24 +56,57 @@ function ignoredOffsetError(detail: string): EtlError {
   );
 }
 
-/** Two tiny queries: the OID at offset 1 must be the second OID of offset 0. */
-async function probeOffset(ctx: QueryContext, where: string): Promise<void> {
+/** The message names the real cause, so that a user knows which strategy can still work. */
+export function ignoredOrderError(oidField: string, detail: string): EtlError {
+  return fallbackError(
+    'EXTRACTION_INCOMPLETE',
+    `The server ignores orderByFields on ${oidField} (${detail}); OID-ordered offset paging cannot be used: use --strategy ids, oid-range or server-order`,
+  );
+}
+
+function unstableOrderError(detail: string): EtlError {
+  return fallbackError(
+    'EXTRACTION_INCOMPLETE',
+    `The server's order is not the same from one query to the next (${detail}); offset paging cannot be used`,
+  );
+}
+
+/** OIDs of an answer, in the order the server sent them. */
+function rawOids(features: readonly EsriFeature[], oidField: string): number[] {
+  return features.map((f) => featureOid(f.attributes ?? {}, oidField));
+}
+
+/**
+ * Two tiny queries, compared as the server answered them (never sorted): offset 0 must hold two
+ * OIDs (ascending when ordered by OID), and offset 1 must start with the second of them.
+ */
+async function probeOffset(ctx: QueryContext, where: string, byOid: boolean): Promise<void> {
   const oid = ctx.layer.oidField;
-  const base = { where, outFields: oid, returnGeometry: false, orderByFields: `${oid} ASC` };
-  let first: EsriFeature[];
-  let second: EsriFeature[];
+  const base = {
+    where,
+    outFields: oid,
+    returnGeometry: false,
+    ...(byOid ? { orderByFields: `${oid} ASC` } : {}),
+  };
+  let answers: Awaited<ReturnType<typeof runQuery>>[];
   try {
-    [first, second] = await Promise.all([
-      runQuery(ctx, { ...base, resultOffset: 0, resultRecordCount: 2 }).then((r) => r.features),
-      runQuery(ctx, { ...base, resultOffset: 1, resultRecordCount: 1 }).then((r) => r.features),
+    answers = await Promise.all([
+      runQuery(ctx, { ...base, resultOffset: 0, resultRecordCount: 2 }),
+      runQuery(ctx, { ...base, resultOffset: 1, resultRecordCount: 1 }),
     ]);
   } catch (error) {
     throw refusal(error, 'resultOffset paging');
   }
-  const a = orderPage(first, oid).oids;
-  const b = orderPage(second, oid).oids;
+  // an invalid OID is the server's data, not a refusal of paging: INVALID_RESPONSE as it is
+  const a = rawOids(answers[0]!.features, oid);
+  const b = rawOids(answers[1]!.features, oid);
   if (a.length < 2 || b.length < 1) return; // too few features to tell; the page guards still apply
-  if (b[0] !== a[1]) throw ignoredOffsetError(`offset 1 answered OID ${b[0]}, expected ${a[1]}`);
+  if (byOid && a[0]! >= a[1]!) {
+    throw ignoredOrderError(oid, `ordered by ${oid} ASC, offset 0 answered OID ${a[0]} before OID ${a[1]}`);
+  }
+  if (b[0] === a[1]) return;
+  if (b[0] === a[0]) throw ignoredOffsetError(`offset 1 answered OID ${b[0]}, the first one again`);
+  throw unstableOrderError(`offset 1 answered OID ${b[0]}, but offset 0 answered ${a[0]}, ${a[1]}`);
 }
 
 interface OffsetTask {
@@ -65,50 +117,101 @@ interface OffsetTask {
 async function* offsetPages(
   ctx: QueryContext,
   where: string,
+  byOid: boolean,
 ): AsyncGenerator<EsriFeature[], void, undefined> {
   const oidField = ctx.layer.oidField;
+  /** Shrinks to what the server really gives when it caps its pages without saying so. */
+  let pageSize = ctx.pageSize;
+
+  const learnCap = (n: number): void => {
+    if (n <= 0 || n >= pageSize) return;
+    pageSize = n;
+    ctx.emit?.({
+      type: 'warning',
+      message: `the server returns at most ${n} features per page without exceededTransferLimit; paging by ${n}`,
+    });
+  };
+
   const fetchSpan = async (offset: number, count: number, signal: AbortSignal): Promise<EsriFeature[]> => {
     const out: EsriFeature[] = [];
     let got = 0;
     let empty = 0;
+    let previous = Number.NEGATIVE_INFINITY;
+    const inSpan = new Set<number>();
     while (got < count) {
       if (signal.aborted) throw signal.reason;
+      const at = offset + got;
       let result: Awaited<ReturnType<typeof runQuery>>;
       try {
         result = await runQuery(ctx, {
           ...featureParams(ctx, where),
-          resultOffset: offset + got,
+          resultOffset: at,
           resultRecordCount: count - got,
-          orderByFields: `${oidField} ASC`,
+          ...(byOid ? { orderByFields: `${oidField} ASC` } : {}),
         });
       } catch (error) {
         if (!isQueryFailure(error)) throw error;
         const rest = count - got;
-        if (rest <= 1) throw unsplittableError(`The feature at offset ${offset + got}`, error);
+        if (rest <= 1) throw unsplittableError(`The feature at offset ${at}`, error);
         const half = Math.ceil(rest / 2);
-        out.push(...(await fetchSpan(offset + got, half, signal)));
-        out.push(...(await fetchSpan(offset + got + half, rest - half, signal)));
+        out.push(...(await fetchSpan(at, half, signal)));
+        out.push(...(await fetchSpan(at + half, rest - half, signal)));
         return out;
       }
+      const n = result.features.length;
+      if (byOid) {
+        // the server's own order, before anything sorts it: every new OID above the one before
+        for (const oid of rawOids(result.features, oidField)) {
+          if (inSpan.has(oid)) continue; // a repeat: dropped downstream, not an order problem
+          if (oid <= previous) {
+            throw ignoredOrderError(
+              oidField,
+              `the page at offset ${at} answered OID ${oid} after OID ${previous}`,
+            );
+          }
+          inSpan.add(oid);
+          previous = oid;
+        }
+      }
       out.push(...result.features);
-      got += result.features.length;
-      // A short page WITHOUT exceededTransferLimit is the end of the data; WITH it, more rows exist.
-      if (!result.exceededTransferLimit) break;
-      if (result.features.length === 0 && ++empty >= MAX_EMPTY_CONTINUATIONS) {
-        throw new EtlError(
+      got += n;
+      if (result.exceededTransferLimit) {
+        if (n === 0 && ++empty >= MAX_EMPTY_CONTINUATIONS) {
+          throw new EtlError(
+            'EXTRACTION_INCOMPLETE',
+            `The server keeps answering empty pages with exceededTransferLimit at offset ${at}`,
+          );
+        }
+        continue;
+      }
+      // No flag: the end of the data, unless the count says more remain.
+      if (offset + got >= ctx.expected) break;
+      if (n === 0) {
+        throw fallbackError(
           'EXTRACTION_INCOMPLETE',
-          `The server keeps answering empty pages with exceededTransferLimit at offset ${offset + got}`,
+          `Got ${offset + got} features and then an empty page at offset ${at}, although the layer counts ${ctx.expected} for this query: the server honours resultOffset only up to a depth`,
         );
       }
+      learnCap(n); // a short page, unflagged, while more remain: a silent cap
     }
     return out;
   };
 
   function* tasks(): Generator<OffsetTask> {
-    for (let offset = 0; offset < ctx.expected; offset += ctx.pageSize) yield { offset, count: ctx.pageSize };
+    for (let offset = 0; offset < ctx.expected; ) {
+      const count = pageSize;
+      yield { offset, count };
+      offset += count;
+    }
   }
 
-  let lastOid = ctx.after ?? Number.NEGATIVE_INFINITY;
+  // Guards across pages, on the OIDs the server answered: a page may repeat only the extra rows
+  // of the page before (maxRecordCount + 1); ordered by OID, its new OIDs come after the last one.
+  // (ordered by OID, the OIDs answered so far are exactly those ≤ lastOid: no set is needed)
+  const streamed = byOid ? undefined : new OidSet();
+  const seen = (oid: number): boolean => (streamed ? streamed.has(oid) : oid <= lastOid);
+  let firstOid: number | undefined;
+  let lastOid = Number.NEGATIVE_INFINITY;
   let allowance = 0;
   const pages = orderedPool(
     tasks(),
@@ -116,18 +219,31 @@ async function* offsetPages(
     { concurrency: ctx.concurrency, signal: ctx.signal },
   );
   for await (const { task, features } of pages) {
-    const page = orderPage(features, oidField);
-    let overlap = 0;
-    while (overlap < page.oids.length && page.oids[overlap]! <= lastOid) overlap++;
-    if (overlap > allowance) {
-      throw ignoredOffsetError(
-        `the page at offset ${task.offset} repeats ${overlap} features already written, up to OID ${lastOid}`,
-      );
+    const oids = rawOids(features, oidField);
+    const repeated = oids.filter(seen);
+    if (repeated.length > allowance) {
+      const at = `the page at offset ${task.offset}`;
+      if (oids[0] === firstOid) {
+        throw ignoredOffsetError(
+          `${at} repeats ${repeated.length} features already written, up to OID ${lastOid}`,
+        );
+      }
+      if (byOid) {
+        throw ignoredOrderError(
+          oidField,
+          `${at} answers ${repeated.length} OIDs at or below OID ${lastOid}, already written`,
+        );
+      }
+      throw unstableOrderError(`${at} repeats ${repeated.length} features already written`);
     }
     // maxRecordCount + 1 rows: the extra rows belong to the next page, which repeats them; the
-    // extraction guard drops (and counts) the repeated ones.
+    // extraction drops (and counts) the repeated ones.
     allowance = Math.max(0, features.length - task.count);
-    if (page.oids.length > 0) lastOid = Math.max(lastOid, page.oids[page.oids.length - 1]!);
-    yield page.features;
+    for (const oid of oids) {
+      firstOid ??= oid;
+      streamed?.add(oid);
+      if (oid > lastOid) lastOid = oid;
+    }
+    yield byOid ? orderPage(features, oidField).features : features;
   }
 }

@@ -1,7 +1,9 @@
 /**
  * Strategy 3: OID min/max from `outStatistics`, then `where` OID ranges. Adaptive: a range answering
  * exceededTransferLimit (or failing with a query error) is split in half; sparse ranges are fine.
- * Guard: the statistics are cross-checked with returnCountOnly before anything is written.
+ * Guards: the statistics are cross-checked with returnCountOnly before anything is written; one
+ * OID-only query over the whole range learns a page cap the server does not flag (fewer rows than
+ * the count, no exceededTransferLimit), and a range answering that many rows is split as if flagged.
  */
 
 import { EtlError } from '../../core/errors.js';
@@ -9,6 +11,7 @@ import type { EsriFeature } from '../../core/protocol.js';
 import { countFeatures } from '../metadata.js';
 import { toOid } from '../oid.js';
 import { orderedPool } from '../ordered-pool.js';
+import { silentCap } from '../page-cap.js';
 import { orderPage } from '../page-order.js';
 import {
   featureParams,
@@ -42,7 +45,8 @@ export const oidRangeStrategy: Strategy = {
         `OID statistics look wrong: [${min}, ${max}] holds ${inRange} features but returnCountOnly counts ${ctx.expected}`,
       );
     }
-    return { name: 'oid-range', ordered: true, pages: () => rangePages(ctx, min, max) };
+    const cap = await silentCap(ctx, where, 'ranges');
+    return { name: 'oid-range', ordered: true, pages: () => rangePages(ctx, min, max, cap) };
   },
 };
 
@@ -90,6 +94,7 @@ async function* rangePages(
   ctx: QueryContext,
   min: number,
   max: number,
+  cap: number | undefined,
 ): AsyncGenerator<EsriFeature[], void, undefined> {
   const oidField = ctx.layer.oidField;
   const fetchRange = async (a: number, b: number, signal: AbortSignal): Promise<EsriFeature[]> => {
@@ -121,12 +126,17 @@ async function* rangePages(
       const returned = orderPage(result.features, oidField, (oid) => oid >= a && oid <= b).oids;
       return split(returned[returned.length - 1]);
     }
-    return orderPage(result.features, oidField, (oid) => oid >= a && oid <= b).features;
+    const page = orderPage(result.features, oidField, (oid) => oid >= a && oid <= b);
+    // as many rows as the silent cap: maybe cut short, so split (in halves: the rows returned need
+    // not be the lowest OIDs when the server ignores orderByFields)
+    if (cap !== undefined && a < b && result.features.length >= cap) return split();
+    return page.features;
   };
 
   // Range width from the density: about one page of features per range when OIDs are even.
   const span = max - min + 1;
-  const width = Math.max(1, Math.ceil((span / Math.max(1, ctx.expected)) * ctx.pageSize));
+  const perRange = Math.max(1, Math.min(ctx.pageSize, cap === undefined ? ctx.pageSize : cap - 1));
+  const width = Math.max(1, Math.ceil((span / Math.max(1, ctx.expected)) * perRange));
   function* ranges(): Generator<[number, number]> {
     for (let a = min; a <= max; a += width) yield [a, Math.min(max, a + width - 1)];
   }

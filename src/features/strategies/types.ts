@@ -3,10 +3,18 @@ import type { Emit } from '../../core/events.js';
 import type { EsriFeature } from '../../core/protocol.js';
 import type { ConcurrencyController } from '../../http/concurrency.js';
 import type { LayerInfo } from '../metadata.js';
+import type { OidSet } from '../oid-set.js';
 import type { WireState } from '../query.js';
 
-export type StrategyName = 'offset' | 'ids' | 'oid-range' | 'envelope';
-export const STRATEGY_ORDER: readonly StrategyName[] = ['offset', 'ids', 'oid-range', 'envelope'];
+export type StrategyName = 'offset' | 'ids' | 'oid-range' | 'server-order' | 'envelope';
+/** The order `auto` tries them in: OID-ordered (resumable) strategies first. */
+export const STRATEGY_ORDER: readonly StrategyName[] = [
+  'offset',
+  'ids',
+  'oid-range',
+  'server-order',
+  'envelope',
+];
 
 /** What every strategy needs to query a layer. */
 export interface QueryContext {
@@ -32,6 +40,11 @@ export interface QueryContext {
   emit: Emit | undefined;
   /** Feature queries in f=pbf or f=json (absent: json). Shared by every query of an extraction. */
   wire?: WireState | undefined;
+  /**
+   * OIDs this run has written so far (kept up to date by the extraction between two pages): the
+   * envelope strategy fetches by id what no envelope returned.
+   */
+  written?: OidSet | undefined;
 }
 
 /** A strategy made ready by its probe: nothing has been written yet. */
@@ -41,6 +54,8 @@ export interface PreparedStrategy {
   readonly ordered: boolean;
   /** Pages of Esri features, in output order. */
   pages(): AsyncGenerator<EsriFeature[], void, undefined>;
+  /** The sorted id list the strategy fetched (returnIdsOnly): the output is checked against it. */
+  readonly ids?: Float64Array | undefined;
 }
 
 export interface Strategy {

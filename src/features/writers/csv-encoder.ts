@@ -29,12 +29,12 @@ function freeName(name: string, taken: readonly string[]): string {
   return out;
 }
 
-function geometryColumns(schema: CsvSchema, mode: CsvGeometry, names: readonly string[]) {
+function geometryColumns(schema: CsvSchema, mode: CsvGeometry, names: readonly string[], excelSafe: boolean) {
   if (schema.geometryType === undefined) return { columns: [], cells: () => '' };
   if (mode === 'wkt') {
     return {
       columns: [freeName('geometry', names)],
-      cells: (feature: GeoJSONFeature) => csvText(geometryToWkt(feature.geometry)),
+      cells: (feature: GeoJSONFeature) => csvText(geometryToWkt(feature.geometry), excelSafe),
     };
   }
   if (schema.geometryType !== 'esriGeometryPoint') {
@@ -54,13 +54,21 @@ function geometryColumns(schema: CsvSchema, mode: CsvGeometry, names: readonly s
   };
 }
 
-export function createCsvEncoder(schema: CsvSchema, mode: CsvGeometry = 'wkt'): FeatureEncoder {
+/**
+ * `excelSafe`: prefix cells a spreadsheet would run as a formula with `'` (changes the data;
+ * off by default).
+ */
+export function createCsvEncoder(
+  schema: CsvSchema,
+  mode: CsvGeometry = 'wkt',
+  excelSafe = false,
+): FeatureEncoder {
   const fields = propertyFields(schema.fields);
   const names = fields.map((f) => f.name);
   const isDate = fields.map((f) => f.type === 'esriFieldTypeDate');
-  const geometry = geometryColumns(schema, mode, names);
+  const geometry = geometryColumns(schema, mode, names, excelSafe);
   const withGeometry = geometry.columns.length > 0;
-  const header = [...names, ...geometry.columns].map(csvText).join(',') + EOL;
+  const header = `${[...names, ...geometry.columns].map((name) => csvText(name, excelSafe)).join(',')}${EOL}`;
   return withPageText({
     header: () => header,
     pageInto(out: TextOut, features: readonly unknown[], _before: number, convert?: PageConverter<unknown>) {
@@ -71,7 +79,7 @@ export function createCsvEncoder(schema: CsvSchema, mode: CsvGeometry = 'wkt'): 
         for (let i = 0; i < names.length; i++) {
           const value = properties[names[i]!];
           if (i > 0) row += ',';
-          row += isDate[i] ? csvDate(value) : csvValue(value);
+          row += isDate[i] ? csvDate(value, excelSafe) : csvValue(value, excelSafe);
         }
         if (withGeometry) row += (names.length > 0 ? ',' : '') + geometry.cells(feature);
         out.write(row + EOL);

@@ -3,11 +3,17 @@
  * renamed onto the target on finish. The target does not exist (or keeps its old content) until
  * then, so a failed run never leaves a half-written target. A resumed run reopens the temp file
  * and truncates it to the checkpoint.
+ *
+ * The temp file is created exclusively (`O_EXCL`) without following a link (`O_NOFOLLOW`), mode
+ * 0600 until it is published: a file or symlink planted at its name is refused, never written
+ * through. A resumed temp file is reopened without following a link either.
  */
 
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { EtlError } from '../../core/errors.js';
 import type { OutputSink } from './sink.js';
 
@@ -18,6 +24,22 @@ export interface FileSinkOptions {
   resumeAt?: number | undefined;
   /** Checks the kept content (its length is `resumeAt`); throws CHECKPOINT_INVALID when it is not right. */
   verify?: ((lastByte: string) => void) | undefined;
+}
+
+/** A fresh temp name beside `target`: `<target>.<random>.partial`. */
+export function randomTempPath(target: string): string {
+  return join(dirname(target), `${basename(target)}.${randomBytes(6).toString('hex')}.partial`);
+}
+
+// O_NOFOLLOW is 0 where the platform has none (Windows): there, exclusive creation still refuses
+// a planted file.
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW;
+const REOPEN_FLAGS = constants.O_RDWR | NOFOLLOW;
+
+/** The mode a file created now would get (0666 less the umask): the published file's mode. */
+function publishedMode(): number {
+  return 0o666 & ~process.umask();
 }
 
 function outputError(message: string, cause: unknown): EtlError {
@@ -31,14 +53,18 @@ export async function openFileSink(options: FileSinkOptions): Promise<OutputSink
   let position = 0;
   if (options.resumeAt === undefined) {
     try {
-      handle = await open(temp, 'w');
+      handle = await open(temp, CREATE_FLAGS, 0o600);
     } catch (cause) {
       throw outputError(`Cannot create ${temp}`, cause);
     }
   } else {
     const bytes = options.resumeAt;
     try {
-      handle = await open(temp, 'r+');
+      handle = await open(temp, REOPEN_FLAGS);
+      if (!(await handle.stat()).isFile()) {
+        await handle.close();
+        throw new Error('not a regular file');
+      }
     } catch (cause) {
       throw new EtlError('CHECKPOINT_INVALID', `Cannot reopen the partial output ${temp} to resume`, {
         cause,
@@ -88,6 +114,7 @@ export async function openFileSink(options: FileSinkOptions): Promise<OutputSink
     },
     async finish() {
       try {
+        await handle.chmod(publishedMode());
         await handle.sync();
         await close();
         await rename(temp, target);

@@ -23,10 +23,19 @@ export interface CreateWriterOptions {
   schema: WriterSchema;
   /** Continue the temp file of an interrupted run from this checkpoint (files only). */
   resume?: WriterCheckpoint | undefined;
-  /** Temp file; default `<path>.partial` (a stable name, so that a resumed run finds it). */
+  /**
+   * Temp file beside the target; default a fresh random name `<path>.<random>.partial` (see the
+   * writer's `tempPath`). Created exclusively, never through a link. Required to resume: the
+   * temp file of the interrupted run.
+   */
   tempPath?: string | undefined;
   /** CSV geometry: one WKT `geometry` column (default), or `x`, `y` (`z`) columns for point layers. */
   csvGeometry?: 'wkt' | 'xy' | undefined;
+  /**
+   * CSV: prefix cells a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) with `'`.
+   * Off by default: the data is written as it came.
+   */
+  csvExcelSafe?: boolean | undefined;
   /** For `path: '-'`: the stream to write to. Default `process.stdout`. */
   stream?: Writable | undefined;
   /** For `path: '-'`: end the stream on finish. Default false (stdout stays open). */
@@ -35,6 +44,8 @@ export interface CreateWriterOptions {
 
 export interface FeatureWriter {
   readonly format: WriterFormat;
+  /** The temp file being written (undefined for a stream): record it to resume later. */
+  readonly tempPath: string | undefined;
   /** Writes one page of already-converted features, in order (calls are queued, never interleaved). */
   writePage(features: readonly GeoJSONFeature[]): Promise<void>;
   /**

@@ -4,11 +4,13 @@
  * `bytesWritten` / `featuresWritten` form a checkpoint that `resume` accepts.
  */
 import { Buffer } from 'node:buffer';
+import { unlink } from 'node:fs/promises';
 import { EtlError } from '../../core/errors.js';
 import type { GeoJSONFeature } from '../geometry/types.js';
 import { createCsvEncoder } from './csv-encoder.js';
 import type { FeatureEncoder } from './encoder.js';
-import { openFileSink } from './file-sink.js';
+import { openFileSink, randomTempPath } from './file-sink.js';
+import { WRITER_FORMATS } from './formats.js';
 import { geojsonEncoder } from './geojson-encoder.js';
 import { geojsonSeqEncoder } from './geojsonseq-encoder.js';
 import type { OutputSink } from './sink.js';
@@ -22,12 +24,13 @@ import type {
 } from './types.js';
 import { Utf8Builder } from './utf8-builder.js';
 
-export const WRITER_FORMATS: readonly WriterFormat[] = ['geojson', 'geojsonseq', 'csv'];
+export { WRITER_FORMATS };
 
 export function createEncoder(
   format: WriterFormat,
   schema: WriterSchema,
   csvGeometry: 'wkt' | 'xy' = 'wkt',
+  csvExcelSafe = false,
 ): FeatureEncoder {
   switch (format) {
     case 'geojson':
@@ -35,7 +38,7 @@ export function createEncoder(
     case 'geojsonseq':
       return geojsonSeqEncoder;
     case 'csv':
-      return createCsvEncoder(schema, csvGeometry);
+      return createCsvEncoder(schema, csvGeometry, csvExcelSafe);
     default:
       throw new EtlError(
         'USAGE',
@@ -45,19 +48,33 @@ export function createEncoder(
 }
 
 export async function createWriter(options: CreateWriterOptions): Promise<FeatureWriter> {
-  const encoder = createEncoder(options.format, options.schema, options.csvGeometry);
+  const encoder = createEncoder(
+    options.format,
+    options.schema,
+    options.csvGeometry,
+    options.csvExcelSafe === true,
+  );
   const header = Buffer.from(encoder.header());
   const resume = options.resume !== undefined && options.resume.bytes > 0 ? options.resume : undefined;
   if (options.path === '-') {
     if (resume !== undefined) throw new EtlError('USAGE', 'Cannot resume an export written to stdout');
     const sink = streamSink(options.stream ?? process.stdout, options.endStream === true);
-    const writer = new PageWriter(options.format, encoder, sink, { bytes: 0, features: 0 });
+    const writer = new PageWriter(options.format, encoder, sink, { bytes: 0, features: 0 }, undefined);
     await writer.start(header);
     return writer;
   }
   if (options.path === '') throw new EtlError('USAGE', 'An output path is required (or - for stdout)');
-  const temp = options.tempPath ?? `${options.path}.partial`;
-  if (resume !== undefined) checkCheckpoint(resume, header.length);
+  if (resume !== undefined) {
+    checkCheckpoint(resume, header.length);
+    if (options.tempPath === undefined) {
+      throw new EtlError('USAGE', 'Resuming needs the tempPath of the interrupted run');
+    }
+  }
+  const temp = options.tempPath ?? randomTempPath(options.path);
+  if (resume === undefined && options.resume !== undefined && options.tempPath !== undefined) {
+    // a checkpoint of zero bytes starts afresh: the old partial file goes (a link is removed, never followed)
+    await unlink(temp).catch(() => {});
+  }
   const sink = await openFileSink({
     target: options.path,
     temp,
@@ -71,7 +88,7 @@ export async function createWriter(options: CreateWriterOptions): Promise<Featur
       }
     },
   });
-  const writer = new PageWriter(options.format, encoder, sink, resume ?? { bytes: 0, features: 0 });
+  const writer = new PageWriter(options.format, encoder, sink, resume ?? { bytes: 0, features: 0 }, temp);
   if (resume === undefined) await writer.start(header);
   return writer;
 }
@@ -96,6 +113,7 @@ type State = 'open' | 'finished' | 'failed' | 'aborted';
 
 class PageWriter implements FeatureWriter {
   readonly format: WriterFormat;
+  readonly tempPath: string | undefined;
   readonly #encoder: FeatureEncoder;
   readonly #sink: OutputSink;
   #bytes: number;
@@ -105,8 +123,15 @@ class PageWriter implements FeatureWriter {
   /** Bytes per feature of the last page (sizes the next page's buffer). */
   #bytesPerFeature = 0;
 
-  constructor(format: WriterFormat, encoder: FeatureEncoder, sink: OutputSink, at: WriterCheckpoint) {
+  constructor(
+    format: WriterFormat,
+    encoder: FeatureEncoder,
+    sink: OutputSink,
+    at: WriterCheckpoint,
+    tempPath: string | undefined,
+  ) {
     this.format = format;
+    this.tempPath = tempPath;
     this.#encoder = encoder;
     this.#sink = sink;
     this.#bytes = at.bytes;

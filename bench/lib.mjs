@@ -1,0 +1,59 @@
+// Helpers shared by the benchmarks that run clients as child processes (export.mjs, koop.mjs).
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+
+/** Runs a command, sampling its peak RSS (VmHWM) from /proc while it runs; `env` replaces ours. */
+export function measure(command, argv, { env } = {}) {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
+    let stdout = '';
+    let stderr = '';
+    let hwmKb = 0;
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    const timer = setInterval(async () => {
+      try {
+        const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+        const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        if (kb > hwmKb) hwmKb = kb;
+      } catch {
+        // exited
+      }
+    }, 10);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(timer);
+      const ms = performance.now() - start;
+      if (code !== 0) reject(new Error(`${command} exited ${code}: ${stderr.slice(-500)}`));
+      else resolve({ stdout, ms, hwmKb });
+    });
+  });
+}
+
+export async function countLines(path) {
+  let n = 0;
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) if (line.trim()) n++;
+  return n;
+}
+
+export async function hasOgr2ogr() {
+  try {
+    await measure('ogr2ogr', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}

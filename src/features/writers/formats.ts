@@ -1,0 +1,52 @@
+/**
+ * The output formats we write, and which file extension means which: the one table to extend when
+ * a writer is added. `-o x.gpkg` without a writer for it is a USAGE error, never GeoJSON by mistake.
+ */
+import { extname } from 'node:path';
+import { EtlError } from '../../core/errors.js';
+import type { WriterFormat } from './types.js';
+
+/** Every format a writer exists for, and the file extensions (lower case, no dot) that mean it. */
+export const FORMAT_EXTENSIONS: Readonly<Record<WriterFormat, readonly string[]>> = {
+  geojson: ['geojson', 'json'],
+  geojsonseq: ['geojsonl', 'geojsonseq', 'geojsons', 'ndjson', 'jsonl'],
+  csv: ['csv'],
+};
+
+export const WRITER_FORMATS = Object.keys(FORMAT_EXTENSIONS) as readonly WriterFormat[];
+
+/** The format used for standard output and for a file name without an extension. */
+export const DEFAULT_FORMAT: WriterFormat = 'geojson';
+
+export function isWriterFormat(value: string): value is WriterFormat {
+  return Object.hasOwn(FORMAT_EXTENSIONS, value);
+}
+
+/** `geojson (.geojson, .json), geojsonseq (.geojsonl, …), csv (.csv)`. */
+export function describeFormats(): string {
+  return WRITER_FORMATS.map((f) => `${f} (${FORMAT_EXTENSIONS[f].map((e) => `.${e}`).join(', ')})`).join(
+    ', ',
+  );
+}
+
+/**
+ * The format of an output: `explicit` (e.g. --format) when given, else the file's extension;
+ * standard output (`-`) and a name without an extension are GeoJSON. An extension no writer
+ * exists for is a USAGE error that lists the formats.
+ */
+export function formatForOutput(path: string, explicit?: string | undefined): WriterFormat {
+  if (explicit !== undefined) {
+    if (isWriterFormat(explicit)) return explicit;
+    throw new EtlError('USAGE', `Unknown format "${explicit}": the formats are ${WRITER_FORMATS.join(', ')}`);
+  }
+  if (path === '-') return DEFAULT_FORMAT;
+  const extension = extname(path).slice(1).toLowerCase();
+  if (extension === '') return DEFAULT_FORMAT;
+  for (const format of WRITER_FORMATS) {
+    if (FORMAT_EXTENSIONS[format].includes(extension)) return format;
+  }
+  throw new EtlError(
+    'USAGE',
+    `Cannot write .${extension} files (${path}): the formats are ${describeFormats()}; use one of these extensions, or --format`,
+  );
+}
