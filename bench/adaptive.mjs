@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { hasOgr2ogr, runTool } from './export.mjs';
+import { runTool } from './export.mjs';
+import { hasOgr2ogr } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const PAGE = 2000;

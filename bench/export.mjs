@@ -24,14 +24,14 @@ const SELF = fileURLToPath(import.meta.url);
 const PAGE = 2000;
 const [, , mode, ...args] = process.argv;
 
-// run as a script (bench/adaptive.mjs imports the helpers below, and runs its clients through here)
+// run as a script (bench/adaptive.mjs imports runTool, and runs its clients through here)
 if (process.argv[1] === SELF) {
   if (mode === '--emulator') await emulatorChild(args);
   else if (mode === '--client') await clientChild(args);
   else await main(process.argv.slice(2));
 }
 
-export { countLines, hasOgr2ogr, measure, median, runTool };
+export { runTool };
 
 // ---------------------------------------------------------------------------------------------
 async function emulatorChild([points, polygons, latency]) {
