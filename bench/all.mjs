@@ -1,10 +1,11 @@
 // Every benchmark, one after the other, each in its own child process, then ONE table of ratios
 // against the peers measured in the same run: the naive token manager, fleets without a shared
 // cache, @esri/arcgis-rest-feature-service queryAllFeatures, ogr2ogr (when installed), the raw
-// fetch + JSON.parse limit, and the floor of fetching the JSON pages alone.
+// fetch + JSON.parse limit, and the floor of fetching the JSON pages alone; then the adaptive
+// concurrency scenarios against the emulator's server model (bench/adaptive.mjs: its own targets).
 //
 // Run: npm run bench            (= npm run build && node bench/all.mjs)
-//      node bench/all.mjs [--quick] [--verbose] [--json] [--skip token,fleet,export,latency,big,emulator,koop]
+//      node bench/all.mjs [--quick] [--verbose] [--json] [--skip token,fleet,export,latency,big,emulator,koop,adaptive]
 //   --quick (or BENCH_QUICK=1)  small sizes, one run each: a smoke check, not figures to publish
 //   --verbose                   also print each benchmark's own tables
 //   --json                      also print every figure as one JSON object on the last stdout line
@@ -87,6 +88,7 @@ await step('big', 'export.mjs', [
 ]);
 await step('emulator', 'emulator.mjs', []);
 await step('koop', 'koop.mjs', []);
+await step('adaptive', 'adaptive.mjs', []);
 
 // ---- the table -----------------------------------------------------------------------------------
 const rows = [];
@@ -276,6 +278,15 @@ if (koop) {
     '≤ 1.2× fewest',
     verdict(etl.exact && requests !== null && requests <= 1.2),
   );
+}
+
+// adaptive concurrency against a server with a capacity: bench/adaptive.mjs measures its own rows
+const adaptive = results.adaptive;
+if (adaptive) {
+  for (const r of adaptive.rows) {
+    const status = r.met === 'yes' ? verdict(true) : r.met === 'NO' ? verdict(false) : '';
+    row(`adaptive: ${r.scenario}`, r.measured, '', '', r.target, status);
+  }
 }
 
 const header = ['metric', 'arcgis-etl', 'peers, same run', 'ratio', 'target', 'status'];

@@ -24,9 +24,14 @@ const SELF = fileURLToPath(import.meta.url);
 const PAGE = 2000;
 const [, , mode, ...args] = process.argv;
 
-if (mode === '--emulator') await emulatorChild(args);
-else if (mode === '--client') await clientChild(args);
-else await main(process.argv.slice(2));
+// run as a script (bench/adaptive.mjs imports runTool, and runs its clients through here)
+if (process.argv[1] === SELF) {
+  if (mode === '--emulator') await emulatorChild(args);
+  else if (mode === '--client') await clientChild(args);
+  else await main(process.argv.slice(2));
+}
+
+export { runTool };
 
 // ---------------------------------------------------------------------------------------------
 async function emulatorChild([points, polygons, latency]) {
@@ -60,7 +65,8 @@ async function emulatorChild([points, polygons, latency]) {
 async function clientChild([tool, layerUrl, output, expected]) {
   const start = performance.now();
   let features = 0;
-  if (tool === 'etl-c1' || tool === 'etl-c4' || tool === 'etl-c4-json') {
+  let concurrency;
+  if (tool === 'etl-c1' || tool === 'etl-c4' || tool === 'etl-c4-json' || tool === 'etl-adaptive') {
     const { createTransport } = await import('../dist/http/transport.js');
     const { ArcGISClient } = await import('../dist/client/arcgis-client.js');
     const { exportLayer } = await import('../dist/features/export.js');
@@ -71,10 +77,12 @@ async function clientChild([tool, layerUrl, output, expected]) {
       layerUrl,
       output,
       format: 'geojsonseq',
-      concurrency: tool === 'etl-c1' ? 1 : 4,
+      // etl-adaptive: the default, adaptive concurrency
+      ...(tool === 'etl-adaptive' ? {} : { concurrency: tool === 'etl-c1' ? 1 : 4 }),
       queryFormat: tool === 'etl-c4-json' ? 'json' : 'auto',
     });
     features = stats.features;
+    concurrency = stats.concurrency;
     await transport.close();
   } else if (tool === 'arcgis-rest') {
     const { queryAllFeatures } = await import('@esri/arcgis-rest-feature-service');
@@ -125,7 +133,9 @@ async function clientChild([tool, layerUrl, output, expected]) {
     throw new Error(`unknown tool ${tool}`);
   }
   const ms = performance.now() - start;
-  process.stdout.write(`${JSON.stringify({ features, ms, peakRssKb: process.resourceUsage().maxRSS })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ features, ms, peakRssKb: process.resourceUsage().maxRSS, ...(concurrency ? { concurrency } : {}) })}\n`,
+  );
 }
 
 function pageParams(offset) {

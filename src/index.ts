@@ -95,6 +95,19 @@ export type { CreateWriterOptions, FeatureWriter, WriterFormat } from './feature
 export { createWriter } from './features/writers/writer.js';
 // http
 export { DEFAULT_TIMEOUTS, type TransportTimeouts } from './http/agent.js';
+export type {
+  ConcurrencyLimit,
+  ConcurrencyOptions,
+  ConcurrencySample,
+  ConcurrencyStats,
+} from './http/concurrency.js';
+export {
+  ConcurrencyController,
+  DEFAULT_INITIAL_CONCURRENCY,
+  DEFAULT_MAX_CONCURRENCY,
+} from './http/concurrency.js';
+export type { HostConcurrencySettings } from './http/host-concurrency.js';
+export { HostConcurrency } from './http/host-concurrency.js';
 export { DEFAULT_RETRY_POLICY } from './http/retry.js';
 export type { HttpTransport, TransportOptions } from './http/transport.js';
 export { createTransport } from './http/transport.js';

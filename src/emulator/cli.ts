@@ -40,6 +40,14 @@ export interface EmulatorCliFlags {
   clockOffsetMs?: Num;
   seed?: Num;
   latencyMs?: Num;
+  /** Service time per 1,000 features answered, in ms. */
+  msPer1000Features?: Num;
+  /** Queries served at once; the others queue. */
+  capacity?: Num;
+  /** Queries that may queue; beyond, refused with `refuseStatus`. */
+  queueLimit?: Num;
+  /** 429 (default) or 503. */
+  refuseStatus?: Num;
   /** `kind=rate`, e.g. `http503=0.05`, repeatable. Kinds: http429 http500 http502 http503 http504 reset truncate html. */
   faults?: string[];
   faultScope?: string;
@@ -102,6 +110,9 @@ export function emulatorCommandOptions(flags: EmulatorCliFlags): EmulatorOptions
     ...(flags.federation ? { federation: { enabled: true } } : {}),
     ...(flags.owningSystemUrl === undefined ? {} : { owningSystemUrl: flags.owningSystemUrl }),
     ...(flags.legacy ? { legacy: true } : {}),
+    ...defined('capacity', optionalInt(flags.capacity, 'capacity', 1)),
+    ...defined('queueLimit', optionalInt(flags.queueLimit, 'queue-limit', 0)),
+    ...defined('refuseStatus', refuseStatus(flags.refuseStatus)),
   };
   return options;
 }
@@ -214,6 +225,7 @@ function parseFaults(flags: EmulatorCliFlags): FaultOptions | undefined {
   const faults: FaultOptions = {
     ...(Object.keys(rates).length === 0 ? {} : { rates }),
     ...defined('latencyMs', optionalNumber(flags.latencyMs, 'latency-ms')),
+    ...defined('msPer1000Features', optionalNumber(flags.msPer1000Features, 'ms-per-1000-features')),
     ...defined('retryAfterSeconds', optionalNumber(flags.retryAfterSeconds, 'retry-after-seconds')),
     ...(scope === undefined ? {} : { scope }),
     ...(flags.ignoreResultOffset ? { ignoreResultOffset: true } : {}),
@@ -227,6 +239,12 @@ function parseFaults(flags: EmulatorCliFlags): FaultOptions | undefined {
     ...defined('nullGeometries', share(flags.nullGeometries, 'null-geometries')),
   };
   return Object.keys(faults).length === 0 ? undefined : faults;
+}
+
+function refuseStatus(value: Num | undefined): 429 | 503 | undefined {
+  const n = optionalInt(value, 'refuse-status', 0);
+  if (n === undefined || n === 429 || n === 503) return n;
+  throw new EtlError('USAGE', '--refuse-status must be 429 or 503');
 }
 
 function share(value: Num | undefined, name: string): number | undefined {

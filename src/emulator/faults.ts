@@ -54,6 +54,10 @@ export class FaultInjector {
     return Math.max(0, this.#options.latencyMs ?? 0);
   }
 
+  get msPer1000Features(): number {
+    return Math.max(0, this.#options.msPer1000Features ?? 0);
+  }
+
   /** Picks at most one fault for this request. */
   draw(): FaultKind | undefined {
     if (!this.#hasRates) return undefined;

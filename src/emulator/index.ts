@@ -12,6 +12,7 @@ export type {
   EmulatedLayer,
   EmulatorAuthInfo,
   EmulatorHandle,
+  EmulatorLoadStats,
   EmulatorOptions,
   EmulatorStats,
   FaultOptions,

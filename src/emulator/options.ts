@@ -31,6 +31,11 @@ export interface ResolvedOptions {
   owningSystemUrl: string | undefined;
   legacy: boolean;
   apiKeys: readonly string[];
+  /** Queries served at once (undefined: unlimited). */
+  capacity: number | undefined;
+  /** Queries that may wait for an instance (undefined: unlimited). */
+  queueLimit: number | undefined;
+  refuseStatus: 429 | 503;
 }
 
 const TWO_WEEKS_SECONDS = 14 * 24 * 3600;
@@ -73,7 +78,23 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     owningSystemUrl: optionalUrl(options.owningSystemUrl, 'owningSystemUrl'),
     legacy: options.legacy === true,
     apiKeys: checkApiKeys(options.apiKeys ?? []),
+    capacity: optionalCount(options.capacity, 1, 'capacity'),
+    queueLimit: optionalCount(options.queueLimit, 0, 'queueLimit'),
+    refuseStatus: checkRefuseStatus(options.refuseStatus),
   };
+}
+
+function optionalCount(value: number | undefined, min: number, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < min) {
+    throw new EtlError('USAGE', `Emulator option ${name} must be an integer >= ${min} (got ${value})`);
+  }
+  return value;
+}
+
+function checkRefuseStatus(value: number | undefined): 429 | 503 {
+  if (value === undefined || value === 429 || value === 503) return value ?? 429;
+  throw new EtlError('USAGE', `Emulator option refuseStatus must be 429 or 503 (got ${value})`);
 }
 
 function checkApps(apps: readonly OAuthAppSpec[]): readonly OAuthAppSpec[] {

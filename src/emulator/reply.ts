@@ -7,6 +7,8 @@ export interface Reply {
   /** Text, or bytes: UTF-8 already encoded (cached query answers) or binary (`f=pbf`). */
   body: string | Uint8Array;
   headers?: Record<string, string>;
+  /** Features answered (feature queries), for the per-feature service time. */
+  features?: number;
 }
 
 export const JSON_TYPE = 'application/json; charset=utf-8';

@@ -12,6 +12,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { EtlError } from '../core/errors.js';
 import { realSleep } from '../core/time.js';
+import { CapacityGate, perFeatureMs } from './capacity.js';
 import { Catalog } from './catalog.js';
 import { CONTROL_PREFIX, controlRoute } from './control-routes.js';
 import { unexpected } from './envelopes.js';
@@ -20,8 +21,8 @@ import { owningSystemUrl, registerPortal } from './federation.js';
 import { LockoutTracker } from './lockout.js';
 import { OAuthGrants } from './oauth-grants.js';
 import { resolveOptions } from './options.js';
-import { buildRequest, readBody } from './request.js';
-import { matchRoute } from './router.js';
+import { buildRequest, type EmuRequest, readBody } from './request.js';
+import { matchRoute, type Route } from './router.js';
 import { sendReply, sendReset, sendTruncated } from './send.js';
 import { type EmulatorState, serverNow } from './state.js';
 import { StatsCounter } from './stats.js';
@@ -60,6 +61,7 @@ export async function serveEmulator(
       ...(resolved.federated ? (['federated'] as const) : []),
     ]),
     faults: new FaultInjector(resolved.faults, resolved.seed),
+    capacity: new CapacityGate({ capacity: resolved.capacity, queueLimit: resolved.queueLimit }),
     catalog: new Catalog(layers, options.layers ?? [], securedServer),
     clockOffsetMs: resolved.clockOffsetMs,
     securedServer,
@@ -70,8 +72,11 @@ export async function serveEmulator(
   let origin = '';
 
   const control = {
-    stats: () => state.stats.snapshot(),
-    resetStats: () => state.stats.reset(),
+    stats: () => ({ ...state.stats.snapshot(), load: state.capacity.snapshot() }),
+    resetStats: () => {
+      state.stats.reset();
+      state.capacity.reset();
+    },
     revokeAll: () => {
       state.tokens.revokeAll();
       state.grants.revokeAll();
@@ -171,6 +176,31 @@ async function handle(
 
   const route = matchRoute(state, path);
   state.stats.request(route.name);
+  if (route.name !== 'query') {
+    await serve(state, route, request, res);
+    return;
+  }
+  // queries take a service instance for their whole service time
+  const admission = await state.capacity.admit();
+  if (!admission.admitted) {
+    const status = state.options.refuseStatus;
+    state.capacity.refused(status);
+    sendReply(res, state.faults.replacement(`http${status}`)!, new Date(serverNow(state)).toUTCString());
+    return;
+  }
+  try {
+    await serve(state, route, request, res);
+  } finally {
+    admission.release();
+  }
+}
+
+async function serve(
+  state: EmulatorState,
+  route: Route,
+  request: EmuRequest,
+  res: ServerResponse,
+): Promise<void> {
   const faults = state.faults;
   const inScope = faults.appliesTo(route.name);
   const fault = inScope ? faults.draw() : undefined;
@@ -185,6 +215,8 @@ async function handle(
     }
   }
   const reply = route.handle(state, request);
+  const perFeature = perFeatureMs(faults.msPer1000Features, reply.features);
+  if (perFeature > 0) await realSleep(perFeature);
   const date = new Date(serverNow(state)).toUTCString();
   if (fault === 'reset') {
     state.stats.fault(fault);

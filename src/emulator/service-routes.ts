@@ -94,7 +94,12 @@ export function servicesRoute(state: EmulatorState, req: EmuRequest, path: Servi
       if (denied) return denied;
       try {
         const answer = layer.query(allParams(req), state.faults.queryFaults());
-        return { status: 200, contentType: answer.contentType, body: answerBytes(answer) ?? answer.body };
+        return {
+          status: 200,
+          contentType: answer.contentType,
+          body: answerBytes(answer) ?? answer.body,
+          ...(answer.features === undefined ? {} : { features: answer.features }),
+        };
       } catch (error) {
         if (error instanceof EmulatorQueryError) return envelope(error.code, error.message, error.details);
         return unexpected();

@@ -1,6 +1,7 @@
 /**
  * Everything a route handler may read or change, in one place.
  */
+import type { CapacityGate } from './capacity.js';
 import type { Catalog } from './catalog.js';
 import type { FaultInjector } from './faults.js';
 import type { LockoutTracker } from './lockout.js';
@@ -15,6 +16,8 @@ export interface EmulatorState {
   readonly lockout: LockoutTracker;
   readonly stats: StatsCounter;
   readonly faults: FaultInjector;
+  /** Service instances and the query load counters. */
+  readonly capacity: CapacityGate;
   readonly catalog: Catalog;
   readonly grants: OAuthGrants;
   /** `http(s)://host:port` as the server was started (set once listening). */

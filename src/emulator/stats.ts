@@ -57,7 +57,8 @@ export class StatsCounter {
     this.#tokenRequired += 1;
   }
 
-  snapshot(): EmulatorStats {
+  /** Everything but the query load (the capacity gate counts that). */
+  snapshot(): Omit<EmulatorStats, 'load'> {
     const tokensIssued = { ...this.#tokensIssued };
     return {
       tokensIssued,

@@ -82,8 +82,10 @@ export interface FaultRates {
 
 export interface FaultOptions {
   rates?: FaultRates;
-  /** Added latency per request in ms. */
+  /** Added latency per request in ms (under `capacity`, part of the service time). */
   latencyMs?: number;
+  /** Service time per 1,000 features answered, in ms (larger pages take longer). */
+  msPer1000Features?: number;
   /** Retry-After seconds sent with 429 (default 1). */
   retryAfterSeconds?: number;
   /** Which routes faults apply to: `query` (default), or `all` (metadata, tokens too). */
@@ -191,6 +193,27 @@ export interface EmulatorOptions {
   legacy?: boolean;
   /** API keys accepted as tokens on the server's layers (they never expire; `revokeAll` revokes them). */
   apiKeys?: string[];
+  /** Service instances: at most this many queries are served at once, the others queue (default unlimited). */
+  capacity?: number;
+  /** Queries that may wait for an instance; beyond, they are refused (default unlimited). */
+  queueLimit?: number;
+  /** How a query beyond the queue is refused: 429 with Retry-After (default) or 503. */
+  refuseStatus?: 429 | 503;
+}
+
+/** The query load the server saw. */
+export interface EmulatorLoadStats {
+  /** Most queries in the server at once, served or queued (refused ones not counted). */
+  peakConcurrency: number;
+  /** Most queries served at once (at most `capacity`). */
+  peakServing: number;
+  /** Queries refused because the queue was full, by status (`429`, `503`). */
+  refused: Record<string, number>;
+  /** Queries that waited for an instance. */
+  queued: number;
+  /** Total and longest time queries waited for an instance, in ms. */
+  queueWaitMs: number;
+  maxQueueWaitMs: number;
 }
 
 export interface EmulatorStats {
@@ -209,6 +232,8 @@ export interface EmulatorStats {
   badLogins: number;
   /** Requests rejected for an invalid/expired/revoked token (498) or a missing token (499). */
   rejected: { invalidToken: number; tokenRequired: number };
+  /** Query load: peak concurrency, refusals and queueing (see `capacity`). */
+  load: EmulatorLoadStats;
 }
 
 export interface EmulatorHandle {
@@ -278,6 +303,8 @@ export interface QueryAnswer {
   /** The serialized body: JSON text, or the bytes of an `f=pbf` answer. */
   body: string | Uint8Array;
   contentType: string;
+  /** Features in a feature answer (for the per-feature service time). */
+  features?: number;
 }
 
 /** An error answered as an ArcGIS HTTP-200 envelope. */

@@ -9,6 +9,7 @@ import type { ArcGISClient } from '../client/arcgis-client.js';
 import { EtlError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
+import type { ConcurrencyStats } from '../http/concurrency.js';
 import {
   type Checkpoint,
   checkpointMismatch,
@@ -19,6 +20,7 @@ import {
   readCheckpoint,
   writeCheckpoint,
 } from './checkpoint.js';
+import { concurrencyStats } from './concurrency.js';
 import { Extraction, resolveOutFields, STRATEGIES, type StrategyChoice, UNORDERED } from './extract.js';
 import { createFeatureConverter, type FeatureSchema } from './geometry/feature.js';
 import { fetchLayerInfo, type LayerInfo } from './metadata.js';
@@ -60,7 +62,10 @@ export interface ExportOptions {
    */
   limit?: number | undefined;
   strategy?: StrategyChoice | undefined;
+  /** Pins the pages fetched at once (default: adaptive, per host). */
   concurrency?: number | undefined;
+  /** Upper bound of the adaptive concurrency (default 16). */
+  maxConcurrency?: number | undefined;
   pageSize?: number | undefined;
   /** Write checkpoints, keep the partial output on failure, and continue from a matching checkpoint. */
   resume?: boolean | undefined;
@@ -101,6 +106,8 @@ export interface ExportStats {
   duplicatesDropped: number;
   /** The wire format of the last feature queries (`json` or `pbf`; undefined when none ran). */
   queryFormat: 'json' | 'pbf' | undefined;
+  /** Concurrency over time and the throttling seen, for the layer's host (shared with other runs on it). */
+  concurrency: ConcurrencyStats | undefined;
 }
 
 export async function exportLayer(options: ExportOptions): Promise<ExportStats> {
@@ -191,6 +198,7 @@ async function exportClaimed(
     outSR: options.outSR ?? 4326,
     strategy: options.strategy,
     concurrency: options.concurrency,
+    maxConcurrency: options.maxConcurrency,
     pageSize: options.pageSize,
     after: checkpoint?.lastOid ?? undefined,
     held: checkpoint?.features,
@@ -269,6 +277,7 @@ async function exportClaimed(
     resumed: checkpoint !== undefined,
     duplicatesDropped: extraction.summary.duplicatesDropped,
     queryFormat: extraction.summary.queryFormat,
+    concurrency: concurrencyStats(client, layer.url),
   };
 }
 
@@ -300,6 +309,9 @@ function validate(options: ExportOptions, toStdout: boolean): void {
   }
   if (options.concurrency !== undefined && !(options.concurrency >= 1)) {
     throw new EtlError('USAGE', `concurrency must be at least 1, got ${options.concurrency}`);
+  }
+  if (options.maxConcurrency !== undefined && !(options.maxConcurrency >= 1)) {
+    throw new EtlError('USAGE', `maxConcurrency must be at least 1, got ${options.maxConcurrency}`);
   }
   if (options.limit !== undefined && !(Number.isSafeInteger(options.limit) && options.limit >= 1)) {
     throw new EtlError('USAGE', `limit must be a positive integer, got ${options.limit}`);

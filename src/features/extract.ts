@@ -9,6 +9,7 @@ import type { ArcGISClient } from '../client/arcgis-client.js';
 import { EtlError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import type { EsriFeature } from '../core/protocol.js';
+import { extractionConcurrency } from './concurrency.js';
 import type { LayerInfo } from './metadata.js';
 import { featureOid } from './oid.js';
 import { OidSet } from './oid-set.js';
@@ -36,7 +37,7 @@ export const STRATEGIES: Readonly<Record<StrategyName, Strategy>> = {
 /** Strategies whose output is not in OID order: they cannot be resumed. */
 export const UNORDERED: readonly StrategyName[] = ['server-order', 'envelope'];
 
-export const DEFAULT_CONCURRENCY = 4;
+export { DEFAULT_CONCURRENCY } from './concurrency.js';
 export const DEFAULT_PAGE_RETRIES = 2;
 
 export interface ExtractOptions {
@@ -48,7 +49,10 @@ export interface ExtractOptions {
   /** Output spatial reference (wkid); default 4326. `null` keeps the layer's own. */
   outSR?: number | string | null | undefined;
   strategy?: StrategyChoice | undefined;
+  /** Pins the pages fetched at once (default: adaptive, per host; see ConcurrencyController). */
   concurrency?: number | undefined;
+  /** Upper bound of the adaptive concurrency (default 16). */
+  maxConcurrency?: number | undefined;
   /** Features per request; capped at the layer's maxRecordCount (default). */
   pageSize?: number | undefined;
   /** Only features with OID > after (resume). */
@@ -168,7 +172,7 @@ export class Extraction {
       outFields: this.outFields,
       outSR: o.outSR === null ? undefined : String(o.outSR ?? 4326),
       pageSize: Math.max(1, Math.min(Math.floor(o.pageSize ?? layer.maxRecordCount), layer.maxRecordCount)),
-      concurrency: Math.max(1, Math.floor(o.concurrency ?? DEFAULT_CONCURRENCY)),
+      concurrency: extractionConcurrency(o.client, layer.url, o),
       pageRetries: Math.max(0, Math.floor(o.pageRetries ?? DEFAULT_PAGE_RETRIES)),
       signal: o.signal,
       emit: o.emit,

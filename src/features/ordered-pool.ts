@@ -1,10 +1,14 @@
 /**
  * Bounded, ordered concurrency: at most `concurrency` tasks run at once, and results are yielded in
  * task order. A task is only started when fewer than `concurrency` tasks are started-but-not-yielded,
- * so the reorder buffer never holds more than `concurrency` results: memory stays flat.
+ * so the reorder buffer never holds more than `concurrency` results: memory stays flat. An adaptive
+ * limit is asked again before each start.
  */
+import type { ConcurrencyLimit } from '../http/concurrency.js';
+
 export interface OrderedPoolOptions {
-  concurrency: number;
+  /** A number, or an adaptive limit (e.g. the host's ConcurrencyController). */
+  concurrency: number | ConcurrencyLimit;
   /** Aborting stops the pool; the signal given to workers is aborted too. */
   signal?: AbortSignal | undefined;
 }
@@ -16,7 +20,8 @@ export async function* orderedPool<T, R>(
   worker: PoolWorker<T, R>,
   options: OrderedPoolOptions,
 ): AsyncGenerator<R, void, undefined> {
-  const concurrency = Math.max(1, Math.floor(options.concurrency));
+  const source = options.concurrency;
+  const concurrency = () => Math.max(1, Math.floor(typeof source === 'number' ? source : source.limit()));
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal?.reason);
   if (options.signal?.aborted) throw options.signal.reason;
@@ -26,7 +31,7 @@ export async function* orderedPool<T, R>(
   let done = false;
   try {
     for (;;) {
-      while (!done && window.length < concurrency) {
+      while (!done && window.length < concurrency()) {
         const next = await iterator.next();
         if (next.done) {
           done = true;

@@ -11,6 +11,7 @@
  */
 import { EtlError, isEtlError } from '../core/errors.js';
 import type { EsriFeature } from '../core/protocol.js';
+import type { ConcurrencySample } from '../http/concurrency.js';
 import type { BinaryOrJson, Params } from '../http/types.js';
 import type { LayerInfo } from './metadata.js';
 import { decodeQueryPbf, type PbfQueryResult } from './pbf-decode.js';
@@ -96,11 +97,30 @@ export async function retryQueryFailures<T>(
 /** Runs a feature query, retrying query failures `ctx.pageRetries` times; other errors pass through. */
 export function runQuery(ctx: QueryContext, params: Params): Promise<QueryResult> {
   return retryQueryFailures(
-    () => queryOnce(ctx, params),
+    () => measured(ctx, () => queryOnce(ctx, params)),
     ctx.pageRetries,
     (error) =>
       ctx.emit?.({ type: 'warning', message: `query failed (${(error as Error).message}); retrying` }),
   );
+}
+
+/** Under an adaptive limit, a query takes a slot of the host and reports its latency and features. */
+async function measured(ctx: QueryContext, run: () => Promise<QueryResult>): Promise<QueryResult> {
+  if (typeof ctx.concurrency === 'number') return run();
+  let sample: ConcurrencySample;
+  try {
+    sample = await ctx.concurrency.acquire(ctx.signal);
+  } catch (error) {
+    throw new EtlError('ABORTED', `Query aborted: ${ctx.layer.url}/query`, { cause: error });
+  }
+  let features: number | undefined;
+  try {
+    const result = await run();
+    features = result.features.length;
+    return result;
+  } finally {
+    sample.end({ features, ok: features !== undefined });
+  }
 }
 
 async function queryOnce(ctx: QueryContext, params: Params): Promise<QueryResult> {

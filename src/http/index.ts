@@ -6,6 +6,15 @@ export {
   type TransportTimeouts,
 } from './agent.js';
 export { DEFAULT_MAX_BODY_BYTES } from './body.js';
+export {
+  ConcurrencyController,
+  type ConcurrencyLimit,
+  type ConcurrencyOptions,
+  type ConcurrencySample,
+  type ConcurrencyStats,
+  DEFAULT_INITIAL_CONCURRENCY,
+  DEFAULT_MAX_CONCURRENCY,
+} from './concurrency.js';
 export { encodeParams, encodeRequest, MAX_GET_URL_LENGTH } from './encode.js';
 export {
   arcgisError,
@@ -14,6 +23,7 @@ export {
   isTruncatedJson,
   parseJsonResponse,
 } from './envelope.js';
+export { HostConcurrency, type HostConcurrencySettings } from './host-concurrency.js';
 export { MAX_REDIRECTS } from './redirect.js';
 export {
   type AttemptFailure,

@@ -19,6 +19,7 @@ import {
 import { type Deadline, startDeadline } from './deadline.js';
 import { encodeRequest, FORM_CONTENT_TYPE } from './encode.js';
 import { checkTextResponse, isSuccess, parseJsonResponse } from './envelope.js';
+import { HostConcurrency, type HostConcurrencySettings } from './host-concurrency.js';
 import { networkFailure } from './network-errors.js';
 import { isRedirectStatus, nextRedirect } from './redirect.js';
 import {
@@ -60,11 +61,15 @@ export interface TransportOptions {
   maxBufferedBytes?: number | undefined;
   /** Ask for gzip/deflate/br responses and decompress them (default true). */
   compression?: boolean | undefined;
+  /** Defaults of the per-host concurrency controllers (pinned limit, max, initial). */
+  concurrency?: HostConcurrencySettings | undefined;
 }
 
 export interface HttpTransport extends Transport {
   /** The undici dispatcher in use. */
   readonly dispatcher: Dispatcher;
+  /** The per-host concurrency controllers (adaptive limits, throttling, Retry-After pauses). */
+  readonly concurrency: HostConcurrency;
   /** The bound on bytes buffered across concurrent responses. */
   readonly budget: ByteBudget;
 }
@@ -213,6 +218,7 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
   const compression = options.compression ?? true;
   const responseMs = resolveTimeouts(options.timeouts).responseMs;
   const stats: TransportStats = { requests: 0, retries: 0 };
+  const concurrency = new HostConcurrency(runtime, options.concurrency);
   const budget = createByteBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const warnedUtf8 = new Set<string>();
   const warnInvalidUtf8 = (url: string) => {
@@ -377,13 +383,25 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
     const startedAt = runtime.clock.now();
     const reasons: string[] = [];
     let totalDelayMs = 0;
+    const host = concurrency.peek(start);
     let timeouts = 0;
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw abortedError(shown, signal.reason);
+      // a Retry-After of the host holds every request to it, not only the refused one
+      const pause = host?.pauseRemainingMs() ?? 0;
+      if (pause > 0) {
+        try {
+          await runtime.sleep(pause, signal);
+        } catch (error) {
+          throw abortedError(shown, error);
+        }
+      }
       const result = await attemptOnce(start, request);
       if (result.ok) return { ...result.response, attempts: attempt } as HttpResponse<T>;
       const { failure } = result;
       reasons.push(failure.reason);
+      const status = failure.error.status;
+      if (host && (status === 429 || status === 503)) host.throttled(status, failure.retryAfterMs);
       if (failure.error.code === 'TIMEOUT') timeouts++;
       const decision = decideRetry({
         policy,
@@ -432,6 +450,7 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
     request,
     stats,
     dispatcher,
+    concurrency,
     budget,
     async close() {
       if (closed) return;

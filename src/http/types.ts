@@ -2,6 +2,8 @@
  * The transport contract. Implemented by `createTransport` (undici); components above depend on
  * this interface only, so tests can substitute it.
  */
+import type { HostConcurrency } from './host-concurrency.js';
+
 export type ParamValue = string | number | boolean | null | undefined;
 export type Params = Record<string, ParamValue>;
 
@@ -85,4 +87,6 @@ export interface Transport {
   request<T = unknown>(url: string, options?: RequestOptions): Promise<HttpResponse<T>>;
   readonly stats: TransportStats;
   close(): Promise<void>;
+  /** Per-host adaptive concurrency (absent in transports that do not adapt: a fixed limit is used). */
+  readonly concurrency?: HostConcurrency;
 }

@@ -63,6 +63,7 @@ describe('arcgis-etl export', () => {
     const stats = JSON.parse(await readFile(statsFile, 'utf8')) as Record<string, unknown>;
     expect(Object.keys(stats).sort()).toEqual(
       [
+        'concurrency',
         'elapsedMs',
         'features',
         'pages',
@@ -81,7 +82,19 @@ describe('arcgis-etl export', () => {
       tokenRefreshes: 0,
       strategy: 'offset',
       queryFormat: 'pbf',
+      // adaptive by default: starts at 4, within the default bound of 16
+      concurrency: {
+        mode: 'adaptive',
+        initial: 4,
+        throttling: { http429: 0, http503: 0, retryAfterWaits: 0, retryAfterMs: 0 },
+      },
     });
+    const concurrency = stats.concurrency as { min: number; max: number; final: number; timeline: unknown[] };
+    expect(concurrency.min).toBeGreaterThanOrEqual(1);
+    expect(concurrency.max).toBeLessThanOrEqual(16);
+    expect(concurrency.final).toBeGreaterThanOrEqual(concurrency.min);
+    expect(concurrency.final).toBeLessThanOrEqual(concurrency.max);
+    expect(Array.isArray(concurrency.timeline)).toBe(true);
     expect(summary).toContain('strategy offset (f=pbf)');
     expect(emu.stats().tokens).toBe(1);
     expect(r.stderr + r.stdout).not.toContain(PASSWORD);

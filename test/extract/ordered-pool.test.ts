@@ -15,6 +15,31 @@ function deferred<T>() {
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 describe('orderedPool', () => {
+  it('asks an adaptive limit again before each start', async () => {
+    let limit = 2;
+    let inFlight = 0;
+    const peaks: number[] = [];
+    const pool = orderedPool(
+      Array.from({ length: 12 }, (_, i) => i),
+      async (i) => {
+        inFlight++;
+        peaks.push(inFlight);
+        await tick();
+        inFlight--;
+        return i;
+      },
+      { concurrency: { limit: () => limit } },
+    );
+    const results: number[] = [];
+    for await (const r of pool) {
+      results.push(r);
+      if (r === 3) limit = 5;
+    }
+    expect(results).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    expect(Math.max(...peaks.slice(0, 4))).toBe(2);
+    expect(Math.max(...peaks)).toBe(5);
+  });
+
   it('keeps at most `concurrency` tasks in flight and yields in task order', async () => {
     const gates = Array.from({ length: 6 }, () => deferred<number>());
     let inFlight = 0;

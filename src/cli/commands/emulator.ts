@@ -71,7 +71,24 @@ export function emulatorCommand(
     .option('--lockout-attempts <n>', 'bad passwords before an account locks', '5')
     .option('--clock-offset-ms <ms>', 'server clock skew in ms')
     .option('--seed <n>', 'seed for generated data and faults', '1')
-    .option('--latency-ms <ms>', 'added latency per request')
+    .option('--latency-ms <ms>', 'added latency per request (part of the service time of a query)')
+    .option(
+      '--ms-per-1000-features <ms>',
+      'service time per 1,000 features answered (larger pages take longer)',
+    )
+    .option(
+      '--capacity <n>',
+      'service instances: queries served at once, the others queue (default unlimited)',
+    )
+    .option(
+      '--queue-limit <n>',
+      'queries that may queue for an instance; beyond, refused (default unlimited)',
+    )
+    .option(
+      '--refuse-status <status>',
+      'status of a query refused beyond the queue: 429 (Retry-After) or 503',
+      '429',
+    )
     .option(
       '--fault <kind=rate>',
       'fault rate, repeatable: http429 http500 http502 http503 http504 reset truncate html',

@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import {
+  type ConcurrencyStats,
   checkWritableFile,
   claimOutput,
   EtlError,
@@ -43,7 +44,8 @@ export interface ExportFlags extends ConnectionFlags {
   outSr: number;
   strategy: string;
   queryFormat: string;
-  concurrency: number;
+  concurrency?: number;
+  maxConcurrency: number;
   pageSize?: number;
   resume?: boolean;
   overwrite?: boolean;
@@ -83,7 +85,12 @@ export function exportCommand(
       `wire format of feature queries: ${QUERY_FORMATS.join(' | ')} (auto: pbf when the layer lists it, checked against json on its first page, else json)`,
       'auto',
     )
-    .option('--concurrency <n>', 'pages fetched at once', toPositiveInt, 4)
+    .option(
+      '--concurrency <n>',
+      'pin the pages fetched at once (default: adaptive, from 4 up to what the server serves without queueing)',
+      toPositiveInt,
+    )
+    .option('--max-concurrency <n>', 'upper bound of the adaptive concurrency', toPositiveInt, 16)
     .option('--page-size <n>', 'features per page (default: the layer maxRecordCount)', toPositiveInt)
     .option(
       '--resume',
@@ -189,7 +196,8 @@ async function runExport(
         ...(query.limit === undefined ? {} : { limit: query.limit }),
         strategy: flags.strategy as (typeof STRATEGIES)[number],
         queryFormat: flags.queryFormat as QueryFormat,
-        concurrency: flags.concurrency,
+        ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
+        maxConcurrency: flags.maxConcurrency,
         ...(flags.pageSize === undefined ? {} : { pageSize: flags.pageSize }),
         resume: flags.resume === true,
         overwrite: flags.overwrite === true,
@@ -233,6 +241,25 @@ export function statsJson(stats: ExportStats): Record<string, unknown> {
     strategy: stats.strategy,
     queryFormat: stats.queryFormat,
     elapsedMs: Math.round(stats.elapsedMs),
+    ...(stats.concurrency ? { concurrency: concurrencyJson(stats.concurrency) } : {}),
+  };
+}
+
+/** Concurrency over time (min, max, final, the changes) and the throttling seen. */
+function concurrencyJson(c: ConcurrencyStats): Record<string, unknown> {
+  return {
+    mode: c.mode,
+    initial: c.initial,
+    min: c.min,
+    max: c.max,
+    final: c.final,
+    timeline: c.timeline,
+    throttling: {
+      http429: c.throttled.http429,
+      http503: c.throttled.http503,
+      retryAfterWaits: c.retryAfterWaits,
+      retryAfterMs: Math.round(c.retryAfterMs),
+    },
   };
 }
 

@@ -33,15 +33,22 @@ function bytesOf(body: string | Uint8Array): Buffer {
   return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
-function cachedAnswer(bytes: Buffer, contentType: string, text: boolean): QueryAnswer {
+function cachedAnswer(
+  bytes: Buffer,
+  contentType: string,
+  text: boolean,
+  features: number | undefined,
+): QueryAnswer {
+  const count = features === undefined ? {} : { features };
   const answer: QueryAnswer = text
     ? {
         contentType,
         get body(): string {
           return bytes.toString('utf8');
         },
+        ...count,
       }
-    : { contentType, body: bytes };
+    : { contentType, body: bytes, ...count };
   BYTES.set(answer, bytes);
   return answer;
 }
@@ -104,10 +111,10 @@ export class AnswerCache {
    * answer comes back as is; the second time, it is stored (when it fits) and the answer comes
    * back with its bytes attached.
    */
-  set(key: string, body: string | Uint8Array, contentType: string): QueryAnswer {
-    if (!this.#admit(key)) return { body, contentType };
+  set(key: string, body: string | Uint8Array, contentType: string, features?: number): QueryAnswer {
+    if (!this.#admit(key)) return { body, contentType, ...(features === undefined ? {} : { features }) };
     const bytes = bytesOf(body);
-    const answer = cachedAnswer(bytes, contentType, typeof body === 'string');
+    const answer = cachedAnswer(bytes, contentType, typeof body === 'string', features);
     if (bytes.length > this.#maxBytes * MAX_ENTRY_FRACTION) return answer;
     const previous = this.#entries.get(key);
     if (previous !== undefined) {

@@ -131,7 +131,7 @@ export function runQuery(ctx: QueryContext, params: QueryParams, faults: QueryFa
     return { body: statisticsText(sel, req.statistics, req.groupBy), contentType: JSON_CONTENT_TYPE };
   }
   const answer = featureAnswer(ctx, req, sel, faults);
-  return key === undefined ? answer : ctx.cache!.set(key, answer.body, answer.contentType);
+  return key === undefined ? answer : ctx.cache!.set(key, answer.body, answer.contentType, answer.features);
 }
 
 /** No ordering, or ordering on the OID first: what a server ignoring orderByFields on its OID serves in file order. */
@@ -178,10 +178,22 @@ function featureAnswer(
   const rows = new Uint32Array(count);
   for (let k = 0; k < count; k++) rows[k] = sel.row(plan.start + k);
   if (req.format === 'geojson') {
-    return { body: ctx.writer.geojsonText(rows, req, plan.exceeded), contentType: GEOJSON_CONTENT_TYPE };
+    return {
+      body: ctx.writer.geojsonText(rows, req, plan.exceeded),
+      contentType: GEOJSON_CONTENT_TYPE,
+      features: count,
+    };
   }
   if (req.format === 'pbf') {
-    return { body: ctx.pbf.features(rows, req, plan.exceeded), contentType: PBF_CONTENT_TYPE };
+    return {
+      body: ctx.pbf.features(rows, req, plan.exceeded),
+      contentType: PBF_CONTENT_TYPE,
+      features: count,
+    };
   }
-  return { body: ctx.writer.esriText(rows, req, plan.exceeded), contentType: JSON_CONTENT_TYPE };
+  return {
+    body: ctx.writer.esriText(rows, req, plan.exceeded),
+    contentType: JSON_CONTENT_TYPE,
+    features: count,
+  };
 }

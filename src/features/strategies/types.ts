@@ -1,6 +1,7 @@
 import type { ArcGISClient } from '../../client/arcgis-client.js';
 import type { Emit } from '../../core/events.js';
 import type { EsriFeature } from '../../core/protocol.js';
+import type { ConcurrencyController } from '../../http/concurrency.js';
 import type { LayerInfo } from '../metadata.js';
 import type { OidSet } from '../oid-set.js';
 import type { WireState } from '../query.js';
@@ -29,7 +30,8 @@ export interface QueryContext {
   outSR: string | undefined;
   /** Effective page size: min(requested, maxRecordCount). */
   pageSize: number;
-  concurrency: number;
+  /** Pages at once: a number, or the host's adaptive controller (queries then take a slot each). */
+  concurrency: number | ConcurrencyController;
   /** Extra attempts for a query failing with 500 "Error performing query operation" before it is split. */
   pageRetries: number;
   /** Features expected for (userWhere, after), from returnCountOnly. */

@@ -1,0 +1,134 @@
+/**
+ * Adaptive concurrency against the emulator's server model (capacity, queue, refusals): real
+ * server on port 0, short service times.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EmulatorHandle } from '../../src/emulator/types.js';
+import { exportLayer } from '../../src/features/export.js';
+import {
+  expectSameAsSource,
+  pointLayer,
+  readSeq,
+  rig,
+  startSecured,
+  type TempDir,
+  tempDir,
+} from './helpers.js';
+
+let emu: EmulatorHandle | undefined;
+let tmp: TempDir;
+beforeEach(async () => {
+  tmp = await tempDir();
+});
+afterEach(async () => {
+  await emu?.stop();
+  emu = undefined;
+  await tmp.remove();
+});
+
+describe('adaptive concurrency against a server with a capacity', () => {
+  it('finds the capacity: once converged, the server never sees more than capacity + 1 queries', async () => {
+    const capacity = 3;
+    emu = await startSecured({
+      layers: [pointLayer('Points', 24_000, { maxRecordCount: 100 })],
+      capacity,
+      // service time (110 ms a page) well above the client's own noise on a shared CPU
+      faults: { latencyMs: 100, msPer1000Features: 100 },
+    });
+    const r = rig(emu);
+    const out = tmp.path('points.geojsonl');
+    let reset = false;
+    const stats = await exportLayer({
+      client: r.client,
+      layerUrl: emu.layerUrl('Points'),
+      output: out,
+      format: 'geojsonseq',
+      // converged well before 70% of the pages (each window is about three rounds)
+      onProgress: (p) => {
+        if (!reset && p.features >= p.total * 0.7) {
+          reset = true;
+          emu!.resetStats();
+        }
+      },
+    });
+    await r.close();
+    expect(reset).toBe(true);
+    expectSameAsSource(emu, 'Points', await readSeq(out), { ordered: true });
+    const { load } = emu.stats();
+    expect(load.peakConcurrency, JSON.stringify(stats.concurrency)).toBeLessThanOrEqual(capacity + 1);
+    expect(load.peakServing).toBe(capacity);
+    expect(stats.concurrency).toMatchObject({ mode: 'adaptive', initial: 4 });
+    // started above the capacity (4 > 3): it went down, and ended at capacity or capacity + 1
+    expect(stats.concurrency!.min).toBeLessThanOrEqual(capacity);
+    expect(stats.concurrency!.final).toBeGreaterThanOrEqual(capacity - 1);
+    expect(stats.concurrency!.final).toBeLessThanOrEqual(capacity + 1);
+  }, 60_000);
+
+  it('backs off on 429 and holds the whole pool for the Retry-After; every feature exactly once', async () => {
+    emu = await startSecured({
+      layers: [pointLayer('Points', 2_000, { maxRecordCount: 100 })],
+      capacity: 2,
+      queueLimit: 0,
+      faults: { latencyMs: 40, retryAfterSeconds: 1 },
+    });
+    const r = rig(emu);
+    const out = tmp.path('points.geojsonl');
+    const stats = await exportLayer({
+      client: r.client,
+      layerUrl: emu.layerUrl('Points'),
+      output: out,
+      format: 'geojsonseq',
+    });
+    await r.close();
+    expectSameAsSource(emu, 'Points', await readSeq(out), { ordered: true });
+    const refused = emu.stats().load.refused['429'] ?? 0;
+    expect(refused).toBeGreaterThan(0);
+    const c = stats.concurrency!;
+    expect(c.throttled.http429).toBe(refused);
+    expect(c.retryAfterWaits).toBeGreaterThanOrEqual(1);
+    expect(c.retryAfterMs).toBeGreaterThanOrEqual(900);
+    // cut from 4 at the first refusals; the rig's transport retries after 5 ms at most, so only the
+    // host's pause kept the refused queries from coming back at once
+    expect(c.min).toBeLessThanOrEqual(3);
+    expect(stats.elapsedMs).toBeGreaterThanOrEqual(900);
+  }, 60_000);
+
+  it('--concurrency pins it: the pool keeps that many in flight, whatever the server', async () => {
+    emu = await startSecured({
+      layers: [pointLayer('Points', 3_000, { maxRecordCount: 100 })],
+      capacity: 2,
+      faults: { latencyMs: 20 },
+    });
+    const r = rig(emu);
+    const stats = await exportLayer({
+      client: r.client,
+      layerUrl: emu.layerUrl('Points'),
+      output: tmp.path('pinned.geojsonl'),
+      format: 'geojsonseq',
+      concurrency: 5,
+    });
+    await r.close();
+    expect(stats.features).toBe(3_000);
+    expect(emu.stats().load.peakConcurrency).toBe(5);
+    expect(stats.concurrency).toMatchObject({ mode: 'pinned', min: 5, max: 5, final: 5, timeline: [] });
+  }, 60_000);
+
+  it('maxConcurrency bounds the adaptive limit', async () => {
+    emu = await startSecured({
+      layers: [pointLayer('Points', 6_000, { maxRecordCount: 100 })],
+      faults: { latencyMs: 30 },
+    });
+    const r = rig(emu);
+    const stats = await exportLayer({
+      client: r.client,
+      layerUrl: emu.layerUrl('Points'),
+      output: tmp.path('bounded.geojsonl'),
+      format: 'geojsonseq',
+      maxConcurrency: 5,
+    });
+    await r.close();
+    expect(stats.features).toBe(6_000);
+    expect(stats.concurrency!.max).toBeLessThanOrEqual(5);
+    expect(emu.stats().load.peakConcurrency).toBeLessThanOrEqual(5);
+  }, 60_000);
+});
