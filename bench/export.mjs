@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { countLines, hasOgr2ogr, measure, median } from './lib.mjs';
+import { countLines, hasOgr2ogr, measure, median, writeEsriAsGeoJSONSeq } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const PAGE = 2000;
@@ -86,22 +86,11 @@ async function clientChild([tool, layerUrl, output, expected]) {
     await transport.close();
   } else if (tool === 'arcgis-rest') {
     const { queryAllFeatures } = await import('@esri/arcgis-rest-feature-service');
-    const { arcgisToGeoJSON } = await import('@terraformer/arcgis');
     const result = await queryAllFeatures({
       url: layerUrl,
       params: { outSR: 4326, orderByFields: 'OBJECTID ASC' },
     });
-    const out = createWriteStream(output);
-    let chunk = '';
-    for (const f of result.features) {
-      chunk += `${JSON.stringify(arcgisToGeoJSON(f, 'OBJECTID'))}\n`;
-      if (chunk.length > 1 << 20) {
-        if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
-        chunk = '';
-      }
-    }
-    out.end(chunk);
-    await new Promise((r) => out.once('finish', r));
+    await writeEsriAsGeoJSONSeq(result.features, output);
     features = result.features.length;
   } else if (tool === 'raw-parse' || tool === 'raw-write') {
     // raw-parse, the raw limit: one page at a time, fetch + JSON.parse, nothing else;

@@ -6,7 +6,7 @@
 // source feature once (by its `sid`). Prints features/s and requests per feature, and the ratios of
 // arcgis-etl to the fastest peer and to the peer with the fewest requests.
 // Run: npm run build && node bench/koop.mjs [--features N] [--reps N] [--json] [--quick]
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { BASE_FIELDS, BIG_LAYER, generateFeatures } from '../test/conformance/koop-data.mjs';
 import { startKoop } from '../test/conformance/koop-server.mjs';
-import { hasOgr2ogr, measure, median } from './lib.mjs';
+import { hasOgr2ogr, measure, median, writeEsriAsGeoJSONSeq } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -27,23 +27,12 @@ else await main(process.argv.slice(2));
 /** queryAllFeatures in its own process; the token comes from the environment, never argv. */
 async function clientChild([layerUrl, output]) {
   const { queryAllFeatures } = await import('@esri/arcgis-rest-feature-service');
-  const { arcgisToGeoJSON } = await import('@terraformer/arcgis');
   const result = await queryAllFeatures({
     url: layerUrl,
     authentication: process.env.BENCH_TOKEN,
     params: { outSR: 4326 },
   });
-  const out = createWriteStream(output);
-  let chunk = '';
-  for (const f of result.features) {
-    chunk += `${JSON.stringify(arcgisToGeoJSON(f, 'OBJECTID'))}\n`;
-    if (chunk.length > 1 << 20) {
-      if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
-      chunk = '';
-    }
-  }
-  out.end(chunk);
-  await new Promise((r) => out.once('finish', r));
+  await writeEsriAsGeoJSONSeq(result.features, output);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // Helpers shared by the benchmarks that run clients as child processes (export.mjs, koop.mjs).
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 
@@ -56,4 +56,20 @@ export async function hasOgr2ogr() {
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/** Writes Esri JSON features as GeoJSONSeq (Terraformer, as a queryAllFeatures user would), in 1 MiB chunks. */
+export async function writeEsriAsGeoJSONSeq(features, output) {
+  const { arcgisToGeoJSON } = await import('@terraformer/arcgis');
+  const out = createWriteStream(output);
+  let chunk = '';
+  for (const f of features) {
+    chunk += `${JSON.stringify(arcgisToGeoJSON(f, 'OBJECTID'))}\n`;
+    if (chunk.length > 1 << 20) {
+      if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+      chunk = '';
+    }
+  }
+  out.end(chunk);
+  await new Promise((r) => out.once('finish', r));
 }

@@ -1,6 +1,6 @@
 /**
  * A plain clone, with nothing beside it, has all the tests need: no file of src/, test/ or bench/
- * names a relative path that leads out of the repository (as `../shared/fixtures` once did), and
+ * names a relative path that leads out of the repository (as the design folder's recorded fixtures once were), and
  * the vendored recorded answers carry their licence.
  */
 import { readdirSync, readFileSync } from 'node:fs';
