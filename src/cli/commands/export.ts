@@ -158,16 +158,18 @@ async function runExport(
   const target = output === '-' ? '-' : resolve(io.cwd, output);
   const statsPath = flags.statsJson ? resolve(io.cwd, flags.statsJson) : undefined;
   if (statsPath !== undefined) await checkWritableFile(statsPath, 'the --stats-json file');
-  const claim = await claimOutput(target, {
-    overwrite: flags.overwrite === true,
-    resume: flags.resume === true,
-    runtime,
-  });
-  let log: AuditLog | undefined;
+  // The log file is opened before the output is claimed, so that a usage error in it never holds
+  // (or races another export for) the output's lock.
+  const log = flags.logFile ? AuditLog.open(resolve(io.cwd, flags.logFile), print) : undefined;
+  let claim: Awaited<ReturnType<typeof claimOutput>>;
   try {
-    log = flags.logFile ? AuditLog.open(resolve(io.cwd, flags.logFile), print) : undefined;
+    claim = await claimOutput(target, {
+      overwrite: flags.overwrite === true,
+      resume: flags.resume === true,
+      runtime,
+    });
   } catch (error) {
-    await claim.release();
+    log?.close();
     throw error;
   }
 
