@@ -88,6 +88,13 @@ export interface ConcurrencySample {
   end(outcome: { features?: number | undefined; ok: boolean }): void;
 }
 
+/**
+ * What a refused request waits, after the Retry-After pause, before it is sent again: ask when the
+ * pause is over (ms; 0 for most).
+ */
+export type RetryTurn = () => number;
+const NO_WAIT: RetryTurn = () => 0;
+
 /** What the ordered pool asks: how many tasks may run at once now. */
 export interface ConcurrencyLimit {
   limit(): number;
@@ -192,6 +199,7 @@ export class ConcurrencyController implements ConcurrencyLimit {
     this.#startedAt ??= startedAt;
     this.#accrue();
     const areaAtStart = this.#area;
+    const limitAtStart = this.#limit;
     this.#inFlight++;
     let ended = false;
     return {
@@ -202,7 +210,7 @@ export class ConcurrencyController implements ConcurrencyLimit {
         const lived = this.#clock.now() - startedAt;
         const meanInFlight = lived > 0 ? (this.#area - areaAtStart) / lived : this.#inFlight;
         this.#inFlight--;
-        if (ok) this.#record(startedAt, features, meanInFlight);
+        if (ok) this.#record(startedAt, features, meanInFlight, limitAtStart);
         this.#wake();
       },
     };
@@ -238,10 +246,12 @@ export class ConcurrencyController implements ConcurrencyLimit {
   }
 
   /**
-   * The server refused a request (429 or 503): the limit is cut (once per window) and, with a
-   * Retry-After, the whole pool waits that long.
+   * The server refused a request (429 or 503): the limit is cut (once per burst) and, with a
+   * Retry-After, the whole pool waits that long. Returns, to ask when the pause is over, how much
+   * longer this request waits before it is sent again (0, or its round in a burst larger than the
+   * limit: the refused requests go again in rounds of the cut limit, one service time apart).
    */
-  throttled(status: number, retryAfterMs?: number | undefined): void {
+  throttled(status: number, retryAfterMs?: number | undefined): RetryTurn {
     const now = this.#clock.now();
     if (status === 429) this.#http429++;
     else this.#http503++;
@@ -253,13 +263,19 @@ export class ConcurrencyController implements ConcurrencyLimit {
         this.#pausedUntil = until;
       }
     }
-    if (this.pinned) return;
+    if (this.pinned) return NO_WAIT;
     if (now < this.#noCutUntil) {
       // a refusal of the same burst (sent before the cut): one fewer accepted, nothing else new
       this.#burst.refusals++;
       if (this.#burst.inFlight > 0)
         this.#cutTo(Math.min(this.#limit, this.#burst.inFlight - this.#burst.refusals));
-      return;
+      return this.#turn(this.#burst.refusals - 1);
+    }
+    if (this.#inFlight > this.#limit) {
+      // more in flight than the limit: refused requests of an earlier burst sent again, beyond the
+      // limit already cut; they say nothing new about it. Each waits its round.
+      this.#burst.refusals++;
+      return this.#turn(this.#burst.refusals - 1);
     }
     const refused = this.#limit;
     if (refused >= this.#ceiling) this.#ceilingMs = Math.min(MAX_CEILING_MS, this.#ceilingMs * 2);
@@ -277,6 +293,21 @@ export class ConcurrencyController implements ConcurrencyLimit {
     this.#cutTo(this.#inFlight > 0 ? Math.min(cut, this.#inFlight - 1) : cut);
     this.#settle();
     this.#window = this.#newWindow();
+    return NO_WAIT;
+  }
+
+  /**
+   * Extra wait, after the Retry-After, of the `index`-th refused request of a burst: the refused
+   * ones are sent again in rounds of the (cut) limit, one service time apart, not all at once into
+   * the same refusal.
+   */
+  #turn(index: number): RetryTurn {
+    // asked when the pause is over: the burst is complete and the limit cut to what was accepted
+    return () => {
+      const service = this.#latencies.length > 0 ? Math.min(...this.#latencies) : this.#fastest;
+      if (!Number.isFinite(service)) return 0;
+      return Math.floor(index / Math.max(1, this.#limit)) * service;
+    };
   }
 
   /** Cuts to `limit`, and holds growth at most there for the ceiling's time. */
@@ -308,11 +339,11 @@ export class ConcurrencyController implements ConcurrencyLimit {
     this.#lastChangeAt = now;
   }
 
-  #record(startedAt: number, features: number | undefined, meanInFlight: number): void {
+  #record(startedAt: number, features: number | undefined, meanInFlight: number, limitAtStart: number): void {
     if (this.pinned) return;
     const now = this.#clock.now();
     if (this.#phase === 'starting') {
-      this.#slowStart(now - startedAt, meanInFlight, features);
+      this.#slowStart(now - startedAt, meanInFlight, features, limitAtStart);
       return;
     }
     const w = this.#window;
@@ -348,7 +379,12 @@ export class ConcurrencyController implements ConcurrencyLimit {
   }
 
   /** One answer in slow start: no queue, one more; queued answers, the capacity by Little's law. */
-  #slowStart(latency: number, meanInFlight: number, features: number | undefined): void {
+  #slowStart(
+    latency: number,
+    meanInFlight: number,
+    features: number | undefined,
+    limitAtStart: number,
+  ): void {
     // the service time grows with the page: only answers of about the largest size are compared
     // (a probe of one feature, or the last short page, is not a page's latency)
     const size = features ?? 1;
@@ -367,6 +403,9 @@ export class ConcurrencyController implements ConcurrencyLimit {
     if (!queued) {
       this.#startUnqueued.push(latency);
       if (this.#startUnqueued.length > 4 * this.#max) this.#startUnqueued.shift();
+      // grow only a limit in use (the request lived with its limit about full): the probes an export
+      // sends one at a time before its pool starts say nothing about more at once
+      if (meanInFlight < limitAtStart - 1) return;
       const next = this.#growTo(this.#limit + 1);
       if (next > this.#limit) this.#set(next);
       // at the maximum: the requests sent there answer without a queue (two rounds) → settled there

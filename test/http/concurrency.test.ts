@@ -164,6 +164,45 @@ describe('ConcurrencyController on a recorded trace', () => {
     expect(c.limit()).toBe(4);
   });
 
+  it('slow start grows only a limit in use: lone probes before the pool starts do not', async () => {
+    const time = new FakeTime(0);
+    const c = new ConcurrencyController({ clock: time });
+    for (let i = 0; i < 3; i++) {
+      const probe = c.begin();
+      await time.advance(150);
+      probe.end({ features: 1, ok: true });
+    }
+    expect(c.limit()).toBe(4);
+    const pool = Array.from({ length: 4 }, () => c.begin());
+    await time.advance(250);
+    for (const s of pool) s.end({ features: 2000, ok: true });
+    expect(c.limit()).toBe(8);
+  });
+
+  it('a burst of refusals cuts to the requests accepted; the refused go again in rounds of that limit', async () => {
+    const time = new FakeTime(0);
+    const c = new ConcurrencyController({ clock: time, sleep: time.sleep });
+    // one round measured: 250 ms a page
+    const round = Array.from({ length: 4 }, () => c.begin());
+    await time.advance(250);
+    for (const s of round) s.end({ features: 2000, ok: true });
+    // six in flight; the server (two instances, no queue) refuses four of them
+    const six = Array.from({ length: 6 }, () => c.begin());
+    const turns = [0, 1, 2, 3].map(() => c.throttled(429, 1000));
+    expect(c.limit()).toBe(2);
+    expect(c.pauseRemainingMs()).toBe(1000);
+    await time.advance(250);
+    for (const s of six.slice(0, 2)) s.end({ features: 2000, ok: true });
+    await time.advance(750);
+    // asked when the pause is over: two now, two one service time later
+    expect(turns.map((turn) => turn())).toEqual([0, 0, 250, 250]);
+    // a refusal of one of them (more in flight than the limit) says nothing new: no cut, a later round
+    const late = c.throttled(429, 1000);
+    expect(c.limit()).toBe(2);
+    expect(late()).toBe(500);
+    expect(c.snapshot()).toMatchObject({ min: 2, final: 2, throttled: { http429: 5 } });
+  });
+
   it('acquire holds requests beyond the limit until one ends', async () => {
     const time = new FakeTime(0);
     const c = new ConcurrencyController({ clock: time, sleep: time.sleep, pinned: 2 });
