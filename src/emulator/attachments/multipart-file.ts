@@ -34,7 +34,7 @@ export function multipartFile(body: Buffer, contentType: string, field: string):
         const type = /content-type:\s*([^\r\n]*)/i.exec(headers)?.[1]?.trim() || 'application/octet-stream';
         return {
           field: name,
-          filename: filename.replace(/\\(.)/g, '$1'),
+          filename,
           contentType: type,
           data: Buffer.from(data),
         };
