@@ -39,9 +39,12 @@ import {
 /** At most this many OIDs at the high-water instant are kept in the state (see boundaryWhere). */
 export const MAX_BOUNDARY_OIDS = 5000;
 
-export interface SyncOptions extends Omit<ExportOptions, 'resume' | 'claim' | 'limit' | 'stream' | 'stdout'> {
-  /** The state file: absent → a full export; present → only the changes since it. */
-  statePath: string;
+export interface SyncOptions extends Omit<ExportOptions, 'resume' | 'limit' | 'stream' | 'stdout'> {
+  /**
+   * The state file: absent → a full export; present → only the changes since it. Undefined (with
+   * `since`): no state is read or written.
+   */
+  statePath?: string | undefined;
   /** Changes since this instant (server clock, epoch ms) by edit tracking, whatever the state says. */
   since?: number | undefined;
   /** The previous full output: `output` receives it with the changes applied. */
@@ -114,7 +117,10 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
     );
   }
   const requestsBefore = client.stats.requests;
-  const state = await readSyncState(options.statePath);
+  if (options.statePath === undefined && options.since === undefined) {
+    throw new EtlError('USAGE', 'A sync needs a state file or --since');
+  }
+  const state = options.statePath === undefined ? undefined : await readSyncState(options.statePath);
   if (state && state.layerUrl !== layerUrl) {
     throw new EtlError(
       'SYNC_STATE_INVALID',
@@ -257,9 +263,11 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
     if (baseline && currentOids) deletes = missingFromRanges(baseline, currentOids);
   }
 
-  const claim = merging
-    ? await claimOutput(options.output, { overwrite: true, runtime: options.runtime })
-    : undefined;
+  const ownClaim =
+    merging && options.claim === undefined
+      ? await claimOutput(options.output, { overwrite: true, runtime: options.runtime })
+      : undefined;
+  const claim = options.claim ?? ownClaim;
   const changedPath =
     merging && mode !== 'full'
       ? join(dirname(options.output), `.sync-${randomBytes(4).toString('hex')}.geojsonl`)
@@ -272,7 +280,7 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       output: changedPath ?? options.output,
       format: changedPath ? 'geojsonseq' : options.format,
       ...(changedPath ? { overwrite: true } : {}),
-      ...(claim && !changedPath ? { claim } : {}),
+      claim: changedPath ? undefined : claim,
     });
     let features = exported.features;
     if (changedPath) {
@@ -295,7 +303,7 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
         ? undefined
         : (options.deletesPath ?? defaultDeletesPath(options.output));
     if (deletesPath !== undefined) await writeDeletes(deletesPath, oidField, deletes!);
-    await writeSyncState(options.statePath, next);
+    if (options.statePath !== undefined) await writeSyncState(options.statePath, next);
     return {
       mode,
       upserts: exported.features,
@@ -309,6 +317,6 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
     };
   } finally {
     if (changedPath) await rm(changedPath, { force: true });
-    await claim?.release();
+    await ownClaim?.release();
   }
 }
