@@ -111,7 +111,7 @@ describe('editable emulator layers', () => {
       runtime: { sleep: async (ms) => void sleeps.push(ms) },
     });
     expect(done.polls).toBe(3);
-    expect(sleeps).toEqual([1000, 1500]);
+    expect(sleeps).toEqual([250, 500]);
     const result = await r.client.request(String(done.status.resultUrl));
     expect(result).toEqual(sync);
     const plain = r.client.request(`${emu.layerUrl('Plain').replace(/\/0$/, '')}/extractChanges`, params);

@@ -14,9 +14,9 @@ export interface PollJobOptions {
   statusUrl: string;
   /** Extra parameters of each status request (`f=json` is added). */
   params?: Params | undefined;
-  /** First wait before the second poll (default 1000 ms). */
+  /** First wait before the second poll (default 250 ms: short jobs end within a few polls). */
   initialDelayMs?: number | undefined;
-  /** Growth of the wait between polls (default 1.5). */
+  /** Growth of the wait between polls (default 2). */
   factor?: number | undefined;
   /** Longest wait between polls (default 15 s). */
   maxDelayMs?: number | undefined;
@@ -56,9 +56,9 @@ export async function pollJob(options: PollJobOptions): Promise<PollJobResult> {
   const runtime = resolveRuntime(options.runtime);
   const started = runtime.clock.now();
   const timeout = options.timeoutMs ?? 2 * 60 * 60 * 1000;
-  const factor = options.factor ?? 1.5;
+  const factor = options.factor ?? 2;
   const maxDelay = options.maxDelayMs ?? 15_000;
-  let delay = options.initialDelayMs ?? 1000;
+  let delay = options.initialDelayMs ?? 250;
   let polls = 0;
   for (;;) {
     polls++;
