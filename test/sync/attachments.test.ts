@@ -5,12 +5,15 @@
  * through injected faults.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArcGISClient } from '../../src/client/arcgis-client.js';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { type AttachmentEntry, downloadAttachments } from '../../src/features/attachments/download.js';
 import { safeFileName } from '../../src/features/attachments/names.js';
+import type { Transport } from '../../src/http/types.js';
 import { pointLayer, rig, startSecured, type TempDir, tempDir } from '../extract/helpers.js';
 
 let emu: EmulatorHandle;
@@ -148,6 +151,45 @@ describe('downloadAttachments', () => {
     await writeFile(changed, original);
     emu.resetStats();
     expect(await download('Photos', dir)).toMatchObject({ downloaded: 1, skipped: 7 });
+    await expectFilesMatch('Photos', dir);
+  });
+
+  it('a run stopped mid-way (aborted) leaves whole files only; the rerun downloads the rest, each once', async () => {
+    const dir = tmp.path('photos-aborted');
+    const r = rig(emu);
+    const stop = new AbortController();
+    let downloads = 0;
+    const inner = r.transport;
+    const counting: Transport = {
+      stats: inner.stats,
+      close: () => inner.close(),
+      request: async (url, options) => {
+        const answer = await inner.request(url, options);
+        if (/\/attachments\/\d+$/.test(url) && ++downloads === 3) stop.abort(new Error('killed'));
+        return answer;
+      },
+    };
+    const client = new ArcGISClient({ transport: counting, auth: r.auth });
+    emu.resetStats();
+    await expect(
+      downloadAttachments({
+        client,
+        layerUrl: emu.layerUrl('Photos'),
+        dir,
+        concurrency: 1,
+        signal: stop.signal,
+      }),
+    ).rejects.toThrow();
+    await r.close();
+    expect(existsSync(join(dir, 'manifest.json'))).toBe(false);
+    const done = emu.stats().requests.attachmentData ?? 0;
+    expect(done).toBeGreaterThanOrEqual(3);
+    expect(done).toBeLessThan(8);
+    emu.resetStats();
+    const stats = await download('Photos', dir);
+    expect(stats.downloaded + stats.skipped).toBe(8);
+    expect(emu.stats().requests.attachmentData).toBe(stats.downloaded);
+    expect(stats.downloaded).toBeLessThanOrEqual(8 - 2);
     await expectFilesMatch('Photos', dir);
   });
 
