@@ -13,7 +13,7 @@ import { ArcGISClient } from '../../src/client/arcgis-client.js';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { type AttachmentEntry, downloadAttachments } from '../../src/features/attachments/download.js';
 import { safeFileName } from '../../src/features/attachments/names.js';
-import type { Transport } from '../../src/http/types.js';
+import type { RequestOptions, Transport } from '../../src/http/types.js';
 import { pointLayer, rig, startSecured, type TempDir, tempDir } from '../extract/helpers.js';
 
 let emu: EmulatorHandle;
@@ -163,8 +163,8 @@ describe('downloadAttachments', () => {
     const counting: Transport = {
       stats: inner.stats,
       close: () => inner.close(),
-      request: async (url, options) => {
-        const answer = await inner.request(url, options);
+      request: async <T>(url: string, options?: RequestOptions) => {
+        const answer = await inner.request<T>(url, options);
         if (/\/attachments\/\d+$/.test(url) && ++downloads === 3) stop.abort(new Error('killed'));
         return answer;
       },
