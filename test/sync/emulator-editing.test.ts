@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEtlError } from '../../src/core/errors.js';
+import { emulatorCommandOptions } from '../../src/emulator/cli.js';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { pollJob } from '../../src/features/jobs/poll.js';
 import { pointLayer, rig, startSecured } from '../extract/helpers.js';
@@ -117,5 +118,12 @@ describe('editable emulator layers', () => {
     const plain = r.client.request(`${emu.layerUrl('Plain').replace(/\/0$/, '')}/extractChanges`, params);
     await expect(plain).rejects.toSatisfy((e) => isEtlError(e) && /change tracking/.test(e.message));
     await r.close();
+  });
+
+  it('the emulator command serves generated layers editable with --editable', () => {
+    expect(
+      emulatorCommandOptions({ generate: ['pts:point:5'], editable: true }).layers?.[0]?.editing,
+    ).toEqual({});
+    expect(emulatorCommandOptions({ generate: ['pts:point:5'] }).layers?.[0]?.editing).toBeUndefined();
   });
 });
