@@ -34,7 +34,12 @@ describe('pollJob', () => {
       client: r.client,
       statusUrl,
       // each wait passes five minutes on the server: every poll needs a new token
-      runtime: { clock: { now: () => now }, sleep: async () => void (now += 5 * 60_000) },
+      runtime: {
+        clock: { now: () => now },
+        sleep: async () => {
+          now += 5 * 60_000;
+        },
+      },
     });
     expect(done.status.status).toBe('Completed');
     expect(done.polls).toBe(3);
@@ -62,7 +67,12 @@ describe('pollJob', () => {
         client: fake('InProgress'),
         statusUrl: 'http://127.0.0.1/x',
         timeoutMs: 10_000,
-        runtime: { clock: { now: () => t }, sleep: async (ms) => void (t += ms) },
+        runtime: {
+          clock: { now: () => t },
+          sleep: async (ms) => {
+            t += ms;
+          },
+        },
       }),
     ).rejects.toThrow(/did not complete within 10 s/);
   });
