@@ -49,6 +49,10 @@ export const ERROR_CODES = [
   'CHECKPOINT_INVALID',
   'OUTPUT_ERROR',
   'OUTPUT_BUSY',
+  // incremental sync, attachments and server jobs (issue 16)
+  'SYNC_UNSUPPORTED',
+  'SYNC_STATE_INVALID',
+  'JOB_FAILED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

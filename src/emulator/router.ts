@@ -2,6 +2,7 @@
  * Path → route. Route names are what `stats().requests` counts.
  */
 
+import { matchEditingRoute } from './edits/paths.js';
 import { htmlPage } from './html.js';
 import { portalInfoRoute, portalRootRoute, restInfoRoute } from './info-routes.js';
 import { authorizeRoute } from './oauth-authorize.js';
@@ -45,6 +46,8 @@ export function matchRoute(state: EmulatorState, rawPath: string): Route {
     }
     if (rest === '/tokens') return { name: 'tokens', handle: tokensRootRoute };
     if (rest === '/rest/services' || rest.startsWith('/rest/services/')) {
+      const editing = matchEditingRoute(rest.slice('/rest/services'.length));
+      if (editing) return editing;
       const parsed = parseServicePath(rest.slice('/rest/services'.length));
       return { name: routeName(parsed), handle: (s, r) => servicesRoute(s, r, parsed) };
     }

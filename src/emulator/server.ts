@@ -21,7 +21,7 @@ import { owningSystemUrl, registerPortal } from './federation.js';
 import { LockoutTracker } from './lockout.js';
 import { OAuthGrants } from './oauth-grants.js';
 import { resolveOptions } from './options.js';
-import { buildRequest, type EmuRequest, readBody } from './request.js';
+import { buildRequest, type EmuRequest, readBodyBuffer } from './request.js';
 import { matchRoute, type Route } from './router.js';
 import { sendReply, sendReset, sendTruncated } from './send.js';
 import { type EmulatorState, serverNow } from './state.js';
@@ -166,8 +166,9 @@ async function handle(
   const q = rawUrl.indexOf('?');
   const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
   const queryString = q < 0 ? '' : rawUrl.slice(q + 1);
-  const rawBody = req.method === 'POST' || req.method === 'PUT' ? await readBody(req) : '';
-  const request = buildRequest(req, path, queryString, rawBody, scheme, origin);
+  const rawBytes = req.method === 'POST' || req.method === 'PUT' ? await readBodyBuffer(req) : undefined;
+  const rawBody = rawBytes === undefined ? '' : rawBytes.toString('utf8');
+  const request = buildRequest(req, path, queryString, rawBody, scheme, origin, rawBytes);
 
   if (path.startsWith(CONTROL_PREFIX)) {
     sendReply(res, controlRoute(control, request), new Date(serverNow(state)).toUTCString());

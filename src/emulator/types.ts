@@ -3,6 +3,7 @@
  * (src/emulator/*.ts) and its data/query engine (src/emulator/data/).
  */
 import type { EsriGeometryType, LayerMetadata } from '../core/protocol.js';
+import type { EditingSpec } from './edits/editable-layer.js';
 
 export type GeneratedGeometry =
   | 'point'
@@ -63,6 +64,11 @@ export interface LayerSpec {
   pbfQuirk?: PbfQuirk;
   /** Whether the service requires a token (default: true when users are configured). */
   secured?: boolean;
+  /**
+   * An editable layer, as ArcGIS Online hosted layers are: applyEdits, edit tracking
+   * (editFieldsInfo), change tracking (extractChanges) and attachments, each on unless set false.
+   */
+  editing?: EditingSpec;
 }
 
 export interface FaultRates {

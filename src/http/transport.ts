@@ -82,6 +82,7 @@ const ACCEPT: Readonly<Record<NonNullable<RequestOptions['responseType']>, strin
   json: 'application/json, text/plain;q=0.9, */*;q=0.1',
   text: '*/*',
   binary: 'application/x-protobuf, application/octet-stream;q=0.9, application/json;q=0.5, */*;q=0.1',
+  bytes: '*/*',
 };
 
 /**
@@ -351,13 +352,21 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
       }
       return { ok: true, response: { ...success, body: { kind: 'binary', value } } };
     }
+    // a file download: the bytes as sent, whatever their type; a JSON answer is checked for an
+    // error envelope first (an attachment that is itself JSON passes through)
+    if (responseType === 'bytes' && isSuccess(status) && !/json/i.test(contentType ?? '')) {
+      return { ok: true, response: { ...success, body: bytes } };
+    }
     let parsed: unknown;
     try {
       const text = bytesToText(bytes, () => warnInvalidUtf8(shown));
       const input = { status, contentType, text, url: shown };
       if (responseType === 'text') parsed = checkTextResponse(input);
       else if (responseType === 'json') parsed = parseJsonResponse(input);
-      else parsed = { kind: 'json', value: parseJsonResponse(input) };
+      else if (responseType === 'bytes') {
+        parseJsonResponse(input);
+        parsed = bytes;
+      } else parsed = { kind: 'json', value: parseJsonResponse(input) };
     } catch (error) {
       if (!(error instanceof EtlError)) throw error;
       return {
