@@ -79,6 +79,8 @@ export { esriFeatureToGeoJSON } from './features/geometry/feature.js';
 export { esriGeometryToGeoJSON } from './features/geometry/toGeoJSON.js';
 export type { GeoJSONFeature, GeoJSONGeometry } from './features/geometry/types.js';
 export { geometryToWkt } from './features/geometry/wkt.js';
+// features: spatial filters (--bbox, --geometry) and whole services (h-service)
+export { geometryFilter, MAX_QUERY_VERTICES } from './features/geometry-filter.js';
 export type { LayerInfo } from './features/metadata.js';
 export { fetchLayerInfo, normalizeLayerUrl } from './features/metadata.js';
 export type { ClaimOutputOptions, OutputClaim } from './features/output-claim.js';
@@ -89,6 +91,8 @@ export type { PbfQueryResult } from './features/pbf-decode.js';
 export { decodeQueryPbf } from './features/pbf-decode.js';
 export type { QueryFormat } from './features/query.js';
 export { QUERY_FORMATS } from './features/query.js';
+export type { Bbox, SpatialFilter } from './features/spatial-filter.js';
+export { bboxFilter, filterParams, parseBbox } from './features/spatial-filter.js';
 export type { StrategyName } from './features/strategies/types.js';
 export { FORMAT_EXTENSIONS, formatForOutput, WRITER_FORMATS } from './features/writers/formats.js';
 export type { CreateWriterOptions, FeatureWriter, WriterFormat } from './features/writers/types.js';

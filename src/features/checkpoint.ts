@@ -23,6 +23,8 @@ export interface ExportIdentity {
   limit?: number | undefined;
   /** CSV written with the spreadsheet formula guard (absent: as the data came). */
   csvExcelSafe?: boolean | undefined;
+  /** The spatial filter's query parameters, as JSON (absent: none). */
+  spatialFilter?: string | undefined;
 }
 
 export interface Checkpoint extends ExportIdentity {
@@ -91,7 +93,8 @@ function isCheckpoint(v: unknown): v is Checkpoint {
     (c.lastOid === null || Number.isSafeInteger(c.lastOid)) &&
     (c.partial === undefined || isPlainName(c.partial)) &&
     (c.limit === undefined || Number.isSafeInteger(c.limit)) &&
-    (c.csvExcelSafe === undefined || typeof c.csvExcelSafe === 'boolean')
+    (c.csvExcelSafe === undefined || typeof c.csvExcelSafe === 'boolean') &&
+    (c.spatialFilter === undefined || typeof c.spatialFilter === 'string')
   );
 }
 
@@ -126,6 +129,7 @@ export function checkpointMismatch(checkpoint: Checkpoint, identity: ExportIdent
   if (checkpoint.fields.join(',') !== identity.fields.join(',')) return 'fields differ';
   if (checkpoint.limit !== identity.limit) return 'limit differs';
   if ((checkpoint.csvExcelSafe ?? false) !== (identity.csvExcelSafe ?? false)) return 'csvExcelSafe differs';
+  if (checkpoint.spatialFilter !== identity.spatialFilter) return 'spatial filter differs';
   if (checkpoint.features > 0 && checkpoint.lastOid === null) return 'no last OID';
   return undefined;
 }

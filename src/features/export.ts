@@ -27,6 +27,7 @@ import { fetchLayerInfo, type LayerInfo } from './metadata.js';
 import { claimOutput, type OutputClaim } from './output-claim.js';
 import { mergePastedQuery, parsePastedLayerUrl } from './pasted-query.js';
 import { QUERY_FORMATS, type QueryFormat } from './query.js';
+import { filterParams, type SpatialFilter } from './spatial-filter.js';
 import type { StrategyName } from './strategies/types.js';
 import { buildWhere } from './where.js';
 import type { FeatureWriter, WriterCheckpoint, WriterFormat } from './writers/types.js';
@@ -53,6 +54,11 @@ export interface ExportOptions {
   output: string;
   format: WriterFormat;
   where?: string | undefined;
+  /**
+   * A spatial filter (`bboxFilter`, `readGeometryFilter`): every query carries it, with every
+   * strategy. One with an exact check of its own needs the output in its spatial reference.
+   */
+  filter?: SpatialFilter | undefined;
   fields?: string[] | undefined;
   /** Output spatial reference wkid (default 4326, as GeoJSON wants). */
   outSR?: number | undefined;
@@ -108,6 +114,10 @@ export interface ExportStats {
   queryFormat: 'json' | 'pbf' | undefined;
   /** Concurrency over time and the throttling seen, for the layer's host (shared with other runs on it). */
   concurrency: ConcurrencyStats | undefined;
+  /** The export stopped at `limit` features (the first ones in the strategy's order), not at the end. */
+  limitReached: boolean;
+  /** Features answered for a simplified --geometry that lie outside the polygon itself (not written). */
+  outsideFilter: number;
 }
 
 export async function exportLayer(options: ExportOptions): Promise<ExportStats> {
@@ -168,6 +178,7 @@ async function exportClaimed(
     outSR: String(options.outSR ?? 4326),
     ...(options.limit === undefined ? {} : { limit: options.limit }),
     ...(options.csvExcelSafe === true && options.format === 'csv' ? { csvExcelSafe: true } : {}),
+    ...(options.filter ? { spatialFilter: JSON.stringify(filterParams(options.filter)) } : {}),
   };
   const cpPath = checkpointPath(options.output);
   const emit = (event: Parameters<ArcGISClient['emit']>[0]) => client.emit(event);
@@ -194,6 +205,7 @@ async function exportClaimed(
     client,
     layer,
     where: options.where,
+    filter: options.filter,
     fields: options.fields,
     outSR: options.outSR ?? 4326,
     strategy: options.strategy,
@@ -213,6 +225,7 @@ async function exportClaimed(
   let lastOid = checkpoint?.lastOid ?? null;
   let lastCheckpoint: Checkpoint | undefined = checkpoint;
   let publishing = false;
+  let limitReached = false;
   try {
     for await (const page of extraction.pages()) {
       let { features, oids } = page;
@@ -243,7 +256,10 @@ async function exportClaimed(
         total: Math.min(limit ?? Number.POSITIVE_INFINITY, resumedFeatures + extraction.summary.expected),
         elapsedMs: runtime.clock.now() - startedAt,
       });
-      if (limit !== undefined && writer.featuresWritten >= limit) break;
+      if (limit !== undefined && writer.featuresWritten >= limit) {
+        limitReached = true;
+        break;
+      }
     }
     // The checkpoint goes before the target is published: a run killed between the two then
     // leaves a complete partial file without checkpoint (the next run starts over), never a
@@ -278,6 +294,8 @@ async function exportClaimed(
     duplicatesDropped: extraction.summary.duplicatesDropped,
     queryFormat: extraction.summary.queryFormat,
     concurrency: concurrencyStats(client, layer.url),
+    limitReached,
+    outsideFilter: extraction.summary.outsideFilter,
   };
 }
 
@@ -316,6 +334,18 @@ function validate(options: ExportOptions, toStdout: boolean): void {
   if (options.limit !== undefined && !(Number.isSafeInteger(options.limit) && options.limit >= 1)) {
     throw new EtlError('USAGE', `limit must be a positive integer, got ${options.limit}`);
   }
+  if (options.filter?.exact && options.resume) {
+    throw new EtlError(
+      'USAGE',
+      `Cannot resume an export filtered by a simplified ${options.filter.describe} (its features are checked on our side)`,
+    );
+  }
+  if (options.filter?.exact && (options.outSR ?? 4326) !== options.filter.exactSR) {
+    throw new EtlError(
+      'USAGE',
+      `The ${options.filter.describe} is checked on our side in wkid ${options.filter.exactSR}: export with --out-sr ${options.filter.exactSR}`,
+    );
+  }
   if (options.pageSize !== undefined && !(options.pageSize >= 1)) {
     throw new EtlError('USAGE', `pageSize must be at least 1, got ${options.pageSize}`);
   }
@@ -352,7 +382,7 @@ async function verifiedCheckpoint(
     oidField: layer.oidField,
     max: checkpoint.lastOid,
   });
-  const counted = await layer.count(where, { signal: options.signal });
+  const counted = await layer.count(where, { signal: options.signal, filter: options.filter });
   if (counted === checkpoint.features) return checkpoint;
   emit({
     type: 'warning',

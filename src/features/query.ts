@@ -16,6 +16,7 @@ import type { BinaryOrJson, Params } from '../http/types.js';
 import type { LayerInfo } from './metadata.js';
 import { decodeQueryPbf, type PbfQueryResult } from './pbf-decode.js';
 import { type PbfSample, verifyPbfPage } from './pbf-verify.js';
+import { filterParams } from './spatial-filter.js';
 import type { QueryContext } from './strategies/types.js';
 
 /** `auto`: pbf for a layer that lists it in supportedQueryFormats, falling back to json. */
@@ -67,6 +68,7 @@ export function isQueryFailure(error: unknown): boolean {
 export function featureParams(ctx: QueryContext, where: string): Params {
   return {
     where,
+    ...filterParams(ctx.filter),
     outFields: ctx.outFields,
     returnGeometry: true,
     ...(ctx.outSR === undefined ? {} : { outSR: ctx.outSR }),

@@ -33,10 +33,12 @@ import {
 import { formatDuration, formatInt } from '../format.js';
 import { type CliIo, lineWriter } from '../io.js';
 import { createProgress } from '../progress.js';
+import { type SpatialFlags, spatialFilterFrom } from '../spatial-flags.js';
 
 const STRATEGIES = ['auto', 'offset', 'ids', 'oid-range', 'server-order', 'envelope'] as const;
 
-export interface ExportFlags extends ConnectionFlags {
+export interface ExportFlags extends ConnectionFlags, SpatialFlags {
+  limit?: number;
   output?: string;
   format?: string;
   where: string;
@@ -101,6 +103,22 @@ export function exportCommand(
       "CSV: prefix cells starting with = + - @ tab or CR with ' so spreadsheets do not run them as formulas (changes the data; off by default)",
     )
     .option('--stats-json <file>', 'write the run figures as JSON to this file');
+  // spatial filters and --limit (h-service)
+  command
+    .option(
+      '--bbox <minx,miny,maxx,maxy>',
+      'only features intersecting this box (esriSpatialRelIntersects), in --bbox-sr',
+    )
+    .option('--bbox-sr <wkid>', 'spatial reference of --bbox', toPositiveInt, 4326)
+    .option(
+      '--geometry <file>',
+      'only features intersecting this GeoJSON polygon (a file, or - for stdin); a large one is queried simplified and checked exactly here',
+    )
+    .option(
+      '--limit <n>',
+      'stop after the first n features (in the strategy order; exit 0 means exactly those n, or all if fewer)',
+      toPositiveInt,
+    );
   addConnectionOptions(command);
   command.action((layerUrl: string, flags: ExportFlags, self: Command) => {
     const given: GivenOption = (name) => self.getOptionValueSource(name) === 'cli';
@@ -150,7 +168,9 @@ async function runExport(
     where: given('where') ? flags.where : undefined,
     fields: splitFields(flags.fields),
     outSR: given('outSr') ? flags.outSr : undefined,
+    limit: flags.limit,
   });
+  const filter = await spatialFilterFrom(flags, io);
   const verbosity = verbosityOf(flags);
   const print = lineWriter(io.stderr);
 
@@ -193,6 +213,7 @@ async function runExport(
         output: target,
         format,
         where: query.where,
+        ...(filter ? { filter } : {}),
         ...(query.fields ? { fields: [...query.fields] } : {}),
         outSR: query.outSR ?? flags.outSr,
         ...(query.limit === undefined ? {} : { limit: query.limit }),
@@ -243,6 +264,8 @@ export function statsJson(stats: ExportStats): Record<string, unknown> {
     strategy: stats.strategy,
     queryFormat: stats.queryFormat,
     elapsedMs: Math.round(stats.elapsedMs),
+    ...(stats.limitReached ? { limitReached: true } : {}),
+    ...(stats.outsideFilter > 0 ? { outsideFilter: stats.outsideFilter } : {}),
     ...(stats.concurrency ? { concurrency: concurrencyJson(stats.concurrency) } : {}),
   };
 }
@@ -276,6 +299,7 @@ export function summaryLine(stats: ExportStats, output: string): string {
       `${formatInt(stats.tokenRefreshes)} refreshes`,
       `strategy ${stats.strategy}${stats.queryFormat ? ` (f=${stats.queryFormat})` : ''}`,
       `${formatDuration(stats.elapsedMs)}`,
+      ...(stats.limitReached ? ['stopped at --limit'] : []),
     ].join(' · ') + (output === '-' ? '' : ` → ${output}`)
   );
 }

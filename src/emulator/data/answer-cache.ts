@@ -60,6 +60,7 @@ export function featureQueryKey(req: QueryRequest, faults: QueryFaults): string 
     req.where?.trim() ?? '',
     req.objectIds ?? null,
     req.envelope ?? null,
+    req.polygon ?? null,
     req.outFields.map((f) => f.name),
     req.returnGeometry,
     req.returnZ,
