@@ -72,6 +72,13 @@ export { realSleep, seededRandom, systemClock } from './core/time.js';
 export type { ExportOptions, ExportProgress, ExportStats } from './features/export.js';
 // features
 export { exportLayer } from './features/export.js';
+export type {
+  LayerResult,
+  LayerTarget,
+  ServiceExportOptions,
+  ServiceExportResult,
+} from './features/export-service.js';
+export { DEFAULT_LAYERS_AT_ONCE, exportService } from './features/export-service.js';
 export type { ExtractedPage, ExtractOptions, StrategyChoice } from './features/extract.js';
 export { extractPages } from './features/extract.js';
 export type { FeatureSchema } from './features/geometry/feature.js';
@@ -91,6 +98,8 @@ export type { PbfQueryResult } from './features/pbf-decode.js';
 export { decodeQueryPbf } from './features/pbf-decode.js';
 export type { QueryFormat } from './features/query.js';
 export { QUERY_FORMATS } from './features/query.js';
+export type { ServiceInfo, ServiceLayer } from './features/service.js';
+export { fetchServiceInfo, isServiceUrl, layerFileStem, selectLayers } from './features/service.js';
 export type { Bbox, SpatialFilter } from './features/spatial-filter.js';
 export { bboxFilter, filterParams, parseBbox } from './features/spatial-filter.js';
 export type { StrategyName } from './features/strategies/types.js';

@@ -63,7 +63,20 @@ export interface LayerSpec {
   pbfQuirk?: PbfQuirk;
   /** Whether the service requires a token (default: true when users are configured). */
   secured?: boolean;
+  /**
+   * How the service lists the layer (default `Feature Layer`). A `Table` is served without its
+   * geometry (listed under `tables`); a group, raster or annotation layer is listed with that type
+   * (a whole-service export skips it).
+   */
+  type?: EmulatedLayerType;
 }
+
+export type EmulatedLayerType =
+  | 'Feature Layer'
+  | 'Table'
+  | 'Group Layer'
+  | 'Raster Layer'
+  | 'Annotation Layer';
 
 export interface FaultRates {
   /** Probability per request, 0..1, of each fault. */

@@ -12,6 +12,7 @@ import {
   type ExportStats,
   exportLayer,
   formatForOutput,
+  isServiceUrl,
   mergePastedQuery,
   parsePastedLayerUrl,
   QUERY_FORMATS,
@@ -34,11 +35,13 @@ import { formatDuration, formatInt } from '../format.js';
 import { type CliIo, lineWriter } from '../io.js';
 import { createProgress } from '../progress.js';
 import { type SpatialFlags, spatialFilterFrom } from '../spatial-flags.js';
+import { runServiceExport } from './export-service.js';
 
 const STRATEGIES = ['auto', 'offset', 'ids', 'oid-range', 'server-order', 'envelope'] as const;
 
 export interface ExportFlags extends ConnectionFlags, SpatialFlags {
   limit?: number;
+  layers?: string;
   output?: string;
   format?: string;
   where: string;
@@ -118,6 +121,10 @@ export function exportCommand(
       '--limit <n>',
       'stop after the first n features (in the strategy order; exit 0 means exactly those n, or all if fewer)',
       toPositiveInt,
+    )
+    .option(
+      '--layers <ids-or-names>',
+      'with a …/FeatureServer or …/MapServer URL: the layers and tables to export, by id or name (default: all; group, raster and annotation layers are skipped)',
     );
   addConnectionOptions(command);
   command.action((layerUrl: string, flags: ExportFlags, self: Command) => {
@@ -125,6 +132,11 @@ export function exportCommand(
     run(runExport(layerUrl, flags, given, io, runtime));
   });
   return command;
+}
+
+/** The format of a whole-service export: --format, else GeoJSON (the folder has no extension). */
+function formatFromService(explicit: string | undefined): WriterFormat {
+  return formatForOutput('-', explicit);
 }
 
 /** The output format: --format, else the file extension (see formatForOutput). */
@@ -147,8 +159,6 @@ async function runExport(
   io: CliIo,
   runtime?: Partial<Runtime>,
 ): Promise<number> {
-  const output = flags.output ?? '-';
-  const format = formatFromPath(output, flags.format);
   if (!(STRATEGIES as readonly string[]).includes(flags.strategy)) {
     throw new EtlError(
       'USAGE',
@@ -161,6 +171,18 @@ async function runExport(
       `--query-format must be one of ${QUERY_FORMATS.join(', ')} (got "${flags.queryFormat}")`,
     );
   }
+  if (isServiceUrl(layerUrl)) {
+    // a whole service: every layer into a folder (h-service)
+    const query = {
+      where: given('where') ? flags.where : undefined,
+      fields: splitFields(flags.fields),
+      limit: flags.limit,
+    };
+    const filter = await spatialFilterFrom(flags, io);
+    return runServiceExport(layerUrl, flags, formatFromService(flags.format), filter, query, io, runtime);
+  }
+  const output = flags.output ?? '-';
+  const format = formatFromPath(output, flags.format);
   if (flags.resume && output === '-')
     throw new EtlError('USAGE', '--resume needs an output file, not stdout');
   const pasted = parsePastedLayerUrl(layerUrl);
@@ -171,6 +193,8 @@ async function runExport(
     limit: flags.limit,
   });
   const filter = await spatialFilterFrom(flags, io);
+  if (flags.layers !== undefined)
+    throw new EtlError('USAGE', '--layers needs a service URL (…/FeatureServer or …/MapServer)');
   const verbosity = verbosityOf(flags);
   const print = lineWriter(io.stderr);
 

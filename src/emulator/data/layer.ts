@@ -4,6 +4,7 @@
 import type { EsriGeometryType, LayerMetadata } from '../../core/protocol.js';
 import type {
   EmulatedLayer,
+  EmulatedLayerType,
   LayerCapabilities,
   PbfQuirk,
   QueryAnswer,
@@ -35,6 +36,8 @@ export interface LayerOptions {
   capabilities: Required<LayerCapabilities>;
   /** How the f=pbf answers lie (LayerSpec.pbfQuirk); absent: they do not. */
   pbfQuirk?: PbfQuirk | undefined;
+  /** How the service lists it (default `Feature Layer`); a `Table` has no geometry. */
+  type?: EmulatedLayerType | undefined;
 }
 
 export class DataLayer implements EmulatedLayer {
@@ -84,11 +87,24 @@ export class DataLayer implements EmulatedLayer {
       maxRecordCount: this.options.maxRecordCount,
       capabilities: this.options.capabilities,
     });
+    const type = this.options.type ?? 'Feature Layer';
+    if (type !== 'Feature Layer' && this.#metadata.type === 'Feature Layer') {
+      this.#metadata.type = type;
+      if (type === 'Table') tableMetadata(this.#metadata);
+    }
     // a copy, so that callers cannot change what later requests see
     return structuredClone(this.#metadata);
   }
 
+  /** How the service lists the layer. */
+  get layerType(): EmulatedLayerType {
+    return this.options.type ?? 'Feature Layer';
+  }
+
   query(params: QueryParams, faults?: QueryFaults): QueryAnswer {
+    // a table has no geometry to return (nor to filter on)
+    if (this.options.type === 'Table')
+      return runQuery(this.#ctx, { ...params, returnGeometry: 'false' }, faults);
     return runQuery(this.#ctx, params, faults);
   }
 
@@ -104,4 +120,12 @@ export class DataLayer implements EmulatedLayer {
     for (const f of this.#ctx.fields.all) attributes[f.name] = f.get(row);
     return { attributes, geometry: esriGeometryObject(this.data.geometry, row) };
   }
+}
+
+/** A table's metadata: no geometry type, extent, geometry field or drawing. */
+function tableMetadata(meta: Record<string, unknown>): void {
+  for (const key of ['geometryType', 'extent', 'geometryField', 'drawingInfo', 'sourceSpatialReference']) {
+    delete meta[key];
+  }
+  meta.fields = (meta.fields as { type: string }[]).filter((f) => f.type !== 'esriFieldTypeGeometry');
 }
