@@ -88,6 +88,8 @@ export type { GeoJSONFeature, GeoJSONGeometry } from './features/geometry/types.
 export { geometryToWkt } from './features/geometry/wkt.js';
 // features: spatial filters (--bbox, --geometry) and whole services (h-service)
 export { geometryFilter, MAX_QUERY_VERTICES } from './features/geometry-filter.js';
+export type { GeometryOptions } from './features/geometry-options.js';
+export { geometryParams } from './features/geometry-options.js';
 export type { LayerInfo } from './features/metadata.js';
 export { fetchLayerInfo, normalizeLayerUrl } from './features/metadata.js';
 export type { ClaimOutputOptions, OutputClaim } from './features/output-claim.js';

@@ -25,6 +25,8 @@ export interface ExportIdentity {
   csvExcelSafe?: boolean | undefined;
   /** The spatial filter's query parameters, as JSON (absent: none). */
   spatialFilter?: string | undefined;
+  /** The geometry options' query parameters, as JSON (absent: geometry as stored). */
+  geometry?: string | undefined;
 }
 
 export interface Checkpoint extends ExportIdentity {
@@ -94,7 +96,8 @@ function isCheckpoint(v: unknown): v is Checkpoint {
     (c.partial === undefined || isPlainName(c.partial)) &&
     (c.limit === undefined || Number.isSafeInteger(c.limit)) &&
     (c.csvExcelSafe === undefined || typeof c.csvExcelSafe === 'boolean') &&
-    (c.spatialFilter === undefined || typeof c.spatialFilter === 'string')
+    (c.spatialFilter === undefined || typeof c.spatialFilter === 'string') &&
+    (c.geometry === undefined || typeof c.geometry === 'string')
   );
 }
 
@@ -130,6 +133,7 @@ export function checkpointMismatch(checkpoint: Checkpoint, identity: ExportIdent
   if (checkpoint.limit !== identity.limit) return 'limit differs';
   if ((checkpoint.csvExcelSafe ?? false) !== (identity.csvExcelSafe ?? false)) return 'csvExcelSafe differs';
   if (checkpoint.spatialFilter !== identity.spatialFilter) return 'spatial filter differs';
+  if (checkpoint.geometry !== identity.geometry) return 'geometry options differ';
   if (checkpoint.features > 0 && checkpoint.lastOid === null) return 'no last OID';
   return undefined;
 }

@@ -23,6 +23,7 @@ import {
 import { concurrencyStats } from './concurrency.js';
 import { Extraction, resolveOutFields, STRATEGIES, type StrategyChoice, UNORDERED } from './extract.js';
 import { createFeatureConverter, type FeatureSchema } from './geometry/feature.js';
+import { type GeometryOptions, geometryParams, validateGeometryOptions } from './geometry-options.js';
 import { fetchLayerInfo, type LayerInfo } from './metadata.js';
 import { claimOutput, type OutputClaim } from './output-claim.js';
 import { mergePastedQuery, parsePastedLayerUrl } from './pasted-query.js';
@@ -59,6 +60,8 @@ export interface ExportOptions {
    * strategy. One with an exact check of its own needs the output in its spatial reference.
    */
   filter?: SpatialFilter | undefined;
+  /** `returnGeometry: false` (null geometries), `precision` (geometryPrecision), `maxAllowableOffset`. */
+  geometry?: GeometryOptions | undefined;
   fields?: string[] | undefined;
   /** Output spatial reference wkid (default 4326, as GeoJSON wants). */
   outSR?: number | undefined;
@@ -179,6 +182,7 @@ async function exportClaimed(
     ...(options.limit === undefined ? {} : { limit: options.limit }),
     ...(options.csvExcelSafe === true && options.format === 'csv' ? { csvExcelSafe: true } : {}),
     ...(options.filter ? { spatialFilter: JSON.stringify(filterParams(options.filter)) } : {}),
+    ...(options.geometry ? { geometry: JSON.stringify(geometryParams(options.geometry)) } : {}),
   };
   const cpPath = checkpointPath(options.output);
   const emit = (event: Parameters<ArcGISClient['emit']>[0]) => client.emit(event);
@@ -186,7 +190,7 @@ async function exportClaimed(
     ? await verifiedCheckpoint(await usableCheckpoint(cpPath, identity), cpPath, layer, options, emit)
     : undefined;
 
-  const schema = schemaFor(layer, options.fields);
+  const schema = schemaFor(layer, options.fields, options.geometry?.returnGeometry !== false);
   const convert = createFeatureConverter(schema);
   const writerResume: WriterCheckpoint | undefined = checkpoint
     ? { bytes: checkpoint.bytes, features: checkpoint.features }
@@ -206,6 +210,7 @@ async function exportClaimed(
     layer,
     where: options.where,
     filter: options.filter,
+    geometry: options.geometry,
     fields: options.fields,
     outSR: options.outSR ?? 4326,
     strategy: options.strategy,
@@ -334,6 +339,13 @@ function validate(options: ExportOptions, toStdout: boolean): void {
   if (options.limit !== undefined && !(Number.isSafeInteger(options.limit) && options.limit >= 1)) {
     throw new EtlError('USAGE', `limit must be a positive integer, got ${options.limit}`);
   }
+  validateGeometryOptions(options.geometry);
+  if (options.filter?.exact && options.geometry?.returnGeometry === false) {
+    throw new EtlError(
+      'USAGE',
+      `The ${options.filter.describe} is checked on our side against each feature's geometry: it cannot be used with --no-geometry`,
+    );
+  }
   if (options.filter?.exact && options.resume) {
     throw new EtlError(
       'USAGE',
@@ -393,13 +405,17 @@ async function verifiedCheckpoint(
 }
 
 /** The converter/writer schema: the layer's fields, restricted to the requested ones. */
-function schemaFor(layer: LayerInfo, fields: readonly string[] | undefined): FeatureSchema {
+function schemaFor(
+  layer: LayerInfo,
+  fields: readonly string[] | undefined,
+  withGeometry = true,
+): FeatureSchema {
   const selected = resolveOutFields(layer, fields);
   const wanted = selected === '*' ? undefined : new Set((fields ?? []).map((f) => f.trim().toLowerCase()));
   return {
     oidField: layer.oidField,
     fields: wanted ? layer.fields.filter((f) => wanted.has(f.name.toLowerCase())) : layer.fields,
-    geometryType: layer.geometryType,
+    geometryType: withGeometry ? layer.geometryType : undefined,
     hasZ: layer.hasZ,
     hasM: layer.hasM,
   };

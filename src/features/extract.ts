@@ -10,6 +10,7 @@ import { EtlError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import type { EsriFeature } from '../core/protocol.js';
 import { extractionConcurrency } from './concurrency.js';
+import type { GeometryOptions } from './geometry-options.js';
 import type { LayerInfo } from './metadata.js';
 import { featureOid } from './oid.js';
 import { OidSet } from './oid-set.js';
@@ -50,6 +51,8 @@ export interface ExtractOptions {
    * has one, drops the features answered that do not intersect the filter itself.
    */
   filter?: SpatialFilter | undefined;
+  /** returnGeometry, geometryPrecision and maxAllowableOffset of feature queries. */
+  geometry?: GeometryOptions | undefined;
   /** Fields to return (validated against the layer); the OID field is always queried. Default all. */
   fields?: readonly string[] | undefined;
   /** Output spatial reference (wkid); default 4326. `null` keeps the layer's own. */
@@ -179,6 +182,7 @@ export class Extraction {
       layer,
       userWhere: where,
       filter: o.filter,
+      geometry: o.geometry,
       outFields: this.outFields,
       outSR: o.outSR === null ? undefined : String(o.outSR ?? 4326),
       pageSize: Math.max(1, Math.min(Math.floor(o.pageSize ?? layer.maxRecordCount), layer.maxRecordCount)),

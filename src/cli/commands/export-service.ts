@@ -18,6 +18,7 @@ import {
 import { AuditLog } from '../audit-log.js';
 import { cliEmitter, openConnection, verbosityOf } from '../connection.js';
 import { type CliIo, lineWriter } from '../io.js';
+import { geometryOptionsFrom } from '../spatial-flags.js';
 import { type ExportFlags, statsJson, summaryLine } from './export.js';
 
 export interface ServiceExportFlags extends ExportFlags {
@@ -70,6 +71,7 @@ export async function runServiceExport(
         ...(query.fields ? { fields: [...query.fields] } : {}),
         ...(query.limit === undefined ? {} : { limit: query.limit }),
         ...(filter ? { filter } : {}),
+        ...(geometryOptionsFrom(flags) ? { geometry: geometryOptionsFrom(flags)! } : {}),
         outSR: flags.outSr,
         strategy: flags.strategy as 'auto',
         queryFormat: flags.queryFormat as 'auto',

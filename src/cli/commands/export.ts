@@ -34,7 +34,12 @@ import {
 import { formatDuration, formatInt } from '../format.js';
 import { type CliIo, lineWriter } from '../io.js';
 import { createProgress } from '../progress.js';
-import { type SpatialFlags, spatialFilterFrom } from '../spatial-flags.js';
+import {
+  geometryOptionsFrom,
+  type SpatialFlags,
+  spatialFilterFrom,
+  trackGeometryFlags,
+} from '../spatial-flags.js';
 import { runServiceExport } from './export-service.js';
 
 const STRATEGIES = ['auto', 'offset', 'ids', 'oid-range', 'server-order', 'envelope'] as const;
@@ -122,14 +127,22 @@ export function exportCommand(
       'stop after the first n features (in the strategy order; exit 0 means exactly those n, or all if fewer)',
       toPositiveInt,
     )
+    .option('--no-geometry', 'attributes only: returnGeometry=false, every geometry null')
+    .option('--precision <n>', 'decimals of x/y the server returns (geometryPrecision)', toNonNegativeInt)
+    .option(
+      '--max-allowable-offset <n>',
+      'let the server generalise geometries within this tolerance, in output units (maxAllowableOffset)',
+      toPositiveNumber,
+    )
     .option(
       '--layers <ids-or-names>',
       'with a …/FeatureServer or …/MapServer URL: the layers and tables to export, by id or name (default: all; group, raster and annotation layers are skipped)',
     );
+  const geometryFlags = trackGeometryFlags(command);
   addConnectionOptions(command);
   command.action((layerUrl: string, flags: ExportFlags, self: Command) => {
     const given: GivenOption = (name) => self.getOptionValueSource(name) === 'cli';
-    run(runExport(layerUrl, flags, given, io, runtime));
+    run(runExport(layerUrl, geometryFlags(flags), given, io, runtime));
   });
   return command;
 }
@@ -193,6 +206,7 @@ async function runExport(
     limit: flags.limit,
   });
   const filter = await spatialFilterFrom(flags, io);
+  const geometry = geometryOptionsFrom(flags);
   if (flags.layers !== undefined)
     throw new EtlError('USAGE', '--layers needs a service URL (…/FeatureServer or …/MapServer)');
   const verbosity = verbosityOf(flags);
@@ -238,6 +252,7 @@ async function runExport(
         format,
         where: query.where,
         ...(filter ? { filter } : {}),
+        ...(geometry ? { geometry } : {}),
         ...(query.fields ? { fields: [...query.fields] } : {}),
         outSR: query.outSR ?? flags.outSr,
         ...(query.limit === undefined ? {} : { limit: query.limit }),
@@ -326,4 +341,17 @@ export function summaryLine(stats: ExportStats, output: string): string {
       ...(stats.limitReached ? ['stopped at --limit'] : []),
     ].join(' · ') + (output === '-' ? '' : ` → ${output}`)
   );
+}
+
+function toNonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new EtlError('USAGE', `expected an integer ≥ 0, got "${value}"`);
+  return n;
+}
+
+function toPositiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new EtlError('USAGE', `expected a positive number, got "${value}"`);
+  return n;
 }

@@ -69,6 +69,7 @@ export function featureQueryKey(req: QueryRequest, faults: QueryFaults): string 
     req.resultOffset ?? null,
     req.resultRecordCount ?? null,
     req.outWebMercator,
+    req.geometryPrecision ?? null,
     faults.ignoreResultOffset === true,
     faults.extraRow === true,
     faults.shortPageExceeded === true,

@@ -45,6 +45,21 @@ export interface QueryRequest {
   groupBy: FieldRef[];
   /** Output in Web Mercator instead of WGS84. */
   outWebMercator: boolean;
+  /** `geometryPrecision`: x/y rounded to this many decimals (Esri JSON and pbf answers). */
+  geometryPrecision: number | undefined;
+}
+
+/** The output projection, with x/y rounded to `precision` decimals when one is asked for. */
+export function outputProjection(
+  project: ((x: number, y: number) => [number, number]) | undefined,
+  precision: number | undefined,
+): ((x: number, y: number) => [number, number]) | undefined {
+  if (precision === undefined) return project;
+  const round = (v: number) => Number(v.toFixed(precision));
+  return (x, y) => {
+    const [px, py] = project ? project(x, y) : [x, y];
+    return [round(px), round(py)];
+  };
 }
 
 /** A query polygon in WGS84 (GeoJSON MultiPolygon coordinates). */
@@ -304,5 +319,12 @@ export function parseQueryParams(params: QueryParams, fields: FieldSet): QueryRe
     statistics: parseStatistics(fields, params.outStatistics),
     groupBy,
     outWebMercator: f !== 'geojson' && outWkid !== undefined && isWebMercator(outWkid),
+    geometryPrecision: parsePrecision(params.geometryPrecision),
   };
+}
+
+function parsePrecision(v: string | undefined): number | undefined {
+  const n = parseInteger('geometryPrecision', v);
+  if (n !== undefined && n > 17) throw invalidParameter(`'geometryPrecision' parameter is invalid`);
+  return n;
 }

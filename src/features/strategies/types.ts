@@ -2,6 +2,7 @@ import type { ArcGISClient } from '../../client/arcgis-client.js';
 import type { Emit } from '../../core/events.js';
 import type { EsriFeature } from '../../core/protocol.js';
 import type { ConcurrencyController } from '../../http/concurrency.js';
+import type { GeometryOptions } from '../geometry-options.js';
 import type { LayerInfo } from '../metadata.js';
 import type { OidSet } from '../oid-set.js';
 import type { WireState } from '../query.js';
@@ -25,6 +26,8 @@ export interface QueryContext {
   userWhere: string | undefined;
   /** The spatial filter every query carries (undefined = none). */
   filter?: SpatialFilter | undefined;
+  /** returnGeometry, geometryPrecision, maxAllowableOffset of feature queries (default: geometry as stored). */
+  geometry?: GeometryOptions | undefined;
   /** Only OIDs greater than this (resume, or a fallback after pages were written). */
   after: number | undefined;
   /** `outFields`, always including the OID field. */
