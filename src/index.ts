@@ -69,6 +69,8 @@ export type {
 export { redact, redactUrl, registerSecret } from './core/redact.js';
 export type { Clock, Random, Runtime, Sleep } from './core/time.js';
 export { realSleep, seededRandom, systemClock } from './core/time.js';
+export type { DomainMode, LayerDomains } from './features/domains.js';
+export { DOMAIN_MODES, layerDomains, validateDomainMode } from './features/domains.js';
 export type { ExportOptions, ExportProgress, ExportStats } from './features/export.js';
 // features
 export { exportLayer } from './features/export.js';

@@ -69,6 +69,21 @@ export interface LayerSpec {
    * (a whole-service export skips it).
    */
   type?: EmulatedLayerType;
+  /** Coded-value domains by field name, listed in the layer's `fields[].domain`. */
+  domains?: Record<string, CodedValue[]>;
+  /**
+   * Subtypes: `field` is the layer's `typeIdField`, each type lists its own coded-value domains (or
+   * `inherited`: the field's own), in `types[].domains`.
+   */
+  subtypes?: {
+    field: string;
+    types: { id: number; name: string; domains: Record<string, CodedValue[] | 'inherited'> }[];
+  };
+}
+
+export interface CodedValue {
+  code: number | string;
+  name: string;
 }
 
 export type EmulatedLayerType =

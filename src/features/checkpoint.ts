@@ -27,6 +27,8 @@ export interface ExportIdentity {
   spatialFilter?: string | undefined;
   /** The geometry options' query parameters, as JSON (absent: geometry as stored). */
   geometry?: string | undefined;
+  /** --domains label|both (absent: codes). */
+  domains?: string | undefined;
 }
 
 export interface Checkpoint extends ExportIdentity {
@@ -97,7 +99,8 @@ function isCheckpoint(v: unknown): v is Checkpoint {
     (c.limit === undefined || Number.isSafeInteger(c.limit)) &&
     (c.csvExcelSafe === undefined || typeof c.csvExcelSafe === 'boolean') &&
     (c.spatialFilter === undefined || typeof c.spatialFilter === 'string') &&
-    (c.geometry === undefined || typeof c.geometry === 'string')
+    (c.geometry === undefined || typeof c.geometry === 'string') &&
+    (c.domains === undefined || typeof c.domains === 'string')
   );
 }
 
@@ -134,6 +137,7 @@ export function checkpointMismatch(checkpoint: Checkpoint, identity: ExportIdent
   if ((checkpoint.csvExcelSafe ?? false) !== (identity.csvExcelSafe ?? false)) return 'csvExcelSafe differs';
   if (checkpoint.spatialFilter !== identity.spatialFilter) return 'spatial filter differs';
   if (checkpoint.geometry !== identity.geometry) return 'geometry options differ';
+  if (checkpoint.domains !== identity.domains) return 'domains differ';
   if (checkpoint.features > 0 && checkpoint.lastOid === null) return 'no last OID';
   return undefined;
 }

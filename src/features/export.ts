@@ -21,8 +21,15 @@ import {
   writeCheckpoint,
 } from './checkpoint.js';
 import { concurrencyStats } from './concurrency.js';
+import {
+  type DomainMode,
+  domainAttributes,
+  domainFields,
+  layerDomains,
+  validateDomainMode,
+} from './domains.js';
 import { Extraction, resolveOutFields, STRATEGIES, type StrategyChoice, UNORDERED } from './extract.js';
-import { createFeatureConverter, type FeatureSchema } from './geometry/feature.js';
+import { createFeatureConverter, type FeatureConverter, type FeatureSchema } from './geometry/feature.js';
 import { type GeometryOptions, geometryParams, validateGeometryOptions } from './geometry-options.js';
 import { fetchLayerInfo, type LayerInfo } from './metadata.js';
 import { claimOutput, type OutputClaim } from './output-claim.js';
@@ -62,6 +69,8 @@ export interface ExportOptions {
   filter?: SpatialFilter | undefined;
   /** `returnGeometry: false` (null geometries), `precision` (geometryPrecision), `maxAllowableOffset`. */
   geometry?: GeometryOptions | undefined;
+  /** Coded-value domains: `code` (default), `label`, or `both` (adds `<field>_label`). */
+  domains?: DomainMode | undefined;
   fields?: string[] | undefined;
   /** Output spatial reference wkid (default 4326, as GeoJSON wants). */
   outSR?: number | undefined;
@@ -183,6 +192,7 @@ async function exportClaimed(
     ...(options.csvExcelSafe === true && options.format === 'csv' ? { csvExcelSafe: true } : {}),
     ...(options.filter ? { spatialFilter: JSON.stringify(filterParams(options.filter)) } : {}),
     ...(options.geometry ? { geometry: JSON.stringify(geometryParams(options.geometry)) } : {}),
+    ...(options.domains !== undefined && options.domains !== 'code' ? { domains: options.domains } : {}),
   };
   const cpPath = checkpointPath(options.output);
   const emit = (event: Parameters<ArcGISClient['emit']>[0]) => client.emit(event);
@@ -190,8 +200,12 @@ async function exportClaimed(
     ? await verifiedCheckpoint(await usableCheckpoint(cpPath, identity), cpPath, layer, options, emit)
     : undefined;
 
-  const schema = schemaFor(layer, options.fields, options.geometry?.returnGeometry !== false);
-  const convert = createFeatureConverter(schema);
+  const { schema, convert } = withDomains(
+    schemaFor(layer, options.fields, options.geometry?.returnGeometry !== false),
+    layer,
+    options.domains ?? 'code',
+    emit,
+  );
   const writerResume: WriterCheckpoint | undefined = checkpoint
     ? { bytes: checkpoint.bytes, features: checkpoint.features }
     : undefined;
@@ -340,6 +354,7 @@ function validate(options: ExportOptions, toStdout: boolean): void {
     throw new EtlError('USAGE', `limit must be a positive integer, got ${options.limit}`);
   }
   validateGeometryOptions(options.geometry);
+  validateDomainMode(options.domains);
   if (options.filter?.exact && options.geometry?.returnGeometry === false) {
     throw new EtlError(
       'USAGE',
@@ -444,4 +459,29 @@ function abortedOr(error: unknown, signal: AbortSignal | undefined, state: Abort
   const aborted = new EtlError('ABORTED', message, { cause: error });
   described.add(aborted);
   return aborted;
+}
+
+/** The converter, with coded values written as labels (`label`) or beside them (`both`). */
+function withDomains(
+  schema: FeatureSchema,
+  layer: LayerInfo,
+  mode: DomainMode,
+  emit: Emit,
+): { schema: FeatureSchema; convert: FeatureConverter } {
+  if (mode === 'code') return { schema, convert: createFeatureConverter(schema) };
+  const domains = layerDomains(layer.fields, layer.raw ?? {});
+  if (domains.fields.size === 0) {
+    emit({
+      type: 'warning',
+      message: `--domains ${mode}: ${layer.url} has no coded-value domains; the values are written as they are`,
+    });
+    return { schema, convert: createFeatureConverter(schema) };
+  }
+  const labelled = { ...schema, fields: domainFields(schema.fields, domains, mode) };
+  const convert = createFeatureConverter(labelled);
+  return {
+    schema: labelled,
+    convert: (feature) =>
+      convert({ ...feature, attributes: domainAttributes(feature.attributes ?? {}, domains, mode) }),
+  };
 }

@@ -29,6 +29,8 @@ export interface LayerInfo {
   spatialReference: SpatialReference | undefined;
   supportedQueryFormats: string[];
   currentVersion: number | undefined;
+  /** The layer resource as the server answered it (domains, subtypes, time reference…). */
+  raw?: Record<string, unknown> | undefined;
   /** `returnCountOnly` for a where clause (default everything). */
   count(
     where?: string,
@@ -120,6 +122,7 @@ export function parseLayerInfo(client: ArcGISClient, url: string, body: unknown)
             .filter(Boolean)
         : [],
     currentVersion: typeof meta.currentVersion === 'number' ? meta.currentVersion : undefined,
+    raw: meta,
     count: (where, opts) => countFeatures(client, url, where, opts?.signal, opts?.filter),
   };
 }

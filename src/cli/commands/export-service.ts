@@ -13,6 +13,7 @@ import {
   type LayerResult,
   type Runtime,
   type SpatialFilter,
+  validateDomainMode,
   type WriterFormat,
 } from '../../index.js';
 import { AuditLog } from '../audit-log.js';
@@ -71,6 +72,7 @@ export async function runServiceExport(
         ...(query.fields ? { fields: [...query.fields] } : {}),
         ...(query.limit === undefined ? {} : { limit: query.limit }),
         ...(filter ? { filter } : {}),
+        ...(flags.domains === undefined ? {} : { domains: validateDomainMode(flags.domains)! }),
         ...(geometryOptionsFrom(flags) ? { geometry: geometryOptionsFrom(flags)! } : {}),
         outSR: flags.outSr,
         strategy: flags.strategy as 'auto',

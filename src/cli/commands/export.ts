@@ -19,6 +19,7 @@ import {
   type QueryFormat,
   type Runtime,
   systemClock,
+  validateDomainMode,
   WRITER_FORMATS,
   type WriterFormat,
 } from '../../index.js';
@@ -47,6 +48,7 @@ const STRATEGIES = ['auto', 'offset', 'ids', 'oid-range', 'server-order', 'envel
 export interface ExportFlags extends ConnectionFlags, SpatialFlags {
   limit?: number;
   layers?: string;
+  domains: string;
   output?: string;
   format?: string;
   where: string;
@@ -126,6 +128,11 @@ export function exportCommand(
       '--limit <n>',
       'stop after the first n features (in the strategy order; exit 0 means exactly those n, or all if fewer)',
       toPositiveInt,
+    )
+    .option(
+      '--domains <mode>',
+      'coded-value domains: code | label | both (both adds a <field>_label column); subtype domains resolved through the subtype field',
+      'code',
     )
     .option('--no-geometry', 'attributes only: returnGeometry=false, every geometry null')
     .option('--precision <n>', 'decimals of x/y the server returns (geometryPrecision)', toNonNegativeInt)
@@ -207,6 +214,7 @@ async function runExport(
   });
   const filter = await spatialFilterFrom(flags, io);
   const geometry = geometryOptionsFrom(flags);
+  const domains = validateDomainMode(flags.domains);
   if (flags.layers !== undefined)
     throw new EtlError('USAGE', '--layers needs a service URL (…/FeatureServer or …/MapServer)');
   const verbosity = verbosityOf(flags);
@@ -253,6 +261,7 @@ async function runExport(
         where: query.where,
         ...(filter ? { filter } : {}),
         ...(geometry ? { geometry } : {}),
+        ...(domains === undefined ? {} : { domains }),
         ...(query.fields ? { fields: [...query.fields] } : {}),
         outSR: query.outSR ?? flags.outSr,
         ...(query.limit === undefined ? {} : { limit: query.limit }),

@@ -67,6 +67,8 @@ export function layerFromData(spec: LayerSpec, data: LayerData): DataLayer {
     capabilities: capabilities(spec),
     ...(spec.pbfQuirk === undefined ? {} : { pbfQuirk: spec.pbfQuirk }),
     ...(spec.type === undefined ? {} : { type: spec.type }),
+    ...(spec.domains === undefined ? {} : { domains: spec.domains }),
+    ...(spec.subtypes === undefined ? {} : { subtypes: spec.subtypes }),
   });
 }
 

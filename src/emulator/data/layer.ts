@@ -6,6 +6,7 @@ import type {
   EmulatedLayer,
   EmulatedLayerType,
   LayerCapabilities,
+  LayerSpec,
   PbfQuirk,
   QueryAnswer,
   QueryFaults,
@@ -38,6 +39,8 @@ export interface LayerOptions {
   pbfQuirk?: PbfQuirk | undefined;
   /** How the service lists it (default `Feature Layer`); a `Table` has no geometry. */
   type?: EmulatedLayerType | undefined;
+  domains?: LayerSpec['domains'] | undefined;
+  subtypes?: LayerSpec['subtypes'] | undefined;
 }
 
 export class DataLayer implements EmulatedLayer {
@@ -87,6 +90,7 @@ export class DataLayer implements EmulatedLayer {
       maxRecordCount: this.options.maxRecordCount,
       capabilities: this.options.capabilities,
     });
+    if (this.options.domains || this.options.subtypes) withDomains(this.#metadata, this.options);
     const type = this.options.type ?? 'Feature Layer';
     if (type !== 'Feature Layer' && this.#metadata.type === 'Feature Layer') {
       this.#metadata.type = type;
@@ -128,4 +132,35 @@ function tableMetadata(meta: Record<string, unknown>): void {
     delete meta[key];
   }
   meta.fields = (meta.fields as { type: string }[]).filter((f) => f.type !== 'esriFieldTypeGeometry');
+}
+
+const coded = (name: string, values: readonly { code: number | string; name: string }[]) => ({
+  type: 'codedValue',
+  name,
+  codedValues: values.map((v) => ({ name: v.name, code: v.code })),
+});
+
+/** Coded-value domains in `fields[].domain`, subtypes in `typeIdField` + `types[]` (once). */
+function withDomains(meta: Record<string, unknown>, options: LayerOptions): void {
+  if (meta.__domains === true) return;
+  Object.defineProperty(meta, '__domains', { value: true, enumerable: false });
+  const domains = options.domains ?? {};
+  for (const f of meta.fields as { name: string; domain: unknown }[]) {
+    const values = domains[f.name];
+    if (values) f.domain = coded(`${f.name}Domain`, values);
+  }
+  const subtypes = options.subtypes;
+  if (!subtypes) return;
+  meta.typeIdField = subtypes.field;
+  meta.types = subtypes.types.map((t) => ({
+    id: t.id,
+    name: t.name,
+    domains: Object.fromEntries(
+      Object.entries(t.domains).map(([field, d]) => [
+        field,
+        d === 'inherited' ? { type: 'inherited' } : coded(`${field}_${t.id}`, d),
+      ]),
+    ),
+    templates: [],
+  }));
 }
