@@ -73,9 +73,18 @@ export { realSleep, seededRandom, systemClock } from './core/time.js';
 export type { AttachmentEntry, AttachmentOptions, AttachmentStats } from './features/attachments/download.js';
 export { downloadAttachments, MANIFEST_NAME } from './features/attachments/download.js';
 export { safeFileName } from './features/attachments/names.js';
+export type { DomainMode, LayerDomains } from './features/domains.js';
+export { DOMAIN_MODES, layerDomains, validateDomainMode } from './features/domains.js';
 export type { ExportOptions, ExportProgress, ExportStats } from './features/export.js';
 // features
 export { exportLayer } from './features/export.js';
+export type {
+  LayerResult,
+  LayerTarget,
+  ServiceExportOptions,
+  ServiceExportResult,
+} from './features/export-service.js';
+export { DEFAULT_LAYERS_AT_ONCE, exportService } from './features/export-service.js';
 export type { ExtractedPage, ExtractOptions, StrategyChoice } from './features/extract.js';
 export { extractPages } from './features/extract.js';
 export type { FeatureSchema } from './features/geometry/feature.js';
@@ -85,6 +94,10 @@ export type { GeoJSONFeature, GeoJSONGeometry } from './features/geometry/types.
 export { geometryToWkt } from './features/geometry/wkt.js';
 export type { JobStatus, PollJobOptions, PollJobResult } from './features/jobs/poll.js';
 export { pollJob } from './features/jobs/poll.js';
+// features: spatial filters (--bbox, --geometry) and whole services (h-service)
+export { geometryFilter, MAX_QUERY_VERTICES } from './features/geometry-filter.js';
+export type { GeometryOptions } from './features/geometry-options.js';
+export { geometryParams } from './features/geometry-options.js';
 export type { LayerInfo } from './features/metadata.js';
 export { fetchLayerInfo, normalizeLayerUrl } from './features/metadata.js';
 export type { ClaimOutputOptions, OutputClaim } from './features/output-claim.js';
@@ -95,6 +108,10 @@ export type { PbfQueryResult } from './features/pbf-decode.js';
 export { decodeQueryPbf } from './features/pbf-decode.js';
 export type { QueryFormat } from './features/query.js';
 export { QUERY_FORMATS } from './features/query.js';
+export type { ServiceInfo, ServiceLayer } from './features/service.js';
+export { fetchServiceInfo, isServiceUrl, layerFileStem, selectLayers } from './features/service.js';
+export type { Bbox, SpatialFilter } from './features/spatial-filter.js';
+export { bboxFilter, filterParams, parseBbox } from './features/spatial-filter.js';
 export type { StrategyName } from './features/strategies/types.js';
 export type { ChangeSet } from './features/sync/changes.js';
 export { extractChanges } from './features/sync/changes.js';

@@ -27,17 +27,23 @@ function summaries(layers: readonly EmulatedLayer[]): LayerSummary[] {
 }
 
 function layerEntry({ layer, meta }: LayerSummary): Record<string, unknown> {
+  const type = typeof meta.type === 'string' ? meta.type : 'Feature Layer';
+  if (type === 'Table') return { id: layer.id, name: meta.name ?? layer.service, type };
   return {
     id: layer.id,
     name: meta.name ?? layer.service,
     parentLayerId: -1,
     defaultVisibility: true,
-    subLayerIds: null,
+    subLayerIds: type === 'Group Layer' ? [] : null,
     minScale: 0,
     maxScale: 0,
-    type: 'Feature Layer',
-    geometryType: layer.geometryType,
+    type,
+    ...(type === 'Feature Layer' ? { geometryType: layer.geometryType } : {}),
   };
+}
+
+function isTable(s: LayerSummary): boolean {
+  return s.meta.type === 'Table';
 }
 
 function common(list: LayerSummary[]): Record<string, unknown> {
@@ -70,8 +76,8 @@ export function featureServerJson(layers: readonly EmulatedLayer[]): Record<stri
     capabilities: 'Query',
     allowGeometryUpdates: false,
     syncEnabled: false,
-    layers: list.map(layerEntry),
-    tables: [],
+    layers: list.filter((s) => !isTable(s)).map(layerEntry),
+    tables: list.filter(isTable).map(layerEntry),
   };
 }
 
@@ -83,7 +89,7 @@ export function mapServerJson(service: string, layers: readonly EmulatedLayer[])
     singleFusedMapCache: false,
     capabilities: 'Map,Query,Data',
     supportsDynamicLayers: false,
-    layers: list.map(layerEntry),
-    tables: [],
+    layers: list.filter((s) => !isTable(s)).map(layerEntry),
+    tables: list.filter(isTable).map(layerEntry),
   };
 }

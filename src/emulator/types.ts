@@ -69,7 +69,34 @@ export interface LayerSpec {
    * (editFieldsInfo), change tracking (extractChanges) and attachments, each on unless set false.
    */
   editing?: EditingSpec;
+   * How the service lists the layer (default `Feature Layer`). A `Table` is served without its
+   * geometry (listed under `tables`); a group, raster or annotation layer is listed with that type
+   * (a whole-service export skips it).
+   */
+  type?: EmulatedLayerType;
+  /** Coded-value domains by field name, listed in the layer's `fields[].domain`. */
+  domains?: Record<string, CodedValue[]>;
+  /**
+   * Subtypes: `field` is the layer's `typeIdField`, each type lists its own coded-value domains (or
+   * `inherited`: the field's own), in `types[].domains`.
+   */
+  subtypes?: {
+    field: string;
+    types: { id: number; name: string; domains: Record<string, CodedValue[] | 'inherited'> }[];
+  };
 }
+
+export interface CodedValue {
+  code: number | string;
+  name: string;
+}
+
+export type EmulatedLayerType =
+  | 'Feature Layer'
+  | 'Table'
+  | 'Group Layer'
+  | 'Raster Layer'
+  | 'Annotation Layer';
 
 export interface FaultRates {
   /** Probability per request, 0..1, of each fault. */

@@ -23,6 +23,12 @@ export interface ExportIdentity {
   limit?: number | undefined;
   /** CSV written with the spreadsheet formula guard (absent: as the data came). */
   csvExcelSafe?: boolean | undefined;
+  /** The spatial filter's query parameters, as JSON (absent: none). */
+  spatialFilter?: string | undefined;
+  /** The geometry options' query parameters, as JSON (absent: geometry as stored). */
+  geometry?: string | undefined;
+  /** --domains label|both (absent: codes). */
+  domains?: string | undefined;
 }
 
 export interface Checkpoint extends ExportIdentity {
@@ -91,7 +97,10 @@ function isCheckpoint(v: unknown): v is Checkpoint {
     (c.lastOid === null || Number.isSafeInteger(c.lastOid)) &&
     (c.partial === undefined || isPlainName(c.partial)) &&
     (c.limit === undefined || Number.isSafeInteger(c.limit)) &&
-    (c.csvExcelSafe === undefined || typeof c.csvExcelSafe === 'boolean')
+    (c.csvExcelSafe === undefined || typeof c.csvExcelSafe === 'boolean') &&
+    (c.spatialFilter === undefined || typeof c.spatialFilter === 'string') &&
+    (c.geometry === undefined || typeof c.geometry === 'string') &&
+    (c.domains === undefined || typeof c.domains === 'string')
   );
 }
 
@@ -126,6 +135,9 @@ export function checkpointMismatch(checkpoint: Checkpoint, identity: ExportIdent
   if (checkpoint.fields.join(',') !== identity.fields.join(',')) return 'fields differ';
   if (checkpoint.limit !== identity.limit) return 'limit differs';
   if ((checkpoint.csvExcelSafe ?? false) !== (identity.csvExcelSafe ?? false)) return 'csvExcelSafe differs';
+  if (checkpoint.spatialFilter !== identity.spatialFilter) return 'spatial filter differs';
+  if (checkpoint.geometry !== identity.geometry) return 'geometry options differ';
+  if (checkpoint.domains !== identity.domains) return 'domains differ';
   if (checkpoint.features > 0 && checkpoint.lastOid === null) return 'no last OID';
   return undefined;
 }

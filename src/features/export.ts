@@ -21,12 +21,21 @@ import {
   writeCheckpoint,
 } from './checkpoint.js';
 import { concurrencyStats } from './concurrency.js';
+import {
+  type DomainMode,
+  domainAttributes,
+  domainFields,
+  layerDomains,
+  validateDomainMode,
+} from './domains.js';
 import { Extraction, resolveOutFields, STRATEGIES, type StrategyChoice, UNORDERED } from './extract.js';
-import { createFeatureConverter, type FeatureSchema } from './geometry/feature.js';
+import { createFeatureConverter, type FeatureConverter, type FeatureSchema } from './geometry/feature.js';
+import { type GeometryOptions, geometryParams, validateGeometryOptions } from './geometry-options.js';
 import { fetchLayerInfo, type LayerInfo } from './metadata.js';
 import { claimOutput, type OutputClaim } from './output-claim.js';
 import { mergePastedQuery, parsePastedLayerUrl } from './pasted-query.js';
 import { QUERY_FORMATS, type QueryFormat } from './query.js';
+import { filterParams, type SpatialFilter } from './spatial-filter.js';
 import type { StrategyName } from './strategies/types.js';
 import { buildWhere } from './where.js';
 import type { FeatureWriter, WriterCheckpoint, WriterFormat } from './writers/types.js';
@@ -53,6 +62,15 @@ export interface ExportOptions {
   output: string;
   format: WriterFormat;
   where?: string | undefined;
+  /**
+   * A spatial filter (`bboxFilter`, `readGeometryFilter`): every query carries it, with every
+   * strategy. One with an exact check of its own needs the output in its spatial reference.
+   */
+  filter?: SpatialFilter | undefined;
+  /** `returnGeometry: false` (null geometries), `precision` (geometryPrecision), `maxAllowableOffset`. */
+  geometry?: GeometryOptions | undefined;
+  /** Coded-value domains: `code` (default), `label`, or `both` (adds `<field>_label`). */
+  domains?: DomainMode | undefined;
   fields?: string[] | undefined;
   /** Output spatial reference wkid (default 4326, as GeoJSON wants). */
   outSR?: number | undefined;
@@ -108,6 +126,10 @@ export interface ExportStats {
   queryFormat: 'json' | 'pbf' | undefined;
   /** Concurrency over time and the throttling seen, for the layer's host (shared with other runs on it). */
   concurrency: ConcurrencyStats | undefined;
+  /** The export stopped at `limit` features (the first ones in the strategy's order), not at the end. */
+  limitReached: boolean;
+  /** Features answered for a simplified --geometry that lie outside the polygon itself (not written). */
+  outsideFilter: number;
 }
 
 export async function exportLayer(options: ExportOptions): Promise<ExportStats> {
@@ -168,6 +190,9 @@ async function exportClaimed(
     outSR: String(options.outSR ?? 4326),
     ...(options.limit === undefined ? {} : { limit: options.limit }),
     ...(options.csvExcelSafe === true && options.format === 'csv' ? { csvExcelSafe: true } : {}),
+    ...(options.filter ? { spatialFilter: JSON.stringify(filterParams(options.filter)) } : {}),
+    ...(options.geometry ? { geometry: JSON.stringify(geometryParams(options.geometry)) } : {}),
+    ...(options.domains !== undefined && options.domains !== 'code' ? { domains: options.domains } : {}),
   };
   const cpPath = checkpointPath(options.output);
   const emit = (event: Parameters<ArcGISClient['emit']>[0]) => client.emit(event);
@@ -175,8 +200,12 @@ async function exportClaimed(
     ? await verifiedCheckpoint(await usableCheckpoint(cpPath, identity), cpPath, layer, options, emit)
     : undefined;
 
-  const schema = schemaFor(layer, options.fields);
-  const convert = createFeatureConverter(schema);
+  const { schema, convert } = withDomains(
+    schemaFor(layer, options.fields, options.geometry?.returnGeometry !== false),
+    layer,
+    options.domains ?? 'code',
+    emit,
+  );
   const writerResume: WriterCheckpoint | undefined = checkpoint
     ? { bytes: checkpoint.bytes, features: checkpoint.features }
     : undefined;
@@ -194,6 +223,8 @@ async function exportClaimed(
     client,
     layer,
     where: options.where,
+    filter: options.filter,
+    geometry: options.geometry,
     fields: options.fields,
     outSR: options.outSR ?? 4326,
     strategy: options.strategy,
@@ -213,6 +244,7 @@ async function exportClaimed(
   let lastOid = checkpoint?.lastOid ?? null;
   let lastCheckpoint: Checkpoint | undefined = checkpoint;
   let publishing = false;
+  let limitReached = false;
   try {
     for await (const page of extraction.pages()) {
       let { features, oids } = page;
@@ -243,7 +275,10 @@ async function exportClaimed(
         total: Math.min(limit ?? Number.POSITIVE_INFINITY, resumedFeatures + extraction.summary.expected),
         elapsedMs: runtime.clock.now() - startedAt,
       });
-      if (limit !== undefined && writer.featuresWritten >= limit) break;
+      if (limit !== undefined && writer.featuresWritten >= limit) {
+        limitReached = true;
+        break;
+      }
     }
     // The checkpoint goes before the target is published: a run killed between the two then
     // leaves a complete partial file without checkpoint (the next run starts over), never a
@@ -278,6 +313,8 @@ async function exportClaimed(
     duplicatesDropped: extraction.summary.duplicatesDropped,
     queryFormat: extraction.summary.queryFormat,
     concurrency: concurrencyStats(client, layer.url),
+    limitReached,
+    outsideFilter: extraction.summary.outsideFilter,
   };
 }
 
@@ -316,6 +353,26 @@ function validate(options: ExportOptions, toStdout: boolean): void {
   if (options.limit !== undefined && !(Number.isSafeInteger(options.limit) && options.limit >= 1)) {
     throw new EtlError('USAGE', `limit must be a positive integer, got ${options.limit}`);
   }
+  validateGeometryOptions(options.geometry);
+  validateDomainMode(options.domains);
+  if (options.filter?.exact && options.geometry?.returnGeometry === false) {
+    throw new EtlError(
+      'USAGE',
+      `The ${options.filter.describe} is checked on our side against each feature's geometry: it cannot be used with --no-geometry`,
+    );
+  }
+  if (options.filter?.exact && options.resume) {
+    throw new EtlError(
+      'USAGE',
+      `Cannot resume an export filtered by a simplified ${options.filter.describe} (its features are checked on our side)`,
+    );
+  }
+  if (options.filter?.exact && (options.outSR ?? 4326) !== options.filter.exactSR) {
+    throw new EtlError(
+      'USAGE',
+      `The ${options.filter.describe} is checked on our side in wkid ${options.filter.exactSR}: export with --out-sr ${options.filter.exactSR}`,
+    );
+  }
   if (options.pageSize !== undefined && !(options.pageSize >= 1)) {
     throw new EtlError('USAGE', `pageSize must be at least 1, got ${options.pageSize}`);
   }
@@ -352,7 +409,7 @@ async function verifiedCheckpoint(
     oidField: layer.oidField,
     max: checkpoint.lastOid,
   });
-  const counted = await layer.count(where, { signal: options.signal });
+  const counted = await layer.count(where, { signal: options.signal, filter: options.filter });
   if (counted === checkpoint.features) return checkpoint;
   emit({
     type: 'warning',
@@ -363,13 +420,17 @@ async function verifiedCheckpoint(
 }
 
 /** The converter/writer schema: the layer's fields, restricted to the requested ones. */
-function schemaFor(layer: LayerInfo, fields: readonly string[] | undefined): FeatureSchema {
+function schemaFor(
+  layer: LayerInfo,
+  fields: readonly string[] | undefined,
+  withGeometry = true,
+): FeatureSchema {
   const selected = resolveOutFields(layer, fields);
   const wanted = selected === '*' ? undefined : new Set((fields ?? []).map((f) => f.trim().toLowerCase()));
   return {
     oidField: layer.oidField,
     fields: wanted ? layer.fields.filter((f) => wanted.has(f.name.toLowerCase())) : layer.fields,
-    geometryType: layer.geometryType,
+    geometryType: withGeometry ? layer.geometryType : undefined,
     hasZ: layer.hasZ,
     hasM: layer.hasM,
   };
@@ -398,4 +459,29 @@ function abortedOr(error: unknown, signal: AbortSignal | undefined, state: Abort
   const aborted = new EtlError('ABORTED', message, { cause: error });
   described.add(aborted);
   return aborted;
+}
+
+/** The converter, with coded values written as labels (`label`) or beside them (`both`). */
+function withDomains(
+  schema: FeatureSchema,
+  layer: LayerInfo,
+  mode: DomainMode,
+  emit: Emit,
+): { schema: FeatureSchema; convert: FeatureConverter } {
+  if (mode === 'code') return { schema, convert: createFeatureConverter(schema) };
+  const domains = layerDomains(layer.fields, layer.raw ?? {});
+  if (domains.fields.size === 0) {
+    emit({
+      type: 'warning',
+      message: `--domains ${mode}: ${layer.url} has no coded-value domains; the values are written as they are`,
+    });
+    return { schema, convert: createFeatureConverter(schema) };
+  }
+  const labelled = { ...schema, fields: domainFields(schema.fields, domains, mode) };
+  const convert = createFeatureConverter(labelled);
+  return {
+    schema: labelled,
+    convert: (feature) =>
+      convert({ ...feature, attributes: domainAttributes(feature.attributes ?? {}, domains, mode) }),
+  };
 }

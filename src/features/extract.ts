@@ -10,10 +10,12 @@ import { EtlError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import type { EsriFeature } from '../core/protocol.js';
 import { extractionConcurrency } from './concurrency.js';
+import type { GeometryOptions } from './geometry-options.js';
 import type { LayerInfo } from './metadata.js';
 import { featureOid } from './oid.js';
 import { OidSet } from './oid-set.js';
 import { initialWire, type QueryFormat } from './query.js';
+import type { SpatialFilter } from './spatial-filter.js';
 import { envelopeStrategy } from './strategies/envelope.js';
 import { idsStrategy } from './strategies/ids.js';
 import { offsetStrategy, serverOrderStrategy } from './strategies/offset.js';
@@ -44,6 +46,13 @@ export interface ExtractOptions {
   client: ArcGISClient;
   layer: LayerInfo;
   where?: string | undefined;
+  /**
+   * A spatial filter carried by every query (counts, ids, probes, pages). Its `exact` test, when it
+   * has one, drops the features answered that do not intersect the filter itself.
+   */
+  filter?: SpatialFilter | undefined;
+  /** returnGeometry, geometryPrecision and maxAllowableOffset of feature queries. */
+  geometry?: GeometryOptions | undefined;
   /** Fields to return (validated against the layer); the OID field is always queried. Default all. */
   fields?: readonly string[] | undefined;
   /** Output spatial reference (wkid); default 4326. `null` keeps the layer's own. */
@@ -94,6 +103,8 @@ export interface ExtractSummary {
   fallbacks: string[];
   /** Features dropped as duplicates (extra rows, repeated OIDs). */
   duplicatesDropped: number;
+  /** Features the server answered for a simplified filter geometry that do not intersect the filter itself. */
+  outsideFilter: number;
   /** The wire format of the last feature queries (undefined before the first). */
   queryFormat: 'json' | 'pbf' | undefined;
 }
@@ -107,6 +118,7 @@ export class Extraction {
     strategy: undefined,
     fallbacks: [],
     duplicatesDropped: 0,
+    outsideFilter: 0,
     queryFormat: undefined,
   };
   /** OIDs written by this run: repeats are dropped, a handoff restarts safely, the end is checked by id. */
@@ -128,7 +140,7 @@ export class Extraction {
       oidField: o.layer.oidField,
       ...parts,
     });
-    return o.layer.count(where, { signal: o.signal });
+    return o.layer.count(where, { signal: o.signal, filter: o.filter });
   }
 
   async *pages(): AsyncGenerator<ExtractedPage, void, undefined> {
@@ -169,6 +181,8 @@ export class Extraction {
       client: o.client,
       layer,
       userWhere: where,
+      filter: o.filter,
+      geometry: o.geometry,
       outFields: this.outFields,
       outSR: o.outSR === null ? undefined : String(o.outSR ?? 4326),
       pageSize: Math.max(1, Math.min(Math.floor(o.pageSize ?? layer.maxRecordCount), layer.maxRecordCount)),
@@ -232,7 +246,7 @@ export class Extraction {
           if (ordered && !(page.inOrder && page.oids[0]! > lastOid)) ordered = false;
           for (const oid of page.oids) written.add(oid);
           if (ordered) lastOid = page.oids[page.oids.length - 1]!;
-          this.summary.features = written.size;
+          this.summary.features = written.size - this.summary.outsideFilter;
           this.summary.pages++;
           this.summary.queryFormat = base.wire.pbf ? 'pbf' : 'json';
           o.emit?.({
@@ -278,12 +292,19 @@ export class Extraction {
   /** Drops repeats (already written, or twice in the page); says whether the rest is in OID order. */
   #guard(features: readonly EsriFeature[]): { features: EsriFeature[]; oids: number[]; inOrder: boolean } {
     const oidField = this.options.layer.oidField;
+    const exact = this.options.filter?.exact;
     const out = { features: [] as EsriFeature[], oids: [] as number[], inOrder: true };
     const local = new Set<number>();
     for (const feature of features) {
       const oid = featureOid(feature.attributes ?? {}, oidField);
       if (this.#written.has(oid) || local.has(oid)) {
         this.summary.duplicatesDropped++;
+        continue;
+      }
+      if (exact && !exact(feature)) {
+        // counted by the server for the simplified geometry, outside the filter itself: seen, not written
+        this.#written.add(oid);
+        this.summary.outsideFilter++;
         continue;
       }
       if (out.oids.length > 0 && oid < out.oids[out.oids.length - 1]!) out.inOrder = false;

@@ -7,6 +7,7 @@ import type { EsriEnvelope, EsriField, EsriGeometryType, SpatialReference } from
 import { baseUrl } from '../core/url.js';
 import { isSuccess } from '../http/envelope.js';
 import { retryQueryFailures, signalOption } from './query.js';
+import { filterParams, type SpatialFilter } from './spatial-filter.js';
 
 export const DEFAULT_MAX_RECORD_COUNT = 1000;
 const COUNT_RETRIES = 2;
@@ -28,8 +29,13 @@ export interface LayerInfo {
   spatialReference: SpatialReference | undefined;
   supportedQueryFormats: string[];
   currentVersion: number | undefined;
+  /** The layer resource as the server answered it (domains, subtypes, time reference…). */
+  raw?: Record<string, unknown> | undefined;
   /** `returnCountOnly` for a where clause (default everything). */
-  count(where?: string, options?: { signal?: AbortSignal | undefined }): Promise<number>;
+  count(
+    where?: string,
+    options?: { signal?: AbortSignal | undefined; filter?: SpatialFilter | undefined },
+  ): Promise<number>;
 }
 
 /** Normalises a layer URL: no query string or hash, no trailing `/` or `/query`. */
@@ -116,7 +122,8 @@ export function parseLayerInfo(client: ArcGISClient, url: string, body: unknown)
             .filter(Boolean)
         : [],
     currentVersion: typeof meta.currentVersion === 'number' ? meta.currentVersion : undefined,
-    count: (where, opts) => countFeatures(client, url, where, opts?.signal),
+    raw: meta,
+    count: (where, opts) => countFeatures(client, url, where, opts?.signal, opts?.filter),
   };
 }
 
@@ -146,13 +153,14 @@ export async function countFeatures(
   layerUrl: string,
   where = '1=1',
   signal?: AbortSignal,
+  filter?: SpatialFilter,
 ): Promise<number> {
   // counts are queries too: a transient 500 "Error performing query operation" is tried again
   const body = await retryQueryFailures(
     () =>
       client.request<{ count?: unknown }>(
         `${layerUrl}/query`,
-        { where, returnCountOnly: true },
+        { where, ...filterParams(filter), returnCountOnly: true },
         signalOption(signal),
       ),
     COUNT_RETRIES,

@@ -4,6 +4,7 @@
  * that cannot see truncation otherwise (OID ranges, envelope cells) split an answer that large.
  */
 import { isQueryFailure, runQuery } from './query.js';
+import { filterParams } from './spatial-filter.js';
 import { refusal } from './strategies/refusal.js';
 import type { QueryContext } from './strategies/types.js';
 import { fallbackError } from './strategy-errors.js';
@@ -17,7 +18,12 @@ export async function silentCap(ctx: QueryContext, where: string, what: string):
   const oid = ctx.layer.oidField;
   let result: Awaited<ReturnType<typeof runQuery>>;
   try {
-    result = await runQuery(ctx, { where, outFields: oid, returnGeometry: false });
+    result = await runQuery(ctx, {
+      where,
+      ...filterParams(ctx.filter),
+      outFields: oid,
+      returnGeometry: false,
+    });
   } catch (error) {
     // a server that fails big queries: the ranges split on failures anyway; the end count checks
     if (isQueryFailure(error)) return undefined;

@@ -13,9 +13,11 @@ import { EtlError, isEtlError } from '../core/errors.js';
 import type { EsriFeature } from '../core/protocol.js';
 import type { ConcurrencySample } from '../http/concurrency.js';
 import type { BinaryOrJson, Params } from '../http/types.js';
+import { geometryParams } from './geometry-options.js';
 import type { LayerInfo } from './metadata.js';
 import { decodeQueryPbf, type PbfQueryResult } from './pbf-decode.js';
 import { type PbfSample, verifyPbfPage } from './pbf-verify.js';
+import { filterParams } from './spatial-filter.js';
 import type { QueryContext } from './strategies/types.js';
 
 /** `auto`: pbf for a layer that lists it in supportedQueryFormats, falling back to json. */
@@ -67,8 +69,9 @@ export function isQueryFailure(error: unknown): boolean {
 export function featureParams(ctx: QueryContext, where: string): Params {
   return {
     where,
+    ...filterParams(ctx.filter),
     outFields: ctx.outFields,
-    returnGeometry: true,
+    ...geometryParams(ctx.geometry),
     ...(ctx.outSR === undefined ? {} : { outSR: ctx.outSR }),
     ...(ctx.layer.hasZ ? { returnZ: true } : {}),
   };
@@ -165,7 +168,8 @@ function unusableReason(ctx: QueryContext, error: unknown): string {
 function trusted(ctx: QueryContext, params: Params, wire: WireState, sample: PbfSample): Promise<boolean> {
   // Nothing to check yet: an empty page, or a probe's (object ids only, no geometry). Only pages of
   // the export's own query (its fields, with geometry) are checked, and none is taken unchecked.
-  const probe = params.outFields !== ctx.outFields || params.returnGeometry === false;
+  const noGeometry = ctx.geometry?.returnGeometry === false;
+  const probe = params.outFields !== ctx.outFields || (params.returnGeometry === false && !noGeometry);
   if (wire.trusted === undefined && (sample.features.length === 0 || probe)) return Promise.resolve(true);
   wire.trusted ??= verifyPbfPage(ctx, params, sample).then(
     (why) => {

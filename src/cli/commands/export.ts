@@ -15,6 +15,7 @@ import {
   type ExportStats,
   exportLayer,
   formatForOutput,
+  isServiceUrl,
   mergePastedQuery,
   parsePastedLayerUrl,
   parseSince,
@@ -24,6 +25,7 @@ import {
   type SyncStats,
   syncLayer,
   systemClock,
+  validateDomainMode,
   WRITER_FORMATS,
   type WriterFormat,
 } from '../../index.js';
@@ -39,10 +41,20 @@ import {
 import { formatDuration, formatInt } from '../format.js';
 import { type CliIo, lineWriter } from '../io.js';
 import { createProgress } from '../progress.js';
+import {
+  geometryOptionsFrom,
+  type SpatialFlags,
+  spatialFilterFrom,
+  trackGeometryFlags,
+} from '../spatial-flags.js';
+import { runServiceExport } from './export-service.js';
 
 const STRATEGIES = ['auto', 'offset', 'ids', 'oid-range', 'server-order', 'envelope'] as const;
 
-export interface ExportFlags extends ConnectionFlags {
+export interface ExportFlags extends ConnectionFlags, SpatialFlags {
+  limit?: number;
+  layers?: string;
+  domains: string;
   output?: string;
   format?: string;
   where: string;
@@ -132,12 +144,50 @@ export function exportCommand(
       '--attachments <dir>',
       'also download the attachments of the exported features into <dir>/<oid>/<id>-<name>, with manifest.json (a rerun skips complete files)',
     );
+  // spatial filters and --limit (h-service)
+  command
+    .option(
+      '--bbox <minx,miny,maxx,maxy>',
+      'only features intersecting this box (esriSpatialRelIntersects), in --bbox-sr',
+    )
+    .option('--bbox-sr <wkid>', 'spatial reference of --bbox', toPositiveInt, 4326)
+    .option(
+      '--geometry <file>',
+      'only features intersecting this GeoJSON polygon (a file, or - for stdin); a large one is queried simplified and checked exactly here',
+    )
+    .option(
+      '--limit <n>',
+      'stop after the first n features (in the strategy order; exit 0 means exactly those n, or all if fewer)',
+      toPositiveInt,
+    )
+    .option(
+      '--domains <mode>',
+      'coded-value domains: code | label | both (both adds a <field>_label column); subtype domains resolved through the subtype field',
+      'code',
+    )
+    .option('--no-geometry', 'attributes only: returnGeometry=false, every geometry null')
+    .option('--precision <n>', 'decimals of x/y the server returns (geometryPrecision)', toNonNegativeInt)
+    .option(
+      '--max-allowable-offset <n>',
+      'let the server generalise geometries within this tolerance, in output units (maxAllowableOffset)',
+      toPositiveNumber,
+    )
+    .option(
+      '--layers <ids-or-names>',
+      'with a …/FeatureServer or …/MapServer URL: the layers and tables to export, by id or name (default: all; group, raster and annotation layers are skipped)',
+    );
+  const geometryFlags = trackGeometryFlags(command);
   addConnectionOptions(command);
   command.action((layerUrl: string, flags: ExportFlags, self: Command) => {
     const given: GivenOption = (name) => self.getOptionValueSource(name) === 'cli';
-    run(runExport(layerUrl, flags, given, io, runtime));
+    run(runExport(layerUrl, geometryFlags(flags), given, io, runtime));
   });
   return command;
+}
+
+/** The format of a whole-service export: --format, else GeoJSON (the folder has no extension). */
+function formatFromService(explicit: string | undefined): WriterFormat {
+  return formatForOutput('-', explicit);
 }
 
 /** The output format: --format, else the file extension (see formatForOutput). */
@@ -160,8 +210,6 @@ async function runExport(
   io: CliIo,
   runtime?: Partial<Runtime>,
 ): Promise<number> {
-  const output = flags.output ?? '-';
-  const format = formatFromPath(output, flags.format);
   if (!(STRATEGIES as readonly string[]).includes(flags.strategy)) {
     throw new EtlError(
       'USAGE',
@@ -174,9 +222,36 @@ async function runExport(
       `--query-format must be one of ${QUERY_FORMATS.join(', ')} (got "${flags.queryFormat}")`,
     );
   }
+  const syncing = flags.state !== undefined || flags.since !== undefined;
+  if (isServiceUrl(layerUrl)) {
+    // a whole service: every layer into a folder (h-service)
+    const layerOnly = (
+      [
+        ['--state', flags.state],
+        ['--since', flags.since],
+        ['--merge', flags.merge],
+        ['--deletes', flags.deletes],
+        ['--attachments', flags.attachments],
+      ] as const
+    ).find(([, value]) => value !== undefined);
+    if (layerOnly !== undefined) {
+      throw new EtlError(
+        'USAGE',
+        `${layerOnly[0]} works on one layer: give a layer URL (…/FeatureServer/<id>), one export per layer`,
+      );
+    }
+    const query = {
+      where: given('where') ? flags.where : undefined,
+      fields: splitFields(flags.fields),
+      limit: flags.limit,
+    };
+    const filter = await spatialFilterFrom(flags, io);
+    return runServiceExport(layerUrl, flags, formatFromService(flags.format), filter, query, io, runtime);
+  }
+  const output = flags.output ?? '-';
+  const format = formatFromPath(output, flags.format);
   if (flags.resume && output === '-')
     throw new EtlError('USAGE', '--resume needs an output file, not stdout');
-  const syncing = flags.state !== undefined || flags.since !== undefined;
   if (!syncing && (flags.merge !== undefined || flags.deletes !== undefined)) {
     throw new EtlError('USAGE', '--merge and --deletes need --state or --since');
   }
@@ -184,13 +259,27 @@ async function runExport(
     throw new EtlError('USAGE', '--state/--since cannot be combined with --resume');
   if (syncing && output === '-')
     throw new EtlError('USAGE', '--state/--since need an output file, not stdout');
+  if (
+    syncing &&
+    (flags.bbox !== undefined || typeof flags.geometry === 'string' || flags.limit !== undefined)
+  ) {
+    // a change set is not filtered the same way (a feature edited out of the area is neither an
+    // update nor a delete of the filtered output): refused rather than silently wrong
+    throw new EtlError('USAGE', '--state/--since cannot be combined with --bbox, --geometry or --limit');
+  }
   const since = flags.since === undefined ? undefined : parseSince(flags.since);
   const pasted = parsePastedLayerUrl(layerUrl);
   const query = mergePastedQuery(pasted, {
     where: given('where') ? flags.where : undefined,
     fields: splitFields(flags.fields),
     outSR: given('outSr') ? flags.outSr : undefined,
+    limit: flags.limit,
   });
+  const filter = await spatialFilterFrom(flags, io);
+  const geometry = geometryOptionsFrom(flags);
+  const domains = validateDomainMode(flags.domains);
+  if (flags.layers !== undefined)
+    throw new EtlError('USAGE', '--layers needs a service URL (…/FeatureServer or …/MapServer)');
   const verbosity = verbosityOf(flags);
   const print = lineWriter(io.stderr);
 
@@ -237,6 +326,9 @@ async function runExport(
         output: target,
         format,
         where: query.where,
+        ...(filter ? { filter } : {}),
+        ...(geometry ? { geometry } : {}),
+        ...(domains === undefined ? {} : { domains }),
         ...(query.fields ? { fields: [...query.fields] } : {}),
         outSR: query.outSR ?? flags.outSr,
         ...(query.limit === undefined ? {} : { limit: query.limit }),
@@ -315,6 +407,8 @@ export function statsJson(stats: ExportStats): Record<string, unknown> {
     strategy: stats.strategy,
     queryFormat: stats.queryFormat,
     elapsedMs: Math.round(stats.elapsedMs),
+    ...(stats.limitReached ? { limitReached: true } : {}),
+    ...(stats.outsideFilter > 0 ? { outsideFilter: stats.outsideFilter } : {}),
     ...(stats.concurrency ? { concurrency: concurrencyJson(stats.concurrency) } : {}),
   };
 }
@@ -371,6 +465,20 @@ export function summaryLine(stats: ExportStats, output: string): string {
       `${formatInt(stats.tokenRefreshes)} refreshes`,
       `strategy ${stats.strategy}${stats.queryFormat ? ` (f=${stats.queryFormat})` : ''}`,
       `${formatDuration(stats.elapsedMs)}`,
+      ...(stats.limitReached ? ['stopped at --limit'] : []),
     ].join(' · ') + (output === '-' ? '' : ` → ${output}`)
   );
+}
+
+function toNonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new EtlError('USAGE', `expected an integer ≥ 0, got "${value}"`);
+  return n;
+}
+
+function toPositiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new EtlError('USAGE', `expected a positive number, got "${value}"`);
+  return n;
 }

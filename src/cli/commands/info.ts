@@ -2,7 +2,14 @@
  * `arcgis-etl info <layer-or-service-url>`: what a layer or service holds, and how it can be paged.
  */
 import { Command } from 'commander';
-import { type ArcGISClient, fetchLayerInfo, normalizeLayerUrl, type Runtime } from '../../index.js';
+import {
+  type ArcGISClient,
+  fetchLayerInfo,
+  fetchServiceInfo,
+  isServiceUrl,
+  normalizeLayerUrl,
+  type Runtime,
+} from '../../index.js';
 import {
   addConnectionOptions,
   type ConnectionFlags,
@@ -48,6 +55,10 @@ async function runInfo(
       const info = await describeLayer(connection.client, target);
       if (flags.json) print(JSON.stringify(info, null, 2));
       else printLayer(print, info);
+    } else if (isServiceUrl(target)) {
+      const info = await describeService(connection.client, target);
+      if (flags.json) print(JSON.stringify(info, null, 2));
+      else printService(print, info);
     } else {
       const service = await connection.client.request<Record<string, unknown>>(target);
       const layers = [...asArray(service.layers), ...asArray(service.tables)].map((l) => ({
@@ -110,4 +121,44 @@ function printLayer(print: (line: string) => void, info: Awaited<ReturnType<type
   print(`Formats     ${info.supportedQueryFormats.join(', ')}`);
   print('Fields');
   for (const f of info.fields) print(`  ${f.name.padEnd(24)} ${String(f.type).replace('esriFieldType', '')}`);
+}
+
+/** A FeatureServer/MapServer: its layers and tables with their counts, and the capabilities. */
+async function describeService(client: ArcGISClient, url: string) {
+  const service = await fetchServiceInfo(client, url);
+  const layers = [];
+  for (const l of service.layers) {
+    const count = l.skip === undefined ? await (await fetchLayerInfo(client, l.url)).count() : undefined;
+    layers.push({
+      id: l.id,
+      name: l.name,
+      type: l.type,
+      table: l.table,
+      ...(l.geometryType ? { geometryType: l.geometryType } : {}),
+      ...(count === undefined ? {} : { count }),
+      ...(l.skip === undefined ? {} : { skipped: l.skip }),
+      url: l.url,
+    });
+  }
+  return {
+    url: service.url,
+    kind: service.kind,
+    capabilities: service.capabilities,
+    maxRecordCount: service.maxRecordCount,
+    layers,
+  };
+}
+
+function printService(
+  print: (line: string) => void,
+  info: Awaited<ReturnType<typeof describeService>>,
+): void {
+  print(`Service       ${info.url}`);
+  print(`Capabilities  ${info.capabilities ?? '(not listed)'}`);
+  for (const l of info.layers) {
+    const what = l.table ? 'table' : 'layer';
+    const shape = l.table ? '' : ` ${String(l.geometryType ?? l.type).replace('esriGeometry', '')}`;
+    const count = l.count === undefined ? `skipped: ${l.skipped}` : `${formatInt(l.count)} features`;
+    print(`  ${what} ${l.id}  ${l.name}  (${shape.trim() || l.type})  ${count}  ${l.url}`);
+  }
 }

@@ -67,6 +67,9 @@ export function layerFromData(spec: LayerSpec, data: LayerData): DataLayer {
     maxRecordCount: spec.maxRecordCount ?? DEFAULT_MAX_RECORD_COUNT,
     capabilities: capabilities(spec),
     ...(spec.pbfQuirk === undefined ? {} : { pbfQuirk: spec.pbfQuirk }),
+    ...(spec.type === undefined ? {} : { type: spec.type }),
+    ...(spec.domains === undefined ? {} : { domains: spec.domains }),
+    ...(spec.subtypes === undefined ? {} : { subtypes: spec.subtypes }),
   });
 }
 

@@ -4,7 +4,9 @@
 import type { EsriGeometryType, LayerMetadata } from '../../core/protocol.js';
 import type {
   EmulatedLayer,
+  EmulatedLayerType,
   LayerCapabilities,
+  LayerSpec,
   PbfQuirk,
   QueryAnswer,
   QueryFaults,
@@ -35,6 +37,10 @@ export interface LayerOptions {
   capabilities: Required<LayerCapabilities>;
   /** How the f=pbf answers lie (LayerSpec.pbfQuirk); absent: they do not. */
   pbfQuirk?: PbfQuirk | undefined;
+  /** How the service lists it (default `Feature Layer`); a `Table` has no geometry. */
+  type?: EmulatedLayerType | undefined;
+  domains?: LayerSpec['domains'] | undefined;
+  subtypes?: LayerSpec['subtypes'] | undefined;
 }
 
 export class DataLayer implements EmulatedLayer {
@@ -84,11 +90,25 @@ export class DataLayer implements EmulatedLayer {
       maxRecordCount: this.options.maxRecordCount,
       capabilities: this.options.capabilities,
     });
+    if (this.options.domains || this.options.subtypes) withDomains(this.#metadata, this.options);
+    const type = this.options.type ?? 'Feature Layer';
+    if (type !== 'Feature Layer' && this.#metadata.type === 'Feature Layer') {
+      this.#metadata.type = type;
+      if (type === 'Table') tableMetadata(this.#metadata);
+    }
     // a copy, so that callers cannot change what later requests see
     return structuredClone(this.#metadata);
   }
 
+  /** How the service lists the layer. */
+  get layerType(): EmulatedLayerType {
+    return this.options.type ?? 'Feature Layer';
+  }
+
   query(params: QueryParams, faults?: QueryFaults): QueryAnswer {
+    // a table has no geometry to return (nor to filter on)
+    if (this.options.type === 'Table')
+      return runQuery(this.#ctx, { ...params, returnGeometry: 'false' }, faults);
     return runQuery(this.#ctx, params, faults);
   }
 
@@ -104,4 +124,43 @@ export class DataLayer implements EmulatedLayer {
     for (const f of this.#ctx.fields.all) attributes[f.name] = f.get(row);
     return { attributes, geometry: esriGeometryObject(this.data.geometry, row) };
   }
+}
+
+/** A table's metadata: no geometry type, extent, geometry field or drawing. */
+function tableMetadata(meta: Record<string, unknown>): void {
+  for (const key of ['geometryType', 'extent', 'geometryField', 'drawingInfo', 'sourceSpatialReference']) {
+    delete meta[key];
+  }
+  meta.fields = (meta.fields as { type: string }[]).filter((f) => f.type !== 'esriFieldTypeGeometry');
+}
+
+const coded = (name: string, values: readonly { code: number | string; name: string }[]) => ({
+  type: 'codedValue',
+  name,
+  codedValues: values.map((v) => ({ name: v.name, code: v.code })),
+});
+
+/** Coded-value domains in `fields[].domain`, subtypes in `typeIdField` + `types[]` (once). */
+function withDomains(meta: Record<string, unknown>, options: LayerOptions): void {
+  if (meta.__domains === true) return;
+  Object.defineProperty(meta, '__domains', { value: true, enumerable: false });
+  const domains = options.domains ?? {};
+  for (const f of meta.fields as { name: string; domain: unknown }[]) {
+    const values = domains[f.name];
+    if (values) f.domain = coded(`${f.name}Domain`, values);
+  }
+  const subtypes = options.subtypes;
+  if (!subtypes) return;
+  meta.typeIdField = subtypes.field;
+  meta.types = subtypes.types.map((t) => ({
+    id: t.id,
+    name: t.name,
+    domains: Object.fromEntries(
+      Object.entries(t.domains).map(([field, d]) => [
+        field,
+        d === 'inherited' ? { type: 'inherited' } : coded(`${field}_${t.id}`, d),
+      ]),
+    ),
+    templates: [],
+  }));
 }

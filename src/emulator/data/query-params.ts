@@ -27,6 +27,11 @@ export interface QueryRequest {
   objectIds: number[] | undefined;
   /** Query envelope in WGS84: xmin, ymin, xmax, ymax. */
   envelope: [number, number, number, number] | undefined;
+  /**
+   * A polygon `geometry` (esriSpatialRelIntersects), in WGS84 as GeoJSON: rows must intersect it,
+   * not only its envelope, as ArcGIS does.
+   */
+  polygon: QueryPolygon | undefined;
   outFields: FieldRef[];
   returnGeometry: boolean;
   returnZ: boolean;
@@ -40,6 +45,27 @@ export interface QueryRequest {
   groupBy: FieldRef[];
   /** Output in Web Mercator instead of WGS84. */
   outWebMercator: boolean;
+  /** `geometryPrecision`: x/y rounded to this many decimals (Esri JSON and pbf answers). */
+  geometryPrecision: number | undefined;
+}
+
+/** The output projection, with x/y rounded to `precision` decimals when one is asked for. */
+export function outputProjection(
+  project: ((x: number, y: number) => [number, number]) | undefined,
+  precision: number | undefined,
+): ((x: number, y: number) => [number, number]) | undefined {
+  if (precision === undefined) return project;
+  const round = (v: number) => Number(v.toFixed(precision));
+  return (x, y) => {
+    const [px, py] = project ? project(x, y) : [x, y];
+    return [round(px), round(py)];
+  };
+}
+
+/** A query polygon in WGS84 (GeoJSON MultiPolygon coordinates). */
+export interface QueryPolygon {
+  type: 'MultiPolygon';
+  coordinates: number[][][][];
 }
 
 /** The ArcGIS answer to an invalid parameter. */
@@ -151,6 +177,47 @@ const SPATIAL_RELS = new Set([
   'esriSpatialRelIndexIntersects',
 ]);
 
+/**
+ * Esri polygon rings (outer rings clockwise, each followed by its holes) as a GeoJSON
+ * MultiPolygon in WGS84 (Web Mercator input projected back).
+ */
+function queryPolygon(params: QueryParams): QueryPolygon | undefined {
+  const text = params.geometry?.trim();
+  if (!present(text) || !text.startsWith('{') || params.geometryType?.trim() !== 'esriGeometryPolygon') {
+    return undefined;
+  }
+  let g: { rings?: unknown; spatialReference?: unknown };
+  try {
+    g = JSON.parse(text) as typeof g;
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(g.rings)) return undefined;
+  let wkid = parseSpatialReference(g.spatialReference);
+  if (present(params.inSR)) wkid = parseSpatialReference(params.inSR.trim()) ?? wkid;
+  const mercator = wkid !== undefined && isWebMercator(wkid);
+  const polygons: number[][][][] = [];
+  for (const ring of g.rings as unknown[]) {
+    if (!Array.isArray(ring) || ring.length < 4) throw invalidParameter(`'geometry' parameter is invalid`);
+    const positions = ring.map((p: unknown) => {
+      if (!Array.isArray(p) || typeof p[0] !== 'number' || typeof p[1] !== 'number') {
+        throw invalidParameter(`'geometry' parameter is invalid`);
+      }
+      return mercator ? fromWebMercator(p[0], p[1]) : [p[0], p[1]];
+    });
+    let area2 = 0;
+    for (let i = 1; i < positions.length; i++) {
+      const a = positions[i - 1]!;
+      const b = positions[i]!;
+      area2 += a[0]! * b[1]! - b[0]! * a[1]!;
+    }
+    const last = polygons[polygons.length - 1];
+    if (area2 < 0 || !last) polygons.push([area2 < 0 ? positions.reverse() : positions]);
+    else last.push(area2 > 0 ? positions.reverse() : positions);
+  }
+  return { type: 'MultiPolygon', coordinates: polygons };
+}
+
 function parseGeometry(params: QueryParams): [number, number, number, number] | undefined {
   const text = params.geometry;
   if (!present(text)) return undefined;
@@ -239,6 +306,7 @@ export function parseQueryParams(params: QueryParams, fields: FieldSet): QueryRe
     where: params.where,
     objectIds: parseObjectIds(params.objectIds),
     envelope: parseGeometry(params),
+    polygon: queryPolygon(params),
     outFields: parseOutFields(fields, params.outFields),
     returnGeometry: parseBool(params.returnGeometry, true),
     returnZ: parseBool(params.returnZ, true),
@@ -251,5 +319,12 @@ export function parseQueryParams(params: QueryParams, fields: FieldSet): QueryRe
     statistics: parseStatistics(fields, params.outStatistics),
     groupBy,
     outWebMercator: f !== 'geojson' && outWkid !== undefined && isWebMercator(outWkid),
+    geometryPrecision: parsePrecision(params.geometryPrecision),
   };
+}
+
+function parsePrecision(v: string | undefined): number | undefined {
+  const n = parseInteger('geometryPrecision', v);
+  if (n !== undefined && n > 17) throw invalidParameter(`'geometryPrecision' parameter is invalid`);
+  return n;
 }

@@ -2,8 +2,11 @@
  * Which rows a query matches, in the order it asks for: OID range by binary search, objectIds,
  * residual where predicate, envelope, then orderByFields (ties broken by OID ascending).
  */
+
+import booleanIntersects from '@turf/boolean-intersects';
 import { type FieldSet, isNumericKind } from './fields.js';
-import type { OrderBy, QueryRequest } from './query-params.js';
+import type { OrderBy, QueryPolygon, QueryRequest } from './query-params.js';
+import { geojsonGeometryText } from './serialize-geometry.js';
 import { type CellValue, type LayerData, lowerBound, rowOf, upperBound } from './store.js';
 import { compileWhere } from './where.js';
 
@@ -41,6 +44,7 @@ function filterRows(
   candidates: Selection,
   keep: ((row: number) => boolean) | undefined,
   envelope: [number, number, number, number] | undefined,
+  polygon: QueryPolygon | undefined,
 ): Selection {
   if (!keep && !envelope) return candidates;
   const g = data.geometry;
@@ -67,10 +71,18 @@ function filterRows(
   for (let k = 0; k < candidates.length; k++) {
     const row = candidates.row(k);
     if (inEnvelope && !inEnvelope(row)) continue;
+    if (polygon && !intersects(g, row, polygon)) continue;
     if (keep && !keep(row)) continue;
     out[n++] = row;
   }
   return new ListSelection(out.slice(0, n));
+}
+
+/** Whether a row's geometry intersects a query polygon (rows without geometry never do). */
+function intersects(g: LayerData['geometry'], row: number, polygon: QueryPolygon): boolean {
+  const text = geojsonGeometryText(g, row, { z: false, m: false });
+  if (text === 'null') return false;
+  return booleanIntersects(JSON.parse(text) as Parameters<typeof booleanIntersects>[0], polygon);
 }
 
 function candidateRows(
@@ -181,6 +193,7 @@ export class Selector {
       req.where ?? '',
       req.objectIds ?? null,
       req.envelope ?? null,
+      req.polygon ?? null,
       req.orderBy.map((o) => [o.field.name, o.desc]),
     ]);
     const hit = this.#cache.get(key);
@@ -194,7 +207,10 @@ export class Selector {
     if (!compiled.never) {
       const objectIds = wantedOids(req.objectIds, compiled.oidList);
       const candidates = candidateRows(this.data, objectIds, compiled.oidMin, compiled.oidMax);
-      sel = orderRows(filterRows(this.data, candidates, compiled.residual, req.envelope), req.orderBy);
+      sel = orderRows(
+        filterRows(this.data, candidates, compiled.residual, req.envelope, req.polygon),
+        req.orderBy,
+      );
     }
     this.#cache.set(key, sel);
     if (this.#cache.size > this.cacheSize) {

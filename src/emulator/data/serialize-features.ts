@@ -7,6 +7,7 @@ import { cellText, type FieldRef, type FieldSet } from './fields.js';
 import { WGS84 } from './metadata.js';
 import { toWebMercator, WEB_MERCATOR_SR } from './projection.js';
 import type { QueryRequest } from './query-params.js';
+import { outputProjection } from './query-params.js';
 import { esriGeometryText, type GeometryOutput, geojsonGeometryText } from './serialize-geometry.js';
 import type { LayerData } from './store.js';
 
@@ -64,9 +65,10 @@ export class FeatureWriter {
     const out: GeometryOutput = {
       z: req.returnZ,
       m: req.returnM,
-      project: req.outWebMercator ? toWebMercator : undefined,
+      project: outputProjection(req.outWebMercator ? toWebMercator : undefined, req.geometryPrecision),
     };
-    const cacheable = req.returnZ && req.returnM && !req.outWebMercator;
+    const cacheable =
+      req.returnZ && req.returnM && !req.outWebMercator && req.geometryPrecision === undefined;
     const oid = JSON.stringify(this.fields.oidField);
     const sr = JSON.stringify(req.outWebMercator ? WEB_MERCATOR_SR : WGS84);
     const features: string[] = new Array(rows.length);

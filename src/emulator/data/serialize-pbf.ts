@@ -25,6 +25,7 @@ import type { FieldRef, FieldSet } from './fields.js';
 import { WGS84 } from './metadata.js';
 import { toWebMercator, WEB_MERCATOR_SR } from './projection.js';
 import type { QueryRequest } from './query-params.js';
+import { outputProjection } from './query-params.js';
 import type { CellValue, LayerData } from './store.js';
 
 export const PBF_CONTENT_TYPE = 'application/x-protobuf';
@@ -167,7 +168,7 @@ export class PbfWriter {
       withZ: g.hasZ && req.returnZ,
       withM: g.hasM && req.returnM,
       scale: req.outWebMercator ? PBF_SCALE_PROJECTED : PBF_SCALE_GEOGRAPHIC,
-      project: req.outWebMercator ? toWebMercator : undefined,
+      project: outputProjection(req.outWebMercator ? toWebMercator : undefined, req.geometryPrecision),
     };
     const w = this.#page;
     w.pos = 0;

@@ -12,6 +12,7 @@ import { orderedPool } from '../ordered-pool.js';
 import { silentCap } from '../page-cap.js';
 import { orderPage } from '../page-order.js';
 import { featureParams, isQueryFailure, runQuery } from '../query.js';
+import { bboxIn } from '../spatial-filter.js';
 import { fallbackError, isFallbackError } from '../strategy-errors.js';
 import { buildWhere } from '../where.js';
 import { fetchObjectIds, idPages } from './ids.js';
@@ -30,6 +31,15 @@ export const envelopeStrategy: Strategy = {
       throw fallbackError('NO_STRATEGY', `${ctx.layer.url} has an empty extent`);
     }
     const ids = await idList(ctx);
+    if (ctx.filter && !ids && ctx.expected > 0) {
+      // the cells replace the filter's geometry: only the filtered id list tells which features it keeps
+      throw fallbackError(
+        'NO_STRATEGY',
+        `${ctx.layer.url} lists no object ids for the ${ctx.filter.describe}: the envelope strategy cannot apply it`,
+      );
+    }
+    const grid = narrowed(ctx, extent);
+    if (!grid) return { name: 'envelope', ordered: false, pages: async function* () {} };
     const where = buildWhere({ userWhere: ctx.userWhere, oidField: ctx.layer.oidField, after: ctx.after });
     const cap = await silentCap(ctx, where, 'envelope cells');
     return {
@@ -37,12 +47,29 @@ export const envelopeStrategy: Strategy = {
       ordered: false,
       ...(ids ? { ids } : {}),
       pages: async function* () {
-        yield* cellPages(ctx, extent, cap);
+        yield* cellPages(ctx, grid, cap, ids);
         if (ids) yield* invisiblePages(ctx, ids);
       },
     };
   },
 };
+
+/**
+ * The quadtree's extent: the layer's, intersected with the filter's bounding box when the filter
+ * can be put in the extent's spatial reference (undefined when they do not meet: nothing to query).
+ */
+function narrowed(ctx: QueryContext, extent: EsriEnvelope): EsriEnvelope | undefined {
+  if (!ctx.filter) return extent;
+  const sr = extent.spatialReference;
+  const box = bboxIn(ctx.filter, sr?.latestWkid ?? sr?.wkid);
+  if (!box) return extent;
+  const xmin = Math.max(extent.xmin, box[0]);
+  const ymin = Math.max(extent.ymin, box[1]);
+  const xmax = Math.min(extent.xmax, box[2]);
+  const ymax = Math.min(extent.ymax, box[3]);
+  if (xmin > xmax || ymin > ymax) return ctx.expected > 0 ? extent : undefined;
+  return { xmin, ymin, xmax, ymax, ...(sr ? { spatialReference: sr } : {}) };
+}
 
 /** The id list when the server gives one that matches the count; else the count alone checks. */
 async function idList(ctx: QueryContext): Promise<Float64Array | undefined> {
@@ -109,6 +136,7 @@ async function* cellPages(
   ctx: QueryContext,
   extent: EsriEnvelope,
   cap: number | undefined,
+  ids: Float64Array | undefined,
 ): AsyncGenerator<EsriFeature[], void, undefined> {
   const oidField = ctx.layer.oidField;
   const where = buildWhere({ userWhere: ctx.userWhere, oidField, after: ctx.after });
@@ -125,8 +153,10 @@ async function* cellPages(
     const [xmin, ymin, xmax, ymax] = cell;
     let result: Awaited<ReturnType<typeof runQuery>>;
     try {
+      // the cell takes the place of the filter's geometry (and of its inSR)
+      const { inSR: _filterSR, ...base } = featureParams(ctx, where);
       result = await runQuery(ctx, {
-        ...featureParams(ctx, where),
+        ...base,
         geometry: JSON.stringify({ xmin, ymin, xmax, ymax, ...(sr ? { spatialReference: sr } : {}) }),
         geometryType: 'esriGeometryEnvelope',
         spatialRel: 'esriSpatialRelIntersects',
@@ -152,10 +182,27 @@ async function* cellPages(
     return orderPage(result.features, oidField).features;
   };
 
+  // with a filter, a cell answers what intersects the cell: only the filtered ids are kept
+  const kept = (features: EsriFeature[]): EsriFeature[] =>
+    ctx.filter && ids ? features.filter((f) => listed(ids, Number(f.attributes?.[oidField]))) : features;
   const perCell = cap === undefined ? ctx.pageSize : Math.max(1, Math.min(ctx.pageSize, cap - 1));
   const n = Math.max(1, Math.ceil(Math.sqrt(Math.ceil(ctx.expected / perCell))));
-  yield* orderedPool(gridCells(extent, n), (cell, signal) => fetchCell(cell, 0, signal), {
+  yield* orderedPool(gridCells(extent, n), async (cell, signal) => kept(await fetchCell(cell, 0, signal)), {
     concurrency: ctx.concurrency,
     signal: ctx.signal,
   });
+}
+
+/** Binary search in a sorted id list. */
+function listed(ids: Float64Array, oid: number): boolean {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = ids[mid]!;
+    if (v === oid) return true;
+    if (v < oid) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
 }

@@ -20,6 +20,7 @@ import {
   signalOption,
   unsplittableError,
 } from '../query.js';
+import { filterParams } from '../spatial-filter.js';
 import { fallbackError } from '../strategy-errors.js';
 import { buildWhere } from '../where.js';
 import { refusal } from './refusal.js';
@@ -48,7 +49,7 @@ export async function fetchObjectIds(ctx: QueryContext): Promise<Float64Array> {
       () =>
         ctx.client.request<Record<string, unknown>>(
           `${ctx.layer.url}/query`,
-          { where, returnIdsOnly: true },
+          { where, ...filterParams(ctx.filter), returnIdsOnly: true },
           signalOption(ctx.signal),
         ),
       ctx.pageRetries,

@@ -19,6 +19,7 @@ import { OidSet } from '../oid-set.js';
 import { orderedPool } from '../ordered-pool.js';
 import { orderPage } from '../page-order.js';
 import { featureParams, isQueryFailure, runQuery, unsplittableError } from '../query.js';
+import { filterParams } from '../spatial-filter.js';
 import { fallbackError } from '../strategy-errors.js';
 import { buildWhere } from '../where.js';
 import { refusal } from './refusal.js';
@@ -84,6 +85,7 @@ async function probeOffset(ctx: QueryContext, where: string, byOid: boolean): Pr
   const oid = ctx.layer.oidField;
   const base = {
     where,
+    ...filterParams(ctx.filter),
     outFields: oid,
     returnGeometry: false,
     ...(byOid ? { orderByFields: `${oid} ASC` } : {}),

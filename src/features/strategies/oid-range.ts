@@ -21,6 +21,7 @@ import {
   signalOption,
   unsplittableError,
 } from '../query.js';
+import { filterParams } from '../spatial-filter.js';
 import { fallbackError } from '../strategy-errors.js';
 import { buildWhere } from '../where.js';
 import { refusal } from './refusal.js';
@@ -38,7 +39,7 @@ export const oidRangeStrategy: Strategy = {
       min,
       max,
     });
-    const inRange = await countFeatures(ctx.client, ctx.layer.url, where, ctx.signal);
+    const inRange = await countFeatures(ctx.client, ctx.layer.url, where, ctx.signal, ctx.filter);
     if (inRange !== ctx.expected) {
       throw fallbackError(
         'EXTRACTION_INCOMPLETE',
@@ -64,7 +65,7 @@ export async function fetchOidBounds(ctx: QueryContext): Promise<{ min: number; 
       () =>
         ctx.client.request<Record<string, unknown>>(
           `${ctx.layer.url}/query`,
-          { where, outStatistics, returnGeometry: false },
+          { where, ...filterParams(ctx.filter), outStatistics, returnGeometry: false },
           signalOption(ctx.signal),
         ),
       ctx.pageRetries,

@@ -2,9 +2,11 @@ import type { ArcGISClient } from '../../client/arcgis-client.js';
 import type { Emit } from '../../core/events.js';
 import type { EsriFeature } from '../../core/protocol.js';
 import type { ConcurrencyController } from '../../http/concurrency.js';
+import type { GeometryOptions } from '../geometry-options.js';
 import type { LayerInfo } from '../metadata.js';
 import type { OidSet } from '../oid-set.js';
 import type { WireState } from '../query.js';
+import type { SpatialFilter } from '../spatial-filter.js';
 
 export type StrategyName = 'offset' | 'ids' | 'oid-range' | 'server-order' | 'envelope';
 /** The order `auto` tries them in: OID-ordered (resumable) strategies first. */
@@ -22,6 +24,10 @@ export interface QueryContext {
   layer: LayerInfo;
   /** The user's where clause (undefined = everything). */
   userWhere: string | undefined;
+  /** The spatial filter every query carries (undefined = none). */
+  filter?: SpatialFilter | undefined;
+  /** returnGeometry, geometryPrecision, maxAllowableOffset of feature queries (default: geometry as stored). */
+  geometry?: GeometryOptions | undefined;
   /** Only OIDs greater than this (resume, or a fallback after pages were written). */
   after: number | undefined;
   /** `outFields`, always including the OID field. */

@@ -1,0 +1,140 @@
+/**
+ * `arcgis-etl export <…/FeatureServer|MapServer> -o dir/`: every layer and table into a folder,
+ * one summary line per layer, one stats JSON with a row per layer. A failed layer does not stop
+ * the others; the exit code and the last line name it.
+ */
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import {
+  checkWritableFile,
+  EtlError,
+  exportService,
+  isEtlError,
+  type LayerResult,
+  type Runtime,
+  type SpatialFilter,
+  validateDomainMode,
+  type WriterFormat,
+} from '../../index.js';
+import { AuditLog } from '../audit-log.js';
+import { cliEmitter, openConnection, verbosityOf } from '../connection.js';
+import { type CliIo, lineWriter } from '../io.js';
+import { geometryOptionsFrom } from '../spatial-flags.js';
+import { type ExportFlags, statsJson, summaryLine } from './export.js';
+
+export interface ServiceExportFlags extends ExportFlags {
+  layers?: string;
+}
+
+export async function runServiceExport(
+  serviceUrl: string,
+  flags: ServiceExportFlags,
+  format: WriterFormat,
+  filter: SpatialFilter | undefined,
+  query: { where: string | undefined; fields: readonly string[] | undefined; limit: number | undefined },
+  io: CliIo,
+  runtime?: Partial<Runtime>,
+): Promise<number> {
+  const output = flags.output ?? '-';
+  if (output === '-') {
+    throw new EtlError('USAGE', 'A whole service is exported into a folder: give -o <folder>/, not stdout');
+  }
+  if (flags.resume)
+    throw new EtlError('USAGE', '--resume is for one layer: export the layer URL …/<id> to resume it');
+  const verbosity = verbosityOf(flags);
+  const print = lineWriter(io.stderr);
+  const outputDir = resolve(io.cwd, output);
+  const statsPath = flags.statsJson ? resolve(io.cwd, flags.statsJson) : undefined;
+  if (statsPath !== undefined) await checkWritableFile(statsPath, 'the --stats-json file');
+  const log = flags.logFile ? AuditLog.open(resolve(io.cwd, flags.logFile), print) : undefined;
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort(new EtlError('ABORTED', 'Interrupted (SIGINT)'));
+  process.once('SIGINT', onSigint);
+  try {
+    const emit = cliEmitter(io, verbosity, undefined, log);
+    const { connection } = await openConnection(serviceUrl, flags, io, emit, runtime);
+    try {
+      const line = (r: LayerResult) => {
+        if (verbosity === 'quiet') return;
+        const name = `layer ${r.layer.id} "${r.layer.name}"`;
+        if (r.stats) io.stderr.write(`${name}: ${summaryLine(r.stats, r.output)}\n`);
+        else io.stderr.write(`${name}: failed: ${errorText(r.error)}\n`);
+      };
+      const result = await exportService({
+        client: connection.client,
+        serviceUrl,
+        outputDir,
+        format,
+        ...(flags.layers === undefined
+          ? {}
+          : { layers: flags.layers.split(',').filter((s) => s.trim() !== '') }),
+        ...(query.where === undefined ? {} : { where: query.where }),
+        ...(query.fields ? { fields: [...query.fields] } : {}),
+        ...(query.limit === undefined ? {} : { limit: query.limit }),
+        ...(filter ? { filter } : {}),
+        ...(flags.domains === undefined ? {} : { domains: validateDomainMode(flags.domains)! }),
+        ...(geometryOptionsFrom(flags) ? { geometry: geometryOptionsFrom(flags)! } : {}),
+        outSR: flags.outSr,
+        strategy: flags.strategy as 'auto',
+        queryFormat: flags.queryFormat as 'auto',
+        ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
+        maxConcurrency: flags.maxConcurrency,
+        ...(flags.pageSize === undefined ? {} : { pageSize: flags.pageSize }),
+        overwrite: flags.overwrite === true,
+        csvExcelSafe: flags.csvExcelSafe === true,
+        signal: interrupt.signal,
+        onLayer: line,
+        ...(runtime ? { runtime } : {}),
+      });
+      if (statsPath !== undefined) {
+        const rows = result.layers.map((r) => ({
+          id: r.layer.id,
+          name: r.layer.name,
+          type: r.layer.type,
+          output: r.output,
+          ...(r.stats
+            ? { status: 'ok', ...statsJson(r.stats) }
+            : { status: 'failed', error: errorText(r.error) }),
+        }));
+        const skipped = result.skipped.map((s) => ({
+          id: s.layer.id,
+          name: s.layer.name,
+          type: s.layer.type,
+          reason: s.reason,
+        }));
+        try {
+          await writeFile(
+            statsPath,
+            `${JSON.stringify({ service: result.service.url, layers: rows, skipped }, null, 2)}\n`,
+          );
+        } catch (cause) {
+          throw new EtlError('OUTPUT_ERROR', `Cannot write the --stats-json file ${statsPath}`, { cause });
+        }
+      }
+      log?.check();
+      if (result.failed.length > 0) {
+        const first = result.failed[0]!.error;
+        const names = result.failed.map((r) => `layer ${r.layer.id} "${r.layer.name}"`).join(', ');
+        throw new EtlError(
+          isEtlError(first) ? first.code : 'EXTRACTION_INCOMPLETE',
+          `${result.failed.length} of ${result.layers.length} layers failed (${names}); the others were exported`,
+          { cause: first },
+        );
+      }
+      return 0;
+    } finally {
+      await connection.close();
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    log?.close();
+  }
+}
+
+function errorText(error: unknown): string {
+  return isEtlError(error)
+    ? `[${error.code}] ${error.message}`
+    : error instanceof Error
+      ? error.message
+      : String(error);
+}

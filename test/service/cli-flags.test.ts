@@ -1,0 +1,92 @@
+/**
+ * The CLI's filter and geometry flags: bad input is one clear line (exit 2) before any request;
+ * --geometry reads a file or standard input; --no-geometry writes null geometries.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EmulatorHandle } from '../../src/emulator/types.js';
+import { runInProcess } from '../cli/in-process.js';
+import { readSeq, startSecured, tempDir, USER } from '../extract/helpers.js';
+
+let emu: EmulatorHandle;
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+const env = { ARCGIS_USERNAME: USER.username, ARCGIS_PASSWORD: USER.password };
+beforeAll(async () => {
+  emu = await startSecured({
+    layers: [{ service: 'Pts', generate: { count: 80, geometry: 'point', seed: 2 }, maxRecordCount: 30 }],
+  });
+  tmp = await tempDir('arcgis-etl-cli-flags-');
+});
+afterAll(async () => {
+  await emu.stop();
+  await tmp.remove();
+});
+
+const usage = async (args: string[], pattern: RegExp, stdin?: string) => {
+  emu.resetStats();
+  const r = await runInProcess(['export', emu.layerUrl('Pts'), ...args], {
+    env,
+    ...(stdin === undefined ? {} : { stdin }),
+  });
+  expect(r.code, r.stderr).toBe(2);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines.at(-1)).toMatch(pattern);
+  expect(emu.stats().requests.query ?? 0).toBe(0);
+};
+
+describe('export flags', () => {
+  it('bad --bbox, --geometry and --precision are one USAGE line, before any query', async () => {
+    const out = ['-o', tmp.path('x.geojson')];
+    await usage(
+      [...out, '--bbox', '1,2,3'],
+      /--bbox must be four numbers minx,miny,maxx,maxy \(got "1,2,3"\)/,
+    );
+    await usage([...out, '--bbox', '1,x,3,4'], /--bbox must be four numbers/);
+    await usage([...out, '--bbox', '5,0,1,1'], /min ≤ max/);
+    await usage([...out, '--geometry', tmp.path('missing.json')], /--geometry: cannot read/);
+    await writeFile(tmp.path('line.json'), '{"type":"LineString","coordinates":[[0,0],[1,1]]}');
+    await usage(
+      [...out, '--geometry', tmp.path('line.json')],
+      /must be a GeoJSON Polygon or MultiPolygon.*not LineString/,
+    );
+    await usage([...out, '--geometry', '-'], /not valid JSON/, 'nope');
+    await usage(
+      [...out, '--bbox', '0,0,1,1', '--geometry', tmp.path('line.json')],
+      /cannot be used together/,
+    );
+    await usage(
+      [...out, '--no-geometry', '--precision', '3'],
+      /--no-geometry cannot be used with --precision/,
+    );
+    await usage([...out, '--limit', '0'], /positive integer/);
+  });
+
+  it('--geometry - reads the polygon from standard input; --no-geometry writes null geometries', async () => {
+    const e = emu.layer('Pts').metadata().extent!;
+    const polygon = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [e.xmin, e.ymin],
+          [e.xmax, e.ymin],
+          [e.xmin, e.ymax],
+          [e.xmin, e.ymin],
+        ],
+      ],
+    };
+    const out = tmp.path('tri.geojsonl');
+    const r = await runInProcess(
+      ['export', emu.layerUrl('Pts'), '-o', out, '--geometry', '-', '--no-geometry'],
+      {
+        env,
+        stdin: JSON.stringify(polygon),
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const features = await readSeq(out);
+    expect(features.length).toBeGreaterThan(0);
+    expect(features.length).toBeLessThan(80);
+    expect(features.every((f) => f.geometry === null)).toBe(true);
+    expect(await readFile(out, 'utf8')).not.toContain('"coordinates"');
+  });
+});
