@@ -69,6 +69,7 @@ export interface LayerSpec {
    * (editFieldsInfo), change tracking (extractChanges) and attachments, each on unless set false.
    */
   editing?: EditingSpec;
+  /**
    * How the service lists the layer (default `Feature Layer`). A `Table` is served without its
    * geometry (listed under `tables`); a group, raster or annotation layer is listed with that type
    * (a whole-service export skips it).
