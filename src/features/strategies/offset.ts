@@ -100,12 +100,8 @@ export const PROBE_ROWS = 50;
  */
 async function probeOffset(ctx: QueryContext, where: string, byOid: boolean): Promise<void> {
   const oid = ctx.layer.oidField;
-  const base = {
-    where,
-    outFields: oid,
-    returnGeometry: false,
-    ...(byOid ? { orderByFields: `${oid} ASC` } : {}),
-  };
+  const orderBy = byOid ? { orderByFields: `${oid} ASC` } : {};
+  const base = { where, outFields: oid, returnGeometry: false, ...orderBy };
   const rows = Math.max(2, Math.min(ctx.layer.maxRecordCount, PROBE_ROWS));
   const ask = async (resultOffset: number, resultRecordCount: number) => {
     try {
@@ -114,9 +110,20 @@ async function probeOffset(ctx: QueryContext, where: string, byOid: boolean): Pr
       throw refusal(error, 'resultOffset paging');
     }
   };
+  // Before a first pbf page is trusted it is checked against f=json: the first query then asks
+  // the export's own fields in f=json, and the check compares with those (no request of its own).
+  const wire = ctx.wire;
+  const reference = wire !== undefined && wire.pbf && wire.trusted === undefined;
   let first: Awaited<ReturnType<typeof runQuery>>;
   try {
-    first = await runQuery(ctx, { ...base, resultOffset: 0, resultRecordCount: rows });
+    first = reference
+      ? await runQuery(
+          ctx,
+          { ...featureParams(ctx, where), ...orderBy, resultOffset: 0, resultRecordCount: rows },
+          { json: true },
+        )
+      : await runQuery(ctx, { ...base, resultOffset: 0, resultRecordCount: rows });
+    if (reference) wire.reference ??= first.features;
   } catch (error) {
     if (rows <= 2 || !isQueryFailure(error)) throw refusal(error, 'resultOffset paging');
     first = await ask(0, 2);
@@ -124,13 +131,19 @@ async function probeOffset(ctx: QueryContext, where: string, byOid: boolean): Pr
   // an invalid OID is the server's data, not a refusal of paging: INVALID_RESPONSE as it is
   const a = rawOids(first.features, oid);
   if (byOid) {
-    for (let i = 1; i < a.length; i++) {
-      if (a[i]! < a[i - 1]!) {
+    // every new OID above the one before (a repeat is dropped downstream, not an order problem)
+    const seen = new Set<number>();
+    let previous = Number.NEGATIVE_INFINITY;
+    for (const id of a) {
+      if (seen.has(id)) continue;
+      if (id < previous) {
         throw ignoredOrderError(
           oid,
-          `ordered by ${oid} ASC, offset 0 answered OID ${a[i - 1]} before OID ${a[i]}`,
+          `ordered by ${oid} ASC, offset 0 answered OID ${previous} before OID ${id}`,
         );
       }
+      seen.add(id);
+      previous = id;
     }
   }
   if (a.length < 2) return; // too few features to tell; the page guards still apply
