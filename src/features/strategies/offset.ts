@@ -113,7 +113,7 @@ async function probeOffset(ctx: QueryContext, where: string, byOid: boolean): Pr
   // Before a first pbf page is trusted it is checked against f=json: the first query then asks
   // the export's own fields in f=json, and the check compares with those (no request of its own).
   const wire = ctx.wire;
-  const reference = wire !== undefined && wire.pbf && wire.trusted === undefined;
+  const reference = wire?.pbf === true && wire.trusted === undefined;
   let first: Awaited<ReturnType<typeof runQuery>>;
   try {
     first = reference
