@@ -261,9 +261,22 @@ async function* offsetPages(
   let firstOid: number | undefined;
   let lastOid = Number.NEGATIVE_INFINITY;
   let allowance = 0;
+  // While the first pbf page is still to be checked against the probe's f=json answer (which holds
+  // the first features), the page at offset 0 goes alone: the check then needs no request of its own.
+  const wire = ctx.wire;
+  const checkFirst = wire?.pbf === true && wire.trusted === undefined && wire.reference !== undefined;
+  let first: Promise<unknown> | undefined;
   const pages = orderedPool(
     tasks(),
-    async (task, signal) => ({ task, features: await fetchSpan(task.offset, task.count, signal) }),
+    async (task, signal) => {
+      if (checkFirst && task.offset === 0) {
+        const fetched = fetchSpan(task.offset, task.count, signal);
+        first = fetched.catch(() => undefined);
+        return { task, features: await fetched };
+      }
+      if (first && wire?.pbf === true && wire.trusted === undefined) await first;
+      return { task, features: await fetchSpan(task.offset, task.count, signal) };
+    },
     { concurrency: ctx.concurrency, signal: ctx.signal },
   );
   for await (const { task, features } of pages) {
