@@ -92,12 +92,12 @@ export { esriFeatureToGeoJSON } from './features/geometry/feature.js';
 export { esriGeometryToGeoJSON } from './features/geometry/toGeoJSON.js';
 export type { GeoJSONFeature, GeoJSONGeometry } from './features/geometry/types.js';
 export { geometryToWkt } from './features/geometry/wkt.js';
-export type { JobStatus, PollJobOptions, PollJobResult } from './features/jobs/poll.js';
-export { pollJob } from './features/jobs/poll.js';
 // features: spatial filters (--bbox, --geometry) and whole services (h-service)
 export { geometryFilter, MAX_QUERY_VERTICES } from './features/geometry-filter.js';
 export type { GeometryOptions } from './features/geometry-options.js';
 export { geometryParams } from './features/geometry-options.js';
+export type { JobStatus, PollJobOptions, PollJobResult } from './features/jobs/poll.js';
+export { pollJob } from './features/jobs/poll.js';
 export type { LayerInfo } from './features/metadata.js';
 export { fetchLayerInfo, normalizeLayerUrl } from './features/metadata.js';
 export type { ClaimOutputOptions, OutputClaim } from './features/output-claim.js';

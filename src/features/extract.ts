@@ -18,7 +18,7 @@ import { initialWire, type QueryFormat } from './query.js';
 import type { SpatialFilter } from './spatial-filter.js';
 import { envelopeStrategy } from './strategies/envelope.js';
 import { idsStrategy } from './strategies/ids.js';
-import { offsetStrategy, serverOrderStrategy } from './strategies/offset.js';
+import { isIgnoredOrderError, offsetStrategy, serverOrderStrategy } from './strategies/offset.js';
 import { oidRangeStrategy } from './strategies/oid-range.js';
 import { refusal } from './strategies/refusal.js';
 import type { PreparedStrategy, QueryContext, Strategy, StrategyName } from './strategies/types.js';
@@ -163,6 +163,8 @@ export class Extraction {
       choice === 'auto'
         ? STRATEGY_ORDER.filter((s) => !o.requireOrdered || !UNORDERED.includes(s))
         : [choice];
+    /** Set when `auto` moved server-order up: it then skips its probe. */
+    let promoted = false;
     const start = o.after;
     const held = Math.max(0, o.held ?? 0);
     // The whole query (a resumed part included) is what the output must hold in the end.
@@ -227,13 +229,30 @@ export class Extraction {
     for (let i = 0; i < candidates.length; i++) {
       const name = candidates[i]!;
       const more = choice === 'auto' && i + 1 < candidates.length;
-      const ctx: QueryContext = { ...base, after, expected: remaining };
+      const ctx: QueryContext = {
+        ...base,
+        after,
+        expected: remaining,
+        ...(promoted && name === 'server-order' ? { skipProbe: true } : {}),
+      };
       let prepared: PreparedStrategy;
       try {
         prepared = await STRATEGIES[name].prepare(ctx);
       } catch (error) {
         if (!isFallbackError(error) || choice !== 'auto') throw error;
         this.#fallback(name, error);
+        // A server that ignores orderByFields on its OID (seen by the probe, before anything was
+        // written): page in its own order next (what ogr2ogr and pyesridump do), guarded by the
+        // OID set and the count, rather than by id lists, which such servers answer slowly. Where
+        // the output must stay in OID order (resume), server-order is not a candidate.
+        if (name === 'offset' && isIgnoredOrderError(error) && written.size === 0) {
+          const at = candidates.indexOf('server-order');
+          if (at > i + 1) {
+            candidates.splice(at, 1);
+            candidates.splice(i + 1, 0, 'server-order');
+            promoted = true;
+          }
+        }
         continue;
       }
       this.summary.strategy = name;

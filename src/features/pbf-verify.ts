@@ -177,6 +177,23 @@ export function comparePages(
   return undefined;
 }
 
+/**
+ * Checks a pbf page against f=json features of the same query fetched already: up to VERIFY_SAMPLE
+ * of those the page holds (by OID). Returns the disagreement, undefined when they agree, or null
+ * when the page holds none of them (then a request must check it: verifyPbfPage).
+ */
+export function verifyAgainst(
+  json: readonly EsriFeature[],
+  page: PbfSample,
+  oidField: string,
+): string | undefined | null {
+  const inPage = new Set(page.features.map((f) => f.attributes?.[oidField]));
+  const shared = json.filter((f) => inPage.has(f.attributes?.[oidField])).slice(0, VERIFY_SAMPLE);
+  if (shared.length === 0) return null;
+  const why = comparePages(shared, page, oidField);
+  return why === undefined ? undefined : `the server's pbf ${why}`;
+}
+
 /** Query parameters that page or order: the check asks for given object ids instead. */
 const PAGING = new Set(['resultOffset', 'resultRecordCount', 'orderByFields', 'f']);
 

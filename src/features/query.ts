@@ -16,7 +16,7 @@ import type { BinaryOrJson, Params } from '../http/types.js';
 import { geometryParams } from './geometry-options.js';
 import type { LayerInfo } from './metadata.js';
 import { decodeQueryPbf, type PbfQueryResult } from './pbf-decode.js';
-import { type PbfSample, verifyPbfPage } from './pbf-verify.js';
+import { type PbfSample, verifyAgainst, verifyPbfPage } from './pbf-verify.js';
 import { filterParams } from './spatial-filter.js';
 import type { QueryContext } from './strategies/types.js';
 
@@ -34,6 +34,11 @@ export interface WireState {
    * in flight: true when the server's pbf can be trusted. Undefined until a page is checked.
    */
   trusted?: Promise<boolean> | undefined;
+  /**
+   * f=json features of the export's own query fetched already (the offset probe's first answer):
+   * the first pbf page is checked against those it holds, with no request of its own.
+   */
+  reference?: readonly EsriFeature[] | undefined;
 }
 
 /**
@@ -97,10 +102,17 @@ export async function retryQueryFailures<T>(
   }
 }
 
-/** Runs a feature query, retrying query failures `ctx.pageRetries` times; other errors pass through. */
-export function runQuery(ctx: QueryContext, params: Params): Promise<QueryResult> {
+/**
+ * Runs a feature query, retrying query failures `ctx.pageRetries` times; other errors pass through.
+ * `json`: in f=json whatever the extraction's wire format.
+ */
+export function runQuery(
+  ctx: QueryContext,
+  params: Params,
+  options: { json?: boolean } = {},
+): Promise<QueryResult> {
   return retryQueryFailures(
-    () => measured(ctx, () => queryOnce(ctx, params)),
+    () => measured(ctx, () => queryOnce(ctx, params, options.json === true)),
     ctx.pageRetries,
     (error) =>
       ctx.emit?.({ type: 'warning', message: `query failed (${(error as Error).message}); retrying` }),
@@ -126,9 +138,9 @@ async function measured(ctx: QueryContext, run: () => Promise<QueryResult>): Pro
   }
 }
 
-async function queryOnce(ctx: QueryContext, params: Params): Promise<QueryResult> {
+async function queryOnce(ctx: QueryContext, params: Params, json: boolean): Promise<QueryResult> {
   const wire = ctx.wire;
-  if (wire?.pbf) {
+  if (wire?.pbf && !json) {
     try {
       const result = await queryPbf(ctx, params, wire);
       if (result.sample === undefined || (await trusted(ctx, params, wire, result.sample))) {
@@ -171,7 +183,9 @@ function trusted(ctx: QueryContext, params: Params, wire: WireState, sample: Pbf
   const noGeometry = ctx.geometry?.returnGeometry === false;
   const probe = params.outFields !== ctx.outFields || (params.returnGeometry === false && !noGeometry);
   if (wire.trusted === undefined && (sample.features.length === 0 || probe)) return Promise.resolve(true);
-  wire.trusted ??= verifyPbfPage(ctx, params, sample).then(
+  // against JSON features already fetched when the page holds some (no request), else by a request
+  const local = wire.reference ? verifyAgainst(wire.reference, sample, ctx.layer.oidField) : null;
+  wire.trusted ??= (local === null ? verifyPbfPage(ctx, params, sample) : Promise.resolve(local)).then(
     (why) => {
       if (why === undefined) return true;
       if (wire.forced) {

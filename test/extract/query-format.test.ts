@@ -239,10 +239,10 @@ describe('a pbf answer that cannot be used is asked again as json', () => {
             warnings.join('\n'),
           ).toBe(true);
           expect(warnings.some((m) => /invalid JSON/.test(m))).toBe(false);
-          // only the offset probe's two queries (in flight together) got a pbf answer: refused or
-          // undecodable once each (a whole 200 answer that does not decode is not retried); never
-          // asked again after
-          expect(p.spoiled.length).toBe(2);
+          // only one query got a pbf answer (the offset probe's second: its first asks f=json, the
+          // reference of the pbf check): refused or undecodable once (a whole 200 answer that does
+          // not decode is not retried); never asked again after
+          expect(p.spoiled.length).toBe(1);
         }
         // forcing pbf: no fallback, the reason surfaces
         if (spoil !== 'answer-json') {

@@ -136,6 +136,41 @@ describe('finding 1: a server that ignores orderByFields on its OID (Koop)', () 
     }
   });
 
+  it("auto pages in the server's own order once its probe sees the order ignored: no id list, no wasted page", async () => {
+    for (const concurrency of [1, 4]) {
+      const queries: Params[] = [];
+      const { stats, error, out, client } = await run(
+        'Koop',
+        { ignoreOrderBy: true },
+        { pageSize: 100, concurrency },
+        (params, body) => {
+          if (params.where !== undefined) queries.push(params); // queries, not the layer's metadata
+          return body;
+        },
+      );
+      expect(error).toBeUndefined();
+      expect(stats!.strategy).toBe('server-order');
+      expect(client.warnings().join('\n')).toMatch(
+        /strategy offset left: The server ignores orderByFields on OBJECTID \(ordered by OBJECTID ASC, offset 0 answered/,
+      );
+      expectSameAsSource(emu, 'Koop', await readSeq(out));
+      // no id list, no objectIds query, no full page asked with orderByFields
+      expect(queries.filter((q) => q.returnIdsOnly || q.objectIds)).toHaveLength(0);
+      expect(queries.filter((q) => q.orderByFields && q.returnGeometry !== false)).toHaveLength(0);
+      // the count, one probe query, then the pages: 667 features by 100
+      const feature = queries.filter((q) => !q.returnCountOnly && q.returnGeometry !== false);
+      expect(feature).toHaveLength(7);
+      expect(queries).toHaveLength(1 + 1 + 7);
+    }
+  });
+
+  it('with --resume (output in OID order) auto does not page in the server order: offset, then ids', async () => {
+    const { stats, error, out } = await run('Koop', { ignoreOrderBy: true }, { pageSize: 100, resume: true });
+    expect(error).toBeUndefined();
+    expect(stats!.strategy).toBe('ids');
+    expectSameAsSource(emu, 'Koop', await readSeq(out), { ordered: true });
+  });
+
   it('the page-2 guard names the real cause when order breaks after pages were written', async () => {
     emu.setFaults({});
     const r = rig(emu);
@@ -316,8 +351,12 @@ describe('finding 3: pages capped below maxRecordCount without exceededTransferL
       expect(error, strategy).toBeUndefined();
       expect(stats!.features).toBe(667);
       expectSameAsSource(emu, 'NoIds', await readSeq(out));
+      // auto: offset sees the ignored order in its probe and pages in the server's own order,
+      // which learns the cap from its short pages
       expect(client.warnings().join('\n')).toMatch(
-        /at most 37 features per query without exceededTransferLimit; (ranges|envelope cells) answering 37 are split/,
+        strategy === 'auto'
+          ? /at most 37 features per page without exceededTransferLimit; paging by 37/
+          : /at most 37 features per query without exceededTransferLimit; (ranges|envelope cells) answering 37 are split/,
       );
     }
   });

@@ -46,7 +46,9 @@ async function prepareOffset(ctx: QueryContext, name: StrategyName): Promise<Pre
   }
   const byOid = name === 'offset';
   const where = buildWhere({ userWhere: ctx.userWhere, oidField: ctx.layer.oidField, after: ctx.after });
-  if (ctx.expected > 1) await probeOffset(ctx, where, byOid);
+  // promoted by `auto` right after offset found the order ignored: the probe is not repeated (the
+  // page guards, the OID set and the end count still apply)
+  if (ctx.expected > 1 && !(ctx.skipProbe && !byOid)) await probeOffset(ctx, where, byOid);
   return { name, ordered: byOid, pages: () => offsetPages(ctx, where, byOid) };
 }
 
@@ -57,12 +59,21 @@ function ignoredOffsetError(detail: string): EtlError {
   );
 }
 
+const ignoredOrder = new WeakSet<EtlError>();
+
 /** The message names the real cause, so that a user knows which strategy can still work. */
 export function ignoredOrderError(oidField: string, detail: string): EtlError {
-  return fallbackError(
+  const error = fallbackError(
     'EXTRACTION_INCOMPLETE',
     `The server ignores orderByFields on ${oidField} (${detail}); OID-ordered offset paging cannot be used: use --strategy ids, oid-range or server-order`,
   );
+  ignoredOrder.add(error);
+  return error;
+}
+
+/** Whether offset was left because the server ignores orderByFields on the OID. */
+export function isIgnoredOrderError(error: unknown): boolean {
+  return error instanceof EtlError && ignoredOrder.has(error);
 }
 
 function unstableOrderError(detail: string): EtlError {
@@ -77,35 +88,71 @@ function rawOids(features: readonly EsriFeature[], oidField: string): number[] {
   return features.map((f) => featureOid(f.attributes ?? {}, oidField));
 }
 
+/** OIDs the first probe asks for: enough that a server ignoring orderByFields on its OID shows it. */
+export const PROBE_ROWS = 50;
+
 /**
- * Two tiny queries, compared as the server answered them (never sorted): offset 0 must hold two
- * OIDs (ascending when ordered by OID), and offset 1 must start with the second of them.
+ * Two small OID-only queries, compared as the server answered them (never sorted), one after the
+ * other: offset 0 must hold OIDs in ascending order when ordered by OID (up to PROBE_ROWS of them,
+ * so that a server ignoring orderByFields is seen here, before anything is written, and not on a
+ * full page), and offset 1 must then start with the second of them. A server that fails the larger
+ * first query (it fails big answers) is asked for two rows instead. A server that fails the order
+ * check is never asked the second query.
  */
 async function probeOffset(ctx: QueryContext, where: string, byOid: boolean): Promise<void> {
   const oid = ctx.layer.oidField;
-  const base = {
-    where,
-    ...filterParams(ctx.filter),
-    outFields: oid,
-    returnGeometry: false,
-    ...(byOid ? { orderByFields: `${oid} ASC` } : {}),
+  const orderBy = byOid ? { orderByFields: `${oid} ASC` } : {};
+  const base = { where, ...filterParams(ctx.filter), outFields: oid, returnGeometry: false, ...orderBy };
+  const rows = Math.max(2, Math.min(ctx.layer.maxRecordCount, PROBE_ROWS));
+  const ask = async (resultOffset: number, resultRecordCount: number) => {
+    try {
+      return await runQuery(ctx, { ...base, resultOffset, resultRecordCount });
+    } catch (error) {
+      throw refusal(error, 'resultOffset paging');
+    }
   };
-  let answers: Awaited<ReturnType<typeof runQuery>>[];
+  // Before a first pbf page is trusted it is checked against f=json: the first query then asks
+  // the export's own fields in f=json, and the check compares with those (no request of its own).
+  const wire = ctx.wire;
+  const reference = wire?.pbf === true && wire.trusted === undefined;
+  let first: Awaited<ReturnType<typeof runQuery>>;
   try {
-    answers = await Promise.all([
-      runQuery(ctx, { ...base, resultOffset: 0, resultRecordCount: 2 }),
-      runQuery(ctx, { ...base, resultOffset: 1, resultRecordCount: 1 }),
-    ]);
+    first = reference
+      ? await runQuery(
+          ctx,
+          { ...featureParams(ctx, where), ...orderBy, resultOffset: 0, resultRecordCount: rows },
+          { json: true },
+        )
+      : await runQuery(ctx, { ...base, resultOffset: 0, resultRecordCount: rows });
+    if (reference) wire.reference ??= first.features;
   } catch (error) {
-    throw refusal(error, 'resultOffset paging');
+    if (rows <= 2 || !isQueryFailure(error)) throw refusal(error, 'resultOffset paging');
+    first = await ask(0, 2);
   }
   // an invalid OID is the server's data, not a refusal of paging: INVALID_RESPONSE as it is
-  const a = rawOids(answers[0]!.features, oid);
-  const b = rawOids(answers[1]!.features, oid);
-  if (a.length < 2 || b.length < 1) return; // too few features to tell; the page guards still apply
+  const a = rawOids(first.features, oid);
+  if (byOid) {
+    // every new OID above the one before (a repeat is dropped downstream, not an order problem)
+    const seen = new Set<number>();
+    let previous = Number.NEGATIVE_INFINITY;
+    for (const id of a) {
+      if (seen.has(id)) continue;
+      if (id < previous) {
+        throw ignoredOrderError(
+          oid,
+          `ordered by ${oid} ASC, offset 0 answered OID ${previous} before OID ${id}`,
+        );
+      }
+      seen.add(id);
+      previous = id;
+    }
+  }
+  if (a.length < 2) return; // too few features to tell; the page guards still apply
   if (byOid && a[0]! >= a[1]!) {
     throw ignoredOrderError(oid, `ordered by ${oid} ASC, offset 0 answered OID ${a[0]} before OID ${a[1]}`);
   }
+  const b = rawOids((await ask(1, 1)).features, oid);
+  if (b.length < 1) return;
   if (b[0] === a[1]) return;
   if (b[0] === a[0]) throw ignoredOffsetError(`offset 1 answered OID ${b[0]}, the first one again`);
   throw unstableOrderError(`offset 1 answered OID ${b[0]}, but offset 0 answered ${a[0]}, ${a[1]}`);
@@ -215,9 +262,22 @@ async function* offsetPages(
   let firstOid: number | undefined;
   let lastOid = Number.NEGATIVE_INFINITY;
   let allowance = 0;
+  // While the first pbf page is still to be checked against the probe's f=json answer (which holds
+  // the first features), the page at offset 0 goes alone: the check then needs no request of its own.
+  const wire = ctx.wire;
+  const checkFirst = wire?.pbf === true && wire.trusted === undefined && wire.reference !== undefined;
+  let first: Promise<unknown> | undefined;
   const pages = orderedPool(
     tasks(),
-    async (task, signal) => ({ task, features: await fetchSpan(task.offset, task.count, signal) }),
+    async (task, signal) => {
+      if (checkFirst && task.offset === 0) {
+        const fetched = fetchSpan(task.offset, task.count, signal);
+        first = fetched.catch(() => undefined);
+        return { task, features: await fetched };
+      }
+      if (first && wire?.pbf === true && wire.trusted === undefined) await first;
+      return { task, features: await fetchSpan(task.offset, task.count, signal) };
+    },
     { concurrency: ctx.concurrency, signal: ctx.signal },
   );
   for await (const { task, features } of pages) {

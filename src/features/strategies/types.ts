@@ -51,6 +51,11 @@ export interface QueryContext {
    * envelope strategy fetches by id what no envelope returned.
    */
   written?: OidSet | undefined;
+  /**
+   * `server-order` skips its probe: `auto` promoted it right after offset found that the server
+   * ignores orderByFields (its page guards, the OID set and the end count still apply).
+   */
+  skipProbe?: boolean | undefined;
 }
 
 /** A strategy made ready by its probe: nothing has been written yet. */
