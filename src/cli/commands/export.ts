@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import {
   type ConcurrencyStats,
+  checkPostgisTarget,
   checkWritableFile,
   claimOutput,
   EtlError,
@@ -13,11 +14,16 @@ import {
   exportLayer,
   formatForOutput,
   mergePastedQuery,
+  POSTGIS_MODES,
+  type PostgisMode,
+  type PostgisTarget,
   parsePastedLayerUrl,
+  parsePostgisTarget,
   QUERY_FORMATS,
   type QueryFormat,
   type Runtime,
   systemClock,
+  targetFileStem,
   WRITER_FORMATS,
   type WriterFormat,
 } from '../../index.js';
@@ -51,6 +57,9 @@ export interface ExportFlags extends ConnectionFlags {
   overwrite?: boolean;
   csvExcelSafe?: boolean;
   statsJson?: string;
+  table?: string;
+  mode?: string;
+  key?: string;
 }
 
 /** Which options the user gave (not defaults): a pasted URL parameter may only conflict with those. */
@@ -69,7 +78,7 @@ export function exportCommand(
     )
     .requiredOption(
       '-o, --output <file>',
-      'output file, or - for standard output; an existing file is refused without --overwrite',
+      'output file, or - for standard output; an existing file is refused without --overwrite; or a PostGIS table: postgresql://user@host:5432/db?table=schema.name (the password from PGPASSWORD or ~/.pgpass, never the URL)',
     )
     .option(
       '-f, --format <format>',
@@ -100,7 +109,16 @@ export function exportCommand(
       '--csv-excel-safe',
       "CSV: prefix cells starting with = + - @ tab or CR with ' so spreadsheets do not run them as formulas (changes the data; off by default)",
     )
-    .option('--stats-json <file>', 'write the run figures as JSON to this file');
+    .option('--stats-json <file>', 'write the run figures as JSON to this file')
+    .option(
+      '--table <schema.name>',
+      'PostGIS: the table, when the URL has no ?table= (-o postgresql:// takes the server from DATABASE_URL or PGHOST, PGPORT, PGUSER, PGDATABASE)',
+    )
+    .option(
+      '--mode <mode>',
+      `PostGIS: ${POSTGIS_MODES.join(' | ')} (default create: the table must not exist; replace swaps it in one transaction; upsert updates the rows whose --key is there)`,
+    )
+    .option('--key <field>', 'PostGIS upsert: the key field (default: the layer OID field)');
   addConnectionOptions(command);
   command.action((layerUrl: string, flags: ExportFlags, self: Command) => {
     const given: GivenOption = (name) => self.getOptionValueSource(name) === 'cli';
@@ -145,6 +163,10 @@ async function runExport(
   }
   if (flags.resume && output === '-')
     throw new EtlError('USAGE', '--resume needs an output file, not stdout');
+  const postgis = format === 'postgis' ? postgisSettings(output, flags) : undefined;
+  if (!postgis && (flags.table !== undefined || flags.mode !== undefined || flags.key !== undefined)) {
+    throw new EtlError('USAGE', '--table, --mode and --key are for PostGIS outputs (-o postgresql://…)');
+  }
   const pasted = parsePastedLayerUrl(layerUrl);
   const query = mergePastedQuery(pasted, {
     where: given('where') ? flags.where : undefined,
@@ -155,7 +177,7 @@ async function runExport(
   const print = lineWriter(io.stderr);
 
   // Every output is checked (and the target claimed) before any token or network call.
-  const target = output === '-' ? '-' : resolve(io.cwd, output);
+  const target = output === '-' || postgis ? output : resolve(io.cwd, output);
   const statsPath = flags.statsJson ? resolve(io.cwd, flags.statsJson) : undefined;
   if (statsPath !== undefined) await checkWritableFile(statsPath, 'the --stats-json file');
   // The log file is opened before the output is claimed, so that a usage error in it never holds
@@ -163,11 +185,17 @@ async function runExport(
   const log = flags.logFile ? AuditLog.open(resolve(io.cwd, flags.logFile), print) : undefined;
   let claim: Awaited<ReturnType<typeof claimOutput>>;
   try {
-    claim = await claimOutput(target, {
-      overwrite: flags.overwrite === true,
-      resume: flags.resume === true,
-      runtime,
-    });
+    // a PostGIS table is checked in the database now, and locked there by the export itself
+    claim = postgis
+      ? await checkPostgisTarget(output, postgis.options).then(() => ({
+          path: output,
+          release: async () => {},
+        }))
+      : await claimOutput(target, {
+          overwrite: flags.overwrite === true,
+          resume: flags.resume === true,
+          runtime,
+        });
   } catch (error) {
     log?.close();
     throw error;
@@ -204,6 +232,12 @@ async function runExport(
         resume: flags.resume === true,
         overwrite: flags.overwrite === true,
         csvExcelSafe: flags.csvExcelSafe === true,
+        ...(postgis
+          ? {
+              postgis: postgis.options,
+              checkpointFile: resolve(io.cwd, `${targetFileStem(postgis.target)}.checkpoint.json`),
+            }
+          : {}),
         claim,
         signal: interrupt.signal,
         ...(output === '-' ? { stdout: io.stdout } : {}),
@@ -211,7 +245,8 @@ async function runExport(
         ...(runtime ? { runtime } : {}),
       });
       progress.done();
-      if (verbosity !== 'quiet') io.stderr.write(`${summaryLine(stats, output)}\n`);
+      if (verbosity !== 'quiet')
+        io.stderr.write(`${summaryLine(stats, postgis?.target.display ?? output)}\n`);
       if (statsPath !== undefined) {
         try {
           await writeFile(statsPath, `${JSON.stringify(statsJson(stats), null, 2)}\n`);
@@ -230,6 +265,34 @@ async function runExport(
     await claim.release();
     log?.close();
   }
+}
+
+/** PostGIS: the table, mode and key (USAGE for anything unclear, before any request). */
+function postgisSettings(
+  output: string,
+  flags: ExportFlags,
+): { target: PostgisTarget; options: { table?: string; mode: PostgisMode; key?: string } } {
+  let mode = flags.mode ?? 'create';
+  if (!(POSTGIS_MODES as readonly string[]).includes(mode)) {
+    throw new EtlError('USAGE', `--mode must be one of ${POSTGIS_MODES.join(', ')} (got "${mode}")`);
+  }
+  if (flags.overwrite) {
+    // --overwrite of a table is --mode replace
+    if (flags.mode !== undefined && flags.mode !== 'replace') {
+      throw new EtlError('USAGE', `--overwrite replaces the table: it cannot go with --mode ${flags.mode}`);
+    }
+    mode = 'replace';
+  }
+  if (flags.key !== undefined && mode !== 'upsert') throw new EtlError('USAGE', '--key is for --mode upsert');
+  const target = parsePostgisTarget(output, { table: flags.table });
+  return {
+    target,
+    options: {
+      mode: mode as PostgisMode,
+      ...(flags.table === undefined ? {} : { table: flags.table }),
+      ...(flags.key === undefined ? {} : { key: flags.key }),
+    },
+  };
 }
 
 export function statsJson(stats: ExportStats): Record<string, unknown> {

@@ -107,13 +107,13 @@ function pickTable(fromUrl: string | undefined, fromFlag: string | undefined): s
 
 function parseUrl(text: string, what: string): UrlParts {
   if (!isPostgisOutput(text)) {
-    throw new EtlError('USAGE', `${what} must start with postgresql:// (or postgres://)`);
+    throw new EtlError('USAGE', `${capitalized(what)} must start with postgresql:// (or postgres://)`);
   }
   let url: URL;
   try {
     url = new URL(text);
   } catch (cause) {
-    throw new EtlError('USAGE', `${what} is not a valid postgresql:// URL`, { cause });
+    throw new EtlError('USAGE', `${capitalized(what)} is not a valid postgresql:// URL`, { cause });
   }
   const user = decode(url.username, what);
   if (url.password !== '' || url.searchParams.has('password')) {
@@ -121,7 +121,7 @@ function parseUrl(text: string, what: string): UrlParts {
     registerSecret(url.searchParams.get('password'));
     throw new EtlError(
       'USAGE',
-      `${what} holds a password: the PostgreSQL password comes from PGPASSWORD or ~/.pgpass only, never from a URL or a flag; remove it (postgresql://${user === '' ? '' : `${encodeURIComponent(user)}@`}host:port/db?table=schema.name)`,
+      `${capitalized(what)} holds a password: the PostgreSQL password comes from PGPASSWORD or ~/.pgpass only, never from a URL or a flag; remove it (postgresql://${user === '' ? '' : `${encodeURIComponent(user)}@`}host:port/db?table=schema.name)`,
     );
   }
   const parts: UrlParts = {};
@@ -129,11 +129,11 @@ function parseUrl(text: string, what: string): UrlParts {
     if (!(PARAMETERS as readonly string[]).includes(key)) {
       throw new EtlError(
         'USAGE',
-        `${what} has an unknown parameter "${key}": the parameters are ${PARAMETERS.join(', ')}`,
+        `${capitalized(what)} has an unknown parameter "${key}": the parameters are ${PARAMETERS.join(', ')}`,
       );
     }
     if (url.searchParams.getAll(key).length > 1) {
-      throw new EtlError('USAGE', `${what} gives the parameter "${key}" more than once`);
+      throw new EtlError('USAGE', `${capitalized(what)} gives the parameter "${key}" more than once`);
     }
   }
   const param = (key: (typeof PARAMETERS)[number]) => nonEmpty(url.searchParams.get(key) ?? undefined);
@@ -142,18 +142,23 @@ function parseUrl(text: string, what: string): UrlParts {
   parts.port = nonEmpty(url.port) ?? param('port');
   parts.user = nonEmpty(user) ?? param('user');
   const path = url.pathname.replace(/^\//, '');
-  if (path.includes('/')) throw new EtlError('USAGE', `${what} names a database with a "/" in it`);
+  if (path.includes('/'))
+    throw new EtlError('USAGE', `${capitalized(what)} names a database with a "/" in it`);
   parts.database = nonEmpty(decode(path, what)) ?? param('dbname');
   parts.table = param('table');
   parts.sslmode = param('sslmode');
   return parts;
 }
 
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 function decode(text: string, what: string): string {
   try {
     return decodeURIComponent(text);
   } catch (cause) {
-    throw new EtlError('USAGE', `${what} has a badly escaped part (%…)`, { cause });
+    throw new EtlError('USAGE', `${capitalized(what)} has a badly escaped part (%…)`, { cause });
   }
 }
 
