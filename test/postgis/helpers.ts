@@ -83,8 +83,14 @@ export async function createTestDatabase(server: ServerAddress = sharedServer())
   } finally {
     await admin.end();
   }
+  const opened = await openTestDatabase(server, name);
+  await opened.query('CREATE EXTENSION postgis');
+  return opened;
+}
+
+/** A TestDatabase for a database that is there already (after a server restart). */
+export async function openTestDatabase(server: ServerAddress, name: string): Promise<TestDatabase> {
   const db = await client(server, name);
-  await db.query('CREATE EXTENSION postgis');
   const host = server.host.includes(':') ? `[${server.host}]` : server.host;
   return {
     name,

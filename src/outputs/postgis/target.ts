@@ -74,7 +74,7 @@ export function parsePostgisTarget(output: string, options: ParseTargetOptions =
   const database = parts.database ?? nonEmpty(env.PGDATABASE) ?? user;
   const connection: PostgisConnection = { host, port, user, database };
   if (parts.sslmode !== undefined) connection.ssl = sslFor(parts.sslmode);
-  const shownHost = host.startsWith('/') ? `localhost${host}` : host.includes(':') ? `[${host}]` : host;
+  const shownHost = host.startsWith('/') ? encodeURIComponent(host) : host.includes(':') ? `[${host}]` : host;
   const display = `postgresql://${encodeURIComponent(user)}@${shownHost}:${port}/${encodeURIComponent(database)}?table=${quoteIfNeeded(schema)}.${quoteIfNeeded(table)}`;
   return { connection, schema, table, display };
 }
