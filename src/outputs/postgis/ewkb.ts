@@ -58,9 +58,7 @@ export class EwkbWriter {
         const points = g.type === 'Point' ? [c as Coords] : g.type === 'MultiPoint' ? (c as Coords[]) : null;
         if (points === null) throw mismatch(g.type, this.#type);
         this.#header(out, WKB_MULTIPOINT, true);
-        out.ensure(4);
-        out.buf.writeUInt32LE(points.length, out.pos);
-        out.pos += 4;
+        out.uint32LE(points.length);
         for (const p of points) {
           this.#header(out, WKB_POINT, false);
           this.#position(out, p);
@@ -97,22 +95,20 @@ export class EwkbWriter {
 
   #header(out: CopyBuffer, type: number, outer: boolean): void {
     out.ensure(9);
-    const b = out.buf;
-    b[out.pos] = 1; // little-endian
+    const dv = out.dv;
+    dv.setUint8(out.pos, 1); // little-endian
     if (outer) {
-      b.writeUInt32LE((type | this.#zFlag | FLAG_SRID) >>> 0, out.pos + 1);
-      b.writeUInt32LE(this.#srid, out.pos + 5);
+      dv.setUint32(out.pos + 1, (type | this.#zFlag | FLAG_SRID) >>> 0, true);
+      dv.setUint32(out.pos + 5, this.#srid, true);
       out.pos += 9;
     } else {
-      b.writeUInt32LE((type | this.#zFlag) >>> 0, out.pos + 1);
+      dv.setUint32(out.pos + 1, (type | this.#zFlag) >>> 0, true);
       out.pos += 5;
     }
   }
 
   #count(out: CopyBuffer, n: number): void {
-    out.ensure(4);
-    out.buf.writeUInt32LE(n, out.pos);
-    out.pos += 4;
+    out.uint32LE(n);
   }
 
   #positions(out: CopyBuffer, positions: Coords[]): void {
@@ -121,19 +117,16 @@ export class EwkbWriter {
   }
 
   #position(out: CopyBuffer, p: Coords): void {
-    const size = this.#z ? 24 : 16;
-    out.ensure(size);
-    const b = out.buf;
+    out.ensure(this.#z ? 24 : 16);
     const x = p[0];
     const y = p[1];
     if (typeof x !== 'number' || typeof y !== 'number') {
       throw new EtlError('INVALID_GEOMETRY', 'A position without x and y numbers');
     }
-    b.writeDoubleLE(x, out.pos);
-    b.writeDoubleLE(y, out.pos + 8);
+    out.float64LE(x);
+    out.float64LE(y);
     // a 2D position in a Z layer gets z = 0 (as GDAL writes it); a Z beyond the column is not kept
-    if (this.#z) b.writeDoubleLE(p[2] ?? 0, out.pos + 16);
-    out.pos += size;
+    if (this.#z) out.float64LE(p[2] ?? 0);
   }
 }
 

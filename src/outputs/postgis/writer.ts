@@ -437,7 +437,10 @@ export class PostgisWriter {
 
   #copySql(): string {
     const row = this.#settings.durable ? ROW_COLUMN : undefined;
-    return `COPY ${this.#stagingSql} (${copyColumns(this.#plan, row)}) FROM STDIN (FORMAT binary)`;
+    // one transaction: the staging table was created in it, so its rows can be written frozen
+    // (visible to all once committed: no later vacuum has to rewrite every page to freeze them)
+    const freeze = this.#settings.durable || this.#temporary ? '' : ', FREEZE';
+    return `COPY ${this.#stagingSql} (${copyColumns(this.#plan, row)}) FROM STDIN (FORMAT binary${freeze})`;
   }
 
   /** One COPY stream for the whole transaction: the database loads while the next page is fetched. */
@@ -621,7 +624,7 @@ export class PostgisWriter {
     if (this.#settings.durable) {
       await this.#query('dropping the row column', `ALTER TABLE ${staging} DROP COLUMN ${ident(ROW_COLUMN)}`);
     }
-    if (primaryKey !== undefined) await this.#checkKey(primaryKey);
+    // (a repeated or null key fails the primary key's own build, naming the value)
     await this.#raiseIndexMemory();
     const pkey = `${this.#staging}_pkey`;
     const gist = `${this.#staging}_geom_idx`;
@@ -638,7 +641,6 @@ export class PostgisWriter {
         `CREATE INDEX ${ident(gist)} ON ${staging} USING gist (${ident(geometry.name)})`,
       );
     }
-    await this.#query('analyzing the table', `ANALYZE ${staging}`);
     if (replace) await this.#query('dropping the replaced table', `DROP TABLE ${this.#table}`);
     await this.#query(
       'renaming the staging table',
