@@ -488,6 +488,20 @@ describe.skipIf(!run)('PostGIS writer: failures leave the target as it was', () 
     await write('public.busy', source, { mode: 'replace' });
   });
 
+  it("a role's or database's statement and idle timeouts do not cut the load (one COPY for the run)", async () => {
+    // new sessions of this database get a 1 ms timeout: the writer's COPY and index builds take longer
+    await db.query(`ALTER DATABASE ${db.name} SET statement_timeout = '1ms'`);
+    await db.query(`ALTER DATABASE ${db.name} SET idle_in_transaction_session_timeout = '1ms'`);
+    try {
+      const source = layer('polygon', 200);
+      await write('public.no_timeout', source);
+      await expectExactly('public.no_timeout', source.features);
+    } finally {
+      await db.query(`ALTER DATABASE ${db.name} RESET statement_timeout`);
+      await db.query(`ALTER DATABASE ${db.name} RESET idle_in_transaction_session_timeout`);
+    }
+  });
+
   it('the field list of the table follows the layer (fields, no blob or geometry field)', () => {
     expect(FIELDS.filter((f) => f.type !== 'esriFieldTypeGeometry').map((f) => f.name)).toEqual(
       Object.keys(PG_TYPES),

@@ -214,6 +214,10 @@ export class PostgisWriter {
   async open(resumeTable: string | undefined): Promise<void> {
     const { schema, table } = this.target;
     const shown = `${schema}.${table}`;
+    // one COPY lasts as long as the export (pages arrive at the layer's pace): no statement or
+    // idle timeout of the role may cut it (this session only)
+    await this.#query('setting up the session', 'SET statement_timeout = 0');
+    await this.#query('setting up the session', 'SET idle_in_transaction_session_timeout = 0');
     const locked = await this.#query<{ locked: boolean }>(
       'locking the target',
       'SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS locked',
