@@ -103,7 +103,7 @@ export function exportCommand(
     .option('--page-size <n>', 'features per page (default: the layer maxRecordCount)', toPositiveInt)
     .option(
       '--resume',
-      'keep a checkpoint beside the output, and continue from it if a previous run was interrupted',
+      'keep a checkpoint beside the output (PostGIS: in the current folder, with the committed pages in a staging table), and continue from it if a previous run was interrupted',
     )
     .option(
       '--csv-excel-safe',

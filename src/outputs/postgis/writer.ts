@@ -82,7 +82,7 @@ const INDEX_MEMORY_MB = 256;
 
 type State = 'open' | 'finished' | 'failed' | 'aborted';
 
-/** Which table each ordinary PostGIS target check (table, mode, key) concerns. */
+/** The target of a `postgresql://` output (with `options.table` when the URL has no `?table=`). */
 export function postgisTargetOf(output: string, options: PostgisOptions = {}): PostgisTarget {
   if (!isPostgisOutput(output)) {
     throw new EtlError('USAGE', 'A PostGIS output is a postgresql:// URL');
