@@ -10,8 +10,9 @@ import { EtlError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
 import type { ConcurrencyStats } from '../http/concurrency.js';
+import type { PostgisOptions } from '../outputs/postgis/options.js';
 import { targetFileStem } from '../outputs/postgis/target.js';
-import { type PostgisOptions, postgisTargetOf } from '../outputs/postgis/writer.js';
+import { postgisTargetOf } from '../outputs/postgis/writer.js';
 import {
   type Checkpoint,
   checkpointMismatch,

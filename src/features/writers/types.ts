@@ -2,7 +2,7 @@
  * Output writers: one page of converted features at a time, atomic on disk, resumable.
  */
 import type { Writable } from 'node:stream';
-import type { PostgisOptions } from '../../outputs/postgis/writer.js';
+import type { PostgisOptions } from '../../outputs/postgis/options.js';
 import type { FeatureSchema } from '../geometry/feature.js';
 import type { GeoJSONFeature } from '../geometry/types.js';
 

@@ -5,8 +5,9 @@
  */
 import { EtlError } from '../../core/errors.js';
 import { connect, queryError } from './connect.js';
+import type { PostgisOptions } from './options.js';
 import type { PostgisTarget } from './target.js';
-import { type PostgisOptions, postgisTargetOf } from './writer.js';
+import { postgisTargetOf } from './writer.js';
 
 export async function checkPostgisTarget(
   output: string,
