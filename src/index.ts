@@ -150,6 +150,12 @@ export type {
   RetryPolicy,
   Transport,
 } from './http/types.js';
+export type { PostgisMode, PostgisOptions } from './outputs/postgis/options.js';
+export { POSTGIS_MODES } from './outputs/postgis/options.js';
+// outputs: PostGIS
+export { checkPostgisTarget } from './outputs/postgis/preflight.js';
+export type { PostgisTarget } from './outputs/postgis/target.js';
+export { isPostgisOutput, parsePostgisTarget, targetFileStem } from './outputs/postgis/target.js';
 export type { FileStoreOptions } from './stores/file.js';
 // stores
 export { FileStore } from './stores/file.js';

@@ -3,13 +3,16 @@
  * checkpoints for resume. On any error the writer is aborted (the target file is never left
  * half-written; the partial file is kept only when resume is on) and the error is rethrown.
  */
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { ArcGISClient } from '../client/arcgis-client.js';
 import { EtlError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
 import type { ConcurrencyStats } from '../http/concurrency.js';
+import type { PostgisOptions } from '../outputs/postgis/options.js';
+import { targetFileStem } from '../outputs/postgis/target.js';
+import { postgisTargetOf } from '../outputs/postgis/writer.js';
 import {
   type Checkpoint,
   checkpointMismatch,
@@ -107,6 +110,16 @@ export interface ExportOptions {
   queryFormat?: QueryFormat | undefined;
   /** CSV: guard cells a spreadsheet would run as a formula with a leading `'` (default false). */
   csvExcelSafe?: boolean | undefined;
+  /**
+   * PostGIS (`output` is a `postgresql://` URL, format `postgis`): table, mode, upsert key. The
+   * SRID is `outSR`; with `resume`, pages are committed to a staging table that a resumed run continues.
+   */
+  postgis?: Omit<PostgisOptions, 'srid' | 'commitEachPage'> | undefined;
+  /**
+   * The checkpoint file (with `resume`). Default: `<output>.checkpoint.json`; for a PostGIS output,
+   * `<db>.<schema>.<table>.postgis.checkpoint.json` in the current folder.
+   */
+  checkpointFile?: string | undefined;
 }
 
 export interface ExportStats {
@@ -153,9 +166,16 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
     outSR: query.outSR,
     limit: query.limit,
   };
+  // a PostGIS output is claimed by its writer (a lock in the database), not by a lock file
   const claim =
     options.claim ??
-    (await claimOutput(options.output, { overwrite: options.overwrite, resume, runtime: options.runtime }));
+    (options.format === 'postgis'
+      ? { path: options.output, release: async () => {} }
+      : await claimOutput(options.output, {
+          overwrite: options.overwrite,
+          resume,
+          runtime: options.runtime,
+        }));
   try {
     return await exportClaimed(effective, runtime, startedAt);
   } catch (error) {
@@ -194,7 +214,9 @@ async function exportClaimed(
     ...(options.geometry ? { geometry: JSON.stringify(geometryParams(options.geometry)) } : {}),
     ...(options.domains !== undefined && options.domains !== 'code' ? { domains: options.domains } : {}),
   };
-  const cpPath = checkpointPath(options.output);
+  const postgis = options.format === 'postgis' ? postgisTargetOf(options.output, options.postgis) : undefined;
+  const cpPath =
+    options.checkpointFile ?? checkpointPath(postgis ? resolve(targetFileStem(postgis)) : options.output);
   const emit = (event: Parameters<ArcGISClient['emit']>[0]) => client.emit(event);
   const checkpoint = resume
     ? await verifiedCheckpoint(await usableCheckpoint(cpPath, identity), cpPath, layer, options, emit)
@@ -215,7 +237,13 @@ async function exportClaimed(
     schema,
     resume: writerResume,
     csvExcelSafe: options.csvExcelSafe,
-    ...(checkpoint ? { tempPath: partialPathOf(options.output, checkpoint) } : {}),
+    ...(postgis
+      ? { postgis: { ...options.postgis, srid: options.outSR ?? 4326, commitEachPage: resume } }
+      : {}),
+    // a PostGIS run continues its staging table (a table name, in the checkpoint's `partial`)
+    ...(checkpoint
+      ? { tempPath: postgis ? checkpoint.partial : partialPathOf(options.output, checkpoint) }
+      : {}),
     ...(options.stream || options.stdout ? { stream: (options.stream ?? options.stdout)! } : {}),
   });
 
@@ -294,8 +322,12 @@ async function exportClaimed(
     const kept = resume && !toStdout && lastCheckpoint !== undefined;
     throw abortedOr(error, signal, {
       features: writer.featuresWritten,
-      output: options.output,
-      kept: kept ? writer.tempPath : undefined,
+      output: postgis ? postgis.display : options.output,
+      kept: !kept
+        ? undefined
+        : postgis
+          ? `the staging table ${postgis.schema}.${writer.tempPath}`
+          : writer.tempPath,
     });
   }
 

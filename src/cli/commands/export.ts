@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import {
   type AttachmentStats,
   type ConcurrencyStats,
+  checkPostgisTarget,
   checkWritableFile,
   claimOutput,
   downloadAttachments,
@@ -17,7 +18,11 @@ import {
   formatForOutput,
   isServiceUrl,
   mergePastedQuery,
+  POSTGIS_MODES,
+  type PostgisMode,
+  type PostgisTarget,
   parsePastedLayerUrl,
+  parsePostgisTarget,
   parseSince,
   QUERY_FORMATS,
   type QueryFormat,
@@ -25,6 +30,7 @@ import {
   type SyncStats,
   syncLayer,
   systemClock,
+  targetFileStem,
   validateDomainMode,
   WRITER_FORMATS,
   type WriterFormat,
@@ -74,6 +80,9 @@ export interface ExportFlags extends ConnectionFlags, SpatialFlags {
   merge?: string;
   deletes?: string;
   attachments?: string;
+  table?: string;
+  mode?: string;
+  key?: string;
 }
 
 /** Which options the user gave (not defaults): a pasted URL parameter may only conflict with those. */
@@ -92,7 +101,7 @@ export function exportCommand(
     )
     .requiredOption(
       '-o, --output <file>',
-      'output file, or - for standard output; an existing file is refused without --overwrite',
+      'output file, or - for standard output; an existing file is refused without --overwrite; or a PostGIS table: postgresql://user@host:5432/db?table=schema.name (the password from PGPASSWORD or ~/.pgpass, never the URL)',
     )
     .option(
       '-f, --format <format>',
@@ -117,7 +126,7 @@ export function exportCommand(
     .option('--page-size <n>', 'features per page (default: the layer maxRecordCount)', toPositiveInt)
     .option(
       '--resume',
-      'keep a checkpoint beside the output, and continue from it if a previous run was interrupted',
+      'keep a checkpoint beside the output (PostGIS: in the current folder, with the committed pages in a staging table), and continue from it if a previous run was interrupted',
     )
     .option(
       '--csv-excel-safe',
@@ -176,6 +185,17 @@ export function exportCommand(
       '--layers <ids-or-names>',
       'with a …/FeatureServer or …/MapServer URL: the layers and tables to export, by id or name (default: all; group, raster and annotation layers are skipped)',
     );
+  // PostGIS outputs (h-postgis)
+  command
+    .option(
+      '--table <schema.name>',
+      'PostGIS: the table, when the URL has no ?table= (-o postgresql:// takes the server from DATABASE_URL or PGHOST, PGPORT, PGUSER, PGDATABASE)',
+    )
+    .option(
+      '--mode <mode>',
+      `PostGIS: ${POSTGIS_MODES.join(' | ')} (default create: the table must not exist; replace swaps it in one transaction; upsert updates the rows whose --key is there)`,
+    )
+    .option('--key <field>', 'PostGIS upsert: the key field (default: the layer OID field)');
   const geometryFlags = trackGeometryFlags(command);
   addConnectionOptions(command);
   command.action((layerUrl: string, flags: ExportFlags, self: Command) => {
@@ -268,6 +288,16 @@ async function runExport(
     throw new EtlError('USAGE', '--state/--since cannot be combined with --bbox, --geometry or --limit');
   }
   const since = flags.since === undefined ? undefined : parseSince(flags.since);
+  const postgis = format === 'postgis' ? postgisSettings(output, flags) : undefined;
+  if (!postgis && (flags.table !== undefined || flags.mode !== undefined || flags.key !== undefined)) {
+    throw new EtlError('USAGE', '--table, --mode and --key are for PostGIS outputs (-o postgresql://…)');
+  }
+  if (syncing && postgis) {
+    throw new EtlError(
+      'USAGE',
+      '--state/--since write files: a PostGIS target is not supported with them yet',
+    );
+  }
   const pasted = parsePastedLayerUrl(layerUrl);
   const query = mergePastedQuery(pasted, {
     where: given('where') ? flags.where : undefined,
@@ -284,7 +314,7 @@ async function runExport(
   const print = lineWriter(io.stderr);
 
   // Every output is checked (and the target claimed) before any token or network call.
-  const target = output === '-' ? '-' : resolve(io.cwd, output);
+  const target = output === '-' || postgis ? output : resolve(io.cwd, output);
   const mergePath = flags.merge === undefined ? undefined : resolve(io.cwd, flags.merge);
   const statePath = flags.state === undefined ? undefined : resolve(io.cwd, flags.state);
   if (statePath !== undefined) await checkWritableFile(statePath, 'the --state file');
@@ -295,12 +325,18 @@ async function runExport(
   const log = flags.logFile ? AuditLog.open(resolve(io.cwd, flags.logFile), print) : undefined;
   let claim: Awaited<ReturnType<typeof claimOutput>>;
   try {
-    claim = await claimOutput(target, {
-      // merging into the previous output replaces it
-      overwrite: flags.overwrite === true || (mergePath !== undefined && mergePath === target),
-      resume: flags.resume === true,
-      runtime,
-    });
+    // a PostGIS table is checked in the database now, and locked there by the export itself
+    claim = postgis
+      ? await checkPostgisTarget(output, postgis.options).then(() => ({
+          path: output,
+          release: async () => {},
+        }))
+      : await claimOutput(target, {
+          // merging into the previous output replaces it
+          overwrite: flags.overwrite === true || (mergePath !== undefined && mergePath === target),
+          resume: flags.resume === true,
+          runtime,
+        });
   } catch (error) {
     log?.close();
     throw error;
@@ -340,6 +376,12 @@ async function runExport(
         resume: flags.resume === true,
         overwrite: flags.overwrite === true,
         csvExcelSafe: flags.csvExcelSafe === true,
+        ...(postgis
+          ? {
+              postgis: postgis.options,
+              checkpointFile: resolve(io.cwd, `${targetFileStem(postgis.target)}.checkpoint.json`),
+            }
+          : {}),
         claim,
         signal: interrupt.signal,
         ...(output === '-' ? { stdout: io.stdout } : {}),
@@ -373,7 +415,9 @@ async function runExport(
             });
       progress.done();
       if (verbosity !== 'quiet') {
-        io.stderr.write(`${synced ? syncLine(synced, output) : summaryLine(stats, output)}\n`);
+        io.stderr.write(
+          `${synced ? syncLine(synced, output) : summaryLine(stats, postgis?.target.display ?? output)}\n`,
+        );
         if (attachments) io.stderr.write(`${attachmentsLine(attachments)}\n`);
       }
       if (statsPath !== undefined) {
@@ -394,6 +438,34 @@ async function runExport(
     await claim.release();
     log?.close();
   }
+}
+
+/** PostGIS: the table, mode and key (USAGE for anything unclear, before any request). */
+function postgisSettings(
+  output: string,
+  flags: ExportFlags,
+): { target: PostgisTarget; options: { table?: string; mode: PostgisMode; key?: string } } {
+  let mode = flags.mode ?? 'create';
+  if (!(POSTGIS_MODES as readonly string[]).includes(mode)) {
+    throw new EtlError('USAGE', `--mode must be one of ${POSTGIS_MODES.join(', ')} (got "${mode}")`);
+  }
+  if (flags.overwrite) {
+    // --overwrite of a table is --mode replace
+    if (flags.mode !== undefined && flags.mode !== 'replace') {
+      throw new EtlError('USAGE', `--overwrite replaces the table: it cannot go with --mode ${flags.mode}`);
+    }
+    mode = 'replace';
+  }
+  if (flags.key !== undefined && mode !== 'upsert') throw new EtlError('USAGE', '--key is for --mode upsert');
+  const target = parsePostgisTarget(output, { table: flags.table });
+  return {
+    target,
+    options: {
+      mode: mode as PostgisMode,
+      ...(flags.table === undefined ? {} : { table: flags.table }),
+      ...(flags.key === undefined ? {} : { key: flags.key }),
+    },
+  };
 }
 
 export function statsJson(stats: ExportStats): Record<string, unknown> {

@@ -4,6 +4,7 @@
  */
 import { extname } from 'node:path';
 import { EtlError } from '../../core/errors.js';
+import { isPostgisOutput } from '../../outputs/postgis/target.js';
 import type { WriterFormat } from './types.js';
 
 /** Every format a writer exists for, and the file extensions (lower case, no dot) that mean it. */
@@ -11,6 +12,8 @@ export const FORMAT_EXTENSIONS: Readonly<Record<WriterFormat, readonly string[]>
   geojson: ['geojson', 'json'],
   geojsonseq: ['geojsonl', 'geojsonseq', 'geojsons', 'ndjson', 'jsonl'],
   csv: ['csv'],
+  // not a file: a postgresql:// URL (see formatForOutput)
+  postgis: [],
 };
 
 export const WRITER_FORMATS = Object.keys(FORMAT_EXTENSIONS) as readonly WriterFormat[];
@@ -22,11 +25,12 @@ export function isWriterFormat(value: string): value is WriterFormat {
   return Object.hasOwn(FORMAT_EXTENSIONS, value);
 }
 
-/** `geojson (.geojson, .json), geojsonseq (.geojsonl, …), csv (.csv)`. */
+/** `geojson (.geojson, .json), geojsonseq (.geojsonl, …), csv (.csv), postgis (postgresql://…)`. */
 export function describeFormats(): string {
-  return WRITER_FORMATS.map((f) => `${f} (${FORMAT_EXTENSIONS[f].map((e) => `.${e}`).join(', ')})`).join(
-    ', ',
-  );
+  return WRITER_FORMATS.map((f) => {
+    const extensions = FORMAT_EXTENSIONS[f];
+    return `${f} (${extensions.length === 0 ? `${f === 'postgis' ? 'postgresql://…' : 'no file'}` : extensions.map((e) => `.${e}`).join(', ')})`;
+  }).join(', ');
 }
 
 /**
@@ -35,6 +39,19 @@ export function describeFormats(): string {
  * exists for is a USAGE error that lists the formats.
  */
 export function formatForOutput(path: string, explicit?: string | undefined): WriterFormat {
+  // a postgresql:// URL is a PostGIS output, whatever else is said
+  if (isPostgisOutput(path)) {
+    if (explicit !== undefined && explicit !== 'postgis') {
+      throw new EtlError('USAGE', `A postgresql:// output is written by the postgis format, not ${explicit}`);
+    }
+    return 'postgis';
+  }
+  if (explicit === 'postgis') {
+    throw new EtlError(
+      'USAGE',
+      `The postgis format writes to a database: -o "postgresql://user@host:5432/db?table=schema.name" (not ${path})`,
+    );
+  }
   if (explicit !== undefined) {
     if (isWriterFormat(explicit)) return explicit;
     throw new EtlError('USAGE', `Unknown format "${explicit}": the formats are ${WRITER_FORMATS.join(', ')}`);

@@ -2,10 +2,11 @@
  * Output writers: one page of converted features at a time, atomic on disk, resumable.
  */
 import type { Writable } from 'node:stream';
+import type { PostgisOptions } from '../../outputs/postgis/options.js';
 import type { FeatureSchema } from '../geometry/feature.js';
 import type { GeoJSONFeature } from '../geometry/types.js';
 
-export type WriterFormat = 'geojson' | 'geojsonseq' | 'csv';
+export type WriterFormat = 'geojson' | 'geojsonseq' | 'csv' | 'postgis';
 
 /** What the writer needs of the layer schema (the `oidField` is not needed). */
 export type WriterSchema = Pick<FeatureSchema, 'fields' | 'geometryType'> & Partial<FeatureSchema>;
@@ -40,6 +41,8 @@ export interface CreateWriterOptions {
   stream?: Writable | undefined;
   /** For `path: '-'`: end the stream on finish. Default false (stdout stays open). */
   endStream?: boolean | undefined;
+  /** PostGIS (`path` is a `postgresql://` URL): table, mode, key, SRID, committed pages. */
+  postgis?: PostgisOptions | undefined;
 }
 
 export interface FeatureWriter {

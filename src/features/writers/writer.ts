@@ -6,6 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { unlink } from 'node:fs/promises';
 import { EtlError } from '../../core/errors.js';
+import { createPostgisWriter } from '../../outputs/postgis/writer.js';
 import type { GeoJSONFeature } from '../geometry/types.js';
 import { createCsvEncoder } from './csv-encoder.js';
 import type { FeatureEncoder } from './encoder.js';
@@ -47,7 +48,21 @@ export function createEncoder(
   }
 }
 
+/** Outputs that are not a byte stream of an encoder: their own writers. */
+const OWN_WRITERS: Partial<Record<WriterFormat, (options: CreateWriterOptions) => Promise<FeatureWriter>>> = {
+  postgis: (options) =>
+    createPostgisWriter({
+      output: options.path,
+      schema: options.schema,
+      postgis: options.postgis,
+      resume: options.resume,
+      tempPath: options.tempPath,
+    }),
+};
+
 export async function createWriter(options: CreateWriterOptions): Promise<FeatureWriter> {
+  const own = OWN_WRITERS[options.format];
+  if (own !== undefined) return own(options);
   const encoder = createEncoder(
     options.format,
     options.schema,
