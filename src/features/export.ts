@@ -29,7 +29,7 @@ import { mergePastedQuery, parsePastedLayerUrl } from './pasted-query.js';
 import { QUERY_FORMATS, type QueryFormat } from './query.js';
 import type { StrategyName } from './strategies/types.js';
 import { buildWhere } from './where.js';
-import type { FeatureWriter, WriterCheckpoint, WriterFormat } from './writers/types.js';
+import type { CreateWriterOptions, FeatureWriter, WriterCheckpoint, WriterFormat } from './writers/types.js';
 import { createWriter, WRITER_FORMATS } from './writers/writer.js';
 
 export interface ExportProgress {
@@ -89,6 +89,12 @@ export interface ExportOptions {
   queryFormat?: QueryFormat | undefined;
   /** CSV: guard cells a spreadsheet would run as a formula with a leading `'` (default false). */
   csvExcelSafe?: boolean | undefined;
+  /** GeoPackage (h-gpkg): the table name (default the output file's name without extension). */
+  layerName?: string | undefined;
+  /** GeoPackage (h-gpkg): add the layer to an existing GeoPackage instead of refusing it. */
+  appendLayer?: boolean | undefined;
+  /** GeoParquet (h-gpkg): page compression (default snappy). */
+  parquetCompression?: 'snappy' | 'zstd' | 'none' | undefined;
 }
 
 export interface ExportStats {
@@ -133,7 +139,12 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
   };
   const claim =
     options.claim ??
-    (await claimOutput(options.output, { overwrite: options.overwrite, resume, runtime: options.runtime }));
+    (await claimOutput(options.output, {
+      // --append-layer writes into an existing GeoPackage (through a copy of it)
+      overwrite: options.overwrite === true || options.appendLayer === true,
+      resume,
+      runtime: options.runtime,
+    }));
   try {
     return await exportClaimed(effective, runtime, startedAt);
   } catch (error) {
@@ -186,6 +197,7 @@ async function exportClaimed(
     schema,
     resume: writerResume,
     csvExcelSafe: options.csvExcelSafe,
+    ...binaryFormatOptions(options),
     ...(checkpoint ? { tempPath: partialPathOf(options.output, checkpoint) } : {}),
     ...(options.stream || options.stdout ? { stream: (options.stream ?? options.stdout)! } : {}),
   });
@@ -281,7 +293,29 @@ async function exportClaimed(
   };
 }
 
+/** The options of the GeoPackage and GeoParquet writers (h-gpkg). */
+function binaryFormatOptions(options: ExportOptions): Pick<CreateWriterOptions, 'gpkg' | 'parquet'> {
+  const wkid = options.outSR ?? 4326;
+  if (options.format === 'gpkg') {
+    return { gpkg: { wkid, layerName: options.layerName, appendLayer: options.appendLayer === true } };
+  }
+  if (options.format === 'parquet') return { parquet: { wkid, compression: options.parquetCompression } };
+  return {};
+}
+
 function validate(options: ExportOptions, toStdout: boolean): void {
+  if (options.appendLayer === true && options.format !== 'gpkg') {
+    throw new EtlError(
+      'USAGE',
+      `--append-layer adds a layer to a GeoPackage: it does not apply to ${options.format}`,
+    );
+  }
+  if (options.appendLayer === true && options.overwrite === true) {
+    throw new EtlError(
+      'USAGE',
+      '--append-layer and --overwrite exclude each other: add a layer, or replace the file',
+    );
+  }
   if (!WRITER_FORMATS.includes(options.format)) {
     throw new EtlError(
       'USAGE',

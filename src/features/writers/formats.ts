@@ -11,6 +11,8 @@ export const FORMAT_EXTENSIONS: Readonly<Record<WriterFormat, readonly string[]>
   geojson: ['geojson', 'json'],
   geojsonseq: ['geojsonl', 'geojsonseq', 'geojsons', 'ndjson', 'jsonl'],
   csv: ['csv'],
+  gpkg: ['gpkg'],
+  parquet: ['parquet', 'geoparquet'],
 };
 
 export const WRITER_FORMATS = Object.keys(FORMAT_EXTENSIONS) as readonly WriterFormat[];

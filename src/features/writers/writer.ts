@@ -6,6 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { unlink } from 'node:fs/promises';
 import { EtlError } from '../../core/errors.js';
+import { createGpkgOutput, createParquetOutput } from '../../outputs/index.js';
 import type { GeoJSONFeature } from '../geometry/types.js';
 import { createCsvEncoder } from './csv-encoder.js';
 import type { FeatureEncoder } from './encoder.js';
@@ -39,6 +40,9 @@ export function createEncoder(
       return geojsonSeqEncoder;
     case 'csv':
       return createCsvEncoder(schema, csvGeometry, csvExcelSafe);
+    case 'gpkg':
+    case 'parquet':
+      throw new EtlError('USAGE', `${format} is a binary format: it has no text encoder (use createWriter)`);
     default:
       throw new EtlError(
         'USAGE',
@@ -47,7 +51,22 @@ export function createEncoder(
   }
 }
 
+/** Writers that are not a text encoder on a sink (src/outputs/): one entry per format. */
+const OUTPUT_WRITERS: Partial<
+  Record<WriterFormat, (options: CreateWriterOptions) => Promise<FeatureWriter>>
+> = {
+  gpkg: createGpkgOutput,
+  parquet: createParquetOutput,
+};
+
 export async function createWriter(options: CreateWriterOptions): Promise<FeatureWriter> {
+  const output = OUTPUT_WRITERS[options.format];
+  if (output !== undefined) {
+    if (options.path === '-') {
+      throw new EtlError('USAGE', `${options.format} cannot be written to standard output: give a file name`);
+    }
+    return output(options);
+  }
   const encoder = createEncoder(
     options.format,
     options.schema,
