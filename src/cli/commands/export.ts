@@ -50,6 +50,9 @@ export interface ExportFlags extends ConnectionFlags {
   resume?: boolean;
   overwrite?: boolean;
   csvExcelSafe?: boolean;
+  layerName?: string;
+  appendLayer?: boolean;
+  parquetCompression: string;
   statsJson?: string;
 }
 
@@ -100,6 +103,19 @@ export function exportCommand(
       '--csv-excel-safe',
       "CSV: prefix cells starting with = + - @ tab or CR with ' so spreadsheets do not run them as formulas (changes the data; off by default)",
     )
+    .option(
+      '--layer-name <name>',
+      'gpkg: the table (layer) to write (default: the output file name without its extension)',
+    )
+    .option(
+      '--append-layer',
+      'gpkg: add the layer to an existing GeoPackage (written to a copy, renamed onto it at the end); a table of that name already there is an error',
+    )
+    .option(
+      '--parquet-compression <codec>',
+      'parquet: page compression, snappy | zstd | none (zstd needs Node 22.15 or later)',
+      'snappy',
+    )
     .option('--stats-json <file>', 'write the run figures as JSON to this file');
   addConnectionOptions(command);
   command.action((layerUrl: string, flags: ExportFlags, self: Command) => {
@@ -145,6 +161,21 @@ async function runExport(
   }
   if (flags.resume && output === '-')
     throw new EtlError('USAGE', '--resume needs an output file, not stdout');
+  if (!['snappy', 'zstd', 'none'].includes(flags.parquetCompression)) {
+    throw new EtlError(
+      'USAGE',
+      `--parquet-compression must be one of snappy, zstd, none (got "${flags.parquetCompression}")`,
+    );
+  }
+  if ((flags.layerName !== undefined || flags.appendLayer === true) && format !== 'gpkg') {
+    throw new EtlError('USAGE', `--layer-name and --append-layer apply to gpkg output, not ${format}`);
+  }
+  if (flags.appendLayer === true && flags.overwrite === true) {
+    throw new EtlError(
+      'USAGE',
+      '--append-layer and --overwrite exclude each other: add a layer, or replace the file',
+    );
+  }
   const pasted = parsePastedLayerUrl(layerUrl);
   const query = mergePastedQuery(pasted, {
     where: given('where') ? flags.where : undefined,
@@ -164,7 +195,8 @@ async function runExport(
   let claim: Awaited<ReturnType<typeof claimOutput>>;
   try {
     claim = await claimOutput(target, {
-      overwrite: flags.overwrite === true,
+      // --append-layer writes into an existing GeoPackage (through a copy of it)
+      overwrite: flags.overwrite === true || flags.appendLayer === true,
       resume: flags.resume === true,
       runtime,
     });
@@ -204,6 +236,9 @@ async function runExport(
         resume: flags.resume === true,
         overwrite: flags.overwrite === true,
         csvExcelSafe: flags.csvExcelSafe === true,
+        ...(flags.layerName === undefined ? {} : { layerName: flags.layerName }),
+        appendLayer: flags.appendLayer === true,
+        parquetCompression: flags.parquetCompression as 'snappy' | 'zstd' | 'none',
         claim,
         signal: interrupt.signal,
         ...(output === '-' ? { stdout: io.stdout } : {}),

@@ -112,8 +112,8 @@ function tableExists(db: SqlDatabase, table: string): boolean {
 
 function createLayer(db: SqlDatabase, layout: Layout, options: GpkgWriterOptions): void {
   const { table, pk, geometry, columns, srsId, hasZ } = layout;
-  db.pragma(`application_id = ${APPLICATION_ID}`);
-  db.pragma(`user_version = ${USER_VERSION}`);
+  db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+  db.exec(`PRAGMA user_version = ${USER_VERSION}`);
   db.transaction(() => {
     db.exec(CORE_TABLES);
     const srs = db.prepare(
@@ -157,7 +157,7 @@ function createLayer(db: SqlDatabase, layout: Layout, options: GpkgWriterOptions
         "INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) VALUES (?, ?, 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
       ).run(table, geometry);
     }
-  })();
+  });
 }
 
 /** Drops the rows committed after the checkpoint and the index triggers of a failed finish. */
@@ -179,7 +179,7 @@ function resumeLayer(db: SqlDatabase, layout: Layout, resume: WriterCheckpoint, 
       db.prepare(`DELETE FROM ${quoteId(rtreeName(table, geometry))} WHERE id > ?`).run(resume.features);
     }
     db.prepare(`DELETE FROM ${quoteId(table)} WHERE ${quoteId(pk)} > ?`).run(resume.features);
-  })();
+  });
   const after = db.prepare(`SELECT count(*) AS n, max(${quoteId(pk)}) AS last FROM ${quoteId(table)}`).get();
   if (Number(after?.n ?? 0) !== resume.features || Number(after?.last ?? 0) !== resume.features) {
     throw invalid(`its rows are not numbered 1 to ${resume.features}`);
@@ -247,7 +247,7 @@ export async function createGpkgWriter(options: GpkgWriterOptions): Promise<Feat
     }
   }
   // a killed process loses nothing committed (the OS has the pages); the file is fsynced at the end
-  db.pragma('synchronous = OFF');
+  db.exec('PRAGMA synchronous = OFF');
   return new GpkgWriter(db, layout, options.path, temp, resume?.features ?? 0);
 }
 
@@ -401,7 +401,7 @@ class GpkgWriter implements FeatureWriter {
               this.#index.run(fid, envelope.minX, envelope.maxX, envelope.minY, envelope.maxY);
             }
           }
-        })();
+        });
       } catch (error) {
         // rolled back: nothing of the page was written, the writer stays usable
         if (conversionError !== undefined) throw conversionError.error;
@@ -439,8 +439,8 @@ class GpkgWriter implements FeatureWriter {
               "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = ?",
             )
             .run(table);
-        })();
-        this.#db.pragma('synchronous = FULL');
+        });
+        this.#db.exec('PRAGMA synchronous = FULL');
         this.#close();
         const handle = await open(this.tempPath, 'r+');
         try {
