@@ -9,6 +9,8 @@ describe('formatForOutput: --format, else the extension', () => {
     expect(formatForOutput('out.ndjson')).toBe('geojsonseq');
     expect(formatForOutput('out.Csv')).toBe('csv');
     expect(formatForOutput('-')).toBe('geojson');
+    expect(formatForOutput('out.gpkg')).toBe('gpkg');
+    expect(formatForOutput('out.parquet')).toBe('parquet');
     expect(formatForOutput('folder.v1/out')).toBe('geojson');
   });
 
@@ -17,7 +19,7 @@ describe('formatForOutput: --format, else the extension', () => {
     expect(formatForOutput('out.csv', 'geojsonseq')).toBe('geojsonseq');
   });
 
-  it.each(['x.gpkg', 'x.shp', 'x.fgb', 'x.txt', 'x.parquet'])(
+  it.each(['x.shp', 'x.fgb', 'x.txt', 'x.gpkgx'])(
     '%s is a USAGE error listing the formats, never GeoJSON',
     (path) => {
       let error: unknown;
@@ -35,6 +37,6 @@ describe('formatForOutput: --format, else the extension', () => {
   );
 
   it('an unknown --format is a USAGE error listing the formats', () => {
-    expect(() => formatForOutput('out.geojson', 'gpkg')).toThrow(/geojson, geojsonseq, csv/);
+    expect(() => formatForOutput('out.geojson', 'kml')).toThrow(/geojson, geojsonseq, csv/);
   });
 });
