@@ -17,7 +17,14 @@ describe('formatForOutput: --format, else the extension', () => {
     expect(formatForOutput('out.csv', 'geojsonseq')).toBe('geojsonseq');
   });
 
-  it.each(['x.gpkg', 'x.shp', 'x.fgb', 'x.txt', 'x.parquet'])(
+  it('Shapefile (.shp, .shp.zip) and FlatGeobuf (.fgb) by extension; a plain .zip is no format', () => {
+    expect(formatForOutput('out/roads.shp')).toBe('shapefile');
+    expect(formatForOutput('roads.SHP.zip')).toBe('shapefile');
+    expect(formatForOutput('roads.fgb')).toBe('flatgeobuf');
+    expect(() => formatForOutput('roads.zip')).toThrow(/Cannot write \.zip/);
+  });
+
+  it.each(['x.gpkg', 'x.txt', 'x.parquet'])(
     '%s is a USAGE error listing the formats, never GeoJSON',
     (path) => {
       let error: unknown;

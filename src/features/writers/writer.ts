@@ -6,6 +6,8 @@
 import { Buffer } from 'node:buffer';
 import { unlink } from 'node:fs/promises';
 import { EtlError } from '../../core/errors.js';
+import { createFlatGeobufWriter } from '../../outputs/fgb/writer.js';
+import { createShapefileWriter } from '../../outputs/shapefile/writer.js';
 import type { GeoJSONFeature } from '../geometry/types.js';
 import { createCsvEncoder } from './csv-encoder.js';
 import type { FeatureEncoder } from './encoder.js';
@@ -47,7 +49,17 @@ export function createEncoder(
   }
 }
 
+/** Formats with a writer of their own (src/outputs/<format>/); the others are text encoders below. */
+const OUTPUT_WRITERS: Partial<
+  Record<WriterFormat, (options: CreateWriterOptions) => Promise<FeatureWriter>>
+> = {
+  shapefile: createShapefileWriter,
+  flatgeobuf: createFlatGeobufWriter,
+};
+
 export async function createWriter(options: CreateWriterOptions): Promise<FeatureWriter> {
+  const own = OUTPUT_WRITERS[options.format];
+  if (own !== undefined) return own(options);
   const encoder = createEncoder(
     options.format,
     options.schema,
