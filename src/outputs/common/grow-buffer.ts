@@ -35,15 +35,33 @@ export class GrowBuffer {
   }
 
   int32BE(v: number): void {
-    this.buf.writeInt32BE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeInt32BE(v, at);
   }
 
   int32LE(v: number): void {
-    this.buf.writeInt32LE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeInt32LE(v, at);
+  }
+
+  int16LE(v: number): void {
+    const at = this.reserve(2);
+    this.buf.writeInt16LE(v, at);
+  }
+
+  uint32LE(v: number): void {
+    const at = this.reserve(4);
+    this.buf.writeUInt32LE(v, at);
+  }
+
+  bigInt64LE(v: bigint): void {
+    const at = this.reserve(8);
+    this.buf.writeBigInt64LE(v, at);
   }
 
   doubleLE(v: number): void {
-    this.buf.writeDoubleLE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.buf.writeDoubleLE(v, at);
   }
 
   /** The bytes so far (a view: valid until the next append or `clear`). */

@@ -176,19 +176,16 @@ export class FeatureEncoder {
       out.buf.writeUInt16LE(i, at);
       switch (column.type) {
         case ColumnType.Short:
-          out.buf.writeInt16LE(Math.trunc(Number(value)), out.reserve(2));
+          out.int16LE(Math.trunc(Number(value)));
           break;
         case ColumnType.Int:
-          out.buf.writeInt32LE(Math.trunc(Number(value)), out.reserve(4));
+          out.int32LE(Math.trunc(Number(value)));
           break;
         case ColumnType.Long:
-          out.buf.writeBigInt64LE(
-            typeof value === 'bigint' ? value : BigInt(Math.trunc(Number(value))),
-            out.reserve(8),
-          );
+          out.bigInt64LE(typeof value === 'bigint' ? value : BigInt(Math.trunc(Number(value))));
           break;
         case ColumnType.Double:
-          out.buf.writeDoubleLE(Number(value), out.reserve(8));
+          out.doubleLE(Number(value));
           break;
         default: {
           let text: string;
@@ -201,7 +198,7 @@ export class FeatureEncoder {
                   ? JSON.stringify(value)
                   : String(value);
           const length = Buffer.byteLength(text);
-          out.buf.writeUInt32LE(length, out.reserve(4));
+          out.uint32LE(length);
           const start = out.reserve(length);
           out.buf.write(text, start, 'utf8');
         }
