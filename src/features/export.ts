@@ -10,6 +10,8 @@ import { EtlError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
 import type { ConcurrencyStats } from '../http/concurrency.js';
+import type { FlatGeobufOptions } from '../outputs/fgb/options.js';
+import type { ShapefileOptions } from '../outputs/shapefile/options.js';
 import {
   type Checkpoint,
   checkpointMismatch,
@@ -29,6 +31,7 @@ import { mergePastedQuery, parsePastedLayerUrl } from './pasted-query.js';
 import { QUERY_FORMATS, type QueryFormat } from './query.js';
 import type { StrategyName } from './strategies/types.js';
 import { buildWhere } from './where.js';
+import { UNRESUMABLE_FORMATS } from './writers/formats.js';
 import type { CreateWriterOptions, FeatureWriter, WriterCheckpoint, WriterFormat } from './writers/types.js';
 import { createWriter, WRITER_FORMATS } from './writers/writer.js';
 
@@ -89,6 +92,10 @@ export interface ExportOptions {
   queryFormat?: QueryFormat | undefined;
   /** CSV: guard cells a spreadsheet would run as a formula with a leading `'` (default false). */
   csvExcelSafe?: boolean | undefined;
+  /** Shapefile options (dates, mixed geometry, 2 GB parts, field-name notices). */
+  shapefile?: ShapefileOptions | undefined;
+  /** FlatGeobuf options (spatial index). */
+  flatgeobuf?: FlatGeobufOptions | undefined;
   /** GeoPackage (h-gpkg): the table name (default the output file's name without extension). */
   layerName?: string | undefined;
   /** GeoPackage (h-gpkg): add the layer to an existing GeoPackage instead of refusing it. */
@@ -197,6 +204,9 @@ async function exportClaimed(
     schema,
     resume: writerResume,
     csvExcelSafe: options.csvExcelSafe,
+    outSR: options.outSR ?? 4326,
+    shapefile: options.shapefile,
+    flatgeobuf: options.flatgeobuf,
     ...binaryFormatOptions(options),
     ...(checkpoint ? { tempPath: partialPathOf(options.output, checkpoint) } : {}),
     ...(options.stream || options.stdout ? { stream: (options.stream ?? options.stdout)! } : {}),
@@ -335,6 +345,12 @@ function validate(options: ExportOptions, toStdout: boolean): void {
     );
   }
   if (options.resume && toStdout) throw new EtlError('USAGE', 'Cannot resume an export written to stdout');
+  if (options.resume && UNRESUMABLE_FORMATS.has(options.format)) {
+    throw new EtlError(
+      'USAGE',
+      `A ${options.format} export cannot be resumed (the file is finished in one pass at the end): run it without --resume`,
+    );
+  }
   if (options.resume && UNORDERED.includes(options.strategy as StrategyName)) {
     throw new EtlError(
       'USAGE',

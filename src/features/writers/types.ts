@@ -2,10 +2,12 @@
  * Output writers: one page of converted features at a time, atomic on disk, resumable.
  */
 import type { Writable } from 'node:stream';
+import type { FlatGeobufOptions } from '../../outputs/fgb/options.js';
+import type { ShapefileOptions } from '../../outputs/shapefile/options.js';
 import type { FeatureSchema } from '../geometry/feature.js';
 import type { GeoJSONFeature } from '../geometry/types.js';
 
-export type WriterFormat = 'geojson' | 'geojsonseq' | 'csv' | 'gpkg' | 'parquet';
+export type WriterFormat = 'geojson' | 'geojsonseq' | 'csv' | 'shapefile' | 'flatgeobuf' | 'gpkg' | 'parquet';
 
 /** What the writer needs of the layer schema (the `oidField` is not needed). */
 export type WriterSchema = Pick<FeatureSchema, 'fields' | 'geometryType'> & Partial<FeatureSchema>;
@@ -44,6 +46,12 @@ export interface CreateWriterOptions {
   stream?: Writable | undefined;
   /** For `path: '-'`: end the stream on finish. Default false (stdout stays open). */
   endStream?: boolean | undefined;
+  /** The output spatial reference wkid (default 4326): Shapefile .prj, FlatGeobuf CRS. */
+  outSR?: number | undefined;
+  /** Shapefile options (see src/outputs/shapefile/options.ts). */
+  shapefile?: ShapefileOptions | undefined;
+  /** FlatGeobuf options (see src/outputs/fgb/options.ts). */
+  flatgeobuf?: FlatGeobufOptions | undefined;
 }
 
 export interface FeatureWriter {

@@ -6,7 +6,9 @@
 import { Buffer } from 'node:buffer';
 import { unlink } from 'node:fs/promises';
 import { EtlError } from '../../core/errors.js';
+import { createFlatGeobufWriter } from '../../outputs/fgb/writer.js';
 import { createGpkgOutput, createParquetOutput } from '../../outputs/index.js';
+import { createShapefileWriter } from '../../outputs/shapefile/writer.js';
 import type { GeoJSONFeature } from '../geometry/types.js';
 import { createCsvEncoder } from './csv-encoder.js';
 import type { FeatureEncoder } from './encoder.js';
@@ -51,22 +53,19 @@ export function createEncoder(
   }
 }
 
-/** Writers that are not a text encoder on a sink (src/outputs/): one entry per format. */
+/** Formats with a writer of their own (src/outputs/<format>/); the others are text encoders below. */
 const OUTPUT_WRITERS: Partial<
   Record<WriterFormat, (options: CreateWriterOptions) => Promise<FeatureWriter>>
 > = {
+  shapefile: createShapefileWriter,
+  flatgeobuf: createFlatGeobufWriter,
   gpkg: createGpkgOutput,
   parquet: createParquetOutput,
 };
 
 export async function createWriter(options: CreateWriterOptions): Promise<FeatureWriter> {
-  const output = OUTPUT_WRITERS[options.format];
-  if (output !== undefined) {
-    if (options.path === '-') {
-      throw new EtlError('USAGE', `${options.format} cannot be written to standard output: give a file name`);
-    }
-    return output(options);
-  }
+  const own = OUTPUT_WRITERS[options.format];
+  if (own !== undefined) return own(options);
   const encoder = createEncoder(
     options.format,
     options.schema,
