@@ -17,10 +17,14 @@ import { hasGdal, integerText, ogrFeatures, ogrinfo, onCi } from './gdal.js';
 function query(path: string, sql: string): Record<string, unknown>[] {
   const db = openDatabase(path);
   try {
-    return db
-      .prepare(sql)
-      .all()
-      .map((row) => ({ ...row }));
+    // 64-bit integers as bigints (node:sqlite: setReadBigInts; better-sqlite3: safeIntegers)
+    const statement = db.prepare(sql) as ReturnType<typeof db.prepare> & {
+      setReadBigInts?: (on: boolean) => void;
+      safeIntegers?: (on: boolean) => void;
+    };
+    statement.setReadBigInts?.(true);
+    statement.safeIntegers?.(true);
+    return statement.all().map((row) => ({ ...row }));
   } finally {
     db.close();
   }
@@ -111,15 +115,15 @@ describe.skipIf(!hasGdal)('GeoPackage writer, read back by GDAL', () => {
         const rtree = await ogrinfo(['-ro', '-q', path, '-sql', `SELECT HasSpatialIndex('${kind}', 'geom')`]);
         expect(rtree.stdout).toMatch(/HasSpatialIndex \(Integer\) = 1/);
         const indexed = query(path, `SELECT count(*) AS n FROM rtree_${kind}_geom`)[0]!.n;
-        expect(indexed).toBe(source.filter((f) => f.geometry !== null).length);
+        expect(Number(indexed)).toBe(source.filter((f) => f.geometry !== null).length);
         const contents = query(path, 'SELECT * FROM gpkg_contents')[0]!;
-        expect(contents).toMatchObject({ table_name: kind, data_type: 'features', srs_id: 4326 });
+        expect(contents).toMatchObject({ table_name: kind, data_type: 'features', srs_id: 4326n });
         expect(contents.min_x).toBeLessThan(contents.max_x as number);
         const triggers = query(path, "SELECT name FROM sqlite_master WHERE type = 'trigger'").map(
           (r) => r.name,
         );
         expect(triggers).toHaveLength(6);
-        expect(query(path, 'PRAGMA application_id')[0]!.application_id).toBe(0x47504b47);
+        expect(query(path, 'PRAGMA application_id')[0]!.application_id).toBe(0x47504b47n);
       });
     }
   }
@@ -133,7 +137,7 @@ describe.skipIf(!hasGdal)('GeoPackage writer, read back by GDAL', () => {
     const row = query(other, 'SELECT * FROM gpkg_spatial_ref_sys WHERE srs_id = 2230')[0]!;
     expect(row).toMatchObject({
       organization: 'EPSG',
-      organization_coordsys_id: 2230,
+      organization_coordsys_id: 2230n,
       definition: 'undefined',
     });
     expect(row.description).toMatch(/no definition of it/);
