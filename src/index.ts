@@ -91,7 +91,14 @@ export type { QueryFormat } from './features/query.js';
 export { QUERY_FORMATS } from './features/query.js';
 export type { StrategyName } from './features/strategies/types.js';
 export { FORMAT_EXTENSIONS, formatForOutput, WRITER_FORMATS } from './features/writers/formats.js';
-export type { CreateWriterOptions, FeatureWriter, WriterFormat } from './features/writers/types.js';
+export type {
+  CreateWriterOptions,
+  FeatureWriter,
+  // GeoPackage and GeoParquet outputs (h-gpkg)
+  GpkgWriterOptions,
+  ParquetWriterOptions,
+  WriterFormat,
+} from './features/writers/types.js';
 export { createWriter } from './features/writers/writer.js';
 // http
 export { DEFAULT_TIMEOUTS, type TransportTimeouts } from './http/agent.js';
