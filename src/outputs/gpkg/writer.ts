@@ -248,8 +248,6 @@ export async function createGpkgWriter(options: GpkgWriterOptions): Promise<Feat
   }
   // a killed process loses nothing committed (the OS has the pages); the file is fsynced at the end
   db.exec('PRAGMA synchronous = OFF');
-  // 32 MB of page cache (default 2 MB): the R-tree's nodes stay in memory while it grows
-  db.exec('PRAGMA cache_size = -32768');
   return new GpkgWriter(db, layout, options.path, temp, resume?.features ?? 0);
 }
 
