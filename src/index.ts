@@ -122,7 +122,14 @@ export type { SyncOptions, SyncStats } from './features/sync/sync.js';
 export { syncLayer } from './features/sync/sync.js';
 export { parseSince, syncCapabilities } from './features/sync/tracking.js';
 export { FORMAT_EXTENSIONS, formatForOutput, WRITER_FORMATS } from './features/writers/formats.js';
-export type { CreateWriterOptions, FeatureWriter, WriterFormat } from './features/writers/types.js';
+export type {
+  CreateWriterOptions,
+  FeatureWriter,
+  // GeoPackage and GeoParquet outputs (h-gpkg)
+  GpkgWriterOptions,
+  ParquetWriterOptions,
+  WriterFormat,
+} from './features/writers/types.js';
 export { createWriter } from './features/writers/writer.js';
 // http
 export { DEFAULT_TIMEOUTS, type TransportTimeouts } from './http/agent.js';

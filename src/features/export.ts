@@ -10,9 +10,11 @@ import { EtlError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
 import type { ConcurrencyStats } from '../http/concurrency.js';
+import type { FlatGeobufOptions } from '../outputs/fgb/options.js';
 import type { PostgisOptions } from '../outputs/postgis/options.js';
 import { targetFileStem } from '../outputs/postgis/target.js';
 import { postgisTargetOf } from '../outputs/postgis/writer.js';
+import type { ShapefileOptions } from '../outputs/shapefile/options.js';
 import {
   type Checkpoint,
   checkpointMismatch,
@@ -41,7 +43,8 @@ import { QUERY_FORMATS, type QueryFormat } from './query.js';
 import { filterParams, type SpatialFilter } from './spatial-filter.js';
 import type { StrategyName } from './strategies/types.js';
 import { buildWhere } from './where.js';
-import type { FeatureWriter, WriterCheckpoint, WriterFormat } from './writers/types.js';
+import { UNRESUMABLE_FORMATS } from './writers/formats.js';
+import type { CreateWriterOptions, FeatureWriter, WriterCheckpoint, WriterFormat } from './writers/types.js';
 import { createWriter, WRITER_FORMATS } from './writers/writer.js';
 
 export interface ExportProgress {
@@ -120,6 +123,16 @@ export interface ExportOptions {
    * `<db>.<schema>.<table>.postgis.checkpoint.json` in the current folder.
    */
   checkpointFile?: string | undefined;
+  /** Shapefile options (dates, mixed geometry, 2 GB parts, field-name notices). */
+  shapefile?: ShapefileOptions | undefined;
+  /** FlatGeobuf options (spatial index). */
+  flatgeobuf?: FlatGeobufOptions | undefined;
+  /** GeoPackage (h-gpkg): the table name (default the output file's name without extension). */
+  layerName?: string | undefined;
+  /** GeoPackage (h-gpkg): add the layer to an existing GeoPackage instead of refusing it. */
+  appendLayer?: boolean | undefined;
+  /** GeoParquet (h-gpkg): page compression (default snappy). */
+  parquetCompression?: 'snappy' | 'zstd' | 'none' | undefined;
 }
 
 export interface ExportStats {
@@ -169,10 +182,12 @@ export async function exportLayer(options: ExportOptions): Promise<ExportStats> 
   // a PostGIS output is claimed by its writer (a lock in the database), not by a lock file
   const claim =
     options.claim ??
+    // a PostGIS output is claimed by its writer (a lock in the database), not by a lock file
     (options.format === 'postgis'
       ? { path: options.output, release: async () => {} }
       : await claimOutput(options.output, {
-          overwrite: options.overwrite,
+          // --append-layer writes into an existing GeoPackage (through a copy of it)
+          overwrite: options.overwrite === true || options.appendLayer === true,
           resume,
           runtime: options.runtime,
         }));
@@ -240,6 +255,10 @@ async function exportClaimed(
     ...(postgis
       ? { postgis: { ...options.postgis, srid: options.outSR ?? 4326, commitEachPage: resume } }
       : {}),
+    outSR: options.outSR ?? 4326,
+    shapefile: options.shapefile,
+    flatgeobuf: options.flatgeobuf,
+    ...binaryFormatOptions(options),
     // a PostGIS run continues its staging table (a table name, in the checkpoint's `partial`)
     ...(checkpoint
       ? { tempPath: postgis ? checkpoint.partial : partialPathOf(options.output, checkpoint) }
@@ -350,7 +369,29 @@ async function exportClaimed(
   };
 }
 
+/** The options of the GeoPackage and GeoParquet writers (h-gpkg). */
+function binaryFormatOptions(options: ExportOptions): Pick<CreateWriterOptions, 'gpkg' | 'parquet'> {
+  const wkid = options.outSR ?? 4326;
+  if (options.format === 'gpkg') {
+    return { gpkg: { wkid, layerName: options.layerName, appendLayer: options.appendLayer === true } };
+  }
+  if (options.format === 'parquet') return { parquet: { wkid, compression: options.parquetCompression } };
+  return {};
+}
+
 function validate(options: ExportOptions, toStdout: boolean): void {
+  if (options.appendLayer === true && options.format !== 'gpkg') {
+    throw new EtlError(
+      'USAGE',
+      `--append-layer adds a layer to a GeoPackage: it does not apply to ${options.format}`,
+    );
+  }
+  if (options.appendLayer === true && options.overwrite === true) {
+    throw new EtlError(
+      'USAGE',
+      '--append-layer and --overwrite exclude each other: add a layer, or replace the file',
+    );
+  }
   if (!WRITER_FORMATS.includes(options.format)) {
     throw new EtlError(
       'USAGE',
@@ -370,6 +411,12 @@ function validate(options: ExportOptions, toStdout: boolean): void {
     );
   }
   if (options.resume && toStdout) throw new EtlError('USAGE', 'Cannot resume an export written to stdout');
+  if (options.resume && UNRESUMABLE_FORMATS.has(options.format)) {
+    throw new EtlError(
+      'USAGE',
+      `A ${options.format} export cannot be resumed (the file is finished in one pass at the end): run it without --resume`,
+    );
+  }
   if (options.resume && UNORDERED.includes(options.strategy as StrategyName)) {
     throw new EtlError(
       'USAGE',

@@ -161,7 +161,11 @@ function escapeRegExp(text: string): string {
 async function removeOrphans(output: string): Promise<void> {
   const folder = dirname(output);
   const base = escapeRegExp(basename(output));
-  const orphan = new RegExp(`^${base}\\.(?:[0-9a-f]{12}\\.partial|checkpoint\\.json\\.[0-9a-f]{12}\\.tmp)$`);
+  // a partial file's side files go with it: SQLite's rollback journal (GeoPackage), the row group
+  // list (GeoParquet)
+  const orphan = new RegExp(
+    `^${base}\\.(?:[0-9a-f]{12}\\.partial(?:-journal|-rowgroups)?|checkpoint\\.json\\.[0-9a-f]{12}\\.tmp)$`,
+  );
   let keep: string | undefined;
   try {
     keep = (await readCheckpoint(checkpointPath(output)))?.partial;
@@ -175,6 +179,8 @@ async function removeOrphans(output: string): Promise<void> {
     return;
   }
   for (const name of names) {
-    if (name !== keep && orphan.test(name)) await unlink(join(folder, name)).catch(() => {});
+    const kept =
+      keep !== undefined && (name === keep || name === `${keep}-journal` || name === `${keep}-rowgroups`);
+    if (!kept && orphan.test(name)) await unlink(join(folder, name)).catch(() => {});
   }
 }

@@ -97,9 +97,9 @@ describe('outputs are checked before any token or network call (USAGE, no reques
     );
   }, 90_000);
 
-  it('-o x.gpkg (or .shp, .fgb, .txt) is a USAGE error listing the formats, never GeoJSON', async () => {
+  it('-o x.kml (or .gpx, .zip, .txt) is a USAGE error listing the formats, never GeoJSON', async () => {
     const here = await sub('formats');
-    const names = ['x.gpkg', 'x.shp', 'x.fgb', 'x.txt'];
+    const names = ['x.kml', 'x.gpx', 'x.zip', 'x.txt'];
     const results = await Promise.all(
       names.map((name) => runBin(['export', layerUrl, '-o', name], { env: env(), cwd: here })),
     );

@@ -74,6 +74,9 @@ export interface ExportFlags extends ConnectionFlags, SpatialFlags {
   resume?: boolean;
   overwrite?: boolean;
   csvExcelSafe?: boolean;
+  layerName?: string;
+  appendLayer?: boolean;
+  parquetCompression: string;
   statsJson?: string;
   state?: string;
   since?: string;
@@ -131,6 +134,19 @@ export function exportCommand(
     .option(
       '--csv-excel-safe',
       "CSV: prefix cells starting with = + - @ tab or CR with ' so spreadsheets do not run them as formulas (changes the data; off by default)",
+    )
+    .option(
+      '--layer-name <name>',
+      'gpkg: the table (layer) to write (default: the output file name without its extension)',
+    )
+    .option(
+      '--append-layer',
+      'gpkg: add the layer to an existing GeoPackage (written to a copy, renamed onto it at the end); a table of that name already there is an error',
+    )
+    .option(
+      '--parquet-compression <codec>',
+      'parquet: page compression, snappy | zstd | none (zstd needs Node 22.15 or later)',
+      'snappy',
     )
     .option('--stats-json <file>', 'write the run figures as JSON to this file')
     .option(
@@ -298,6 +314,21 @@ async function runExport(
       '--state/--since write files: a PostGIS target is not supported with them yet',
     );
   }
+  if (!['snappy', 'zstd', 'none'].includes(flags.parquetCompression)) {
+    throw new EtlError(
+      'USAGE',
+      `--parquet-compression must be one of snappy, zstd, none (got "${flags.parquetCompression}")`,
+    );
+  }
+  if ((flags.layerName !== undefined || flags.appendLayer === true) && format !== 'gpkg') {
+    throw new EtlError('USAGE', `--layer-name and --append-layer apply to gpkg output, not ${format}`);
+  }
+  if (flags.appendLayer === true && flags.overwrite === true) {
+    throw new EtlError(
+      'USAGE',
+      '--append-layer and --overwrite exclude each other: add a layer, or replace the file',
+    );
+  }
   const pasted = parsePastedLayerUrl(layerUrl);
   const query = mergePastedQuery(pasted, {
     where: given('where') ? flags.where : undefined,
@@ -333,7 +364,10 @@ async function runExport(
         }))
       : await claimOutput(target, {
           // merging into the previous output replaces it
-          overwrite: flags.overwrite === true || (mergePath !== undefined && mergePath === target),
+          overwrite:
+            flags.overwrite === true ||
+            flags.appendLayer === true ||
+            (mergePath !== undefined && mergePath === target),
           resume: flags.resume === true,
           runtime,
         });
@@ -382,6 +416,9 @@ async function runExport(
               checkpointFile: resolve(io.cwd, `${targetFileStem(postgis.target)}.checkpoint.json`),
             }
           : {}),
+        ...(flags.layerName === undefined ? {} : { layerName: flags.layerName }),
+        appendLayer: flags.appendLayer === true,
+        parquetCompression: flags.parquetCompression as 'snappy' | 'zstd' | 'none',
         claim,
         signal: interrupt.signal,
         ...(output === '-' ? { stdout: io.stdout } : {}),

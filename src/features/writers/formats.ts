@@ -14,7 +14,22 @@ export const FORMAT_EXTENSIONS: Readonly<Record<WriterFormat, readonly string[]>
   csv: ['csv'],
   // not a file: a postgresql:// URL (see formatForOutput)
   postgis: [],
+  shapefile: ['shp', 'shp.zip'],
+  flatgeobuf: ['fgb'],
+  gpkg: ['gpkg'],
+  parquet: ['parquet', 'geoparquet'],
 };
+
+/** Formats that cannot continue a partial output: `--resume` is refused for them. */
+export const UNRESUMABLE_FORMATS: ReadonlySet<WriterFormat> = new Set(['shapefile', 'flatgeobuf']);
+
+/** Formats written to files only (binary or multi-file): standard output is refused for them. */
+export const FILE_ONLY_FORMATS: ReadonlySet<WriterFormat> = new Set([
+  'shapefile',
+  'flatgeobuf',
+  'gpkg',
+  'parquet',
+]);
 
 export const WRITER_FORMATS = Object.keys(FORMAT_EXTENSIONS) as readonly WriterFormat[];
 
@@ -59,6 +74,11 @@ export function formatForOutput(path: string, explicit?: string | undefined): Wr
   if (path === '-') return DEFAULT_FORMAT;
   const extension = extname(path).slice(1).toLowerCase();
   if (extension === '') return DEFAULT_FORMAT;
+  // compound extensions first (`.shp.zip` before `.zip`)
+  const lower = path.toLowerCase();
+  for (const format of WRITER_FORMATS) {
+    if (FORMAT_EXTENSIONS[format].some((e) => e.includes('.') && lower.endsWith(`.${e}`))) return format;
+  }
   for (const format of WRITER_FORMATS) {
     if (FORMAT_EXTENSIONS[format].includes(extension)) return format;
   }

@@ -2,11 +2,21 @@
  * Output writers: one page of converted features at a time, atomic on disk, resumable.
  */
 import type { Writable } from 'node:stream';
+import type { FlatGeobufOptions } from '../../outputs/fgb/options.js';
 import type { PostgisOptions } from '../../outputs/postgis/options.js';
+import type { ShapefileOptions } from '../../outputs/shapefile/options.js';
 import type { FeatureSchema } from '../geometry/feature.js';
 import type { GeoJSONFeature } from '../geometry/types.js';
 
-export type WriterFormat = 'geojson' | 'geojsonseq' | 'csv' | 'postgis';
+export type WriterFormat =
+  | 'geojson'
+  | 'geojsonseq'
+  | 'csv'
+  | 'shapefile'
+  | 'flatgeobuf'
+  | 'gpkg'
+  | 'parquet'
+  | 'postgis';
 
 /** What the writer needs of the layer schema (the `oidField` is not needed). */
 export type WriterSchema = Pick<FeatureSchema, 'fields' | 'geometryType'> & Partial<FeatureSchema>;
@@ -37,12 +47,22 @@ export interface CreateWriterOptions {
    * Off by default: the data is written as it came.
    */
   csvExcelSafe?: boolean | undefined;
+  /** GeoPackage (h-gpkg): the table to write, the SR, adding a layer to an existing file. */
+  gpkg?: GpkgWriterOptions | undefined;
+  /** GeoParquet (h-gpkg): the SR of the coordinates, the page compression. */
+  parquet?: ParquetWriterOptions | undefined;
   /** For `path: '-'`: the stream to write to. Default `process.stdout`. */
   stream?: Writable | undefined;
   /** For `path: '-'`: end the stream on finish. Default false (stdout stays open). */
   endStream?: boolean | undefined;
   /** PostGIS (`path` is a `postgresql://` URL): table, mode, key, SRID, committed pages. */
   postgis?: PostgisOptions | undefined;
+  /** The output spatial reference wkid (default 4326): Shapefile .prj, FlatGeobuf CRS. */
+  outSR?: number | undefined;
+  /** Shapefile options (see src/outputs/shapefile/options.ts). */
+  shapefile?: ShapefileOptions | undefined;
+  /** FlatGeobuf options (see src/outputs/fgb/options.ts). */
+  flatgeobuf?: FlatGeobufOptions | undefined;
 }
 
 export interface FeatureWriter {
@@ -64,4 +84,27 @@ export interface FeatureWriter {
   finish(): Promise<void>;
   /** Removes the temp file (kept with `keep: true`, for a later resume); the target is never touched. */
   abort(options?: { keep?: boolean }): Promise<void>;
+}
+
+/** GeoPackage options (`format: 'gpkg'`). */
+export interface GpkgWriterOptions {
+  /** The table (layer) name; default the output file's name without its extension. */
+  layerName?: string | undefined;
+  /** Spatial reference wkid of the coordinates (default 4326). */
+  wkid?: number | undefined;
+  /**
+   * Add the layer to an existing GeoPackage (a copy of it is written, then renamed onto it): a
+   * table of that name already there is a USAGE error. Default false: a new file.
+   */
+  appendLayer?: boolean | undefined;
+  /** Features per transaction within a page (default: the whole page in one). */
+  batchSize?: number | undefined;
+}
+
+/** GeoParquet options (`format: 'parquet'`). */
+export interface ParquetWriterOptions {
+  /** Spatial reference wkid of the coordinates (default 4326); 4326 and 3857 are known. */
+  wkid?: number | undefined;
+  /** Page compression (default snappy; zstd needs Node 22.15 or later). */
+  compression?: 'snappy' | 'zstd' | 'none' | undefined;
 }

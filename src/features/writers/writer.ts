@@ -6,7 +6,10 @@
 import { Buffer } from 'node:buffer';
 import { unlink } from 'node:fs/promises';
 import { EtlError } from '../../core/errors.js';
+import { createFlatGeobufWriter } from '../../outputs/fgb/writer.js';
+import { createGpkgOutput, createParquetOutput } from '../../outputs/index.js';
 import { createPostgisWriter } from '../../outputs/postgis/writer.js';
+import { createShapefileWriter } from '../../outputs/shapefile/writer.js';
 import type { GeoJSONFeature } from '../geometry/types.js';
 import { createCsvEncoder } from './csv-encoder.js';
 import type { FeatureEncoder } from './encoder.js';
@@ -40,6 +43,9 @@ export function createEncoder(
       return geojsonSeqEncoder;
     case 'csv':
       return createCsvEncoder(schema, csvGeometry, csvExcelSafe);
+    case 'gpkg':
+    case 'parquet':
+      throw new EtlError('USAGE', `${format} is a binary format: it has no text encoder (use createWriter)`);
     default:
       throw new EtlError(
         'USAGE',
@@ -48,8 +54,14 @@ export function createEncoder(
   }
 }
 
-/** Outputs that are not a byte stream of an encoder: their own writers. */
-const OWN_WRITERS: Partial<Record<WriterFormat, (options: CreateWriterOptions) => Promise<FeatureWriter>>> = {
+/** Formats with a writer of their own (src/outputs/<format>/); the others are text encoders below. */
+const OUTPUT_WRITERS: Partial<
+  Record<WriterFormat, (options: CreateWriterOptions) => Promise<FeatureWriter>>
+> = {
+  shapefile: createShapefileWriter,
+  flatgeobuf: createFlatGeobufWriter,
+  gpkg: createGpkgOutput,
+  parquet: createParquetOutput,
   postgis: (options) =>
     createPostgisWriter({
       output: options.path,
@@ -61,7 +73,7 @@ const OWN_WRITERS: Partial<Record<WriterFormat, (options: CreateWriterOptions) =
 };
 
 export async function createWriter(options: CreateWriterOptions): Promise<FeatureWriter> {
-  const own = OWN_WRITERS[options.format];
+  const own = OUTPUT_WRITERS[options.format];
   if (own !== undefined) return own(options);
   const encoder = createEncoder(
     options.format,

@@ -1,0 +1,508 @@
+/**
+ * Shapefile output, streamed: each page is appended to the .shp / .shx / .dbf of a private temp
+ * folder (the headers, which hold counts and extents, are written at the end), with a .prj for the
+ * output SR and a .cpg saying UTF-8. `finish` publishes the files beside the target (the .shp last),
+ * or one .shp.zip streamed from them. Nothing is published before `finish`; `abort` removes it all.
+ */
+import { Buffer } from 'node:buffer';
+import { createWriteStream } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import yazl from 'yazl';
+import { EtlError } from '../../core/errors.js';
+import type { EsriField, EsriGeometryType } from '../../core/protocol.js';
+import type { GeoJSONFeature } from '../../features/geometry/types.js';
+import type { CreateWriterOptions, FeatureWriter } from '../../features/writers/types.js';
+import { GrowBuffer } from '../common/grow-buffer.js';
+import { esriWkt } from '../common/prj.js';
+import {
+  outputError,
+  publishedMode,
+  TempDir,
+  type TempDir as TempDirT,
+  type TempFile,
+} from '../common/temp-dir.js';
+import { type DbfNotes, dbfHeader, encodeRecord, headerLength, recordLength } from './dbf.js';
+import { type DbfColumn, planColumns } from './dbf-fields.js';
+import { Bounds, classOf, encodeShape, type ShapeClass, shapeType, shpHeader } from './shp.js';
+
+const NOT_PROPERTIES = new Set(['esriFieldTypeGeometry', 'esriFieldTypeBlob', 'esriFieldTypeRaster']);
+const DEFAULT_MAX_BYTES = 2 ** 31 - 1;
+const CLASS_OF_TYPE: Record<EsriGeometryType, ShapeClass> = {
+  esriGeometryPoint: 'point',
+  esriGeometryMultipoint: 'multipoint',
+  esriGeometryPolyline: 'polyline',
+  esriGeometryPolygon: 'polygon',
+  esriGeometryEnvelope: 'polygon',
+};
+
+/** The fields that are properties of the converted features (unique names, schema order). */
+function propertyFields(fields: readonly EsriField[]): EsriField[] {
+  const seen = new Set<string>();
+  return fields.filter((f) => {
+    if (NOT_PROPERTIES.has(f.type) || seen.has(f.name)) return false;
+    seen.add(f.name);
+    return true;
+  });
+}
+
+/** One .shp/.shx/.dbf triple being written. */
+interface Part {
+  base: string;
+  type: number;
+  z: boolean;
+  shp: TempFile;
+  shx: TempFile;
+  dbf: TempFile;
+  shpBuf: GrowBuffer;
+  shxBuf: GrowBuffer;
+  dbfBuf: GrowBuffer;
+  records: number;
+  /** File sizes so far, buffered bytes included (headers counted). */
+  shpBytes: number;
+  dbfBytes: number;
+  bounds: Bounds;
+}
+
+/** The parts of one geometry type (more than one only with `overflow: 'split'`). */
+interface FileSet {
+  cls: ShapeClass | undefined;
+  base: string;
+  parts: Part[];
+}
+
+interface Snapshot {
+  part: Part;
+  records: number;
+  shpBytes: number;
+  dbfBytes: number;
+  bounds: Bounds;
+}
+
+/** Where the output goes: `dir/base.shp` …, or one zip holding `base.shp` …. */
+function targetOf(path: string): { dir: string; base: string; zip: boolean } {
+  const name = basename(path);
+  const lower = name.toLowerCase();
+  const zip = lower.endsWith('.zip');
+  const stem = zip ? name.slice(0, -4) : name;
+  const base = stem.toLowerCase().endsWith('.shp') ? stem.slice(0, -4) : stem;
+  if (base === '') throw new EtlError('USAGE', `The output ${path} has no file name before .shp`);
+  return { dir: dirname(path), base, zip };
+}
+
+export async function createShapefileWriter(options: CreateWriterOptions): Promise<FeatureWriter> {
+  if (options.path === '-' || options.path === '') {
+    throw new EtlError(
+      'USAGE',
+      'A Shapefile is written to a file (-o name.shp or name.shp.zip), not to standard output',
+    );
+  }
+  if (options.resume !== undefined && (options.resume.bytes > 0 || options.resume.features > 0)) {
+    throw new EtlError('USAGE', 'A Shapefile export cannot be resumed: run it again without --resume');
+  }
+  const shp = options.shapefile ?? {};
+  const wkid = options.outSR ?? 4326;
+  const prj = shp.prj ?? esriWkt(wkid);
+  if (prj === undefined) {
+    throw new EtlError(
+      'USAGE',
+      `No .prj is known for wkid ${wkid}: export in 4326, 3857, 4269, 4258 or a WGS 84 UTM zone, or give the .prj text (shapefile.prj)`,
+    );
+  }
+  const columns = planColumns(propertyFields(options.schema.fields), shp.dates ?? 'date');
+  const renamed = columns.filter((c) => c.name !== c.source);
+  if (renamed.length > 0) {
+    shp.onNotice?.(
+      `Shapefile field names (10 characters at most): ${renamed.map((c) => `${c.source} → ${c.name}`).join(', ')}`,
+    );
+  }
+  const target = targetOf(options.path);
+  const dir = await TempDir.create(options.path);
+  const geometryType = options.schema.geometryType;
+  return new ShapefileWriter({
+    target,
+    dir,
+    columns,
+    prj,
+    mainClass: geometryType === undefined ? undefined : CLASS_OF_TYPE[geometryType],
+    hasZ: options.schema.hasZ,
+    split: shp.mixedGeometry === 'split',
+    overflow: shp.overflow ?? 'error',
+    maxBytes: shp.maxFileBytes ?? DEFAULT_MAX_BYTES,
+    sidecar: renamed.length > 0,
+    path: options.path,
+    onNotice: shp.onNotice,
+  });
+}
+
+interface Setup {
+  target: { dir: string; base: string; zip: boolean };
+  dir: TempDirT;
+  columns: DbfColumn[];
+  prj: string;
+  mainClass: ShapeClass | undefined;
+  hasZ: boolean | undefined;
+  split: boolean;
+  overflow: 'error' | 'split';
+  maxBytes: number;
+  sidecar: boolean;
+  path: string;
+  onNotice: ((message: string) => void) | undefined;
+}
+
+type State = 'open' | 'finished' | 'failed' | 'aborted';
+
+class ShapefileWriter implements FeatureWriter {
+  readonly format = 'shapefile' as const;
+  readonly tempPath: string;
+  readonly #s: Setup;
+  readonly #sets: FileSet[] = [];
+  readonly #recordLength: number;
+  readonly #notes: DbfNotes = { cutStrings: 0 };
+  readonly #scratch = new Bounds();
+  #features = 0;
+  #state: State = 'open';
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(setup: Setup) {
+    this.#s = setup;
+    this.tempPath = setup.dir.path;
+    this.#recordLength = recordLength(setup.columns);
+  }
+
+  get bytesWritten(): number {
+    let n = 0;
+    for (const set of this.#sets)
+      for (const p of set.parts) n += p.shpBytes + p.dbfBytes + 100 + 8 * p.records;
+    return n;
+  }
+
+  get featuresWritten(): number {
+    return this.#features;
+  }
+
+  writePage(features: readonly GeoJSONFeature[]): Promise<void>;
+  writePage<T>(features: readonly T[], convert: (feature: T) => GeoJSONFeature): Promise<void>;
+  writePage(features: readonly unknown[], convert?: (feature: unknown) => GeoJSONFeature): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#assertOpen('write a page');
+      if (features.length === 0) return;
+      const snapshots = this.#snapshot();
+      try {
+        for (const item of features) {
+          const feature = convert === undefined ? (item as GeoJSONFeature) : convert(item);
+          await this.#add(feature);
+        }
+      } catch (error) {
+        this.#rollback(snapshots);
+        if (error instanceof EtlError && error.code === 'OUTPUT_ERROR') this.#state = 'failed';
+        throw error;
+      }
+      try {
+        await this.#flush();
+      } catch (error) {
+        this.#state = 'failed';
+        throw error;
+      }
+      this.#features += features.length;
+    });
+  }
+
+  finish(): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#assertOpen('finish');
+      try {
+        await this.#publish();
+      } catch (error) {
+        this.#state = 'failed';
+        throw error instanceof EtlError ? error : outputError(`Cannot publish ${this.#s.path}`, error);
+      }
+      this.#state = 'finished';
+      if (this.#notes.cutStrings > 0) {
+        this.#s.onNotice?.(
+          `${this.#notes.cutStrings} text values were cut to fit their DBF field width (254 bytes at most)`,
+        );
+      }
+    });
+  }
+
+  async abort(_options: { keep?: boolean } = {}): Promise<void> {
+    await this.#queue.catch(() => {});
+    if (this.#state === 'finished' || this.#state === 'aborted') return;
+    this.#state = 'aborted';
+    await this.#closeAll();
+    await this.#s.dir.discard();
+  }
+
+  // --- writing -------------------------------------------------------------------------------
+
+  async #add(feature: GeoJSONFeature): Promise<void> {
+    const geometry = feature.geometry;
+    const set = await this.#setFor(geometry === null ? undefined : classOf(geometry), geometry);
+    let part = set.parts[set.parts.length - 1]!;
+    for (;;) {
+      const shpAt = part.shpBuf.length;
+      const dbfAt = part.dbfBuf.length;
+      this.#scratch.xmin = this.#scratch.ymin = this.#scratch.zmin = Number.POSITIVE_INFINITY;
+      this.#scratch.xmax = this.#scratch.ymax = this.#scratch.zmax = Number.NEGATIVE_INFINITY;
+      const content = encodeShape(part.shpBuf, part.records + 1, geometry, part.type, part.z, this.#scratch);
+      encodeRecord(part.dbfBuf, this.#s.columns, feature.properties, this.#notes);
+      const shpNext = part.shpBytes + 8 + content;
+      // the .dbf ends with one more byte (0x1A)
+      const dbfNext = part.dbfBytes + this.#recordLength + 1;
+      if (shpNext <= this.#s.maxBytes && dbfNext <= this.#s.maxBytes) {
+        part.shxBuf.int32BE(part.shpBytes / 2);
+        part.shxBuf.int32BE(content / 2);
+        part.shpBytes = shpNext;
+        part.dbfBytes += this.#recordLength;
+        part.records++;
+        if (geometry !== null) part.bounds.merge(this.#scratch);
+        return;
+      }
+      part.shpBuf.length = shpAt;
+      part.dbfBuf.length = dbfAt;
+      if (this.#s.overflow !== 'split' || part.records === 0) {
+        throw new EtlError(
+          'OUTPUT_ERROR',
+          `The Shapefile would pass ${formatBytes(this.#s.maxBytes)} (the .shp and .dbf limit) at feature ${this.#features + 1}: export fewer features or fields, use another format (GeoPackage, FlatGeobuf), or split it into parts (shapefile overflow: split)`,
+        );
+      }
+      part = await this.#newPart(set, part.z, part.type);
+    }
+  }
+
+  async #setFor(cls: ShapeClass | undefined, geometry: GeoJSONFeature['geometry']): Promise<FileSet> {
+    const main = this.#sets[0];
+    if (main === undefined) {
+      const first = this.#s.mainClass ?? cls;
+      const set: FileSet = { cls: first, base: this.#s.target.base, parts: [] };
+      this.#sets.push(set);
+      await this.#newPart(
+        set,
+        this.#zFor(geometry),
+        first === undefined ? 0 : shapeType(first, this.#zFor(geometry)),
+      );
+      return set;
+    }
+    if (cls === undefined) return main;
+    if (main.cls === undefined) {
+      // only null geometries so far (no layer geometry type): the first geometry types the file
+      main.cls = cls;
+      for (const part of main.parts) {
+        part.z = this.#zFor(geometry);
+        part.type = shapeType(cls, part.z);
+      }
+      return main;
+    }
+    if (main.cls === cls) return main;
+    let set = this.#sets.find((s) => s.cls === cls);
+    if (set !== undefined) return set;
+    if (!this.#s.split) {
+      throw new EtlError(
+        'UNSUPPORTED_GEOMETRY',
+        `Feature ${this.#features + 1} has a ${cls} geometry in a ${main.cls} Shapefile (a Shapefile holds one geometry type): split it into one file per type (--shp-split-geometry), or export each type with --where`,
+      );
+    }
+    set = { cls, base: `${this.#s.target.base}_${cls}`, parts: [] };
+    this.#sets.push(set);
+    const z = this.#zFor(geometry);
+    await this.#newPart(set, z, shapeType(cls, z));
+    return set;
+  }
+
+  #zFor(geometry: GeoJSONFeature['geometry']): boolean {
+    if (this.#s.hasZ !== undefined) return this.#s.hasZ;
+    if (geometry === null) return false;
+    let p: unknown = geometry.coordinates;
+    while (Array.isArray(p) && Array.isArray(p[0])) p = p[0];
+    return Array.isArray(p) && p.length >= 3;
+  }
+
+  async #newPart(set: FileSet, z: boolean, type: number): Promise<Part> {
+    const base = set.parts.length === 0 ? set.base : `${set.base}_${set.parts.length + 1}`;
+    const [shp, shx, dbf] = [
+      await this.#s.dir.file(`${base}.shp`),
+      await this.#s.dir.file(`${base}.shx`),
+      await this.#s.dir.file(`${base}.dbf`),
+    ];
+    shp.size = 100;
+    shx.size = 100;
+    dbf.size = headerLength(this.#s.columns);
+    const part: Part = {
+      base,
+      type,
+      z,
+      shp,
+      shx,
+      dbf,
+      shpBuf: new GrowBuffer(),
+      shxBuf: new GrowBuffer(4096),
+      dbfBuf: new GrowBuffer(),
+      records: 0,
+      shpBytes: 100,
+      dbfBytes: dbf.size,
+      bounds: new Bounds(),
+    };
+    set.parts.push(part);
+    return part;
+  }
+
+  #snapshot(): Snapshot[] {
+    const out: Snapshot[] = [];
+    for (const set of this.#sets) {
+      for (const part of set.parts) {
+        const bounds = new Bounds();
+        bounds.merge(part.bounds);
+        out.push({ part, records: part.records, shpBytes: part.shpBytes, dbfBytes: part.dbfBytes, bounds });
+      }
+    }
+    return out;
+  }
+
+  /** Forgets a page that failed before it was written (the parts it opened stay, empty). */
+  #rollback(snapshots: readonly Snapshot[]): void {
+    const known = new Set(snapshots.map((s) => s.part));
+    for (const s of snapshots) {
+      s.part.records = s.records;
+      s.part.shpBytes = s.shpBytes;
+      s.part.dbfBytes = s.dbfBytes;
+      s.part.bounds = s.bounds;
+    }
+    for (const set of this.#sets) {
+      for (const part of set.parts) {
+        part.shpBuf.clear();
+        part.shxBuf.clear();
+        part.dbfBuf.clear();
+        if (!known.has(part)) {
+          part.records = 0;
+          part.shpBytes = 100;
+          part.dbfBytes = headerLength(this.#s.columns);
+          part.bounds = new Bounds();
+        }
+      }
+    }
+  }
+
+  async #flush(): Promise<void> {
+    for (const set of this.#sets) {
+      for (const part of set.parts) {
+        if (part.shpBuf.length > 0) await part.shp.append(part.shpBuf.view());
+        if (part.shxBuf.length > 0) await part.shx.append(part.shxBuf.view());
+        if (part.dbfBuf.length > 0) await part.dbf.append(part.dbfBuf.view());
+        part.shpBuf.clear();
+        part.shxBuf.clear();
+        part.dbfBuf.clear();
+      }
+    }
+  }
+
+  // --- publishing ----------------------------------------------------------------------------
+
+  async #publish(): Promise<void> {
+    if (this.#sets.length === 0) await this.#setFor(undefined, null);
+    const mode = publishedMode();
+    const files: string[] = [];
+    const sidecar = this.#s.sidecar ? `${this.#s.target.base}.fields.json` : undefined;
+    if (sidecar !== undefined) {
+      const mapping = this.#s.columns.map((c) => ({
+        field: c.source,
+        name: c.name,
+        type: c.type,
+        width: c.width,
+      }));
+      const file = await this.#s.dir.file(sidecar);
+      await file.append(Buffer.from(`${JSON.stringify(mapping, null, 2)}\n`));
+      await file.seal(mode);
+      files.push(sidecar);
+    }
+    for (const set of this.#sets) {
+      for (const part of set.parts) {
+        // a set opened by a page that then failed holds nothing: it is not published
+        if (part.records === 0 && set !== this.#sets[0]) {
+          await Promise.all([part.shp.close(), part.shx.close(), part.dbf.close()]);
+          continue;
+        }
+        await part.shp.writeAt(shpHeader(part.type, part.shpBytes, part.bounds), 0);
+        await part.shx.writeAt(shpHeader(part.type, 100 + 8 * part.records, part.bounds), 0);
+        await part.dbf.writeAt(dbfHeader(this.#s.columns, part.records), 0);
+        await part.dbf.append(Buffer.from([0x1a]));
+        for (const [ext, text] of [
+          ['prj', this.#s.prj],
+          ['cpg', 'UTF-8'],
+        ] as const) {
+          const file = await this.#s.dir.file(`${part.base}.${ext}`);
+          await file.append(Buffer.from(text));
+          await file.seal(mode);
+        }
+        await part.dbf.seal(mode);
+        await part.shx.seal(mode);
+        await part.shp.seal(mode);
+        // the .shp last: its presence says the set is complete
+        files.push(
+          `${part.base}.cpg`,
+          `${part.base}.prj`,
+          `${part.base}.dbf`,
+          `${part.base}.shx`,
+          `${part.base}.shp`,
+        );
+      }
+    }
+    const { target } = this.#s;
+    if (target.zip) {
+      const zipName = 'out.zip.partial';
+      await zipFiles(this.#s.dir.path, files, join(this.#s.dir.path, zipName), mode);
+      await this.#s.dir.publish([{ name: zipName, target: this.#s.path }]);
+    } else {
+      await this.#s.dir.publish(files.map((name) => ({ name, target: join(target.dir, name) })));
+    }
+  }
+
+  async #closeAll(): Promise<void> {
+    for (const set of this.#sets) {
+      for (const part of set.parts) {
+        await Promise.all([part.shp.close(), part.shx.close(), part.dbf.close()]).catch(() => {});
+      }
+    }
+  }
+
+  #enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #assertOpen(action: string): void {
+    if (this.#state !== 'open') {
+      throw new EtlError('OUTPUT_ERROR', `Cannot ${action}: the writer is ${this.#state}`);
+    }
+  }
+}
+
+function formatBytes(n: number): string {
+  return n >= 2 ** 30 ? `${Math.round(n / 2 ** 30)} GB` : `${n} bytes`;
+}
+
+/** Streams the files of `dir` into one zip (deflated), fsynced. */
+async function zipFiles(dir: string, names: readonly string[], output: string, mode: number): Promise<void> {
+  const zip = new yazl.ZipFile();
+  // a fixed time: the same data gives the same zip
+  const mtime = new Date(Date.UTC(1980, 0, 1));
+  for (const name of names) zip.addFile(join(dir, name), name, { mtime, mode: 0o100644 });
+  const out = createWriteStream(output, { flags: 'wx', mode });
+  await new Promise<void>((resolve, reject) => {
+    zip.outputStream.on('error', reject);
+    out.on('error', reject);
+    out.on('close', resolve);
+    zip.outputStream.pipe(out);
+    zip.end();
+  }).catch((cause: unknown) => {
+    out.destroy();
+    throw outputError(`Cannot write ${output}`, cause);
+  });
+  const { open } = await import('node:fs/promises');
+  const handle = await open(output, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
