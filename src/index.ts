@@ -90,7 +90,13 @@ export { decodeQueryPbf } from './features/pbf-decode.js';
 export type { QueryFormat } from './features/query.js';
 export { QUERY_FORMATS } from './features/query.js';
 export type { StrategyName } from './features/strategies/types.js';
-export { FORMAT_EXTENSIONS, formatForOutput, WRITER_FORMATS } from './features/writers/formats.js';
+// outputs: Shapefile and FlatGeobuf (h-files)
+export {
+  FORMAT_EXTENSIONS,
+  formatForOutput,
+  UNRESUMABLE_FORMATS,
+  WRITER_FORMATS,
+} from './features/writers/formats.js';
 export type { CreateWriterOptions, FeatureWriter, WriterFormat } from './features/writers/types.js';
 export { createWriter } from './features/writers/writer.js';
 // http
@@ -119,6 +125,8 @@ export type {
   RetryPolicy,
   Transport,
 } from './http/types.js';
+export type { FlatGeobufOptions } from './outputs/fgb/options.js';
+export type { ShapefileOptions } from './outputs/shapefile/options.js';
 export type { FileStoreOptions } from './stores/file.js';
 // stores
 export { FileStore } from './stores/file.js';

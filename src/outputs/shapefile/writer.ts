@@ -263,7 +263,7 @@ class ShapefileWriter implements FeatureWriter {
       if (this.#s.overflow !== 'split' || part.records === 0) {
         throw new EtlError(
           'OUTPUT_ERROR',
-          `The Shapefile would pass ${formatBytes(this.#s.maxBytes)} (the .shp and .dbf limit) at feature ${this.#features + 1}: export fewer features or fields, use another format (GeoPackage, FlatGeobuf), or split it into parts (shapefile overflow: split)`,
+          `The Shapefile would pass ${formatBytes(this.#s.maxBytes)} (the .shp and .dbf limit) at feature ${this.#features + 1}: export fewer features or fields, use another format (GeoPackage, FlatGeobuf), or or split it into parts (--shp-split-parts)`,
         );
       }
       part = await this.#newPart(set, part.z, part.type);
