@@ -160,6 +160,8 @@ class ShapefileWriter implements FeatureWriter {
   readonly #notes: DbfNotes = { cutStrings: 0 };
   readonly #scratch = new Bounds();
   #features = 0;
+  /** Index in the page of the feature being added (for messages). */
+  #inPage = 0;
   #state: State = 'open';
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -188,8 +190,10 @@ class ShapefileWriter implements FeatureWriter {
       if (features.length === 0) return;
       const snapshots = this.#snapshot();
       try {
-        for (const item of features) {
+        for (let i = 0; i < features.length; i++) {
+          const item = features[i];
           const feature = convert === undefined ? (item as GeoJSONFeature) : convert(item);
+          this.#inPage = i;
           await this.#add(feature);
         }
       } catch (error) {
@@ -263,7 +267,7 @@ class ShapefileWriter implements FeatureWriter {
       if (this.#s.overflow !== 'split' || part.records === 0) {
         throw new EtlError(
           'OUTPUT_ERROR',
-          `The Shapefile would pass ${formatBytes(this.#s.maxBytes)} (the .shp and .dbf limit) at feature ${this.#features + 1}: export fewer features or fields, use another format (GeoPackage, FlatGeobuf), or or split it into parts (--shp-split-parts)`,
+          `The Shapefile would pass ${formatBytes(this.#s.maxBytes)} (the .shp and .dbf limit) at feature ${this.#features + this.#inPage + 1}: export fewer features or fields, use another format (GeoPackage, FlatGeobuf), or or split it into parts (--shp-split-parts)`,
         );
       }
       part = await this.#newPart(set, part.z, part.type);
@@ -299,7 +303,7 @@ class ShapefileWriter implements FeatureWriter {
     if (!this.#s.split) {
       throw new EtlError(
         'UNSUPPORTED_GEOMETRY',
-        `Feature ${this.#features + 1} has a ${cls} geometry in a ${main.cls} Shapefile (a Shapefile holds one geometry type): split it into one file per type (--shp-split-geometry), or export each type with --where`,
+        `Feature ${this.#features + this.#inPage + 1} has a ${cls} geometry in a ${main.cls} Shapefile (a Shapefile holds one geometry type): split it into one file per type (--shp-split-geometry), or export each type with --where`,
       );
     }
     set = { cls, base: `${this.#s.target.base}_${cls}`, parts: [] };
