@@ -95,26 +95,32 @@ export function hilbertOrder(boxes: Float64Array, count: number, extent: readonl
 /**
  * The tree bytes (40 bytes a node: minX, minY, maxX, maxY as doubles, then a uint64 offset): leaves
  * hold the byte offset of their feature in the feature section, other nodes the index of their
- * first child. `boxes` and `offsets` are already in write order.
+ * first child. Leaves follow `order`; `sizes` are the features' byte sizes (in written order of
+ * the temp file). Built in place in the tree's own buffer (no copy of the boxes).
  */
 export function buildTree(
   boxes: Float64Array,
-  offsets: Float64Array,
+  order: Uint32Array,
+  sizes: Float64Array,
   count: number,
   nodeSize: number,
 ): Buffer {
   const levels = levelBounds(count, nodeSize);
   const nodes = levels[0]![1];
-  const tree = Buffer.alloc(nodes * 40);
-  const box = new Float64Array(4 * nodes);
+  const memory = new ArrayBuffer(nodes * 40);
+  // FlatGeobuf is little-endian, as every platform Node runs on
+  const f = new Float64Array(memory);
+  const u = new BigUint64Array(memory);
   const leafStart = levels[0]![0];
-  for (let i = 0; i < count; i++) {
-    const n = leafStart + i;
-    box[4 * n] = boxes[4 * i]!;
-    box[4 * n + 1] = boxes[4 * i + 1]!;
-    box[4 * n + 2] = boxes[4 * i + 2]!;
-    box[4 * n + 3] = boxes[4 * i + 3]!;
-    tree.writeBigUInt64LE(BigInt(offsets[i]!), n * 40 + 32);
+  for (let i = 0, at = 0; i < count; i++) {
+    const k = order[i]!;
+    const n = 5 * (leafStart + i);
+    f[n] = boxes[4 * k]!;
+    f[n + 1] = boxes[4 * k + 1]!;
+    f[n + 2] = boxes[4 * k + 2]!;
+    f[n + 3] = boxes[4 * k + 3]!;
+    u[n + 4] = BigInt(at);
+    at += sizes[k]!;
   }
   for (let level = 0; level < levels.length - 1; level++) {
     let [pos, end] = levels[level]!;
@@ -124,26 +130,22 @@ export function buildTree(
       let y0 = Number.POSITIVE_INFINITY;
       let x1 = Number.NEGATIVE_INFINITY;
       let y1 = Number.NEGATIVE_INFINITY;
-      tree.writeBigUInt64LE(BigInt(pos), parent * 40 + 32);
+      u[5 * parent + 4] = BigInt(pos);
       for (let j = 0; j < nodeSize && pos < end; j++, pos++) {
         // NaN boxes (no geometry) never widen a parent
-        if (box[4 * pos]! < x0) x0 = box[4 * pos]!;
-        if (box[4 * pos + 1]! < y0) y0 = box[4 * pos + 1]!;
-        if (box[4 * pos + 2]! > x1) x1 = box[4 * pos + 2]!;
-        if (box[4 * pos + 3]! > y1) y1 = box[4 * pos + 3]!;
+        const n = 5 * pos;
+        if (f[n]! < x0) x0 = f[n]!;
+        if (f[n + 1]! < y0) y0 = f[n + 1]!;
+        if (f[n + 2]! > x1) x1 = f[n + 2]!;
+        if (f[n + 3]! > y1) y1 = f[n + 3]!;
       }
-      box[4 * parent] = x0;
-      box[4 * parent + 1] = y0;
-      box[4 * parent + 2] = x1;
-      box[4 * parent + 3] = y1;
+      const n = 5 * parent;
+      f[n] = x0;
+      f[n + 1] = y0;
+      f[n + 2] = x1;
+      f[n + 3] = y1;
       parent++;
     }
   }
-  for (let n = 0; n < nodes; n++) {
-    tree.writeDoubleLE(box[4 * n]!, n * 40);
-    tree.writeDoubleLE(box[4 * n + 1]!, n * 40 + 8);
-    tree.writeDoubleLE(box[4 * n + 2]!, n * 40 + 16);
-    tree.writeDoubleLE(box[4 * n + 3]!, n * 40 + 24);
-  }
-  return tree;
+  return Buffer.from(memory);
 }

@@ -199,15 +199,7 @@ class FlatGeobufWriter implements FeatureWriter {
       let order: Uint32Array | undefined;
       if (index) {
         order = hilbertOrder(boxes, count, hasExtent ? extent : [0, 0, 1, 1]);
-        const sorted = new Float64Array(4 * count);
-        const offsets = new Float64Array(count);
-        for (let i = 0, at = 0; i < count; i++) {
-          const k = order[i]!;
-          sorted.set(boxes.subarray(4 * k, 4 * k + 4), 4 * i);
-          offsets[i] = at;
-          at += sizes[k]!;
-        }
-        await out.append(buildTree(sorted, offsets, count, NODE_SIZE));
+        await out.append(buildTree(boxes, order, sizes, count, NODE_SIZE));
       }
       await this.#s.features.close();
       await copyFeatures(this.#s.dir.path, out, source, sizes, order, count);
