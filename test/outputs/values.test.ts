@@ -365,3 +365,30 @@ describe('FlatGeobuf spatial index', () => {
     expect(await gdalFeatures(path)).toHaveLength(5000);
   });
 });
+
+describe('temp folders of killed runs', () => {
+  it('the next export to the same output removes them', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const emu = await startEmulator({
+      layers: [{ service: 'few', generate: { count: 5, geometry: 'point', seed: 1 } }],
+    });
+    const r = rig(emu, { auth: false });
+    try {
+      for (const name of ['left.shp', 'left.fgb']) {
+        const orphan = tmp.file(`${name}.0123456789ab.partial`);
+        await mkdir(orphan);
+        await writeFile(join(orphan, 'features'), 'x');
+        await exportLayer({
+          client: r.client,
+          layerUrl: emu.layerUrl('few'),
+          output: tmp.file(name),
+          format: name.endsWith('.shp') ? 'shapefile' : 'flatgeobuf',
+        });
+        expect((await readdir(tmp.path)).filter((n) => n.includes('partial'))).toEqual([]);
+      }
+    } finally {
+      await r.close();
+      await emu.stop();
+    }
+  });
+});
