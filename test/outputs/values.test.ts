@@ -392,3 +392,29 @@ describe('temp folders of killed runs', () => {
     }
   });
 });
+
+describe('.prj and CRS of the output SR', () => {
+  it('3857 and a UTM zone are built in; an unknown wkid needs the .prj text', async () => {
+    for (const [wkid, epsg] of [
+      [102100, '3857'],
+      [32632, '32632'],
+    ] as const) {
+      const path = tmp.file(`sr-${wkid}.shp`);
+      await write({ format: 'shapefile', path, outSR: wkid });
+      expect((await gdalInfo(path)).srs).toBe(epsg);
+      const fgbPath = tmp.file(`sr-${wkid}.fgb`);
+      await write({ format: 'flatgeobuf', path: fgbPath, outSR: wkid });
+      expect((await gdalInfo(fgbPath)).srs).toBe(epsg);
+    }
+    await expect(
+      write({ format: 'shapefile', path: tmp.file('swiss.shp'), outSR: 2056 }),
+    ).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringMatching(/No \.prj is known for wkid 2056/),
+    });
+    const prj =
+      'PROJCS["CH1903+_LV95",GEOGCS["GCS_CH1903+",DATUM["D_CH1903+",SPHEROID["Bessel_1841",6377397.155,299.1528128]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Hotine_Oblique_Mercator_Azimuth_Center"],PARAMETER["False_Easting",2600000.0],PARAMETER["False_Northing",1200000.0],PARAMETER["Scale_Factor",1.0],PARAMETER["Azimuth",90.0],PARAMETER["Longitude_Of_Center",7.439583333333333],PARAMETER["Latitude_Of_Center",46.95240555555556],UNIT["Meter",1.0]]';
+    await write({ format: 'shapefile', path: tmp.file('swiss.shp'), outSR: 2056, shapefile: { prj } });
+    expect(await readFile(tmp.file('swiss.prj'), 'utf8')).toBe(prj);
+  });
+});
