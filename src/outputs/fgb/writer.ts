@@ -15,7 +15,7 @@ import { GrowBuffer } from '../common/grow-buffer.js';
 import { epsgCode, esriWkt } from '../common/prj.js';
 import { outputError, publishedMode, TempDir, type TempFile } from '../common/temp-dir.js';
 import { columnsOf, encodeHeader, FeatureEncoder, type FgbColumn, headerGeometryType } from './encode.js';
-import { buildTree, hilbertOrder } from './hilbert.js';
+import { hilbertOrder, writeTree } from './hilbert.js';
 
 const NODE_SIZE = 16;
 
@@ -199,7 +199,15 @@ class FlatGeobufWriter implements FeatureWriter {
       let order: Uint32Array | undefined;
       if (index) {
         order = hilbertOrder(boxes, count, hasExtent ? extent : [0, 0, 1, 1]);
-        await out.append(buildTree(boxes, order, sizes, count, NODE_SIZE));
+        out.size += await writeTree(
+          (bytes, position) => out.writeAt(bytes, position),
+          out.size,
+          boxes,
+          order,
+          sizes,
+          count,
+          NODE_SIZE,
+        );
       }
       await this.#s.features.close();
       await copyFeatures(this.#s.dir.path, out, source, sizes, order, count);
