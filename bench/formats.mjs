@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { hasOgr2ogr, measure, median } from './lib.mjs';
+import { countLines, hasOgr2ogr, measure, median } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const PAGE = 2000;
@@ -39,6 +39,15 @@ async function ogrCount(path) {
  * arguments before the source; `count(output)`: features written; `cleanup(output)`: optional.
  */
 export const FORMATS = [
+  {
+    // the reference: the text writer the others are compared with (what the pipeline costs alone)
+    name: 'geojsonseq',
+    label: 'GeoJSONSeq (reference)',
+    output: (dir, layer) => join(dir, `${layer}.geojsonl`),
+    etl: { format: 'geojsonseq' },
+    ogr: (output) => ['-f', 'GeoJSONSeq', output],
+    count: countLines,
+  },
   {
     name: 'shapefile',
     label: 'Shapefile (.shp)',
@@ -187,7 +196,7 @@ async function removeOutput(output) {
   const { readdir } = await import('node:fs/promises');
   const { basename, dirname } = await import('node:path');
   const dir = dirname(output);
-  const stem = basename(output).replace(/\.(shp\.zip|shp|fgb|gpkg|parquet)$/i, '');
+  const stem = basename(output).replace(/\.(shp\.zip|shp|fgb|gpkg|parquet|geojsonl)$/i, '');
   for (const name of await readdir(dir).catch(() => [])) {
     if (name === basename(output) || name.startsWith(`${stem}.`))
       await rm(join(dir, name), { force: true, recursive: true });

@@ -121,7 +121,13 @@ export { readSyncState } from './features/sync/state.js';
 export type { SyncOptions, SyncStats } from './features/sync/sync.js';
 export { syncLayer } from './features/sync/sync.js';
 export { parseSince, syncCapabilities } from './features/sync/tracking.js';
-export { FORMAT_EXTENSIONS, formatForOutput, WRITER_FORMATS } from './features/writers/formats.js';
+// outputs: Shapefile and FlatGeobuf (h-files)
+export {
+  FORMAT_EXTENSIONS,
+  formatForOutput,
+  UNRESUMABLE_FORMATS,
+  WRITER_FORMATS,
+} from './features/writers/formats.js';
 export type {
   CreateWriterOptions,
   FeatureWriter,
@@ -157,12 +163,14 @@ export type {
   RetryPolicy,
   Transport,
 } from './http/types.js';
+export type { FlatGeobufOptions } from './outputs/fgb/options.js';
 export type { PostgisMode, PostgisOptions } from './outputs/postgis/options.js';
 export { POSTGIS_MODES } from './outputs/postgis/options.js';
 // outputs: PostGIS
 export { checkPostgisTarget } from './outputs/postgis/preflight.js';
 export type { PostgisTarget } from './outputs/postgis/target.js';
 export { isPostgisOutput, parsePostgisTarget, targetFileStem } from './outputs/postgis/target.js';
+export type { ShapefileOptions } from './outputs/shapefile/options.js';
 export type { FileStoreOptions } from './stores/file.js';
 // stores
 export { FileStore } from './stores/file.js';

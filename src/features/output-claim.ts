@@ -9,7 +9,7 @@
  * - once the lock is held, partial files and checkpoint temp files of earlier runs that were killed
  *   (random names, so never reused) are removed, except the partial file the checkpoint names.
  */
-import { access, readdir, stat, unlink } from 'node:fs/promises';
+import { access, lstat, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { EtlError } from '../core/errors.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
@@ -181,6 +181,13 @@ async function removeOrphans(output: string): Promise<void> {
   for (const name of names) {
     const kept =
       keep !== undefined && (name === keep || name === `${keep}-journal` || name === `${keep}-rowgroups`);
-    if (!kept && orphan.test(name)) await unlink(join(folder, name)).catch(() => {});
+    if (!kept && orphan.test(name)) await removeOrphan(join(folder, name));
   }
+}
+
+/** A partial file, or the private temp folder of a multi-file output (Shapefile, FlatGeobuf). */
+async function removeOrphan(path: string): Promise<void> {
+  const info = await lstat(path).catch(() => undefined);
+  if (info?.isDirectory()) await rm(path, { recursive: true, force: true }).catch(() => {});
+  else await unlink(path).catch(() => {});
 }

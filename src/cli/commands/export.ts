@@ -31,6 +31,7 @@ import {
   syncLayer,
   systemClock,
   targetFileStem,
+  UNRESUMABLE_FORMATS,
   validateDomainMode,
   WRITER_FORMATS,
   type WriterFormat,
@@ -86,6 +87,10 @@ export interface ExportFlags extends ConnectionFlags, SpatialFlags {
   table?: string;
   mode?: string;
   key?: string;
+  shpDates?: string;
+  shpSplitGeometry?: boolean;
+  shpSplitParts?: boolean;
+  fgbIndex?: boolean;
 }
 
 /** Which options the user gave (not defaults): a pasted URL parameter may only conflict with those. */
@@ -135,6 +140,20 @@ export function exportCommand(
       '--csv-excel-safe',
       "CSV: prefix cells starting with = + - @ tab or CR with ' so spreadsheets do not run them as formulas (changes the data; off by default)",
     )
+    .option(
+      '--shp-dates <how>',
+      'Shapefile: Date fields as a DBF date plus a <name>_t text field with the UTC time (date), or as one ISO 8601 text field (text)',
+      'date',
+    )
+    .option(
+      '--shp-split-geometry',
+      'Shapefile: features of another geometry type go to their own files (<name>_<type>.shp) instead of stopping the export',
+    )
+    .option(
+      '--shp-split-parts',
+      'Shapefile: continue in <name>_2.shp, <name>_3.shp, … when a .shp or .dbf would pass 2 GB, instead of stopping the export',
+    )
+    .option('--no-fgb-index', 'FlatGeobuf: write no spatial index (default: a packed Hilbert R-tree)')
     .option(
       '--layer-name <name>',
       'gpkg: the table (layer) to write (default: the output file name without its extension)',
@@ -329,6 +348,15 @@ async function runExport(
       '--append-layer and --overwrite exclude each other: add a layer, or replace the file',
     );
   }
+  if (flags.resume && UNRESUMABLE_FORMATS.has(format)) {
+    throw new EtlError(
+      'USAGE',
+      `--resume is not available for ${format} (the file is finished in one pass at the end): run the export without it`,
+    );
+  }
+  if (flags.shpDates !== undefined && flags.shpDates !== 'date' && flags.shpDates !== 'text') {
+    throw new EtlError('USAGE', `--shp-dates must be date or text (got "${flags.shpDates}")`);
+  }
   const pasted = parsePastedLayerUrl(layerUrl);
   const query = mergePastedQuery(pasted, {
     where: given('where') ? flags.where : undefined,
@@ -419,6 +447,13 @@ async function runExport(
         ...(flags.layerName === undefined ? {} : { layerName: flags.layerName }),
         appendLayer: flags.appendLayer === true,
         parquetCompression: flags.parquetCompression as 'snappy' | 'zstd' | 'none',
+        shapefile: {
+          dates: flags.shpDates === 'text' ? 'text' : 'date',
+          mixedGeometry: flags.shpSplitGeometry === true ? 'split' : 'error',
+          overflow: flags.shpSplitParts === true ? 'split' : 'error',
+          onNotice: (message) => print(message),
+        },
+        flatgeobuf: { index: flags.fgbIndex !== false },
         claim,
         signal: interrupt.signal,
         ...(output === '-' ? { stdout: io.stdout } : {}),

@@ -218,19 +218,23 @@ export class FeatureEncoder {
   }
 
   /** One geometry table from positions and part ends (ends omitted for one part). */
-  #simple(parts: readonly (readonly Position[])[], type: number, withEnds: boolean): number {
+  #simple(
+    parts: readonly (readonly Position[])[],
+    type: number,
+    ends: 'none' | 'several' | 'always',
+  ): number {
     const b = this.#b;
     let n = 0;
     for (const part of parts) n += part.length;
-    let ends = 0;
-    if (withEnds && parts.length > 1) {
+    let endsVec = 0;
+    if (ends === 'always' || (ends === 'several' && parts.length > 1)) {
       b.startVector(4, parts.length, 4);
       let end = n;
       for (let i = parts.length - 1; i >= 0; i--) {
         b.addInt32(end);
         end -= parts[i]!.length;
       }
-      ends = b.endVector();
+      endsVec = b.endVector();
     }
     b.startVector(8, 2 * n, 8);
     for (let i = parts.length - 1; i >= 0; i--) {
@@ -253,7 +257,7 @@ export class FeatureEncoder {
       z = b.endVector();
     }
     b.startObject(8);
-    if (ends !== 0) b.addFieldOffset(0, ends, 0);
+    if (endsVec !== 0) b.addFieldOffset(0, endsVec, 0);
     b.addFieldOffset(1, xy, 0);
     if (z !== 0) b.addFieldOffset(2, z, 0);
     if (type !== 0) b.addFieldInt8(6, type, 0);
@@ -264,16 +268,19 @@ export class FeatureEncoder {
     const typed = this.#headerType === GeometryType.Unknown;
     switch (g.type) {
       case 'Point':
-        return this.#simple([[g.coordinates]], typed ? GeometryType.Point : 0, false);
+        return this.#simple([[g.coordinates]], typed ? GeometryType.Point : 0, 'none');
       case 'MultiPoint':
-        return this.#simple([g.coordinates], typed ? GeometryType.MultiPoint : 0, false);
+        return this.#simple([g.coordinates], typed ? GeometryType.MultiPoint : 0, 'none');
       case 'LineString':
-        return this.#simple([g.coordinates], typed ? GeometryType.LineString : 0, false);
+        // in a MultiLineString layer: one part, whose end GDAL wants
+        if (this.#headerType === GeometryType.MultiLineString)
+          return this.#simple([g.coordinates], 0, 'always');
+        return this.#simple([g.coordinates], typed ? GeometryType.LineString : 0, 'none');
       case 'MultiLineString':
-        return this.#simple(g.coordinates, typed ? GeometryType.MultiLineString : 0, true);
+        return this.#simple(g.coordinates, typed ? GeometryType.MultiLineString : 0, 'always');
       case 'Polygon':
         if (this.#headerType === GeometryType.MultiPolygon) return this.#multiPolygon([g.coordinates], 0);
-        return this.#simple(g.coordinates, typed ? GeometryType.Polygon : 0, true);
+        return this.#simple(g.coordinates, typed ? GeometryType.Polygon : 0, 'several');
       case 'MultiPolygon':
         return this.#multiPolygon(g.coordinates, typed ? GeometryType.MultiPolygon : 0);
     }
@@ -281,7 +288,7 @@ export class FeatureEncoder {
 
   #multiPolygon(polygons: readonly Position[][][], type: number): number {
     const b = this.#b;
-    const parts = polygons.map((rings) => this.#simple(rings, GeometryType.Polygon, true));
+    const parts = polygons.map((rings) => this.#simple(rings, GeometryType.Polygon, 'several'));
     b.startVector(4, parts.length, 4);
     for (let i = parts.length - 1; i >= 0; i--) b.addOffset(parts[i]!);
     const vec = b.endVector();

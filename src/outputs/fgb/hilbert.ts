@@ -92,31 +92,70 @@ export function hilbertOrder(boxes: Float64Array, count: number, extent: readonl
   return order;
 }
 
+/** Where the tree goes: bytes written at a position of the output file. */
+export type WriteAt = (bytes: Uint8Array, position: number) => Promise<void>;
+
+const LEAF_CHUNK = 16384;
+
 /**
- * The tree bytes (40 bytes a node: minX, minY, maxX, maxY as doubles, then a uint64 offset): leaves
- * hold the byte offset of their feature in the feature section, other nodes the index of their
- * first child. `boxes` and `offsets` are already in write order.
+ * Writes the tree (40 bytes a node: minX, minY, maxX, maxY as doubles, then a uint64 offset) at
+ * `start`: leaves hold the byte offset of their feature in the feature section, other nodes the
+ * index of their first child. Leaves follow `order`; `sizes` are the features' byte sizes. The
+ * leaves are streamed in chunks: only the nodes above them (1/15 of the tree) are held.
+ * Returns the tree's size in bytes.
  */
-export function buildTree(
+export async function writeTree(
+  write: WriteAt,
+  start: number,
   boxes: Float64Array,
-  offsets: Float64Array,
+  order: Uint32Array,
+  sizes: Float64Array,
   count: number,
   nodeSize: number,
-): Buffer {
+): Promise<number> {
   const levels = levelBounds(count, nodeSize);
   const nodes = levels[0]![1];
-  const tree = Buffer.alloc(nodes * 40);
-  const box = new Float64Array(4 * nodes);
   const leafStart = levels[0]![0];
-  for (let i = 0; i < count; i++) {
-    const n = leafStart + i;
-    box[4 * n] = boxes[4 * i]!;
-    box[4 * n + 1] = boxes[4 * i + 1]!;
-    box[4 * n + 2] = boxes[4 * i + 2]!;
-    box[4 * n + 3] = boxes[4 * i + 3]!;
-    tree.writeBigUInt64LE(BigInt(offsets[i]!), n * 40 + 32);
+  // FlatGeobuf is little-endian, as every platform Node runs on
+  const upper = new ArrayBuffer(leafStart * 40);
+  const f = new Float64Array(upper);
+  const u = new BigUint64Array(upper);
+  for (let n = 0; n < leafStart; n++) {
+    f[5 * n] = f[5 * n + 1] = Number.POSITIVE_INFINITY;
+    f[5 * n + 2] = f[5 * n + 3] = Number.NEGATIVE_INFINITY;
   }
-  for (let level = 0; level < levels.length - 1; level++) {
+  const firstParent = levels[1]![0];
+  const chunk = new ArrayBuffer(Math.min(count, LEAF_CHUNK) * 40);
+  const lf = new Float64Array(chunk);
+  const lu = new BigUint64Array(chunk);
+  let at = 0;
+  for (let i0 = 0; i0 < count; i0 += LEAF_CHUNK) {
+    const n = Math.min(LEAF_CHUNK, count - i0);
+    for (let j = 0; j < n; j++) {
+      const i = i0 + j;
+      const k = order[i]!;
+      const x0 = boxes[4 * k]!;
+      const y0 = boxes[4 * k + 1]!;
+      const x1 = boxes[4 * k + 2]!;
+      const y1 = boxes[4 * k + 3]!;
+      lf[5 * j] = x0;
+      lf[5 * j + 1] = y0;
+      lf[5 * j + 2] = x1;
+      lf[5 * j + 3] = y1;
+      lu[5 * j + 4] = BigInt(at);
+      at += sizes[k]!;
+      const slot = Math.floor(i / nodeSize);
+      const p = 5 * (firstParent + slot);
+      if (i % nodeSize === 0) u[p + 4] = BigInt(leafStart + i);
+      // NaN boxes (no geometry) never widen a parent
+      if (x0 < f[p]!) f[p] = x0;
+      if (y0 < f[p + 1]!) f[p + 1] = y0;
+      if (x1 > f[p + 2]!) f[p + 2] = x1;
+      if (y1 > f[p + 3]!) f[p + 3] = y1;
+    }
+    await write(new Uint8Array(chunk, 0, n * 40), start + (leafStart + i0) * 40);
+  }
+  for (let level = 1; level < levels.length - 1; level++) {
     let [pos, end] = levels[level]!;
     let parent = levels[level + 1]![0];
     while (pos < end) {
@@ -124,26 +163,22 @@ export function buildTree(
       let y0 = Number.POSITIVE_INFINITY;
       let x1 = Number.NEGATIVE_INFINITY;
       let y1 = Number.NEGATIVE_INFINITY;
-      tree.writeBigUInt64LE(BigInt(pos), parent * 40 + 32);
+      u[5 * parent + 4] = BigInt(pos);
       for (let j = 0; j < nodeSize && pos < end; j++, pos++) {
-        // NaN boxes (no geometry) never widen a parent
-        if (box[4 * pos]! < x0) x0 = box[4 * pos]!;
-        if (box[4 * pos + 1]! < y0) y0 = box[4 * pos + 1]!;
-        if (box[4 * pos + 2]! > x1) x1 = box[4 * pos + 2]!;
-        if (box[4 * pos + 3]! > y1) y1 = box[4 * pos + 3]!;
+        const n = 5 * pos;
+        if (f[n]! < x0) x0 = f[n]!;
+        if (f[n + 1]! < y0) y0 = f[n + 1]!;
+        if (f[n + 2]! > x1) x1 = f[n + 2]!;
+        if (f[n + 3]! > y1) y1 = f[n + 3]!;
       }
-      box[4 * parent] = x0;
-      box[4 * parent + 1] = y0;
-      box[4 * parent + 2] = x1;
-      box[4 * parent + 3] = y1;
+      const n = 5 * parent;
+      f[n] = x0;
+      f[n + 1] = y0;
+      f[n + 2] = x1;
+      f[n + 3] = y1;
       parent++;
     }
   }
-  for (let n = 0; n < nodes; n++) {
-    tree.writeDoubleLE(box[4 * n]!, n * 40);
-    tree.writeDoubleLE(box[4 * n + 1]!, n * 40 + 8);
-    tree.writeDoubleLE(box[4 * n + 2]!, n * 40 + 16);
-    tree.writeDoubleLE(box[4 * n + 3]!, n * 40 + 24);
-  }
-  return tree;
+  await write(new Uint8Array(upper), start);
+  return nodes * 40;
 }

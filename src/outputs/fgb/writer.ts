@@ -15,7 +15,7 @@ import { GrowBuffer } from '../common/grow-buffer.js';
 import { epsgCode, esriWkt } from '../common/prj.js';
 import { outputError, publishedMode, TempDir, type TempFile } from '../common/temp-dir.js';
 import { columnsOf, encodeHeader, FeatureEncoder, type FgbColumn, headerGeometryType } from './encode.js';
-import { buildTree, hilbertOrder } from './hilbert.js';
+import { hilbertOrder, writeTree } from './hilbert.js';
 
 const NODE_SIZE = 16;
 
@@ -199,15 +199,15 @@ class FlatGeobufWriter implements FeatureWriter {
       let order: Uint32Array | undefined;
       if (index) {
         order = hilbertOrder(boxes, count, hasExtent ? extent : [0, 0, 1, 1]);
-        const sorted = new Float64Array(4 * count);
-        const offsets = new Float64Array(count);
-        for (let i = 0, at = 0; i < count; i++) {
-          const k = order[i]!;
-          sorted.set(boxes.subarray(4 * k, 4 * k + 4), 4 * i);
-          offsets[i] = at;
-          at += sizes[k]!;
-        }
-        await out.append(buildTree(sorted, offsets, count, NODE_SIZE));
+        out.size += await writeTree(
+          (bytes, position) => out.writeAt(bytes, position),
+          out.size,
+          boxes,
+          order,
+          sizes,
+          count,
+          NODE_SIZE,
+        );
       }
       await this.#s.features.close();
       await copyFeatures(this.#s.dir.path, out, source, sizes, order, count);

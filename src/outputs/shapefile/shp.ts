@@ -117,7 +117,8 @@ export function encodeShape(
     return 4;
   }
   if (geometry.type === 'Point') {
-    const length = z ? 36 : 20;
+    // PointZ without M (as GDAL writes it: a record with M reads as a measured point)
+    const length = z ? 28 : 20;
     out.int32BE(length / 2);
     out.int32LE(type);
     const p = geometry.coordinates;
@@ -126,7 +127,6 @@ export function encodeShape(
     out.doubleLE(p[1]!);
     if (z) {
       out.doubleLE(p[2] ?? 0);
-      out.doubleLE(0); // M: none
     }
     return length;
   }

@@ -160,6 +160,8 @@ class ShapefileWriter implements FeatureWriter {
   readonly #notes: DbfNotes = { cutStrings: 0 };
   readonly #scratch = new Bounds();
   #features = 0;
+  /** Index in the page of the feature being added (for messages). */
+  #inPage = 0;
   #state: State = 'open';
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -188,8 +190,10 @@ class ShapefileWriter implements FeatureWriter {
       if (features.length === 0) return;
       const snapshots = this.#snapshot();
       try {
-        for (const item of features) {
+        for (let i = 0; i < features.length; i++) {
+          const item = features[i];
           const feature = convert === undefined ? (item as GeoJSONFeature) : convert(item);
+          this.#inPage = i;
           await this.#add(feature);
         }
       } catch (error) {
@@ -263,7 +267,7 @@ class ShapefileWriter implements FeatureWriter {
       if (this.#s.overflow !== 'split' || part.records === 0) {
         throw new EtlError(
           'OUTPUT_ERROR',
-          `The Shapefile would pass ${formatBytes(this.#s.maxBytes)} (the .shp and .dbf limit) at feature ${this.#features + 1}: export fewer features or fields, use another format (GeoPackage, FlatGeobuf), or split it into parts (shapefile overflow: split)`,
+          `The Shapefile would pass ${formatBytes(this.#s.maxBytes)} (the .shp and .dbf limit) at feature ${this.#features + this.#inPage + 1}: export fewer features or fields, use another format (GeoPackage, FlatGeobuf), or or split it into parts (--shp-split-parts)`,
         );
       }
       part = await this.#newPart(set, part.z, part.type);
@@ -299,7 +303,7 @@ class ShapefileWriter implements FeatureWriter {
     if (!this.#s.split) {
       throw new EtlError(
         'UNSUPPORTED_GEOMETRY',
-        `Feature ${this.#features + 1} has a ${cls} geometry in a ${main.cls} Shapefile (a Shapefile holds one geometry type): split it into one file per type (--shp-split-geometry), or export each type with --where`,
+        `Feature ${this.#features + this.#inPage + 1} has a ${cls} geometry in a ${main.cls} Shapefile (a Shapefile holds one geometry type): split it into one file per type (--shp-split-geometry), or export each type with --where`,
       );
     }
     set = { cls, base: `${this.#s.target.base}_${cls}`, parts: [] };
@@ -481,12 +485,19 @@ function formatBytes(n: number): string {
   return n >= 2 ** 30 ? `${Math.round(n / 2 ** 30)} GB` : `${n} bytes`;
 }
 
+/**
+ * Deflate level of the zip: 1, the fastest. The zip is written after the export, so its time adds
+ * to the run; DBF rows (space-padded text) shrink about as well at level 1 as at 6.
+ */
+const ZIP_LEVEL = 1;
+
 /** Streams the files of `dir` into one zip (deflated), fsynced. */
 async function zipFiles(dir: string, names: readonly string[], output: string, mode: number): Promise<void> {
   const zip = new yazl.ZipFile();
   // a fixed time: the same data gives the same zip
   const mtime = new Date(Date.UTC(1980, 0, 1));
-  for (const name of names) zip.addFile(join(dir, name), name, { mtime, mode: 0o100644 });
+  for (const name of names)
+    zip.addFile(join(dir, name), name, { mtime, mode: 0o100644, compressionLevel: ZIP_LEVEL });
   const out = createWriteStream(output, { flags: 'wx', mode });
   await new Promise<void>((resolve, reject) => {
     zip.outputStream.on('error', reject);

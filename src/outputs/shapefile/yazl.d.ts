@@ -6,6 +6,7 @@ declare module 'yazl' {
     mtime?: Date;
     mode?: number;
     compress?: boolean;
+    compressionLevel?: number;
   }
   class ZipFile {
     outputStream: Readable;
