@@ -34,6 +34,8 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   EXTRACTION_INCOMPLETE: EXIT.incomplete,
   DUPLICATE_FEATURE: EXIT.incomplete,
   ABORTED: EXIT.interrupted,
+  ITEM_NOT_FOUND: EXIT.notFound,
+  SYNC_NOT_ENABLED: EXIT.usage,
 };
 
 export function exitCodeFor(error: unknown): number {

@@ -49,6 +49,12 @@ export const ERROR_CODES = [
   'CHECKPOINT_INVALID',
   'OUTPUT_ERROR',
   'OUTPUT_BUSY',
+  // bulk export jobs (createReplica, item exports)
+  'JOB_FAILED',
+  'JOB_TIMEOUT',
+  'SYNC_NOT_ENABLED',
+  'ITEM_NOT_FOUND',
+  'DOWNLOAD_INVALID',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

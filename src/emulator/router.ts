@@ -4,10 +4,12 @@
 
 import { htmlPage } from './html.js';
 import { portalInfoRoute, portalRootRoute, restInfoRoute } from './info-routes.js';
+import { itemRoute, parseItemPath } from './jobs/item-routes.js';
 import { authorizeRoute } from './oauth-authorize.js';
 import { revokeTokenRoute } from './oauth-revoke.js';
 import { oauthTokenRoute } from './oauth-token.js';
 import { communitySelfRoute, portalSelfRoute } from './portal-routes.js';
+import { parseReplicaPath, replicaRoute } from './replica/routes.js';
 import { htmlReply, type Reply } from './reply.js';
 import type { EmuRequest } from './request.js';
 import { parseServicePath, routeName, servicesRoute } from './service-routes.js';
@@ -45,6 +47,8 @@ export function matchRoute(state: EmulatorState, rawPath: string): Route {
     }
     if (rest === '/tokens') return { name: 'tokens', handle: tokensRootRoute };
     if (rest === '/rest/services' || rest.startsWith('/rest/services/')) {
+      const replica = parseReplicaPath(rest.slice('/rest/services'.length));
+      if (replica) return { name: replica.kind, handle: (s, r) => replicaRoute(s, r, replica) };
       const parsed = parseServicePath(rest.slice('/rest/services'.length));
       return { name: routeName(parsed), handle: (s, r) => servicesRoute(s, r, parsed) };
     }
@@ -58,6 +62,8 @@ export function matchRoute(state: EmulatorState, rawPath: string): Route {
     }
     const portalRoute = PORTAL_ROUTES[rest.toLowerCase()];
     if (portalRoute) return portalRoute;
+    const item = parseItemPath(rest);
+    if (item) return { name: item.kind, handle: (s, r) => itemRoute(s, r, item) };
   }
   return notFound;
 }

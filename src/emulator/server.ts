@@ -18,6 +18,7 @@ import { CONTROL_PREFIX, controlRoute } from './control-routes.js';
 import { unexpected } from './envelopes.js';
 import { FaultInjector } from './faults.js';
 import { owningSystemUrl, registerPortal } from './federation.js';
+import { type JobOptions, JobRegistry } from './jobs/registry.js';
 import { LockoutTracker } from './lockout.js';
 import { OAuthGrants } from './oauth-grants.js';
 import { resolveOptions } from './options.js';
@@ -66,6 +67,7 @@ export async function serveEmulator(
     clockOffsetMs: resolved.clockOffsetMs,
     securedServer,
     grants: new OAuthGrants(),
+    jobs: new JobRegistry(options.jobs),
     origin: '',
   };
   const scheme = resolved.tls ? 'https' : 'http';
@@ -139,6 +141,7 @@ export async function serveEmulator(
     layerUrl: (service, id = 0) => `${restUrl}/services/${encodeService(service)}/FeatureServer/${id}`,
     ...control,
     setFaults: (faults: FaultOptions, seed?: number) => control.setFaults(faults, seed),
+    setJobs: (jobs: JobOptions) => state.jobs.set(jobs),
     layer(service, id = 0) {
       const layer = state.catalog.layer(service, id);
       if (!layer) throw new EtlError('LAYER_NOT_FOUND', `The emulator has no layer ${service}/${id}`);

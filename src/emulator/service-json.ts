@@ -1,6 +1,8 @@
 /**
  * The JSON of the services directory, FeatureServer and MapServer resources.
  */
+import { serviceItemId } from './jobs/item-routes.js';
+import { syncServiceJson } from './replica/capability.js';
 import type { EmulatedLayer } from './types.js';
 
 export const CURRENT_VERSION = 11.1;
@@ -72,6 +74,8 @@ export function featureServerJson(layers: readonly EmulatedLayer[]): Record<stri
     syncEnabled: false,
     layers: list.map(layerEntry),
     tables: [],
+    ...syncServiceJson(layers),
+    ...(layers[0] ? { serviceItemId: serviceItemId(layers[0].service) } : {}),
   };
 }
 
