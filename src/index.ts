@@ -69,6 +69,15 @@ export type {
 export { redact, redactUrl, registerSecret } from './core/redact.js';
 export type { Clock, Random, Runtime, Sleep } from './core/time.js';
 export { realSleep, seededRandom, systemClock } from './core/time.js';
+// bulk export jobs (createReplica, item exports)
+export type {
+  BulkLayerStats,
+  BulkOptions,
+  BulkServerFormat,
+  BulkStats,
+  BulkVia,
+} from './features/bulk/bulk.js';
+export { BULK_SERVER_FORMATS, bulkExport } from './features/bulk/bulk.js';
 export type { ExportOptions, ExportProgress, ExportStats } from './features/export.js';
 // features
 export { exportLayer } from './features/export.js';
@@ -79,6 +88,8 @@ export { esriFeatureToGeoJSON } from './features/geometry/feature.js';
 export { esriGeometryToGeoJSON } from './features/geometry/toGeoJSON.js';
 export type { GeoJSONFeature, GeoJSONGeometry } from './features/geometry/types.js';
 export { geometryToWkt } from './features/geometry/wkt.js';
+export type { JobState, PollOptions, PollResult } from './features/jobs/poll.js';
+export { pollJob } from './features/jobs/poll.js';
 export type { LayerInfo } from './features/metadata.js';
 export { fetchLayerInfo, normalizeLayerUrl } from './features/metadata.js';
 export type { ClaimOutputOptions, OutputClaim } from './features/output-claim.js';
