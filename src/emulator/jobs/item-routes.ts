@@ -138,7 +138,7 @@ function startExport(state: EmulatorState, req: EmuRequest): Reply {
         throw new EmulatorQueryError(400, 'Unable to export item.', [
           `Layer ${String(w.id)} does not exist.`,
         ]);
-      return { layer, oids: selectOids(layer, w.where) };
+      return { layer, oids: selectOids(layer, w.where), where: w.where };
     });
   } catch (error) {
     if (error instanceof EmulatorQueryError) return envelope(error.code, error.message, error.details);

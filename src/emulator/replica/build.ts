@@ -11,6 +11,8 @@ import { type ZipEntry, zipFiles } from './zip.js';
 export interface LayerSelection {
   layer: EmulatedLayer;
   oids: readonly number[];
+  /** The where clause that selected them. */
+  where?: string | undefined;
 }
 
 export type ExportFileFormat = 'json' | 'geojson' | 'shapefile';
@@ -48,23 +50,51 @@ export function replicaJson(head: Record<string, unknown>, selections: readonly 
   chunks.push(Buffer.from(`${headText.slice(0, -1)}${headText.length > 2 ? ',' : ''}"layers":[`));
   selections.forEach((selection, i) => {
     chunks.push(Buffer.from(`${i > 0 ? ',' : ''}{"id":${selection.layer.id},"features":[`));
-    let batch: string[] = [];
-    let first = true;
-    for (const oid of selection.oids) {
-      const f = selection.layer.feature(oid);
-      if (!f) continue;
-      batch.push(JSON.stringify({ attributes: f.attributes, geometry: f.geometry ?? null }));
-      if (batch.length >= 5000) {
-        chunks.push(Buffer.from((first ? '' : ',') + batch.join(',')));
-        first = false;
-        batch = [];
-      }
-    }
-    if (batch.length > 0) chunks.push(Buffer.from((first ? '' : ',') + batch.join(',')));
+    // the layer's own f=json pages in OID order (its fast serializer), their feature arrays spliced
+    const pages = featurePages(selection);
+    pages.forEach((features, i) => chunks.push(Buffer.from((i > 0 ? ',' : '') + features)));
     chunks.push(Buffer.from('],"attachments":[]}'));
   });
   chunks.push(Buffer.from(']}'));
   return Buffer.concat(chunks);
+}
+
+/** The `features` array text of each f=json page of a selection, in OID order. */
+function featurePages(selection: LayerSelection): string[] {
+  const { layer } = selection;
+  const meta = layer.metadata();
+  const pageSize = Math.max(1, Number(meta.maxRecordCount ?? 1000));
+  const pages: string[] = [];
+  const where = selection.where?.trim() || '1=1';
+  try {
+    for (let offset = 0; offset < selection.oids.length; offset += pageSize) {
+      const body = text(
+        layer.query({
+          where,
+          outFields: '*',
+          outSR: '4326',
+          orderByFields: layer.objectIdField,
+          resultOffset: String(offset),
+          resultRecordCount: String(pageSize),
+          f: 'json',
+        }).body,
+      );
+      const start = body.indexOf('"features":[');
+      const end = body.lastIndexOf(']');
+      if (start < 0 || end < start) throw new Error('unexpected f=json answer');
+      const features = body.slice(start + '"features":['.length, end);
+      if (features.length > 0) pages.push(features);
+    }
+    return pages;
+  } catch (error) {
+    if (!(error instanceof EmulatorQueryError)) throw error;
+    // a layer without pagination: feature by feature
+    return [
+      esriFeatures(selection)
+        .map((f) => JSON.stringify(f))
+        .join(','),
+    ];
+  }
 }
 
 /** One GeoJSON FeatureCollection of a layer (the layer's own f=geojson answers, in OID order). */

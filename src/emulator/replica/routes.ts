@@ -123,6 +123,7 @@ function createReplica(
     selections = selected.map((layer) => ({
       layer,
       oids: selectOids(layer, queries[String(layer.id)]?.where),
+      where: queries[String(layer.id)]?.where,
     }));
   } catch (error) {
     if (error instanceof EmulatorQueryError) return envelope(error.code, error.message, error.details);
