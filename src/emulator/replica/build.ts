@@ -52,7 +52,9 @@ export function replicaJson(head: Record<string, unknown>, selections: readonly 
     chunks.push(Buffer.from(`${i > 0 ? ',' : ''}{"id":${selection.layer.id},"features":[`));
     // the layer's own f=json pages in OID order (its fast serializer), their feature arrays spliced
     const pages = featurePages(selection);
-    pages.forEach((features, i) => chunks.push(Buffer.from((i > 0 ? ',' : '') + features)));
+    pages.forEach((features, i) => {
+      chunks.push(Buffer.from((i > 0 ? ',' : '') + features));
+    });
     chunks.push(Buffer.from('],"attachments":[]}'));
   });
   chunks.push(Buffer.from(']}'));
