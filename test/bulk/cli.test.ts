@@ -135,3 +135,11 @@ describe('arcgis-etl bulk', () => {
     }
   });
 });
+
+describe('arcgis-etl emulator --job-ms', () => {
+  it('sets how long export jobs run', async () => {
+    const { emulatorCommandOptions } = await import('../../src/emulator/cli.js');
+    expect(emulatorCommandOptions({ jobMs: '90000' }).jobs).toEqual({ durationMs: 90_000 });
+    expect(() => emulatorCommandOptions({ jobMs: '-1' })).toThrow(/--job-ms must be a non-negative number/);
+  });
+});
