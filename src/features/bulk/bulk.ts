@@ -15,7 +15,7 @@ import { claimOutput, type OutputClaim } from '../output-claim.js';
 import { FORMAT_EXTENSIONS, formatForOutput } from '../writers/formats.js';
 import type { FeatureWriter, WriterFormat } from '../writers/types.js';
 import { createWriter } from '../writers/writer.js';
-import { mapFeature } from './attributes.js';
+import { type EsriLikeFeature, mapFeature } from './attributes.js';
 import { type JobLayer, type PollSettings, runItemJob, runReplicaJob } from './jobs.js';
 import { keepFile } from './keep.js';
 import { type Download, parseDownload, type RawDataset } from './parse.js';
@@ -272,21 +272,24 @@ async function writeLayer(target: Target, dataset: RawDataset, format: WriterFor
   const writer = await createWriter({ format, path: target.path, schema });
   try {
     const page = 5000;
-    for (let at = 0; at < dataset.features.length; at += page) {
-      const features = dataset.features.slice(at, at + page).map((raw) => {
-        const feature = map(raw);
-        const oid = feature.attributes[info.oidField] as number;
-        if (seen.has(oid)) {
-          throw new EtlError(
-            'DUPLICATE_FEATURE',
-            `The server's file holds OID ${oid} of layer ${target.layer.name} twice`,
-          );
-        }
-        seen.add(oid);
-        return feature;
-      });
-      await writer.writePage(features, convert);
+    let batch: EsriLikeFeature[] = [];
+    for (const raw of dataset.features) {
+      const feature = map(raw);
+      const oid = feature.attributes[info.oidField] as number;
+      if (seen.has(oid)) {
+        throw new EtlError(
+          'DUPLICATE_FEATURE',
+          `The server's file holds OID ${oid} of layer ${target.layer.name} twice`,
+        );
+      }
+      seen.add(oid);
+      batch.push(feature);
+      if (batch.length >= page) {
+        await writer.writePage(batch, convert);
+        batch = [];
+      }
     }
+    if (batch.length > 0) await writer.writePage(batch, convert);
     if (writer.featuresWritten !== target.expected) {
       throw new EtlError(
         'EXTRACTION_INCOMPLETE',

@@ -7,6 +7,7 @@
 import { open as openShapefile } from 'shapefile';
 import { EtlError } from '../../core/errors.js';
 import { geojsonToEsri } from './geometry.js';
+import { scanReplica } from './replica-json.js';
 import { isZip, readZip } from './zip.js';
 
 export interface RawFeature {
@@ -24,7 +25,8 @@ export interface RawDataset {
   layerId?: number | undefined;
   /** `shapefile`: field names cut to 10 characters, dates to the day. */
   source: 'json' | 'geojson' | 'shapefile';
-  features: RawFeature[];
+  /** Read once, in order (replica JSON: parsed lazily from the download's bytes). */
+  features: Iterable<RawFeature>;
 }
 
 /** The body of a download: bytes, or JSON a server answered as JSON. */
@@ -34,6 +36,17 @@ export async function parseDownload(download: Download): Promise<RawDataset[]> {
   if (download.kind === 'json') return parseJsonDocument(download.value, undefined);
   const bytes = download.value;
   if (isZip(bytes)) return parseZip(await readZip(bytes));
+  const replica = scanReplica(bytes);
+  if (replica) {
+    return replica.map((layer) => ({
+      layerId: layer.id,
+      source: 'json' as const,
+      features: mapIterable(layer.features, (f) => ({
+        attributes: f.attributes ?? {},
+        geometry: f.geometry ?? null,
+      })),
+    }));
+  }
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
@@ -191,4 +204,12 @@ function baseName(path: string): string {
   const file = path.slice(path.lastIndexOf('/') + 1);
   const dot = file.lastIndexOf('.');
   return dot > 0 ? file.slice(0, dot) : file;
+}
+
+function mapIterable<T, U>(source: Iterable<T>, map: (item: T) => U): Iterable<U> {
+  return {
+    *[Symbol.iterator]() {
+      for (const item of source) yield map(item);
+    },
+  };
 }
