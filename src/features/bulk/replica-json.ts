@@ -45,13 +45,17 @@ function lazyFeatures(
 ): Iterable<{ attributes?: Record<string, unknown>; geometry?: unknown }> {
   return {
     *[Symbol.iterator]() {
-      const items: [number, number][] = [];
-      eachElement(bytes, start, (el) => {
-        const end = skipValue(bytes, el);
-        items.push([el, end]);
-        return end;
-      });
-      for (const [a, b] of items) yield JSON.parse(decoder.decode(bytes.subarray(a, b)));
+      // element by element: no index of the whole array is built
+      let at = ws(bytes, start + 1);
+      if (bytes[at] === 0x5d) return;
+      for (;;) {
+        const end = skipValue(bytes, at);
+        yield JSON.parse(decoder.decode(bytes.subarray(at, end)));
+        at = ws(bytes, end);
+        if (bytes[at] === 0x2c) at = ws(bytes, at + 1);
+        else if (bytes[at] === 0x5d) return;
+        else throw invalid('"," or "]" is expected');
+      }
     },
   };
 }
