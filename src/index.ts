@@ -69,6 +69,10 @@ export type {
 export { redact, redactUrl, registerSecret } from './core/redact.js';
 export type { Clock, Random, Runtime, Sleep } from './core/time.js';
 export { realSleep, seededRandom, systemClock } from './core/time.js';
+// incremental sync, attachments and server jobs (issue 16: h-sync)
+export type { AttachmentEntry, AttachmentOptions, AttachmentStats } from './features/attachments/download.js';
+export { downloadAttachments, MANIFEST_NAME } from './features/attachments/download.js';
+export { safeFileName } from './features/attachments/names.js';
 // bulk export jobs (createReplica, item exports)
 export type {
   BulkLayerStats,
@@ -88,8 +92,16 @@ export { esriFeatureToGeoJSON } from './features/geometry/feature.js';
 export { esriGeometryToGeoJSON } from './features/geometry/toGeoJSON.js';
 export type { GeoJSONFeature, GeoJSONGeometry } from './features/geometry/types.js';
 export { geometryToWkt } from './features/geometry/wkt.js';
-export type { JobState, PollOptions, PollResult } from './features/jobs/poll.js';
-export { pollJob } from './features/jobs/poll.js';
+export type {
+  JobState,
+  JobStatus,
+  PollOptions,
+  PollResult,
+  PollSchedule,
+  PollStatusUrlOptions,
+  PollStatusUrlResult,
+} from './features/jobs/poll.js';
+export { jobStatusState, pollJob, pollStatusUrl } from './features/jobs/poll.js';
 export type { LayerInfo } from './features/metadata.js';
 export { fetchLayerInfo, normalizeLayerUrl } from './features/metadata.js';
 export type { ClaimOutputOptions, OutputClaim } from './features/output-claim.js';
@@ -101,6 +113,14 @@ export { decodeQueryPbf } from './features/pbf-decode.js';
 export type { QueryFormat } from './features/query.js';
 export { QUERY_FORMATS } from './features/query.js';
 export type { StrategyName } from './features/strategies/types.js';
+export type { ChangeSet } from './features/sync/changes.js';
+export { extractChanges } from './features/sync/changes.js';
+export { defaultDeletesPath } from './features/sync/deletes.js';
+export type { SyncMode, SyncState } from './features/sync/state.js';
+export { readSyncState } from './features/sync/state.js';
+export type { SyncOptions, SyncStats } from './features/sync/sync.js';
+export { syncLayer } from './features/sync/sync.js';
+export { parseSince, syncCapabilities } from './features/sync/tracking.js';
 export { FORMAT_EXTENSIONS, formatForOutput, WRITER_FORMATS } from './features/writers/formats.js';
 export type { CreateWriterOptions, FeatureWriter, WriterFormat } from './features/writers/types.js';
 export { createWriter } from './features/writers/writer.js';

@@ -35,7 +35,9 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   DUPLICATE_FEATURE: EXIT.incomplete,
   ABORTED: EXIT.interrupted,
   ITEM_NOT_FOUND: EXIT.notFound,
+  // the server lacks what the chosen mode needs (Sync for createReplica; edit or change tracking)
   SYNC_NOT_ENABLED: EXIT.usage,
+  SYNC_UNSUPPORTED: EXIT.usage,
 };
 
 export function exitCodeFor(error: unknown): number {

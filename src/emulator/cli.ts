@@ -36,6 +36,8 @@ export interface EmulatorCliFlags {
   portalPrefix?: string;
   /** Serve the generated layers without token even when users exist (data-folder layers stay secured). */
   unsecured?: boolean;
+  /** Generated layers are editable (applyEdits, edit and change tracking, attachments). */
+  editable?: boolean;
   lockoutAttempts?: Num;
   clockOffsetMs?: Num;
   seed?: Num;
@@ -84,7 +86,9 @@ export interface EmulatorCliFlags {
 export function emulatorCommandOptions(flags: EmulatorCliFlags): EmulatorOptions {
   const maxRecordCount = optionalInt(flags.maxRecordCount, 'max-record-count', 1);
   const seed = optionalInt(flags.seed, 'seed', 0);
-  const layers = (flags.generate ?? []).map((g) => parseGenerate(g, maxRecordCount, flags.unsecured, seed));
+  const layers = (flags.generate ?? [])
+    .map((g) => parseGenerate(g, maxRecordCount, flags.unsecured, seed))
+    .map((spec) => (flags.editable ? { ...spec, editing: {} } : spec));
   const users = (flags.users ?? []).map(parseUser);
   const faults = parseFaults(flags);
   const apps = (flags.apps ?? []).map(parseApp);

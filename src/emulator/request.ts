@@ -14,6 +14,8 @@ export interface EmuRequest {
   form: URLSearchParams | undefined;
   /** The raw body (for JSON control requests). */
   rawBody: string;
+  /** The body's bytes (binary-safe: multipart file uploads). */
+  rawBytes?: Buffer;
   headers: IncomingMessage['headers'];
   /** The client address (IPv4-mapped prefix removed). */
   ip: string;
@@ -67,8 +69,13 @@ export function header(req: EmuRequest, name: string): string | undefined {
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 /** Reads a request body as UTF-8 text (bounded). */
-export function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
+export async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBodyBuffer(req)).toString('utf8');
+}
+
+/** Reads a request body's bytes (bounded). */
+export function readBodyBuffer(req: IncomingMessage): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -80,9 +87,7 @@ export function readBody(req: IncomingMessage): Promise<string> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () =>
-      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')),
-    );
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -94,6 +99,7 @@ export function buildRequest(
   rawBody: string,
   scheme: 'http' | 'https',
   fallbackOrigin: string,
+  rawBytes?: Buffer,
 ): EmuRequest {
   const contentType = req.headers['content-type'] ?? '';
   const type = contentType.toLowerCase();
@@ -115,6 +121,7 @@ export function buildRequest(
     query: new URLSearchParams(queryString),
     form,
     rawBody,
+    ...(rawBytes === undefined ? {} : { rawBytes }),
     headers: req.headers,
     ip: normalizeIp(req.socket.remoteAddress),
     origin: host ? `${scheme}://${host}` : fallbackOrigin,

@@ -2,6 +2,7 @@
  * Path → route. Route names are what `stats().requests` counts.
  */
 
+import { matchEditingRoute } from './edits/paths.js';
 import { htmlPage } from './html.js';
 import { portalInfoRoute, portalRootRoute, restInfoRoute } from './info-routes.js';
 import { itemRoute, parseItemPath } from './jobs/item-routes.js';
@@ -47,9 +48,16 @@ export function matchRoute(state: EmulatorState, rawPath: string): Route {
     }
     if (rest === '/tokens') return { name: 'tokens', handle: tokensRootRoute };
     if (rest === '/rest/services' || rest.startsWith('/rest/services/')) {
-      const replica = parseReplicaPath(rest.slice('/rest/services'.length));
-      if (replica) return { name: replica.kind, handle: (s, r) => replicaRoute(s, r, replica) };
-      const parsed = parseServicePath(rest.slice('/rest/services'.length));
+      const sub = rest.slice('/rest/services'.length);
+      // `…/FeatureServer/jobs/{id}` is one path for two kinds of job (as on ArcGIS): the replica
+      // registry answers its own ids, every other id is an extractChanges job (edits/routes.ts)
+      const replica = parseReplicaPath(sub);
+      if (replica && (replica.kind !== 'replicaStatus' || state.jobs.get(replica.jobId))) {
+        return { name: replica.kind, handle: (s, r) => replicaRoute(s, r, replica) };
+      }
+      const editing = matchEditingRoute(sub);
+      if (editing) return editing;
+      const parsed = parseServicePath(sub);
       return { name: routeName(parsed), handle: (s, r) => servicesRoute(s, r, parsed) };
     }
   }

@@ -22,9 +22,10 @@ import { type JobOptions, JobRegistry } from './jobs/registry.js';
 import { LockoutTracker } from './lockout.js';
 import { OAuthGrants } from './oauth-grants.js';
 import { resolveOptions } from './options.js';
-import { buildRequest, type EmuRequest, readBody } from './request.js';
+import { buildRequest, type EmuRequest, readBodyBuffer } from './request.js';
 import { matchRoute, type Route } from './router.js';
 import { sendReply, sendReset, sendTruncated } from './send.js';
+import { encodeService } from './service-url.js';
 import { type EmulatorState, serverNow } from './state.js';
 import { StatsCounter } from './stats.js';
 import { TokenRegistry } from './tokens.js';
@@ -169,8 +170,9 @@ async function handle(
   const q = rawUrl.indexOf('?');
   const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
   const queryString = q < 0 ? '' : rawUrl.slice(q + 1);
-  const rawBody = req.method === 'POST' || req.method === 'PUT' ? await readBody(req) : '';
-  const request = buildRequest(req, path, queryString, rawBody, scheme, origin);
+  const rawBytes = req.method === 'POST' || req.method === 'PUT' ? await readBodyBuffer(req) : undefined;
+  const rawBody = rawBytes === undefined ? '' : rawBytes.toString('utf8');
+  const request = buildRequest(req, path, queryString, rawBody, scheme, origin, rawBytes);
 
   if (path.startsWith(CONTROL_PREFIX)) {
     sendReply(res, controlRoute(control, request), new Date(serverNow(state)).toUTCString());
@@ -236,8 +238,4 @@ function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return host.includes(':') ? `[${host}]` : host;
-}
-
-function encodeService(service: string): string {
-  return service.split('/').map(encodeURIComponent).join('/');
 }

@@ -3,6 +3,7 @@
  * (src/emulator/*.ts) and its data/query engine (src/emulator/data/).
  */
 import type { EsriGeometryType, LayerMetadata } from '../core/protocol.js';
+import type { EditingSpec } from './edits/editable-layer.js';
 import type { JobOptions } from './jobs/registry.js';
 
 export type GeneratedGeometry =
@@ -66,6 +67,11 @@ export interface LayerSpec {
   pbfQuirk?: PbfQuirk;
   /** Whether the service requires a token (default: true when users are configured). */
   secured?: boolean;
+  /**
+   * An editable layer, as ArcGIS Online hosted layers are: applyEdits, edit tracking
+   * (editFieldsInfo), change tracking (extractChanges) and attachments, each on unless set false.
+   */
+  editing?: EditingSpec;
 }
 
 export interface FaultRates {
@@ -219,6 +225,9 @@ export interface EmulatorLoadStats {
   /** Total and longest time queries waited for an instance, in ms. */
   queueWaitMs: number;
   maxQueueWaitMs: number;
+  /** Epoch ms of the first query admitted and of the last one answered (since the last reset). */
+  firstAt?: number;
+  lastAt?: number;
 }
 
 export interface EmulatorStats {

@@ -82,6 +82,7 @@ const ACCEPT: Readonly<Record<NonNullable<RequestOptions['responseType']>, strin
   json: 'application/json, text/plain;q=0.9, */*;q=0.1',
   text: '*/*',
   binary: 'application/x-protobuf, application/octet-stream;q=0.9, application/json;q=0.5, */*;q=0.1',
+  bytes: '*/*',
 };
 
 /**
@@ -351,13 +352,21 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
       }
       return { ok: true, response: { ...success, body: { kind: 'binary', value } } };
     }
+    // a file download: the bytes as sent, whatever their type; a JSON answer is checked for an
+    // error envelope first (an attachment that is itself JSON passes through)
+    if (responseType === 'bytes' && isSuccess(status) && !/json/i.test(contentType ?? '')) {
+      return { ok: true, response: { ...success, body: bytes } };
+    }
     let parsed: unknown;
     try {
       const text = bytesToText(bytes, () => warnInvalidUtf8(shown));
       const input = { status, contentType, text, url: shown };
       if (responseType === 'text') parsed = checkTextResponse(input);
       else if (responseType === 'json') parsed = parseJsonResponse(input);
-      else parsed = { kind: 'json', value: parseJsonResponse(input) };
+      else if (responseType === 'bytes') {
+        parseJsonResponse(input);
+        parsed = bytes;
+      } else parsed = { kind: 'json', value: parseJsonResponse(input) };
     } catch (error) {
       if (!(error instanceof EtlError)) throw error;
       return {
@@ -401,7 +410,10 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
       const { failure } = result;
       reasons.push(failure.reason);
       const status = failure.error.status;
-      if (host && (status === 429 || status === 503)) host.throttled(status, failure.retryAfterMs);
+      // the host's controller may hold this request a round longer than the pause (a burst of refusals
+      // is sent again in rounds of its limit)
+      const turn =
+        host && (status === 429 || status === 503) ? host.throttled(status, failure.retryAfterMs) : undefined;
       if (failure.error.code === 'TIMEOUT') timeouts++;
       const decision = decideRetry({
         policy,
@@ -439,6 +451,8 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
       });
       try {
         await runtime.sleep(decision.delayMs, signal);
+        const round = turn?.() ?? 0;
+        if (round > 0) await runtime.sleep(round, signal);
       } catch (error) {
         throw abortedError(shown, error);
       }

@@ -47,9 +47,10 @@ export interface RequestOptions {
    * `json` (default) parses and checks the ArcGIS error envelopes; `text` returns the body as is;
    * `binary` (`f=pbf`) returns a `BinaryOrJson`: the bytes of a binary answer (passed through
    * `decodeBinary` when given), or the parsed JSON of a server that answered JSON instead. Error
-   * envelopes, HTML pages and error statuses throw as for `json`.
+   * envelopes, HTML pages and error statuses throw as for `json`. `bytes` (file downloads) returns
+   * the body's bytes (a Buffer) of any 2xx answer; one typed JSON is checked for an error envelope.
    */
-  responseType?: 'json' | 'text' | 'binary';
+  responseType?: 'json' | 'text' | 'binary' | 'bytes';
   /**
    * Decodes a binary answer inside the attempt. A TRUNCATED_RESPONSE (a body cut short) is retried
    * like a cut JSON body; any other error is permanent (no retry: the server sends that body).

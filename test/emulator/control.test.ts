@@ -24,7 +24,16 @@ describe('control endpoint /__emulator/', () => {
       faults: {},
       badLogins: 0,
       rejected: { invalidToken: 0, tokenRequired: 0 },
-      load: { peakConcurrency: 1, peakServing: 1, refused: {}, queued: 0, queueWaitMs: 0, maxQueueWaitMs: 0 },
+      load: {
+        peakConcurrency: 1,
+        peakServing: 1,
+        refused: {},
+        queued: 0,
+        queueWaitMs: 0,
+        maxQueueWaitMs: 0,
+        firstAt: expect.any(Number),
+        lastAt: expect.any(Number),
+      },
     });
     expect(stats).toEqual(emu.stats());
 

@@ -65,6 +65,10 @@ export function emulatorCommand(
     .option('--prefix <path>', 'server path prefix', '/arcgis')
     .option('--portal-prefix <path>', 'portal path prefix', '/portal')
     .option('--unsecured', 'serve generated layers without token security')
+    .option(
+      '--editable',
+      'generated layers are editable as hosted layers are: applyEdits, editFieldsInfo, extractChanges, attachments',
+    )
     .option('--federation', 'federate the server to the emulated portal (server tokens by exchange only)')
     .option('--owning-system-url <url>', 'claim another owning portal (to test NOT_FEDERATED)')
     .option('--legacy', 'behave like ArcGIS Server 10.0 (no currentVersion, plain-text getToken)')

@@ -5,18 +5,24 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import {
+  type AttachmentStats,
   type ConcurrencyStats,
   checkWritableFile,
   claimOutput,
+  downloadAttachments,
   EtlError,
+  type ExportOptions,
   type ExportStats,
   exportLayer,
   formatForOutput,
   mergePastedQuery,
   parsePastedLayerUrl,
+  parseSince,
   QUERY_FORMATS,
   type QueryFormat,
   type Runtime,
+  type SyncStats,
+  syncLayer,
   systemClock,
   WRITER_FORMATS,
   type WriterFormat,
@@ -51,6 +57,11 @@ export interface ExportFlags extends ConnectionFlags {
   overwrite?: boolean;
   csvExcelSafe?: boolean;
   statsJson?: string;
+  state?: string;
+  since?: string;
+  merge?: string;
+  deletes?: string;
+  attachments?: string;
 }
 
 /** Which options the user gave (not defaults): a pasted URL parameter may only conflict with those. */
@@ -100,7 +111,27 @@ export function exportCommand(
       '--csv-excel-safe',
       "CSV: prefix cells starting with = + - @ tab or CR with ' so spreadsheets do not run them as formulas (changes the data; off by default)",
     )
-    .option('--stats-json <file>', 'write the run figures as JSON to this file');
+    .option('--stats-json <file>', 'write the run figures as JSON to this file')
+    .option(
+      '--state <file>',
+      'incremental sync: without this file a full export that writes it; with it only the changes since (change tracking or edit tracking); replaced after success',
+    )
+    .option(
+      '--since <iso|epoch-ms>',
+      'only the features edited after this instant (server clock; needs edit tracking)',
+    )
+    .option(
+      '--merge <previous>',
+      'with --state/--since: the output is this previous full output (GeoJSON/GeoJSONSeq) with the changes applied',
+    )
+    .option(
+      '--deletes <file>',
+      'with --state/--since: the deleted OIDs (CSV) (default: <output>.deletes.csv)',
+    )
+    .option(
+      '--attachments <dir>',
+      'also download the attachments of the exported features into <dir>/<oid>/<id>-<name>, with manifest.json (a rerun skips complete files)',
+    );
   addConnectionOptions(command);
   command.action((layerUrl: string, flags: ExportFlags, self: Command) => {
     const given: GivenOption = (name) => self.getOptionValueSource(name) === 'cli';
@@ -145,6 +176,15 @@ async function runExport(
   }
   if (flags.resume && output === '-')
     throw new EtlError('USAGE', '--resume needs an output file, not stdout');
+  const syncing = flags.state !== undefined || flags.since !== undefined;
+  if (!syncing && (flags.merge !== undefined || flags.deletes !== undefined)) {
+    throw new EtlError('USAGE', '--merge and --deletes need --state or --since');
+  }
+  if (syncing && flags.resume)
+    throw new EtlError('USAGE', '--state/--since cannot be combined with --resume');
+  if (syncing && output === '-')
+    throw new EtlError('USAGE', '--state/--since need an output file, not stdout');
+  const since = flags.since === undefined ? undefined : parseSince(flags.since);
   const pasted = parsePastedLayerUrl(layerUrl);
   const query = mergePastedQuery(pasted, {
     where: given('where') ? flags.where : undefined,
@@ -156,6 +196,9 @@ async function runExport(
 
   // Every output is checked (and the target claimed) before any token or network call.
   const target = output === '-' ? '-' : resolve(io.cwd, output);
+  const mergePath = flags.merge === undefined ? undefined : resolve(io.cwd, flags.merge);
+  const statePath = flags.state === undefined ? undefined : resolve(io.cwd, flags.state);
+  if (statePath !== undefined) await checkWritableFile(statePath, 'the --state file');
   const statsPath = flags.statsJson ? resolve(io.cwd, flags.statsJson) : undefined;
   if (statsPath !== undefined) await checkWritableFile(statsPath, 'the --stats-json file');
   // The log file is opened before the output is claimed, so that a usage error in it never holds
@@ -164,7 +207,8 @@ async function runExport(
   let claim: Awaited<ReturnType<typeof claimOutput>>;
   try {
     claim = await claimOutput(target, {
-      overwrite: flags.overwrite === true,
+      // merging into the previous output replaces it
+      overwrite: flags.overwrite === true || (mergePath !== undefined && mergePath === target),
       resume: flags.resume === true,
       runtime,
     });
@@ -187,7 +231,7 @@ async function runExport(
     const emit = cliEmitter(io, verbosity, () => progress.done(), log);
     const { connection } = await openConnection(pasted.layerUrl, flags, io, emit, runtime);
     try {
-      const stats = await exportLayer({
+      const exportOptions: ExportOptions = {
         client: connection.client,
         layerUrl: pasted.layerUrl,
         output: target,
@@ -209,9 +253,37 @@ async function runExport(
         ...(output === '-' ? { stdout: io.stdout } : {}),
         onProgress: (p) => progress.update(p),
         ...(runtime ? { runtime } : {}),
-      });
+      };
+      let stats: ExportStats;
+      let synced: SyncStats | undefined;
+      if (syncing) {
+        synced = await syncLayer({
+          ...exportOptions,
+          statePath,
+          since,
+          merge: mergePath,
+          deletesPath: flags.deletes === undefined ? undefined : resolve(io.cwd, flags.deletes),
+        });
+        stats = synced.export;
+      } else {
+        stats = await exportLayer(exportOptions);
+      }
+      const attachments =
+        flags.attachments === undefined
+          ? undefined
+          : await downloadAttachments({
+              client: connection.client,
+              layerUrl: pasted.layerUrl,
+              dir: resolve(io.cwd, flags.attachments),
+              where: query.where,
+              ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
+              signal: interrupt.signal,
+            });
       progress.done();
-      if (verbosity !== 'quiet') io.stderr.write(`${summaryLine(stats, output)}\n`);
+      if (verbosity !== 'quiet') {
+        io.stderr.write(`${synced ? syncLine(synced, output) : summaryLine(stats, output)}\n`);
+        if (attachments) io.stderr.write(`${attachmentsLine(attachments)}\n`);
+      }
       if (statsPath !== undefined) {
         try {
           await writeFile(statsPath, `${JSON.stringify(statsJson(stats), null, 2)}\n`);
@@ -263,6 +335,29 @@ function concurrencyJson(c: ConcurrencyStats): Record<string, unknown> {
       retryAfterMs: Math.round(c.retryAfterMs),
     },
   };
+}
+
+export function syncLine(stats: SyncStats, output: string): string {
+  const what =
+    stats.mode === 'full'
+      ? `full export for sync (state by ${stats.state.mode === 'changes' ? 'change tracking' : 'edit tracking'})`
+      : `synced by ${stats.mode === 'changes' ? 'change tracking' : 'edit tracking'}`;
+  return (
+    [
+      what,
+      `${formatInt(stats.upserts)} inserted/updated`,
+      stats.deletes === undefined
+        ? 'deletes unknown (no previous OIDs)'
+        : `${formatInt(stats.deletes)} deleted`,
+      ...(stats.merged ? [`${formatInt(stats.features)} features after merge`] : []),
+      `${formatInt(stats.requests)} requests`,
+      formatDuration(stats.export.elapsedMs),
+    ].join(' · ') + ` → ${output}${stats.deletesPath ? ` (deletes: ${stats.deletesPath})` : ''}`
+  );
+}
+
+export function attachmentsLine(stats: AttachmentStats): string {
+  return `attachments: ${formatInt(stats.attachments)} (${formatInt(stats.downloaded)} downloaded, ${formatInt(stats.skipped)} already complete, ${formatInt(stats.bytes)} bytes, listed by ${stats.listing}) → ${stats.manifest}`;
 }
 
 export function summaryLine(stats: ExportStats, output: string): string {

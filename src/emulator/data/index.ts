@@ -5,6 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { EtlError } from '../../core/errors.js';
+import { EditableLayer } from '../edits/editable-layer.js';
 import type { EmulatedLayer, LayerCapabilities, LayerSpec } from '../types.js';
 import { generateLayerData } from './generate.js';
 import { geojsonToLayerData, loadGeojsonFile } from './geojson.js';
@@ -70,14 +71,15 @@ export function layerFromData(spec: LayerSpec, data: LayerData): DataLayer {
   });
 }
 
-/** One layer from a spec (generated or read from a GeoJSON file). */
-export async function createLayer(spec: LayerSpec): Promise<DataLayer> {
+/** One layer from a spec (generated or read from a GeoJSON file); editable when the spec says so. */
+export async function createLayer(spec: LayerSpec): Promise<EmulatedLayer> {
   validate(spec);
   const oidField = spec.objectIdField ?? 'OBJECTID';
   const data = spec.generate
     ? generateLayerData(spec.generate, oidField)
     : await loadGeojsonFile(spec.geojsonFile!, oidField);
-  return layerFromData(spec, data);
+  const layer = layerFromData(spec, data);
+  return spec.editing === undefined ? layer : new EditableLayer(layer, spec.editing);
 }
 
 /** A layer from an in-memory GeoJSON document (handy in tests). */

@@ -14,6 +14,7 @@ import { envelope, invalidToken, tokenRequired } from '../envelopes.js';
 import { geojsonZip, type LayerSelection, layerGeoJson, selectOids, shapefileZip } from '../replica/build.js';
 import { jsonReply, type Reply } from '../reply.js';
 import { type EmuRequest, param, requestToken } from '../request.js';
+import { featureServerUrl } from '../service-url.js';
 import { type EmulatorState, serverNow } from '../state.js';
 import { EmulatorQueryError } from '../types.js';
 import type { Job, JobFile } from './registry.js';
@@ -64,7 +65,7 @@ export function itemRoute(state: EmulatorState, req: EmuRequest, path: ItemPath)
           id: path.id,
           type: 'Feature Service',
           title: service,
-          url: `${req.origin}${state.options.prefix}/rest/services/${service}/FeatureServer`,
+          url: featureServerUrl(state, req, service),
         });
       }
       const job = exportJob(state, path.id);

@@ -13,6 +13,7 @@ import type { Reply } from '../reply.js';
 import { jsonReply } from '../reply.js';
 import { type EmuRequest, param } from '../request.js';
 import { authorize } from '../service-routes.js';
+import { featureServerUrl } from '../service-url.js';
 import { type EmulatorState, serverNow } from '../state.js';
 import { type EmulatedLayer, EmulatorQueryError } from '../types.js';
 import {
@@ -59,7 +60,7 @@ export function replicaRoute(state: EmulatorState, req: EmuRequest, path: Replic
   if (!layers) return invalidUrl();
   const denied = authorize(state, req, state.catalog.isSecured(path.service));
   if (denied) return denied;
-  const base = `${req.origin}${state.options.prefix}/rest/services/${encodeService(path.service)}/FeatureServer`;
+  const base = featureServerUrl(state, req, path.service);
   switch (path.kind) {
     case 'createReplica':
       return createReplica(state, req, layers, base);
@@ -208,8 +209,4 @@ function parseLayerIds(raw: string | undefined): number[] | undefined {
     .filter((s) => s !== '');
   if (!ids.every((s) => /^\d+$/.test(s))) return undefined;
   return ids.map(Number);
-}
-
-function encodeService(service: string): string {
-  return service.split('/').map(encodeURIComponent).join('/');
 }

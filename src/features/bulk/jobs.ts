@@ -7,7 +7,7 @@
 import type { ArcGISClient } from '../../client/arcgis-client.js';
 import { EtlError, isEtlError } from '../../core/errors.js';
 import type { Runtime } from '../../core/time.js';
-import { type JobState, type PollResult, pollJob } from '../jobs/poll.js';
+import { type JobState, type JobStatus, jobStatusState, type PollResult, pollJob } from '../jobs/poll.js';
 
 export interface JobLayer {
   id: number;
@@ -72,7 +72,7 @@ export async function runReplicaJob(options: ReplicaJobOptions): Promise<PollRes
     check: async () => {
       try {
         return replicaState(
-          await client.request(statusUrl, {}, { method: 'GET', ...(signal ? { signal } : {}) }),
+          await client.request<JobStatus>(statusUrl, {}, { method: 'GET', ...(signal ? { signal } : {}) }),
         );
       } catch (error) {
         // a status answered with an error envelope: the job is gone or failed
@@ -86,19 +86,12 @@ export async function runReplicaJob(options: ReplicaJobOptions): Promise<PollRes
   });
 }
 
-function replicaState(body: unknown): JobState<string> {
-  const b = (body ?? {}) as { status?: unknown; resultUrl?: unknown; error?: { message?: unknown } };
-  const status = typeof b.status === 'string' ? b.status : undefined;
-  if (status === 'Completed') {
-    const url = stringOf(b.resultUrl);
-    if (!url) throw new EtlError('INVALID_RESPONSE', 'The replica job completed without a resultUrl');
-    return { state: 'done', value: url };
-  }
-  if (status === 'Failed' || status === 'CompletedWithErrors') {
-    const message = typeof b.error?.message === 'string' ? b.error.message : `its status is ${status}`;
-    return { state: 'failed', message };
-  }
-  return { state: 'running', ...(status ? { status } : {}) };
+function replicaState(body: JobStatus): JobState<string> {
+  const state = jobStatusState(body);
+  if (state.state !== 'done') return state;
+  const url = stringOf(body.resultUrl);
+  if (!url) throw new EtlError('INVALID_RESPONSE', 'The replica job completed without a resultUrl');
+  return { state: 'done', value: url };
 }
 
 export interface ItemJobOptions extends Common {
@@ -180,20 +173,14 @@ export async function runItemJob(options: ItemJobOptions): Promise<PollResult<It
     return await pollJob<ItemJob>({
       what: `export job of item ${options.itemId}`,
       check: async () => {
-        const body = await client.request<{ status?: unknown; statusMessage?: unknown }>(
-          `${userUrl}/items/${exportItemId}/status`,
-          { jobId, jobType: 'export' },
-          { method: 'GET', ...withSignal },
+        const state = jobStatusState(
+          await client.request<JobStatus>(
+            `${userUrl}/items/${exportItemId}/status`,
+            { jobId, jobType: 'export' },
+            { method: 'GET', ...withSignal },
+          ),
         );
-        const status = typeof body.status === 'string' ? body.status.toLowerCase() : undefined;
-        if (status === 'completed') return { state: 'done', value: job };
-        if (status === 'failed') {
-          return {
-            state: 'failed',
-            message: typeof body.statusMessage === 'string' ? body.statusMessage : 'status failed',
-          };
-        }
-        return { state: 'running', ...(status ? { status } : {}) };
+        return state.state === 'done' ? { state: 'done', value: job } : state;
       },
       ...pollSettings(options),
     });
