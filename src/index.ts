@@ -73,6 +73,15 @@ export { realSleep, seededRandom, systemClock } from './core/time.js';
 export type { AttachmentEntry, AttachmentOptions, AttachmentStats } from './features/attachments/download.js';
 export { downloadAttachments, MANIFEST_NAME } from './features/attachments/download.js';
 export { safeFileName } from './features/attachments/names.js';
+// bulk export jobs (createReplica, item exports)
+export type {
+  BulkLayerStats,
+  BulkOptions,
+  BulkServerFormat,
+  BulkStats,
+  BulkVia,
+} from './features/bulk/bulk.js';
+export { BULK_SERVER_FORMATS, bulkExport } from './features/bulk/bulk.js';
 export type { DomainMode, LayerDomains } from './features/domains.js';
 export { DOMAIN_MODES, layerDomains, validateDomainMode } from './features/domains.js';
 export type { ExportOptions, ExportProgress, ExportStats } from './features/export.js';
@@ -96,8 +105,16 @@ export { geometryToWkt } from './features/geometry/wkt.js';
 export { geometryFilter, MAX_QUERY_VERTICES } from './features/geometry-filter.js';
 export type { GeometryOptions } from './features/geometry-options.js';
 export { geometryParams } from './features/geometry-options.js';
-export type { JobStatus, PollJobOptions, PollJobResult } from './features/jobs/poll.js';
-export { pollJob } from './features/jobs/poll.js';
+export type {
+  JobState,
+  JobStatus,
+  PollOptions,
+  PollResult,
+  PollSchedule,
+  PollStatusUrlOptions,
+  PollStatusUrlResult,
+} from './features/jobs/poll.js';
+export { jobStatusState, pollJob, pollStatusUrl } from './features/jobs/poll.js';
 export type { LayerInfo } from './features/metadata.js';
 export { fetchLayerInfo, normalizeLayerUrl } from './features/metadata.js';
 export type { ClaimOutputOptions, OutputClaim } from './features/output-claim.js';

@@ -34,6 +34,10 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   EXTRACTION_INCOMPLETE: EXIT.incomplete,
   DUPLICATE_FEATURE: EXIT.incomplete,
   ABORTED: EXIT.interrupted,
+  ITEM_NOT_FOUND: EXIT.notFound,
+  // the server lacks what the chosen mode needs (Sync for createReplica; edit or change tracking)
+  SYNC_NOT_ENABLED: EXIT.usage,
+  SYNC_UNSUPPORTED: EXIT.usage,
 };
 
 export function exitCodeFor(error: unknown): number {

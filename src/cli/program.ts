@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import type { EmulatorHandle } from '../emulator/index.js';
 import { type Runtime, redact } from '../index.js';
 import { refuseSecretFlags, scrubParserMessage } from './argv-guard.js';
+import { bulkCommand } from './commands/bulk.js';
 import { demoCommand } from './commands/demo.js';
 import { emulatorCommand } from './commands/emulator.js';
 import { exportCommand } from './commands/export.js';
@@ -72,6 +73,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 authentication, 4 not found, 5 incomplet
     );
   const commands = [
     exportCommand(io, run, options.runtime),
+    bulkCommand(io, run, options.runtime),
     infoCommand(io, run, options.runtime),
     tokenCommand(io, run, options.runtime),
     demoCommand(io, run, options.runtime),

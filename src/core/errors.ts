@@ -49,10 +49,16 @@ export const ERROR_CODES = [
   'CHECKPOINT_INVALID',
   'OUTPUT_ERROR',
   'OUTPUT_BUSY',
-  // incremental sync, attachments and server jobs (issue 16)
+  // server jobs (createReplica, item exports, async extractChanges): bulk and sync
+  'JOB_FAILED',
+  'JOB_TIMEOUT',
+  // bulk export jobs (createReplica, item exports)
+  'SYNC_NOT_ENABLED',
+  'ITEM_NOT_FOUND',
+  'DOWNLOAD_INVALID',
+  // incremental sync, attachments (issue 16)
   'SYNC_UNSUPPORTED',
   'SYNC_STATE_INVALID',
-  'JOB_FAILED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

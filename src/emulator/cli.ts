@@ -79,6 +79,8 @@ export interface EmulatorCliFlags {
   owningSystemUrl?: string;
   /** Behave like ArcGIS Server 10.0 (legacy getToken only). */
   legacy?: boolean;
+  /** Export jobs run this many ms on the server clock. */
+  jobMs?: Num;
 }
 
 export function emulatorCommandOptions(flags: EmulatorCliFlags): EmulatorOptions {
@@ -117,6 +119,9 @@ export function emulatorCommandOptions(flags: EmulatorCliFlags): EmulatorOptions
     ...defined('capacity', optionalInt(flags.capacity, 'capacity', 1)),
     ...defined('queueLimit', optionalInt(flags.queueLimit, 'queue-limit', 0)),
     ...defined('refuseStatus', refuseStatus(flags.refuseStatus)),
+    ...(flags.jobMs === undefined
+      ? {}
+      : { jobs: { durationMs: optionalNumber(flags.jobMs, 'job-ms') ?? 0 } }),
   };
   return options;
 }

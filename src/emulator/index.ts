@@ -9,6 +9,8 @@ import type { EmulatorHandle, EmulatorOptions } from './types.js';
 export { apiKeysFrom, describeEmulator, type EmulatorCliFlags, emulatorCommandOptions } from './cli.js';
 // editable layers (issue 16: h-sync)
 export type { EditingSpec } from './edits/editable-layer.js';
+// bulk export jobs (createReplica, item exports)
+export type { JobFault, JobOptions } from './jobs/registry.js';
 export { serveEmulator } from './server.js';
 export type {
   EmulatedLayer,

@@ -5,10 +5,12 @@
 import { matchEditingRoute } from './edits/paths.js';
 import { htmlPage } from './html.js';
 import { portalInfoRoute, portalRootRoute, restInfoRoute } from './info-routes.js';
+import { itemRoute, parseItemPath } from './jobs/item-routes.js';
 import { authorizeRoute } from './oauth-authorize.js';
 import { revokeTokenRoute } from './oauth-revoke.js';
 import { oauthTokenRoute } from './oauth-token.js';
 import { communitySelfRoute, portalSelfRoute } from './portal-routes.js';
+import { parseReplicaPath, replicaRoute } from './replica/routes.js';
 import { htmlReply, type Reply } from './reply.js';
 import type { EmuRequest } from './request.js';
 import { parseServicePath, routeName, servicesRoute } from './service-routes.js';
@@ -46,9 +48,16 @@ export function matchRoute(state: EmulatorState, rawPath: string): Route {
     }
     if (rest === '/tokens') return { name: 'tokens', handle: tokensRootRoute };
     if (rest === '/rest/services' || rest.startsWith('/rest/services/')) {
-      const editing = matchEditingRoute(rest.slice('/rest/services'.length));
+      const sub = rest.slice('/rest/services'.length);
+      // `…/FeatureServer/jobs/{id}` is one path for two kinds of job (as on ArcGIS): the replica
+      // registry answers its own ids, every other id is an extractChanges job (edits/routes.ts)
+      const replica = parseReplicaPath(sub);
+      if (replica && (replica.kind !== 'replicaStatus' || state.jobs.get(replica.jobId))) {
+        return { name: replica.kind, handle: (s, r) => replicaRoute(s, r, replica) };
+      }
+      const editing = matchEditingRoute(sub);
       if (editing) return editing;
-      const parsed = parseServicePath(rest.slice('/rest/services'.length));
+      const parsed = parseServicePath(sub);
       return { name: routeName(parsed), handle: (s, r) => servicesRoute(s, r, parsed) };
     }
   }
@@ -61,6 +70,8 @@ export function matchRoute(state: EmulatorState, rawPath: string): Route {
     }
     const portalRoute = PORTAL_ROUTES[rest.toLowerCase()];
     if (portalRoute) return portalRoute;
+    const item = parseItemPath(rest);
+    if (item) return { name: item.kind, handle: (s, r) => itemRoute(s, r, item) };
   }
   return notFound;
 }

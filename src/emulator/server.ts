@@ -18,12 +18,14 @@ import { CONTROL_PREFIX, controlRoute } from './control-routes.js';
 import { unexpected } from './envelopes.js';
 import { FaultInjector } from './faults.js';
 import { owningSystemUrl, registerPortal } from './federation.js';
+import { type JobOptions, JobRegistry } from './jobs/registry.js';
 import { LockoutTracker } from './lockout.js';
 import { OAuthGrants } from './oauth-grants.js';
 import { resolveOptions } from './options.js';
 import { buildRequest, type EmuRequest, readBodyBuffer } from './request.js';
 import { matchRoute, type Route } from './router.js';
 import { sendReply, sendReset, sendTruncated } from './send.js';
+import { encodeService } from './service-url.js';
 import { type EmulatorState, serverNow } from './state.js';
 import { StatsCounter } from './stats.js';
 import { TokenRegistry } from './tokens.js';
@@ -66,6 +68,7 @@ export async function serveEmulator(
     clockOffsetMs: resolved.clockOffsetMs,
     securedServer,
     grants: new OAuthGrants(),
+    jobs: new JobRegistry(options.jobs),
     origin: '',
   };
   const scheme = resolved.tls ? 'https' : 'http';
@@ -139,6 +142,7 @@ export async function serveEmulator(
     layerUrl: (service, id = 0) => `${restUrl}/services/${encodeService(service)}/FeatureServer/${id}`,
     ...control,
     setFaults: (faults: FaultOptions, seed?: number) => control.setFaults(faults, seed),
+    setJobs: (jobs: JobOptions) => state.jobs.set(jobs),
     layer(service, id = 0) {
       const layer = state.catalog.layer(service, id);
       if (!layer) throw new EtlError('LAYER_NOT_FOUND', `The emulator has no layer ${service}/${id}`);
@@ -234,8 +238,4 @@ function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return host.includes(':') ? `[${host}]` : host;
-}
-
-function encodeService(service: string): string {
-  return service.split('/').map(encodeURIComponent).join('/');
 }

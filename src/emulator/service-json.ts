@@ -1,6 +1,9 @@
 /**
  * The JSON of the services directory, FeatureServer and MapServer resources.
  */
+import { EditableLayer } from './edits/editable-layer.js';
+import { serviceItemId } from './jobs/item-routes.js';
+import { syncServiceJson } from './replica/capability.js';
 import type { EmulatedLayer } from './types.js';
 
 export const CURRENT_VERSION = 11.1;
@@ -68,17 +71,30 @@ function common(list: LayerSummary[]): Record<string, unknown> {
 
 export function featureServerJson(layers: readonly EmulatedLayer[]): Record<string, unknown> {
   const list = summaries(layers);
+  const sync = syncServiceJson(layers);
   return {
     ...common(list),
     hasVersionedData: false,
     supportsDisconnectedEditing: false,
     hasStaticData: true,
-    capabilities: 'Query',
     allowGeometryUpdates: false,
     syncEnabled: false,
     layers: list.filter((s) => !isTable(s)).map(layerEntry),
     tables: list.filter(isTable).map(layerEntry),
+    ...sync,
+    capabilities: serviceCapabilities(layers, sync.syncEnabled === true),
+    ...(layers[0] ? { serviceItemId: serviceItemId(layers[0].service) } : {}),
   };
+}
+
+/** Query; Create/Update/Delete/Editing and ChangeTracking when a layer is editable; Sync. */
+function serviceCapabilities(layers: readonly EmulatedLayer[], sync: boolean): string {
+  const editable = layers.filter((l) => l instanceof EditableLayer);
+  const caps = ['Query'];
+  if (editable.length > 0) caps.push('Create', 'Update', 'Delete', 'Editing');
+  if (editable.some((l) => l.editing.changeTracking)) caps.push('ChangeTracking');
+  if (sync) caps.push('Sync');
+  return caps.join(',');
 }
 
 export function mapServerJson(service: string, layers: readonly EmulatedLayer[]): Record<string, unknown> {

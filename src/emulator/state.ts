@@ -4,6 +4,7 @@
 import type { CapacityGate } from './capacity.js';
 import type { Catalog } from './catalog.js';
 import type { FaultInjector } from './faults.js';
+import type { JobRegistry } from './jobs/registry.js';
 import type { LockoutTracker } from './lockout.js';
 import type { OAuthGrants } from './oauth-grants.js';
 import type { ResolvedOptions } from './options.js';
@@ -20,6 +21,8 @@ export interface EmulatorState {
   readonly capacity: CapacityGate;
   readonly catalog: Catalog;
   readonly grants: OAuthGrants;
+  /** Export jobs: createReplica (async) and portal item exports. */
+  readonly jobs: JobRegistry;
   /** `http(s)://host:port` as the server was started (set once listening). */
   origin: string;
   /** Server clock skew in ms (changeable at run time). */

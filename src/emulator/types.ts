@@ -4,6 +4,7 @@
  */
 import type { EsriGeometryType, LayerMetadata } from '../core/protocol.js';
 import type { EditingSpec } from './edits/editable-layer.js';
+import type { JobOptions } from './jobs/registry.js';
 
 export type GeneratedGeometry =
   | 'point'
@@ -38,6 +39,8 @@ export interface LayerCapabilities {
   geojson?: boolean;
   /** f=pbf (FeatureCollection protocol buffers, 10.7+ / ArcGIS Online) supported (default true). */
   pbf?: boolean;
+  /** Sync (createReplica) offered; the service is sync-enabled when all its layers are (default true). */
+  sync?: boolean;
 }
 
 export type PbfQuirk = 'int32';
@@ -233,6 +236,8 @@ export interface EmulatorOptions {
   queueLimit?: number;
   /** How a query beyond the queue is refused: 429 with Retry-After (default) or 503. */
   refuseStatus?: 429 | 503;
+  /** Export jobs (createReplica async, item exports): duration, failure, faults on polls and downloads. */
+  jobs?: JobOptions;
 }
 
 /** The query load the server saw. */
@@ -293,6 +298,8 @@ export interface EmulatorHandle {
   /** Replaces the faults; with `seed`, the fault draws start again from it. */
   setFaults(faults: FaultOptions, seed?: number): void;
   setClockOffset(ms: number): void;
+  /** Replaces the export job settings (jobs already submitted keep their duration and outcome). */
+  setJobs(jobs: JobOptions): void;
   /** OAuth endpoints, federation and legacy settings, as served. */
   readonly auth: EmulatorAuthInfo;
   /** The source features of a layer, for test comparisons: OID → attributes and geometry. */

@@ -84,7 +84,7 @@ describe('services directory', () => {
     expect(fs).toMatchObject({
       currentVersion: 11.1,
       maxRecordCount: 700,
-      capabilities: 'Query',
+      capabilities: 'Query,Sync', // generated layers are sync-enabled by default
       tables: [],
     });
     expect((fs.layers as { id: number }[]).map((l) => l.id)).toEqual([0, 2]);

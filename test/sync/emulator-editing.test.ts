@@ -1,12 +1,12 @@
 /**
  * The emulator's editable layers: applyEdits (rollbackOnFailure), edit fields on the server's
- * (skewed) clock, extractChanges with serverGens (sync and async through pollJob), attachments.
+ * (skewed) clock, extractChanges with serverGens (sync and async through pollStatusUrl), attachments.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEtlError } from '../../src/core/errors.js';
 import { emulatorCommandOptions } from '../../src/emulator/cli.js';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
-import { pollJob } from '../../src/features/jobs/poll.js';
+import { pollStatusUrl } from '../../src/features/jobs/poll.js';
 import { pointLayer, rig, startSecured } from '../extract/helpers.js';
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
@@ -106,7 +106,7 @@ describe('editable emulator layers', () => {
       async: true,
     });
     const sleeps: number[] = [];
-    const done = await pollJob({
+    const done = await pollStatusUrl({
       client: r.client,
       statusUrl: job.statusUrl,
       runtime: { sleep: async (ms) => void sleeps.push(ms) },

@@ -1,10 +1,10 @@
 /**
- * pollJob across token expiry: an async extractChanges job polled while the server clock passes
+ * pollStatusUrl across token expiry: an async extractChanges job polled while the server clock passes
  * several token lifetimes completes, with the token refreshed (the job lives on the server).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
-import { pollJob } from '../../src/features/jobs/poll.js';
+import { pollStatusUrl } from '../../src/features/jobs/poll.js';
 import { pointLayer, rig, startSecured } from '../extract/helpers.js';
 
 let now = Date.UTC(2026, 4, 1);
@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => emu.stop());
 
-describe('pollJob', () => {
+describe('pollStatusUrl', () => {
   it('keeps polling with a refreshed token when the job outlives it', async () => {
     const r = rig(emu, { authRuntime: { clock: { now: () => now } } });
     const serviceUrl = emu.layerUrl('Job').replace(/\/0$/, '');
@@ -30,7 +30,7 @@ describe('pollJob', () => {
       async: true,
     });
     const generatedBefore = r.auth!.stats.generated;
-    const done = await pollJob({
+    const done = await pollStatusUrl({
       client: r.client,
       statusUrl,
       // each wait passes five minutes on the server: every poll needs a new token
@@ -53,9 +53,9 @@ describe('pollJob', () => {
   it('a failed job is JOB_FAILED with one line, and a job that never ends times out', async () => {
     const { EtlError } = await import('../../src/core/errors.js');
     const fake = (status: string) =>
-      ({ request: async () => ({ status }) }) as unknown as Parameters<typeof pollJob>[0]['client'];
+      ({ request: async () => ({ status }) }) as unknown as Parameters<typeof pollStatusUrl>[0]['client'];
     await expect(
-      pollJob({
+      pollStatusUrl({
         client: fake('Failed'),
         statusUrl: 'http://127.0.0.1/x',
         runtime: { sleep: async () => {} },
@@ -63,7 +63,7 @@ describe('pollJob', () => {
     ).rejects.toSatisfy((e) => e instanceof EtlError && e.code === 'JOB_FAILED');
     let t = 0;
     await expect(
-      pollJob({
+      pollStatusUrl({
         client: fake('InProgress'),
         statusUrl: 'http://127.0.0.1/x',
         timeoutMs: 10_000,
@@ -74,6 +74,9 @@ describe('pollJob', () => {
           },
         },
       }),
-    ).rejects.toThrow(/did not complete within 10 s/);
+    ).rejects.toSatisfy(
+      (e) =>
+        e instanceof EtlError && e.code === 'JOB_TIMEOUT' && /did not finish within 10 s/.test(e.message),
+    );
   });
 });

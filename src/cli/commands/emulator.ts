@@ -109,6 +109,10 @@ export function emulatorCommand(
     .option('--empty-statistics', 'answer outStatistics with {}')
     .option('--offset-depth <n>', 'honour resultOffset only up to n (deeper: an empty page)')
     .option('--null-geometries <share>', 'share (0..1) of generated features with a null geometry')
+    .option(
+      '--job-ms <ms>',
+      'export jobs (createReplica async, item exports) run this long on the server clock (default 0)',
+    )
     .action((opts: Record<string, unknown>) =>
       run(
         (async () => {

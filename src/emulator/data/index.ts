@@ -34,6 +34,7 @@ function capabilities(spec: LayerSpec): Required<LayerCapabilities> {
     statistics: c.statistics !== false,
     geojson: c.geojson !== false,
     pbf: c.pbf !== false,
+    sync: c.sync !== false,
   };
 }
 

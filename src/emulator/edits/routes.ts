@@ -7,6 +7,7 @@ import { envelope, invalidUrl } from '../envelopes.js';
 import { jsonReply, type Reply } from '../reply.js';
 import { type EmuRequest, param } from '../request.js';
 import { authorize } from '../service-routes.js';
+import { featureServerUrl } from '../service-url.js';
 import { type EmulatorState, serverNow } from '../state.js';
 import { editableLayer, type LayerRef } from './access.js';
 import { EditableLayer } from './editable-layer.js';
@@ -81,11 +82,6 @@ function jobsOf(state: EmulatorState): Map<string, Job> {
   return jobs;
 }
 
-function serviceUrl(state: EmulatorState, req: EmuRequest, service: string): string {
-  const path = service.split('/').map(encodeURIComponent).join('/');
-  return `${req.origin}${state.options.prefix}/rest/services/${path}/FeatureServer`;
-}
-
 export function extractChangesRoute(state: EmulatorState, req: EmuRequest, service: string): Reply {
   const layers = state.catalog.service(service);
   if (!layers) return invalidUrl();
@@ -142,7 +138,7 @@ export function extractChangesRoute(state: EmulatorState, req: EmuRequest, servi
   if (!bool(param(req, 'async'), false)) return jsonReply(result);
   const jobId = randomUUID().replaceAll('-', '');
   jobsOf(state).set(jobId, { service, pending: JOB_POLLS, result });
-  return jsonReply({ statusUrl: `${serviceUrl(state, req, service)}/jobs/${jobId}` });
+  return jsonReply({ statusUrl: `${featureServerUrl(state, req, service)}/jobs/${jobId}` });
 }
 
 function jobOf(state: EmulatorState, req: EmuRequest, service: string, jobId: string): Job | Reply {
@@ -162,7 +158,7 @@ export function jobStatusRoute(state: EmulatorState, req: EmuRequest, service: s
   return jsonReply({
     status: 'Completed',
     responseType: 'esriDataChangesResponseTypeEdits',
-    resultUrl: `${serviceUrl(state, req, service)}/jobs/${jobId}/result`,
+    resultUrl: `${featureServerUrl(state, req, service)}/jobs/${jobId}/result`,
   });
 }
 

@@ -1,12 +1,12 @@
 /**
  * `extractChanges` on the layer's FeatureServer: the OIDs inserted, updated and deleted since a
  * serverGen, and the serverGen they bring the output to. Asked for asynchronously; a job is polled
- * (pollJob) and its result downloaded with the token; a server that answers at once is read as is.
+ * (pollStatusUrl) and its result downloaded with the token; a server that answers at once is read as is.
  */
 import type { ArcGISClient } from '../../client/arcgis-client.js';
 import { EtlError } from '../../core/errors.js';
 import type { Runtime } from '../../core/time.js';
-import { pollJob } from '../jobs/poll.js';
+import { pollStatusUrl } from '../jobs/poll.js';
 
 export interface ChangeSet {
   serverGen: number;
@@ -94,7 +94,8 @@ export async function extractChanges(options: {
     signal,
   );
   if (typeof body.statusUrl !== 'string') return parseChanges(body, layerId, false);
-  const { status } = await pollJob({
+  const { status } = await pollStatusUrl({
+    what: 'extractChanges job',
     client: options.client,
     statusUrl: body.statusUrl,
     signal: options.signal,
