@@ -66,7 +66,13 @@ async function clientChild([tool, layerUrl, output, expected]) {
   const start = performance.now();
   let features = 0;
   let concurrency;
-  if (tool === 'etl-c1' || tool === 'etl-c4' || tool === 'etl-c4-json' || tool === 'etl-adaptive') {
+  if (
+    tool === 'etl-c1' ||
+    tool === 'etl-c4' ||
+    tool === 'etl-c8' ||
+    tool === 'etl-c4-json' ||
+    tool === 'etl-adaptive'
+  ) {
     const { createTransport } = await import('../dist/http/transport.js');
     const { ArcGISClient } = await import('../dist/client/arcgis-client.js');
     const { exportLayer } = await import('../dist/features/export.js');
@@ -78,7 +84,7 @@ async function clientChild([tool, layerUrl, output, expected]) {
       output,
       format: 'geojsonseq',
       // etl-adaptive: the default, adaptive concurrency
-      ...(tool === 'etl-adaptive' ? {} : { concurrency: tool === 'etl-c1' ? 1 : 4 }),
+      ...(tool === 'etl-adaptive' ? {} : { concurrency: tool === 'etl-c1' ? 1 : tool === 'etl-c8' ? 8 : 4 }),
       queryFormat: tool === 'etl-c4-json' ? 'json' : 'auto',
     });
     features = stats.features;

@@ -40,6 +40,7 @@ export class CapacityGate {
       return { admitted: false };
     }
     this.#inFlight++;
+    this.#stats.firstAt ??= systemClock.now();
     this.#stats.peakConcurrency = Math.max(this.#stats.peakConcurrency, this.#inFlight);
     if (this.#serving >= this.#capacity) {
       const queuedAt = systemClock.now();
@@ -59,6 +60,7 @@ export class CapacityGate {
         if (released) return;
         released = true;
         this.#inFlight--;
+        this.#stats.lastAt = systemClock.now();
         const next = this.#queue.shift();
         // the instance goes straight to the next in line
         if (next) next();

@@ -253,6 +253,9 @@ export interface EmulatorLoadStats {
   /** Total and longest time queries waited for an instance, in ms. */
   queueWaitMs: number;
   maxQueueWaitMs: number;
+  /** Epoch ms of the first query admitted and of the last one answered (since the last reset). */
+  firstAt?: number;
+  lastAt?: number;
 }
 
 export interface EmulatorStats {

@@ -3,18 +3,24 @@
  *
  * A real ArcGIS Server has a fixed number of service instances; beyond them, queries queue (the
  * latency grows, the throughput does not) or are refused (429/503). The controller measures, in
- * windows of about two rounds of requests, the throughput (features/s) and the mean latency:
- * - it starts at `initial` (4) and doubles while a step up brings at least half of the throughput
- *   it should, then bisects between the last step that paid and the first that did not; settled, it
- *   probes one step at a time. A step pays when it brings half of its ideal throughput gain and the
- *   latency shows no queue (Vegas: in-flight × (1 − base
- *   latency / latency) < 0.75 requests waiting);
+ * windows of about three rounds of requests, the throughput (features/s) and the mean latency:
+ * - it starts at `initial` (4) in slow start: every answer that shows no queue (its latency under
+ *   1.5 × the fastest single request) adds one to the limit, so the limit doubles every round trip
+ *   while the server keeps up. The first answers that did wait in the server's queue end the slow
+ *   start with Little's law: a request that spent `latency` in a system holding `n` requests (its
+ *   mean in flight over its life) saw the server finish n / latency requests per ms, so the server
+ *   serves n × fastest / latency at once: its capacity. The limit is set there (a short export is at
+ *   capacity after two or three round trips; the overshoot only queued, it did not cost throughput);
+ * - settled, it probes one step at a time. A step pays when it brings half of its ideal throughput
+ *   gain and the latency shows no queue (Vegas: in-flight × (1 − base latency / latency) < 0.75
+ *   requests waiting);
  * - a step that brings no throughput is undone, and the controller settles: it holds its limit,
  *   and probes one higher every few windows; settled, it steps down when the latency shows a queue
  *   (Vegas: in-flight × (1 − base latency / latency) ≥ 1.5 requests waiting);
- * - a 429 or 503 cuts the limit to ¾ at once (the refusals of requests sent before that cut do
- *   not cut again), pauses every request to the host
- *   for the `Retry-After`, and caps probing below the refused limit for a while (doubling each time);
+ * - a 429 or 503 cuts the limit at once to the requests the server accepted (those in flight but the
+ *   ones refused in the same burst), at most to ¾; each further refusal of that burst takes one
+ *   more off. It pauses every request to the host for the `Retry-After`, and holds the limit at
+ *   most at the cut for a while (doubling each time), so that probing does not hit the refusal again;
  * - it never goes above `max` (16 by default), nor below `min`.
  * `pinned` fixes the limit (the throttling is still counted and Retry-After still honoured).
  *
@@ -41,6 +47,10 @@ const CEILING_MS = 30_000;
 const MAX_CEILING_MS = 10 * 60_000;
 /** Windows skipped at the start: the first always, up to three more while the pool fills up. */
 const WARMUP_WINDOWS = 4;
+/** An answer slower than this × the fastest one waited in the server's queue (slow start). */
+const START_QUEUE_RATIO = 1.5;
+/** Queued answers in a row that end the slow start (at least; half a round: their median estimate). */
+const START_QUEUED_ANSWERS = 2;
 /** Timeline points kept in the stats. */
 const MAX_TIMELINE = 200;
 
@@ -78,6 +88,13 @@ export interface ConcurrencySample {
   end(outcome: { features?: number | undefined; ok: boolean }): void;
 }
 
+/**
+ * What a refused request waits, after the Retry-After pause, before it is sent again: ask when the
+ * pause is over (ms; 0 for most).
+ */
+export type RetryTurn = () => number;
+const NO_WAIT: RetryTurn = () => 0;
+
 /** What the ordered pool asks: how many tasks may run at once now. */
 export interface ConcurrencyLimit {
   limit(): number;
@@ -104,7 +121,21 @@ export class ConcurrencyController implements ConcurrencyLimit {
   #inFlight = 0;
   #waiters: Array<() => void> = [];
   #window: Window;
-  #phase: 'growing' | 'shrinking' | 'settled' = 'growing';
+  #phase: 'starting' | 'growing' | 'shrinking' | 'settled' = 'starting';
+  /** ∫ in-flight dt since the start (ms × requests): a request's mean in flight over its life. */
+  #area = 0;
+  /** Answers seen in slow start, and the capacity estimates of the queued ones in a row. */
+  #startAnswers = 0;
+  #startEstimates: number[] = [];
+  #startAtMax = 0;
+  /** Latencies of the slow start's answers that did not queue: the service time. */
+  #startUnqueued: number[] = [];
+  /** The largest answer (features) of the slow start. */
+  #startPageSize = 0;
+  /** Windows skipped after the slow start (its queued requests still drain). */
+  #skipWindows = 0;
+  /** A burst of refusals: in flight when it began, and refusals in it. */
+  #burst = { inFlight: 0, refusals: 0 };
   /** Some step up has paid (or a look down ended): no more looking down. */
   #everPaid = false;
   #lastChangeAt = 0;
@@ -167,6 +198,8 @@ export class ConcurrencyController implements ConcurrencyLimit {
     const startedAt = this.#clock.now();
     this.#startedAt ??= startedAt;
     this.#accrue();
+    const areaAtStart = this.#area;
+    const limitAtStart = this.#limit;
     this.#inFlight++;
     let ended = false;
     return {
@@ -174,8 +207,10 @@ export class ConcurrencyController implements ConcurrencyLimit {
         if (ended) return;
         ended = true;
         this.#accrue();
+        const lived = this.#clock.now() - startedAt;
+        const meanInFlight = lived > 0 ? (this.#area - areaAtStart) / lived : this.#inFlight;
         this.#inFlight--;
-        if (ok) this.#record(startedAt, features);
+        if (ok) this.#record(startedAt, features, meanInFlight, limitAtStart);
         this.#wake();
       },
     };
@@ -211,10 +246,12 @@ export class ConcurrencyController implements ConcurrencyLimit {
   }
 
   /**
-   * The server refused a request (429 or 503): the limit is cut (once per window) and, with a
-   * Retry-After, the whole pool waits that long.
+   * The server refused a request (429 or 503): the limit is cut (once per burst) and, with a
+   * Retry-After, the whole pool waits that long. Returns, to ask when the pause is over, how much
+   * longer this request waits before it is sent again (0, or its round in a burst larger than the
+   * limit: the refused requests go again in rounds of the cut limit, one service time apart).
    */
-  throttled(status: number, retryAfterMs?: number | undefined): void {
+  throttled(status: number, retryAfterMs?: number | undefined): RetryTurn {
     const now = this.#clock.now();
     if (status === 429) this.#http429++;
     else this.#http503++;
@@ -226,17 +263,57 @@ export class ConcurrencyController implements ConcurrencyLimit {
         this.#pausedUntil = until;
       }
     }
-    // the other refusals of requests sent before this cut say nothing new
-    if (this.pinned || now < this.#noCutUntil) return;
+    if (this.pinned) return NO_WAIT;
+    if (now < this.#noCutUntil) {
+      // a refusal of the same burst (sent before the cut): one fewer accepted, nothing else new
+      this.#burst.refusals++;
+      if (this.#burst.inFlight > 0)
+        this.#cutTo(Math.min(this.#limit, this.#burst.inFlight - this.#burst.refusals));
+      return this.#turn(this.#burst.refusals - 1);
+    }
+    if (this.#inFlight > this.#limit) {
+      // more in flight than the limit: refused requests of an earlier burst sent again, beyond the
+      // limit already cut; they say nothing new about it. Each waits its round.
+      this.#burst.refusals++;
+      return this.#turn(this.#burst.refusals - 1);
+    }
     const refused = this.#limit;
     if (refused >= this.#ceiling) this.#ceilingMs = Math.min(MAX_CEILING_MS, this.#ceilingMs * 2);
-    this.#ceiling = refused;
     this.#ceilingUntil = now + this.#ceilingMs;
-    const base = this.#latencies.length > 0 ? Math.min(...this.#latencies) : 0;
+    const base =
+      this.#latencies.length > 0
+        ? Math.min(...this.#latencies)
+        : Number.isFinite(this.#fastest)
+          ? this.#fastest
+          : 0;
     this.#noCutUntil = Math.max(this.#pausedUntil, now + base);
-    this.#set(Math.min(refused - 1, Math.floor(refused * 0.75)));
+    // the server accepted the requests in flight but this one: that many it serves (or queues)
+    this.#burst = { inFlight: this.#inFlight, refusals: 1 };
+    const cut = Math.min(refused - 1, Math.floor(refused * 0.75));
+    this.#cutTo(this.#inFlight > 0 ? Math.min(cut, this.#inFlight - 1) : cut);
     this.#settle();
     this.#window = this.#newWindow();
+    return NO_WAIT;
+  }
+
+  /**
+   * Extra wait, after the Retry-After, of the `index`-th refused request of a burst: the refused
+   * ones are sent again in rounds of the (cut) limit, one service time apart, not all at once into
+   * the same refusal.
+   */
+  #turn(index: number): RetryTurn {
+    // asked when the pause is over: the burst is complete and the limit cut to what was accepted
+    return () => {
+      const service = this.#latencies.length > 0 ? Math.min(...this.#latencies) : this.#fastest;
+      if (!Number.isFinite(service)) return 0;
+      return Math.floor(index / Math.max(1, this.#limit)) * service;
+    };
+  }
+
+  /** Cuts to `limit`, and holds growth at most there for the ceiling's time. */
+  #cutTo(limit: number): void {
+    this.#set(limit);
+    this.#ceiling = this.#limit + 1;
   }
 
   snapshot(): ConcurrencyStats {
@@ -256,13 +333,19 @@ export class ConcurrencyController implements ConcurrencyLimit {
   /** Adds the in-flight area since the last change. */
   #accrue(): void {
     const now = this.#clock.now();
-    this.#window.inFlightArea += this.#inFlight * (now - this.#lastChangeAt);
+    const area = this.#inFlight * (now - this.#lastChangeAt);
+    this.#window.inFlightArea += area;
+    this.#area += area;
     this.#lastChangeAt = now;
   }
 
-  #record(startedAt: number, features: number | undefined): void {
+  #record(startedAt: number, features: number | undefined, meanInFlight: number, limitAtStart: number): void {
     if (this.pinned) return;
     const now = this.#clock.now();
+    if (this.#phase === 'starting') {
+      this.#slowStart(now - startedAt, meanInFlight, features, limitAtStart);
+      return;
+    }
     const w = this.#window;
     w.completions++;
     w.units += features ?? 1;
@@ -285,9 +368,70 @@ export class ConcurrencyController implements ConcurrencyLimit {
       return;
     }
     this.#warmup = 0;
+    if (this.#skipWindows > 0) {
+      this.#skipWindows--;
+      this.#window = this.#newWindow();
+      return;
+    }
     // Little's law: throughput = in flight / latency, in features (smoother than counting answers)
     const throughput = latency > 0 ? (inFlight / (latency / 1000)) * (w.units / w.completions) : 0;
     this.#decide(throughput, latency, inFlight);
+  }
+
+  /** One answer in slow start: no queue, one more; queued answers, the capacity by Little's law. */
+  #slowStart(
+    latency: number,
+    meanInFlight: number,
+    features: number | undefined,
+    limitAtStart: number,
+  ): void {
+    // the service time grows with the page: only answers of about the largest size are compared
+    // (a probe of one feature, or the last short page, is not a page's latency)
+    const size = features ?? 1;
+    if (size > 2 * this.#startPageSize) {
+      this.#startPageSize = size;
+      this.#startAnswers = 0;
+      this.#fastest = Number.POSITIVE_INFINITY;
+      this.#startUnqueued = [];
+      this.#startEstimates = [];
+    } else if (size < this.#startPageSize / 2) {
+      return;
+    }
+    this.#startAnswers++;
+    this.#fastest = Math.min(this.#fastest, latency);
+    const queued = this.#startAnswers > 1 && latency > 0 && latency >= START_QUEUE_RATIO * this.#fastest;
+    if (!queued) {
+      this.#startUnqueued.push(latency);
+      if (this.#startUnqueued.length > 4 * this.#max) this.#startUnqueued.shift();
+      // grow only a limit in use (the request lived with its limit about full): the probes an export
+      // sends one at a time before its pool starts say nothing about more at once
+      if (meanInFlight < limitAtStart - 1) return;
+      const next = this.#growTo(this.#limit + 1);
+      if (next > this.#limit) this.#set(next);
+      // at the maximum: the requests sent there answer without a queue (two rounds) → settled there
+      else if (++this.#startAtMax >= 2 * this.#limit) this.#endStart();
+      return;
+    }
+    // the mean of the answers that did not queue (the first ones may have paid for a cold start)
+    const fast = this.#startUnqueued.filter((l) => l < START_QUEUE_RATIO * this.#fastest);
+    const service = fast.reduce((a, b) => a + b, 0) / fast.length;
+    this.#startEstimates.push((meanInFlight * service) / latency);
+    // the first queued answers waited least (the queue was still building) and over-estimate, a
+    // slow service under-estimates: the median of half a round
+    if (this.#startEstimates.length < Math.max(START_QUEUED_ANSWERS, this.#limit / 2)) return;
+    const sorted = [...this.#startEstimates].sort((a, b) => a - b);
+    const estimate = sorted[Math.floor(sorted.length / 2)]!;
+    this.#set(Math.min(this.#limit, Math.round(estimate)));
+    // the service time without a queue is the base latency of the settled controller's Vegas rule
+    this.#latencies.push(service);
+    this.#endStart();
+  }
+
+  #endStart(): void {
+    this.#settle();
+    this.#warmup = 0;
+    this.#skipWindows = 1;
+    this.#window = this.#newWindow();
   }
 
   #decide(throughput: number, latency: number, inFlight: number): void {

@@ -410,7 +410,10 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
       const { failure } = result;
       reasons.push(failure.reason);
       const status = failure.error.status;
-      if (host && (status === 429 || status === 503)) host.throttled(status, failure.retryAfterMs);
+      // the host's controller may hold this request a round longer than the pause (a burst of refusals
+      // is sent again in rounds of its limit)
+      const turn =
+        host && (status === 429 || status === 503) ? host.throttled(status, failure.retryAfterMs) : undefined;
       if (failure.error.code === 'TIMEOUT') timeouts++;
       const decision = decideRetry({
         policy,
@@ -448,6 +451,8 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
       });
       try {
         await runtime.sleep(decision.delayMs, signal);
+        const round = turn?.() ?? 0;
+        if (round > 0) await runtime.sleep(round, signal);
       } catch (error) {
         throw abortedError(shown, error);
       }

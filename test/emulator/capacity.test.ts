@@ -49,6 +49,9 @@ describe('emulator capacity (the server model)', () => {
     expect(load.refused).toEqual({});
     // three rounds of two
     expect(elapsed).toBeGreaterThanOrEqual(170);
+    // the span of the queries at the server: the first admitted to the last answered (three rounds)
+    expect(load.lastAt! - load.firstAt!).toBeGreaterThanOrEqual(170);
+    expect(load.lastAt! - load.firstAt!).toBeLessThanOrEqual(elapsed + 5);
   });
 
   it('refuses queries beyond the queue limit with 429 and Retry-After', async () => {

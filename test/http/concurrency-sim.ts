@@ -114,10 +114,10 @@ export function simulate(
       sends.push([clock.t, true]);
       const retryAfter = server.retryAfterMs ?? 1000;
       at(clock.t + 2, () => {
-        controller.throttled(429, retryAfter);
+        const turn = controller.throttled(429, retryAfter);
         pauses.push([clock.t, clock.t + retryAfter]);
-        // the transport sends it again after the Retry-After, within the same sample
-        at(clock.t + retryAfter, () => send(sample));
+        // the transport sends it again after the Retry-After (and its round), within the same sample
+        at(clock.t + retryAfter, () => at(clock.t + turn(), () => send(sample)));
         at(clock.t + retryAfter, pump);
       });
     }
