@@ -49,6 +49,13 @@ const MAX_CEILING_MS = 10 * 60_000;
 const WARMUP_WINDOWS = 4;
 /** An answer slower than this × the fastest one waited in the server's queue (slow start). */
 const START_QUEUE_RATIO = 1.5;
+/**
+ * The clock's resolution (ms): a latency below it reads 0. Ratios to the fastest answer are taken
+ * against at least one tick, and a service time below a tick counts as half of one (a local server
+ * answering within the millisecond made the fastest 0, every later answer "queued", and the service
+ * time the mean of no answers: NaN, and the limit with it).
+ */
+const TICK_MS = 1;
 /** Queued answers in a row that end the slow start (at least; half a round: their median estimate). */
 const START_QUEUED_ANSWERS = 2;
 /** Timeline points kept in the stats. */
@@ -399,7 +406,8 @@ export class ConcurrencyController implements ConcurrencyLimit {
     }
     this.#startAnswers++;
     this.#fastest = Math.min(this.#fastest, latency);
-    const queued = this.#startAnswers > 1 && latency > 0 && latency >= START_QUEUE_RATIO * this.#fastest;
+    const fastest = Math.max(TICK_MS, this.#fastest);
+    const queued = this.#startAnswers > 1 && latency >= START_QUEUE_RATIO * fastest;
     if (!queued) {
       this.#startUnqueued.push(latency);
       if (this.#startUnqueued.length > 4 * this.#max) this.#startUnqueued.shift();
@@ -413,8 +421,9 @@ export class ConcurrencyController implements ConcurrencyLimit {
       return;
     }
     // the mean of the answers that did not queue (the first ones may have paid for a cold start)
-    const fast = this.#startUnqueued.filter((l) => l < START_QUEUE_RATIO * this.#fastest);
-    const service = fast.reduce((a, b) => a + b, 0) / fast.length;
+    const fast = this.#startUnqueued.filter((l) => l < START_QUEUE_RATIO * fastest);
+    if (fast.length === 0) return;
+    const service = Math.max(TICK_MS / 2, fast.reduce((a, b) => a + b, 0) / fast.length);
     this.#startEstimates.push((meanInFlight * service) / latency);
     // the first queued answers waited least (the queue was still building) and over-estimate, a
     // slow service under-estimates: the median of half a round
@@ -536,7 +545,11 @@ export class ConcurrencyController implements ConcurrencyLimit {
 
   /** Requests estimated waiting, against the fastest single request: more than 1.5 is a queue. */
   #queuedAtStart(latency: number, inFlight: number): boolean {
-    return Number.isFinite(this.#fastest) && inFlight * (1 - this.#fastest / latency) >= QUEUE_HIGH;
+    return (
+      Number.isFinite(this.#fastest) &&
+      latency > 0 &&
+      inFlight * (1 - Math.max(TICK_MS, this.#fastest) / latency) >= QUEUE_HIGH
+    );
   }
 
   #canGrow(): boolean {
@@ -559,6 +572,8 @@ export class ConcurrencyController implements ConcurrencyLimit {
   }
 
   #set(limit: number): void {
+    // never a limit that is not a number: `inFlight < NaN` would hold every request forever
+    if (!Number.isFinite(limit)) return;
     const next = Math.min(this.#max, Math.max(this.#min, limit));
     if (next === this.#limit) return;
     this.#limit = next;

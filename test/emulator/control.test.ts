@@ -24,8 +24,19 @@ describe('control endpoint /__emulator/', () => {
       faults: {},
       badLogins: 0,
       rejected: { invalidToken: 0, tokenRequired: 0 },
-      load: { peakConcurrency: 1, peakServing: 1, refused: {}, queued: 0, queueWaitMs: 0, maxQueueWaitMs: 0 },
+      load: {
+        peakConcurrency: 1,
+        peakServing: 1,
+        refused: {},
+        queued: 0,
+        queueWaitMs: 0,
+        maxQueueWaitMs: 0,
+        // the span of the queries: epoch ms of the first admitted and of the last answered
+        firstAt: expect.any(Number),
+        lastAt: expect.any(Number),
+      },
     });
+    expect(stats.load.lastAt! - stats.load.firstAt!).toBeGreaterThanOrEqual(0);
     expect(stats).toEqual(emu.stats());
 
     expect((await call(`${control}/revoke-all`, { method: 'POST' })).json()).toEqual({ ok: true });

@@ -203,6 +203,28 @@ describe('ConcurrencyController on a recorded trace', () => {
     expect(c.snapshot()).toMatchObject({ min: 2, final: 2, throttled: { http429: 5 } });
   });
 
+  it('slow start after an answer within the clock tick (0 ms): the limit stays a number, acquire is served', async () => {
+    // a local server answers a page within the millisecond: the fastest latency is 0, every later
+    // answer looked queued and the service time (the answers below 1.5 × 0) was the mean of none:
+    // NaN, and the limit with it (acquire never served again; the ordered pool started no more tasks)
+    const time = new FakeTime(0);
+    const c = new ConcurrencyController({ clock: time, sleep: time.sleep });
+    const first = c.begin();
+    first.end({ features: 20, ok: true });
+    for (let i = 0; i < 4; i++) {
+      const round = Array.from({ length: c.limit() }, () => c.begin());
+      await time.advance(3);
+      for (const s of round) s.end({ features: 20, ok: true });
+      expect(Number.isInteger(c.limit())).toBe(true);
+    }
+    expect(c.limit()).toBeGreaterThanOrEqual(1);
+    expect(c.limit()).toBeLessThanOrEqual(16);
+    const sample = await c.acquire();
+    sample.end({ features: 20, ok: true });
+    expect(c.inFlight).toBe(0);
+    expect(c.snapshot().timeline.every(([, l]) => Number.isInteger(l))).toBe(true);
+  });
+
   it('acquire holds requests beyond the limit until one ends', async () => {
     const time = new FakeTime(0);
     const c = new ConcurrencyController({ clock: time, sleep: time.sleep, pinned: 2 });
