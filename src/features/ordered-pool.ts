@@ -21,7 +21,11 @@ export async function* orderedPool<T, R>(
   options: OrderedPoolOptions,
 ): AsyncGenerator<R, void, undefined> {
   const source = options.concurrency;
-  const concurrency = () => Math.max(1, Math.floor(typeof source === 'number' ? source : source.limit()));
+  const concurrency = () => {
+    const limit = Math.floor(typeof source === 'number' ? source : source.limit());
+    // a limit that is not a number (a controller's fault) never ends the pool early: one at a time
+    return Number.isFinite(limit) ? Math.max(1, limit) : 1;
+  };
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal?.reason);
   if (options.signal?.aborted) throw options.signal.reason;

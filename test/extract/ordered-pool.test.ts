@@ -15,6 +15,26 @@ function deferred<T>() {
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 describe('orderedPool', () => {
+  it('a limit that is not a number runs one task at a time and still runs every task', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const pool = orderedPool(
+      Array.from({ length: 6 }, (_, i) => i),
+      async (i) => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await tick();
+        inFlight--;
+        return i;
+      },
+      { concurrency: { limit: () => Number.NaN } },
+    );
+    const results: number[] = [];
+    for await (const r of pool) results.push(r);
+    expect(results).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(peak).toBe(1);
+  });
+
   it('asks an adaptive limit again before each start', async () => {
     let limit = 2;
     let inFlight = 0;
