@@ -1,9 +1,12 @@
 /**
- * GeoJSON geometry → ISO WKB (little endian; Z types are 1000 + type), with its 2D envelope, for
- * the binary formats (GeoPackage, GeoParquet). Lines and polygons can be promoted to their multi
- * type, so that a layer has one geometry type (an Esri polyline or polygon layer mixes single and
- * multi parts). A missing Z on a Z layer is written as 0.
+ * GeoJSON geometry → WKB, the one encoder of the binary outputs: ISO WKB (little endian; Z types
+ * are 1000 + type), with its 2D envelope, for GeoPackage and GeoParquet; or, with an `srid`,
+ * PostGIS EWKB (little endian; the Z flag 0x80000000 on every geometry, the SRID flag and the SRID
+ * on the outer one). Lines and polygons can be promoted to their multi type, so that a layer has
+ * one geometry type (an Esri polyline or polygon layer mixes single and multi parts). A missing Z
+ * on a Z layer is written as 0; a Z beyond a 2D layer is not kept.
  */
+import { EtlError } from '../core/errors.js';
 import type { GeoJSONGeometry, Position } from '../features/geometry/types.js';
 
 export type WkbType = 'Point' | 'LineString' | 'Polygon' | 'MultiPoint' | 'MultiLineString' | 'MultiPolygon';
@@ -16,6 +19,15 @@ const CODES: Readonly<Record<WkbType, number>> = {
   MultiLineString: 5,
   MultiPolygon: 6,
 };
+const EWKB_Z = 0x80000000;
+const EWKB_SRID = 0x20000000;
+
+export interface WkbOptions {
+  /** Writes EWKB with this SRID (PostGIS) instead of ISO WKB. */
+  srid?: number;
+  /** Throws INVALID_GEOMETRY for a position without x and y numbers (input not checked before). */
+  checkPositions?: boolean;
+}
 
 export interface Envelope {
   minX: number;
@@ -65,26 +77,36 @@ function positionCount(geometry: GeoJSONGeometry): { positions: number; parts: n
 }
 
 class WkbOut {
-  readonly view: DataView;
-  readonly bytes: Uint8Array;
-  offset = 0;
   minX = Number.POSITIVE_INFINITY;
   minY = Number.POSITIVE_INFINITY;
   maxX = Number.NEGATIVE_INFINITY;
   maxY = Number.NEGATIVE_INFINITY;
+  readonly #srid: number | undefined;
+  readonly #check: boolean;
 
   constructor(
-    size: number,
+    readonly view: DataView,
+    public offset: number,
     readonly hasZ: boolean,
+    options: WkbOptions | undefined,
   ) {
-    this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
+    this.#srid = options?.srid;
+    this.#check = options?.checkPositions === true;
   }
 
-  header(type: WkbType): void {
+  header(type: WkbType, outer: boolean): void {
     this.view.setUint8(this.offset, 1);
-    this.view.setUint32(this.offset + 1, CODES[type] + (this.hasZ ? 1000 : 0), true);
-    this.offset += 5;
+    if (this.#srid === undefined) {
+      this.view.setUint32(this.offset + 1, CODES[type] + (this.hasZ ? 1000 : 0), true);
+      this.offset += 5;
+    } else if (outer) {
+      this.view.setUint32(this.offset + 1, (CODES[type] | (this.hasZ ? EWKB_Z : 0) | EWKB_SRID) >>> 0, true);
+      this.view.setUint32(this.offset + 5, this.#srid, true);
+      this.offset += 9;
+    } else {
+      this.view.setUint32(this.offset + 1, (CODES[type] | (this.hasZ ? EWKB_Z : 0)) >>> 0, true);
+      this.offset += 5;
+    }
   }
 
   count(n: number): void {
@@ -95,6 +117,9 @@ class WkbOut {
   position(p: Position): void {
     const x = p[0]!;
     const y = p[1]!;
+    if (this.#check && (typeof x !== 'number' || typeof y !== 'number')) {
+      throw new EtlError('INVALID_GEOMETRY', 'A position without x and y numbers');
+    }
     this.view.setFloat64(this.offset, x, true);
     this.view.setFloat64(this.offset + 8, y, true);
     this.offset += 16;
@@ -119,13 +144,26 @@ class WkbOut {
   }
 }
 
-/** ISO WKB of a geometry (see the module comment), with its envelope. */
-export function toWkb(geometry: GeoJSONGeometry, hasZ: boolean): EncodedGeometry {
+/** The most bytes `writeWkb` writes for a geometry. */
+export function wkbSize(geometry: GeoJSONGeometry, hasZ: boolean, options?: WkbOptions): number {
   const { positions, parts } = positionCount(geometry);
-  // header + count for each part and sub-geometry, generously
-  const size = 9 + parts * 9 + positions * (hasZ ? 24 : 16);
-  const out = new WkbOut(size, hasZ);
-  out.header(geometry.type);
+  // header (+ SRID) + count for each part and sub-geometry, generously
+  return 9 + parts * 9 + positions * (hasZ ? 24 : 16) + (options?.srid === undefined ? 0 : 4);
+}
+
+/**
+ * Writes the WKB (or EWKB) of a geometry into `view` at `offset`, which has `wkbSize` bytes free;
+ * returns the offset after it and the geometry's 2D envelope.
+ */
+export function writeWkb(
+  view: DataView,
+  offset: number,
+  geometry: GeoJSONGeometry,
+  hasZ: boolean,
+  options?: WkbOptions,
+): { end: number; envelope: Envelope | undefined } {
+  const out = new WkbOut(view, offset, hasZ, options);
+  out.header(geometry.type, true);
   switch (geometry.type) {
     case 'Point':
       out.position(geometry.coordinates);
@@ -139,26 +177,33 @@ export function toWkb(geometry: GeoJSONGeometry, hasZ: boolean): EncodedGeometry
     case 'MultiPoint':
       out.count(geometry.coordinates.length);
       for (const p of geometry.coordinates) {
-        out.header('Point');
+        out.header('Point', false);
         out.position(p);
       }
       break;
     case 'MultiLineString':
       out.count(geometry.coordinates.length);
       for (const line of geometry.coordinates) {
-        out.header('LineString');
+        out.header('LineString', false);
         out.positions(line);
       }
       break;
     case 'MultiPolygon':
       out.count(geometry.coordinates.length);
       for (const polygon of geometry.coordinates) {
-        out.header('Polygon');
+        out.header('Polygon', false);
         out.rings(polygon);
       }
       break;
   }
   const envelope =
     out.minX <= out.maxX ? { minX: out.minX, minY: out.minY, maxX: out.maxX, maxY: out.maxY } : undefined;
-  return { wkb: out.bytes.subarray(0, out.offset), type: geometry.type, envelope };
+  return { end: out.offset, envelope };
+}
+
+/** The WKB of a geometry (see the module comment), with its envelope. */
+export function toWkb(geometry: GeoJSONGeometry, hasZ: boolean, options?: WkbOptions): EncodedGeometry {
+  const bytes = new Uint8Array(wkbSize(geometry, hasZ, options));
+  const { end, envelope } = writeWkb(new DataView(bytes.buffer), 0, geometry, hasZ, options);
+  return { wkb: bytes.subarray(0, end), type: geometry.type, envelope };
 }
