@@ -76,56 +76,116 @@ function positionCount(geometry: GeoJSONGeometry): { positions: number; parts: n
   }
 }
 
-class WkbOut {
+/** Writes WKB (or EWKB, see WkbOptions) into a DataView; one instance serves many geometries. */
+export class WkbWriter {
   minX = Number.POSITIVE_INFINITY;
   minY = Number.POSITIVE_INFINITY;
   maxX = Number.NEGATIVE_INFINITY;
   maxY = Number.NEGATIVE_INFINITY;
+  #view: DataView = new DataView(new ArrayBuffer(0));
+  #offset = 0;
+  readonly #hasZ: boolean;
   readonly #srid: number | undefined;
   readonly #check: boolean;
 
-  constructor(
-    readonly view: DataView,
-    public offset: number,
-    readonly hasZ: boolean,
-    options: WkbOptions | undefined,
-  ) {
+  constructor(hasZ: boolean, options?: WkbOptions) {
+    this.#hasZ = hasZ;
     this.#srid = options?.srid;
     this.#check = options?.checkPositions === true;
   }
 
-  header(type: WkbType, outer: boolean): void {
-    this.view.setUint8(this.offset, 1);
+  /** The most bytes `write` writes for a geometry. */
+  size(geometry: GeoJSONGeometry): number {
+    const { positions, parts } = positionCount(geometry);
+    // header (+ SRID) + count for each part and sub-geometry, generously
+    return 9 + parts * 9 + positions * (this.#hasZ ? 24 : 16) + (this.#srid === undefined ? 0 : 4);
+  }
+
+  /** Writes a geometry at `offset` of `view` (with `size` bytes free there); returns the offset after it. */
+  write(view: DataView, offset: number, geometry: GeoJSONGeometry): number {
+    this.#view = view;
+    this.#offset = offset;
+    this.minX = Number.POSITIVE_INFINITY;
+    this.minY = Number.POSITIVE_INFINITY;
+    this.maxX = Number.NEGATIVE_INFINITY;
+    this.maxY = Number.NEGATIVE_INFINITY;
+    this.#header(geometry.type, true);
+    switch (geometry.type) {
+      case 'Point':
+        this.#position(geometry.coordinates);
+        break;
+      case 'LineString':
+        this.#positions(geometry.coordinates);
+        break;
+      case 'Polygon':
+        this.#rings(geometry.coordinates);
+        break;
+      case 'MultiPoint':
+        this.#count(geometry.coordinates.length);
+        for (const p of geometry.coordinates) {
+          this.#header('Point', false);
+          this.#position(p);
+        }
+        break;
+      case 'MultiLineString':
+        this.#count(geometry.coordinates.length);
+        for (const line of geometry.coordinates) {
+          this.#header('LineString', false);
+          this.#positions(line);
+        }
+        break;
+      case 'MultiPolygon':
+        this.#count(geometry.coordinates.length);
+        for (const polygon of geometry.coordinates) {
+          this.#header('Polygon', false);
+          this.#rings(polygon);
+        }
+        break;
+    }
+    return this.#offset;
+  }
+
+  /** The 2D envelope of the last geometry written; undefined when it was empty. */
+  envelope(): Envelope | undefined {
+    return this.minX <= this.maxX
+      ? { minX: this.minX, minY: this.minY, maxX: this.maxX, maxY: this.maxY }
+      : undefined;
+  }
+
+  #header(type: WkbType, outer: boolean): void {
+    const view = this.#view;
+    view.setUint8(this.#offset, 1);
     if (this.#srid === undefined) {
-      this.view.setUint32(this.offset + 1, CODES[type] + (this.hasZ ? 1000 : 0), true);
-      this.offset += 5;
+      view.setUint32(this.#offset + 1, CODES[type] + (this.#hasZ ? 1000 : 0), true);
+      this.#offset += 5;
     } else if (outer) {
-      this.view.setUint32(this.offset + 1, (CODES[type] | (this.hasZ ? EWKB_Z : 0) | EWKB_SRID) >>> 0, true);
-      this.view.setUint32(this.offset + 5, this.#srid, true);
-      this.offset += 9;
+      view.setUint32(this.#offset + 1, (CODES[type] | (this.#hasZ ? EWKB_Z : 0) | EWKB_SRID) >>> 0, true);
+      view.setUint32(this.#offset + 5, this.#srid, true);
+      this.#offset += 9;
     } else {
-      this.view.setUint32(this.offset + 1, (CODES[type] | (this.hasZ ? EWKB_Z : 0)) >>> 0, true);
-      this.offset += 5;
+      view.setUint32(this.#offset + 1, (CODES[type] | (this.#hasZ ? EWKB_Z : 0)) >>> 0, true);
+      this.#offset += 5;
     }
   }
 
-  count(n: number): void {
-    this.view.setUint32(this.offset, n, true);
-    this.offset += 4;
+  #count(n: number): void {
+    this.#view.setUint32(this.#offset, n, true);
+    this.#offset += 4;
   }
 
-  position(p: Position): void {
+  #position(p: Position): void {
     const x = p[0]!;
     const y = p[1]!;
     if (this.#check && (typeof x !== 'number' || typeof y !== 'number')) {
       throw new EtlError('INVALID_GEOMETRY', 'A position without x and y numbers');
     }
-    this.view.setFloat64(this.offset, x, true);
-    this.view.setFloat64(this.offset + 8, y, true);
-    this.offset += 16;
-    if (this.hasZ) {
-      this.view.setFloat64(this.offset, p[2] ?? 0, true);
-      this.offset += 8;
+    const view = this.#view;
+    view.setFloat64(this.#offset, x, true);
+    view.setFloat64(this.#offset + 8, y, true);
+    this.#offset += 16;
+    if (this.#hasZ) {
+      view.setFloat64(this.#offset, p[2] ?? 0, true);
+      this.#offset += 8;
     }
     if (x < this.minX) this.minX = x;
     if (x > this.maxX) this.maxX = x;
@@ -133,77 +193,21 @@ class WkbOut {
     if (y > this.maxY) this.maxY = y;
   }
 
-  positions(ps: readonly Position[]): void {
-    this.count(ps.length);
-    for (const p of ps) this.position(p);
+  #positions(ps: readonly Position[]): void {
+    this.#count(ps.length);
+    for (const p of ps) this.#position(p);
   }
 
-  rings(rings: readonly Position[][]): void {
-    this.count(rings.length);
-    for (const ring of rings) this.positions(ring);
+  #rings(rings: readonly Position[][]): void {
+    this.#count(rings.length);
+    for (const ring of rings) this.#positions(ring);
   }
-}
-
-/** The most bytes `writeWkb` writes for a geometry. */
-export function wkbSize(geometry: GeoJSONGeometry, hasZ: boolean, options?: WkbOptions): number {
-  const { positions, parts } = positionCount(geometry);
-  // header (+ SRID) + count for each part and sub-geometry, generously
-  return 9 + parts * 9 + positions * (hasZ ? 24 : 16) + (options?.srid === undefined ? 0 : 4);
-}
-
-/**
- * Writes the WKB (or EWKB) of a geometry into `view` at `offset`, which has `wkbSize` bytes free;
- * returns the offset after it and the geometry's 2D envelope.
- */
-export function writeWkb(
-  view: DataView,
-  offset: number,
-  geometry: GeoJSONGeometry,
-  hasZ: boolean,
-  options?: WkbOptions,
-): { end: number; envelope: Envelope | undefined } {
-  const out = new WkbOut(view, offset, hasZ, options);
-  out.header(geometry.type, true);
-  switch (geometry.type) {
-    case 'Point':
-      out.position(geometry.coordinates);
-      break;
-    case 'LineString':
-      out.positions(geometry.coordinates);
-      break;
-    case 'Polygon':
-      out.rings(geometry.coordinates);
-      break;
-    case 'MultiPoint':
-      out.count(geometry.coordinates.length);
-      for (const p of geometry.coordinates) {
-        out.header('Point', false);
-        out.position(p);
-      }
-      break;
-    case 'MultiLineString':
-      out.count(geometry.coordinates.length);
-      for (const line of geometry.coordinates) {
-        out.header('LineString', false);
-        out.positions(line);
-      }
-      break;
-    case 'MultiPolygon':
-      out.count(geometry.coordinates.length);
-      for (const polygon of geometry.coordinates) {
-        out.header('Polygon', false);
-        out.rings(polygon);
-      }
-      break;
-  }
-  const envelope =
-    out.minX <= out.maxX ? { minX: out.minX, minY: out.minY, maxX: out.maxX, maxY: out.maxY } : undefined;
-  return { end: out.offset, envelope };
 }
 
 /** The WKB of a geometry (see the module comment), with its envelope. */
 export function toWkb(geometry: GeoJSONGeometry, hasZ: boolean, options?: WkbOptions): EncodedGeometry {
-  const bytes = new Uint8Array(wkbSize(geometry, hasZ, options));
-  const { end, envelope } = writeWkb(new DataView(bytes.buffer), 0, geometry, hasZ, options);
-  return { wkb: bytes.subarray(0, end), type: geometry.type, envelope };
+  const writer = new WkbWriter(hasZ, options);
+  const bytes = new Uint8Array(writer.size(geometry));
+  const end = writer.write(new DataView(bytes.buffer), 0, geometry);
+  return { wkb: bytes.subarray(0, end), type: geometry.type, envelope: writer.envelope() };
 }

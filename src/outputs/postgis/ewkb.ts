@@ -6,7 +6,7 @@
  */
 import { EtlError } from '../../core/errors.js';
 import type { GeoJSONGeometry } from '../../features/geometry/types.js';
-import { promoted, type WkbOptions, wkbSize, writeWkb } from '../wkb.js';
+import { promoted, WkbWriter } from '../wkb.js';
 import type { CopyBuffer } from './copy-buffer.js';
 
 export type PostgisGeometryType = 'Point' | 'MultiPoint' | 'MultiLineString' | 'MultiPolygon';
@@ -19,21 +19,19 @@ export interface GeometryInput {
 
 export class EwkbWriter {
   readonly #type: PostgisGeometryType;
-  readonly #z: boolean;
-  readonly #options: WkbOptions;
+  readonly #wkb: WkbWriter;
 
   constructor(type: PostgisGeometryType, hasZ: boolean, srid: number) {
     this.#type = type;
-    this.#z = hasZ;
-    this.#options = { srid, checkPositions: true };
+    this.#wkb = new WkbWriter(hasZ, { srid, checkPositions: true });
   }
 
   /** Writes the geometry as one COPY field (length, then EWKB). */
   field(out: CopyBuffer, geometry: GeometryInput): void {
     const fitted = this.#fit(geometry);
     const at = out.startField();
-    out.ensure(wkbSize(fitted, this.#z, this.#options));
-    out.pos = writeWkb(out.dv, out.pos, fitted, this.#z, this.#options).end;
+    out.ensure(this.#wkb.size(fitted));
+    out.pos = this.#wkb.write(out.dv, out.pos, fitted);
     out.endField(at);
   }
 
