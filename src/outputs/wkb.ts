@@ -1,9 +1,12 @@
 /**
- * GeoJSON geometry → ISO WKB (little endian; Z types are 1000 + type), with its 2D envelope, for
- * the binary formats (GeoPackage, GeoParquet). Lines and polygons can be promoted to their multi
- * type, so that a layer has one geometry type (an Esri polyline or polygon layer mixes single and
- * multi parts). A missing Z on a Z layer is written as 0.
+ * GeoJSON geometry → WKB, the one encoder of the binary outputs: ISO WKB (little endian; Z types
+ * are 1000 + type), with its 2D envelope, for GeoPackage and GeoParquet; or, with an `srid`,
+ * PostGIS EWKB (little endian; the Z flag 0x80000000 on every geometry, the SRID flag and the SRID
+ * on the outer one). Lines and polygons can be promoted to their multi type, so that a layer has
+ * one geometry type (an Esri polyline or polygon layer mixes single and multi parts). A missing Z
+ * on a Z layer is written as 0; a Z beyond a 2D layer is not kept.
  */
+import { EtlError } from '../core/errors.js';
 import type { GeoJSONGeometry, Position } from '../features/geometry/types.js';
 
 export type WkbType = 'Point' | 'LineString' | 'Polygon' | 'MultiPoint' | 'MultiLineString' | 'MultiPolygon';
@@ -16,6 +19,15 @@ const CODES: Readonly<Record<WkbType, number>> = {
   MultiLineString: 5,
   MultiPolygon: 6,
 };
+const EWKB_Z = 0x80000000;
+const EWKB_SRID = 0x20000000;
+
+export interface WkbOptions {
+  /** Writes EWKB with this SRID (PostGIS) instead of ISO WKB. */
+  srid?: number;
+  /** Throws INVALID_GEOMETRY for a position without x and y numbers (input not checked before). */
+  checkPositions?: boolean;
+}
 
 export interface Envelope {
   minX: number;
@@ -64,43 +76,116 @@ function positionCount(geometry: GeoJSONGeometry): { positions: number; parts: n
   }
 }
 
-class WkbOut {
-  readonly view: DataView;
-  readonly bytes: Uint8Array;
-  offset = 0;
+/** Writes WKB (or EWKB, see WkbOptions) into a DataView; one instance serves many geometries. */
+export class WkbWriter {
   minX = Number.POSITIVE_INFINITY;
   minY = Number.POSITIVE_INFINITY;
   maxX = Number.NEGATIVE_INFINITY;
   maxY = Number.NEGATIVE_INFINITY;
+  #view: DataView = new DataView(new ArrayBuffer(0));
+  #offset = 0;
+  readonly #hasZ: boolean;
+  readonly #srid: number | undefined;
+  readonly #check: boolean;
 
-  constructor(
-    size: number,
-    readonly hasZ: boolean,
-  ) {
-    this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
+  constructor(hasZ: boolean, options?: WkbOptions) {
+    this.#hasZ = hasZ;
+    this.#srid = options?.srid;
+    this.#check = options?.checkPositions === true;
   }
 
-  header(type: WkbType): void {
-    this.view.setUint8(this.offset, 1);
-    this.view.setUint32(this.offset + 1, CODES[type] + (this.hasZ ? 1000 : 0), true);
-    this.offset += 5;
+  /** The most bytes `write` writes for a geometry. */
+  size(geometry: GeoJSONGeometry): number {
+    const { positions, parts } = positionCount(geometry);
+    // header (+ SRID) + count for each part and sub-geometry, generously
+    return 9 + parts * 9 + positions * (this.#hasZ ? 24 : 16) + (this.#srid === undefined ? 0 : 4);
   }
 
-  count(n: number): void {
-    this.view.setUint32(this.offset, n, true);
-    this.offset += 4;
+  /** Writes a geometry at `offset` of `view` (with `size` bytes free there); returns the offset after it. */
+  write(view: DataView, offset: number, geometry: GeoJSONGeometry): number {
+    this.#view = view;
+    this.#offset = offset;
+    this.minX = Number.POSITIVE_INFINITY;
+    this.minY = Number.POSITIVE_INFINITY;
+    this.maxX = Number.NEGATIVE_INFINITY;
+    this.maxY = Number.NEGATIVE_INFINITY;
+    this.#header(geometry.type, true);
+    switch (geometry.type) {
+      case 'Point':
+        this.#position(geometry.coordinates);
+        break;
+      case 'LineString':
+        this.#positions(geometry.coordinates);
+        break;
+      case 'Polygon':
+        this.#rings(geometry.coordinates);
+        break;
+      case 'MultiPoint':
+        this.#count(geometry.coordinates.length);
+        for (const p of geometry.coordinates) {
+          this.#header('Point', false);
+          this.#position(p);
+        }
+        break;
+      case 'MultiLineString':
+        this.#count(geometry.coordinates.length);
+        for (const line of geometry.coordinates) {
+          this.#header('LineString', false);
+          this.#positions(line);
+        }
+        break;
+      case 'MultiPolygon':
+        this.#count(geometry.coordinates.length);
+        for (const polygon of geometry.coordinates) {
+          this.#header('Polygon', false);
+          this.#rings(polygon);
+        }
+        break;
+    }
+    return this.#offset;
   }
 
-  position(p: Position): void {
+  /** The 2D envelope of the last geometry written; undefined when it was empty. */
+  envelope(): Envelope | undefined {
+    return this.minX <= this.maxX
+      ? { minX: this.minX, minY: this.minY, maxX: this.maxX, maxY: this.maxY }
+      : undefined;
+  }
+
+  #header(type: WkbType, outer: boolean): void {
+    const view = this.#view;
+    view.setUint8(this.#offset, 1);
+    if (this.#srid === undefined) {
+      view.setUint32(this.#offset + 1, CODES[type] + (this.#hasZ ? 1000 : 0), true);
+      this.#offset += 5;
+    } else if (outer) {
+      view.setUint32(this.#offset + 1, (CODES[type] | (this.#hasZ ? EWKB_Z : 0) | EWKB_SRID) >>> 0, true);
+      view.setUint32(this.#offset + 5, this.#srid, true);
+      this.#offset += 9;
+    } else {
+      view.setUint32(this.#offset + 1, (CODES[type] | (this.#hasZ ? EWKB_Z : 0)) >>> 0, true);
+      this.#offset += 5;
+    }
+  }
+
+  #count(n: number): void {
+    this.#view.setUint32(this.#offset, n, true);
+    this.#offset += 4;
+  }
+
+  #position(p: Position): void {
     const x = p[0]!;
     const y = p[1]!;
-    this.view.setFloat64(this.offset, x, true);
-    this.view.setFloat64(this.offset + 8, y, true);
-    this.offset += 16;
-    if (this.hasZ) {
-      this.view.setFloat64(this.offset, p[2] ?? 0, true);
-      this.offset += 8;
+    if (this.#check && (typeof x !== 'number' || typeof y !== 'number')) {
+      throw new EtlError('INVALID_GEOMETRY', 'A position without x and y numbers');
+    }
+    const view = this.#view;
+    view.setFloat64(this.#offset, x, true);
+    view.setFloat64(this.#offset + 8, y, true);
+    this.#offset += 16;
+    if (this.#hasZ) {
+      view.setFloat64(this.#offset, p[2] ?? 0, true);
+      this.#offset += 8;
     }
     if (x < this.minX) this.minX = x;
     if (x > this.maxX) this.maxX = x;
@@ -108,57 +193,21 @@ class WkbOut {
     if (y > this.maxY) this.maxY = y;
   }
 
-  positions(ps: readonly Position[]): void {
-    this.count(ps.length);
-    for (const p of ps) this.position(p);
+  #positions(ps: readonly Position[]): void {
+    this.#count(ps.length);
+    for (const p of ps) this.#position(p);
   }
 
-  rings(rings: readonly Position[][]): void {
-    this.count(rings.length);
-    for (const ring of rings) this.positions(ring);
+  #rings(rings: readonly Position[][]): void {
+    this.#count(rings.length);
+    for (const ring of rings) this.#positions(ring);
   }
 }
 
-/** ISO WKB of a geometry (see the module comment), with its envelope. */
-export function toWkb(geometry: GeoJSONGeometry, hasZ: boolean): EncodedGeometry {
-  const { positions, parts } = positionCount(geometry);
-  // header + count for each part and sub-geometry, generously
-  const size = 9 + parts * 9 + positions * (hasZ ? 24 : 16);
-  const out = new WkbOut(size, hasZ);
-  out.header(geometry.type);
-  switch (geometry.type) {
-    case 'Point':
-      out.position(geometry.coordinates);
-      break;
-    case 'LineString':
-      out.positions(geometry.coordinates);
-      break;
-    case 'Polygon':
-      out.rings(geometry.coordinates);
-      break;
-    case 'MultiPoint':
-      out.count(geometry.coordinates.length);
-      for (const p of geometry.coordinates) {
-        out.header('Point');
-        out.position(p);
-      }
-      break;
-    case 'MultiLineString':
-      out.count(geometry.coordinates.length);
-      for (const line of geometry.coordinates) {
-        out.header('LineString');
-        out.positions(line);
-      }
-      break;
-    case 'MultiPolygon':
-      out.count(geometry.coordinates.length);
-      for (const polygon of geometry.coordinates) {
-        out.header('Polygon');
-        out.rings(polygon);
-      }
-      break;
-  }
-  const envelope =
-    out.minX <= out.maxX ? { minX: out.minX, minY: out.minY, maxX: out.maxX, maxY: out.maxY } : undefined;
-  return { wkb: out.bytes.subarray(0, out.offset), type: geometry.type, envelope };
+/** The WKB of a geometry (see the module comment), with its envelope. */
+export function toWkb(geometry: GeoJSONGeometry, hasZ: boolean, options?: WkbOptions): EncodedGeometry {
+  const writer = new WkbWriter(hasZ, options);
+  const bytes = new Uint8Array(writer.size(geometry));
+  const end = writer.write(new DataView(bytes.buffer), 0, geometry);
+  return { wkb: bytes.subarray(0, end), type: geometry.type, envelope: writer.envelope() };
 }

@@ -6,6 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { unlink } from 'node:fs/promises';
 import { EtlError } from '../../core/errors.js';
+import { WriterLifecycle } from '../../outputs/common/writer-lifecycle.js';
 import { createFlatGeobufWriter } from '../../outputs/fgb/writer.js';
 import { createGpkgOutput, createParquetOutput } from '../../outputs/index.js';
 import { createPostgisWriter } from '../../outputs/postgis/writer.js';
@@ -136,8 +137,6 @@ function checkCheckpoint(resume: WriterCheckpoint, headerBytes: number): void {
   }
 }
 
-type State = 'open' | 'finished' | 'failed' | 'aborted';
-
 class PageWriter implements FeatureWriter {
   readonly format: WriterFormat;
   readonly tempPath: string | undefined;
@@ -145,8 +144,7 @@ class PageWriter implements FeatureWriter {
   readonly #sink: OutputSink;
   #bytes: number;
   #features: number;
-  #state: State = 'open';
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #life = new WriterLifecycle();
   /** Bytes per feature of the last page (sizes the next page's buffer). */
   #bytesPerFeature = 0;
 
@@ -187,8 +185,8 @@ class PageWriter implements FeatureWriter {
   writePage(features: readonly GeoJSONFeature[]): Promise<void>;
   writePage<T>(features: readonly T[], convert: (feature: T) => GeoJSONFeature): Promise<void>;
   writePage(features: readonly unknown[], convert?: (feature: unknown) => GeoJSONFeature): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertOpen('write a page');
+    return this.#life.enqueue(async () => {
+      this.#life.assertOpen('write a page');
       if (features.length === 0) return;
       let chunk: Buffer;
       let conversionError: { error: unknown } | undefined;
@@ -225,45 +223,24 @@ class PageWriter implements FeatureWriter {
   }
 
   finish(): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertOpen('finish');
+    return this.#life.enqueue(async () => {
+      this.#life.assertOpen('finish');
       const footer = Buffer.from(this.#encoder.footer(this.#features));
       if (footer.length > 0) {
         await this.#guard(() => this.#sink.write(footer));
         this.#bytes += footer.length;
       }
       await this.#guard(() => this.#sink.finish());
-      this.#state = 'finished';
+      this.#life.state = 'finished';
     });
   }
 
   async abort(options: { keep?: boolean } = {}): Promise<void> {
-    await this.#queue.catch(() => {});
-    if (this.#state === 'finished' || this.#state === 'aborted') return;
-    this.#state = 'aborted';
+    if (!(await this.#life.startAbort())) return;
     await this.#sink.abort(options.keep === true);
   }
 
-  #enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-
-  #assertOpen(action: string): void {
-    if (this.#state !== 'open') {
-      throw new EtlError('OUTPUT_ERROR', `Cannot ${action}: the writer is ${this.#state}`);
-    }
-  }
-
-  async #guard(step: () => Promise<void>): Promise<void> {
-    try {
-      await step();
-    } catch (error) {
-      this.#state = 'failed';
-      throw error instanceof EtlError
-        ? error
-        : new EtlError('OUTPUT_ERROR', 'Output failed', { cause: error });
-    }
+  #guard(step: () => Promise<void>): Promise<void> {
+    return this.#life.guard(step, (error) => new EtlError('OUTPUT_ERROR', 'Output failed', { cause: error }));
   }
 }

@@ -14,6 +14,7 @@ import type { CreateWriterOptions, FeatureWriter } from '../../features/writers/
 import { GrowBuffer } from '../common/grow-buffer.js';
 import { epsgCode, esriWkt } from '../common/prj.js';
 import { outputError, publishedMode, TempDir, type TempFile } from '../common/temp-dir.js';
+import { WriterLifecycle } from '../common/writer-lifecycle.js';
 import { columnsOf, encodeHeader, FeatureEncoder, type FgbColumn, headerGeometryType } from './encode.js';
 import { hilbertOrder, writeTree } from './hilbert.js';
 
@@ -74,8 +75,6 @@ interface Setup {
   crs: { code: number; wkt: string | undefined };
 }
 
-type State = 'open' | 'finished' | 'failed' | 'aborted';
-
 class FlatGeobufWriter implements FeatureWriter {
   readonly format = 'flatgeobuf' as const;
   readonly tempPath: string;
@@ -87,8 +86,7 @@ class FlatGeobufWriter implements FeatureWriter {
   /** Per feature: its size-prefixed length in bytes. */
   readonly #sizes = new Doubles();
   #features = 0;
-  #state: State = 'open';
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #life = new WriterLifecycle();
 
   constructor(setup: Setup) {
     this.#s = setup;
@@ -107,8 +105,8 @@ class FlatGeobufWriter implements FeatureWriter {
   writePage(features: readonly GeoJSONFeature[]): Promise<void>;
   writePage<T>(features: readonly T[], convert: (feature: T) => GeoJSONFeature): Promise<void>;
   writePage(features: readonly unknown[], convert?: (feature: unknown) => GeoJSONFeature): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertOpen('write a page');
+    return this.#life.enqueue(async () => {
+      this.#life.assertOpen('write a page');
       if (features.length === 0) return;
       const page = this.#page;
       page.clear();
@@ -131,7 +129,7 @@ class FlatGeobufWriter implements FeatureWriter {
       try {
         await this.#s.features.append(page.view());
       } catch (error) {
-        this.#state = 'failed';
+        this.#life.state = 'failed';
         throw error;
       }
       this.#features += features.length;
@@ -139,22 +137,18 @@ class FlatGeobufWriter implements FeatureWriter {
   }
 
   finish(): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertOpen('finish');
-      try {
-        await this.#publish();
-      } catch (error) {
-        this.#state = 'failed';
-        throw error instanceof EtlError ? error : outputError(`Cannot write ${this.#s.path}`, error);
-      }
-      this.#state = 'finished';
+    return this.#life.enqueue(async () => {
+      this.#life.assertOpen('finish');
+      await this.#life.guard(
+        () => this.#publish(),
+        (error) => outputError(`Cannot write ${this.#s.path}`, error),
+      );
+      this.#life.state = 'finished';
     });
   }
 
   async abort(_options: { keep?: boolean } = {}): Promise<void> {
-    await this.#queue.catch(() => {});
-    if (this.#state === 'finished' || this.#state === 'aborted') return;
-    this.#state = 'aborted';
+    if (!(await this.#life.startAbort())) return;
     await this.#s.features.close().catch(() => {});
     await this.#s.dir.discard();
   }
@@ -220,18 +214,6 @@ class FlatGeobufWriter implements FeatureWriter {
       await this.#s.dir.discard();
     } finally {
       await out.close().catch(() => {});
-    }
-  }
-
-  #enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-
-  #assertOpen(action: string): void {
-    if (this.#state !== 'open') {
-      throw new EtlError('OUTPUT_ERROR', `Cannot ${action}: the writer is ${this.#state}`);
     }
   }
 }

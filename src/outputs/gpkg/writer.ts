@@ -18,6 +18,7 @@ import { basename, dirname, extname } from 'node:path';
 import { EtlError } from '../../core/errors.js';
 import type { GeoJSONFeature } from '../../features/geometry/types.js';
 import type { FeatureWriter, WriterCheckpoint, WriterSchema } from '../../features/writers/types.js';
+import { WriterLifecycle } from '../common/writer-lifecycle.js';
 import { attributeFields, freeColumnName } from '../fields.js';
 import { syncDirectory } from '../sync-directory.js';
 import { partialPathFor } from '../temp-path.js';
@@ -272,8 +273,6 @@ function checkAppendable(db: SqlDatabase, path: string, table: string): void {
   }
 }
 
-type Status = 'open' | 'finished' | 'failed' | 'aborted';
-
 function dateText(value: unknown): SqlValue {
   if (typeof value === 'number') {
     const date = new Date(value);
@@ -323,8 +322,7 @@ class GpkgWriter implements FeatureWriter {
   readonly #index: SqlStatement | undefined;
   #features: number;
   #bytes = 0;
-  #status: Status = 'open';
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #life = new WriterLifecycle();
   #closed = false;
 
   constructor(db: SqlDatabase, layout: Layout, target: string, temp: string, features: number) {
@@ -360,8 +358,8 @@ class GpkgWriter implements FeatureWriter {
   writePage(features: readonly GeoJSONFeature[]): Promise<void>;
   writePage<T>(features: readonly T[], convert: (feature: T) => GeoJSONFeature): Promise<void>;
   writePage(features: readonly unknown[], convert?: (feature: unknown) => GeoJSONFeature): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertOpen('write a page');
+    return this.#life.enqueue(async () => {
+      this.#life.assertOpen('write a page');
       if (features.length === 0) return;
       const { columns, geometry, srsId, hasZ } = this.#layout;
       const first = this.#features + 1;
@@ -405,7 +403,7 @@ class GpkgWriter implements FeatureWriter {
       } catch (error) {
         // rolled back: nothing of the page was written, the writer stays usable
         if (conversionError !== undefined) throw conversionError.error;
-        this.#status = 'failed';
+        this.#life.state = 'failed';
         throw outputError(`Cannot write ${this.tempPath}`, error);
       }
       this.#features += features.length;
@@ -417,8 +415,8 @@ class GpkgWriter implements FeatureWriter {
   }
 
   finish(): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertOpen('finish');
+    return this.#life.enqueue(async () => {
+      this.#life.assertOpen('finish');
       const { table, geometry, pk } = this.#layout;
       try {
         this.#db.transaction(() => {
@@ -451,18 +449,16 @@ class GpkgWriter implements FeatureWriter {
         }
         await rename(this.tempPath, this.#target);
       } catch (cause) {
-        this.#status = 'failed';
+        this.#life.state = 'failed';
         throw outputError(`Cannot publish ${this.#target}`, cause);
       }
-      this.#status = 'finished';
+      this.#life.state = 'finished';
       await syncDirectory(dirname(this.#target));
     });
   }
 
   async abort(options: { keep?: boolean } = {}): Promise<void> {
-    await this.#queue.catch(() => {});
-    if (this.#status === 'finished' || this.#status === 'aborted') return;
-    this.#status = 'aborted';
+    if (!(await this.#life.startAbort())) return;
     this.#close();
     if (options.keep !== true) {
       await unlink(this.tempPath).catch(() => {});
@@ -477,18 +473,6 @@ class GpkgWriter implements FeatureWriter {
       this.#db.close();
     } catch {
       // already closed
-    }
-  }
-
-  #enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-
-  #assertOpen(action: string): void {
-    if (this.#status !== 'open') {
-      throw new EtlError('OUTPUT_ERROR', `Cannot ${action}: the writer is ${this.#status}`);
     }
   }
 }

@@ -27,6 +27,7 @@ import { ParquetWriter } from 'hyparquet-writer';
 import { EtlError } from '../../core/errors.js';
 import type { GeoJSONFeature } from '../../features/geometry/types.js';
 import type { FeatureWriter, WriterCheckpoint, WriterSchema } from '../../features/writers/types.js';
+import { WriterLifecycle } from '../common/writer-lifecycle.js';
 import { fromTaggedJson, toTaggedJson } from '../json-tagged.js';
 import { syncDirectory } from '../sync-directory.js';
 import { partialPathFor } from '../temp-path.js';
@@ -208,14 +209,11 @@ interface State {
   envelope: Envelope | undefined;
 }
 
-type Status = 'open' | 'finished' | 'failed' | 'aborted';
-
 class GeoParquetWriter implements FeatureWriter {
   readonly format = 'parquet' as const;
   readonly tempPath: string;
   readonly #s: State;
-  #status: Status = 'open';
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #life = new WriterLifecycle();
   #closed = false;
 
   constructor(state: State) {
@@ -234,8 +232,8 @@ class GeoParquetWriter implements FeatureWriter {
   writePage(features: readonly GeoJSONFeature[]): Promise<void>;
   writePage<T>(features: readonly T[], convert: (feature: T) => GeoJSONFeature): Promise<void>;
   writePage(features: readonly unknown[], convert?: (feature: unknown) => GeoJSONFeature): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertOpen('write a page');
+    return this.#life.enqueue(async () => {
+      this.#life.assertOpen('write a page');
       if (features.length === 0) return;
       const s = this.#s;
       const n = features.length;
@@ -301,7 +299,7 @@ class GeoParquetWriter implements FeatureWriter {
         };
         writeSync(s.sideFd, `${toTaggedJson(line)}\n`);
       } catch (cause) {
-        this.#status = 'failed';
+        this.#life.state = 'failed';
         throw outputError(`Cannot write ${s.temp}`, cause);
       }
       s.features += n;
@@ -310,8 +308,8 @@ class GeoParquetWriter implements FeatureWriter {
   }
 
   finish(): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertOpen('finish');
+    return this.#life.enqueue(async () => {
+      this.#life.assertOpen('finish');
       const s = this.#s;
       try {
         if (s.geometry !== undefined && s.geometryType !== undefined) {
@@ -331,19 +329,17 @@ class GeoParquetWriter implements FeatureWriter {
         this.#close();
         await rename(s.temp, s.target);
       } catch (cause) {
-        this.#status = 'failed';
+        this.#life.state = 'failed';
         throw outputError(`Cannot publish ${s.target}`, cause);
       }
-      this.#status = 'finished';
+      this.#life.state = 'finished';
       await unlink(s.sidePath).catch(() => {});
       await syncDirectory(dirname(s.target));
     });
   }
 
   async abort(options: { keep?: boolean } = {}): Promise<void> {
-    await this.#queue.catch(() => {});
-    if (this.#status === 'finished' || this.#status === 'aborted') return;
-    this.#status = 'aborted';
+    if (!(await this.#life.startAbort())) return;
     this.#close();
     if (options.keep !== true) {
       await unlink(this.#s.temp).catch(() => {});
@@ -360,17 +356,5 @@ class GeoParquetWriter implements FeatureWriter {
     try {
       closeSync(this.#s.sideFd);
     } catch {}
-  }
-
-  #enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-
-  #assertOpen(action: string): void {
-    if (this.#status !== 'open') {
-      throw new EtlError('OUTPUT_ERROR', `Cannot ${action}: the writer is ${this.#status}`);
-    }
   }
 }

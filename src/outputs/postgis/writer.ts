@@ -20,6 +20,7 @@ import type { Writable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import { EtlError } from '../../core/errors.js';
 import type { EsriField, EsriGeometryType } from '../../core/protocol.js';
+import { WriterLifecycle } from '../common/writer-lifecycle.js';
 import { planTable, type TablePlan, ValueError } from './columns.js';
 import { type Connected, connect, queryError } from './connect.js';
 import { CopyBuffer } from './copy-buffer.js';
@@ -60,8 +61,6 @@ const STAGING_COMMENT_PREFIX = 'arcgis-etl staging table for ';
 const ROW_COLUMN = '_arcgis_etl_row';
 /** Index builds get at least this much memory (a sorted GIST build of a million points needs it). */
 const INDEX_MEMORY_MB = 256;
-
-type State = 'open' | 'finished' | 'failed' | 'aborted';
 
 /** The target of a `postgresql://` output (with `options.table` when the URL has no `?table=`). */
 export function postgisTargetOf(output: string, options: PostgisOptions = {}): PostgisTarget {
@@ -143,8 +142,7 @@ export class PostgisWriter {
   #bytes: number;
   #features: number;
   #bytesPerFeature = 64;
-  #state: State = 'open';
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #life = new WriterLifecycle();
   #closed = false;
 
   constructor(db: Connected, target: PostgisTarget, plan: TablePlan, settings: Settings) {
@@ -485,8 +483,8 @@ export class PostgisWriter {
   writePage(features: readonly PostgisFeature[]): Promise<void>;
   writePage<T>(features: readonly T[], convert: (feature: T) => PostgisFeature): Promise<void>;
   writePage(features: readonly unknown[], convert?: (feature: unknown) => PostgisFeature): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertOpen('write a page');
+    return this.#life.enqueue(async () => {
+      this.#life.assertOpen('write a page');
       if (features.length === 0) return;
       // encoded whole before anything is sent: a bad feature leaves the page unwritten
       const chunk = this.#encode(features, convert);
@@ -544,8 +542,8 @@ export class PostgisWriter {
   }
 
   finish(): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertOpen('finish');
+    return this.#life.enqueue(async () => {
+      this.#life.assertOpen('finish');
       await this.#guard(async () => {
         if (this.#settings.durable) {
           await this.#query('starting the transaction', 'BEGIN');
@@ -565,7 +563,7 @@ export class PostgisWriter {
         await this.#query('committing', 'COMMIT');
         this.#inTransaction = false;
       });
-      this.#state = 'finished';
+      this.#life.state = 'finished';
       await this.close();
     });
   }
@@ -744,9 +742,7 @@ export class PostgisWriter {
    * dropped, or kept with `keep` (for a resume). The target is never touched. Never throws.
    */
   async abort(options: { keep?: boolean } = {}): Promise<void> {
-    await this.#queue.catch(() => {});
-    if (this.#state === 'finished' || this.#state === 'aborted') return;
-    this.#state = 'aborted';
+    if (!(await this.#life.startAbort())) return;
     if (this.#settings.durable && options.keep !== true && this.#db.lost() === undefined) {
       try {
         if (this.#inTransaction) await this.#db.client.query('ROLLBACK');
@@ -772,25 +768,8 @@ export class PostgisWriter {
     await Promise.race([client.end().catch(() => {}), new Promise((r) => setTimeout(r, 5_000).unref())]);
   }
 
-  #enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-
-  #assertOpen(action: string): void {
-    if (this.#state !== 'open') {
-      throw new EtlError('OUTPUT_ERROR', `Cannot ${action}: the writer is ${this.#state}`);
-    }
-  }
-
-  async #guard(step: () => Promise<void>): Promise<void> {
-    try {
-      await step();
-    } catch (error) {
-      this.#state = 'failed';
-      throw error instanceof EtlError ? error : queryError(error, 'writing', this.#db.lost());
-    }
+  #guard(step: () => Promise<void>): Promise<void> {
+    return this.#life.guard(step, (error) => queryError(error, 'writing', this.#db.lost()));
   }
 }
 

@@ -21,6 +21,7 @@ import {
   type TempDir as TempDirT,
   type TempFile,
 } from '../common/temp-dir.js';
+import { WriterLifecycle } from '../common/writer-lifecycle.js';
 import { type DbfNotes, dbfHeader, encodeRecord, headerLength, recordLength } from './dbf.js';
 import { type DbfColumn, planColumns } from './dbf-fields.js';
 import { Bounds, classOf, encodeShape, type ShapeClass, shapeType, shpHeader } from './shp.js';
@@ -149,8 +150,6 @@ interface Setup {
   onNotice: ((message: string) => void) | undefined;
 }
 
-type State = 'open' | 'finished' | 'failed' | 'aborted';
-
 class ShapefileWriter implements FeatureWriter {
   readonly format = 'shapefile' as const;
   readonly tempPath: string;
@@ -162,8 +161,7 @@ class ShapefileWriter implements FeatureWriter {
   #features = 0;
   /** Index in the page of the feature being added (for messages). */
   #inPage = 0;
-  #state: State = 'open';
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #life = new WriterLifecycle();
 
   constructor(setup: Setup) {
     this.#s = setup;
@@ -185,8 +183,8 @@ class ShapefileWriter implements FeatureWriter {
   writePage(features: readonly GeoJSONFeature[]): Promise<void>;
   writePage<T>(features: readonly T[], convert: (feature: T) => GeoJSONFeature): Promise<void>;
   writePage(features: readonly unknown[], convert?: (feature: unknown) => GeoJSONFeature): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertOpen('write a page');
+    return this.#life.enqueue(async () => {
+      this.#life.assertOpen('write a page');
       if (features.length === 0) return;
       const snapshots = this.#snapshot();
       try {
@@ -198,13 +196,13 @@ class ShapefileWriter implements FeatureWriter {
         }
       } catch (error) {
         this.#rollback(snapshots);
-        if (error instanceof EtlError && error.code === 'OUTPUT_ERROR') this.#state = 'failed';
+        if (error instanceof EtlError && error.code === 'OUTPUT_ERROR') this.#life.state = 'failed';
         throw error;
       }
       try {
         await this.#flush();
       } catch (error) {
-        this.#state = 'failed';
+        this.#life.state = 'failed';
         throw error;
       }
       this.#features += features.length;
@@ -212,15 +210,13 @@ class ShapefileWriter implements FeatureWriter {
   }
 
   finish(): Promise<void> {
-    return this.#enqueue(async () => {
-      this.#assertOpen('finish');
-      try {
-        await this.#publish();
-      } catch (error) {
-        this.#state = 'failed';
-        throw error instanceof EtlError ? error : outputError(`Cannot publish ${this.#s.path}`, error);
-      }
-      this.#state = 'finished';
+    return this.#life.enqueue(async () => {
+      this.#life.assertOpen('finish');
+      await this.#life.guard(
+        () => this.#publish(),
+        (error) => outputError(`Cannot publish ${this.#s.path}`, error),
+      );
+      this.#life.state = 'finished';
       if (this.#notes.cutStrings > 0) {
         this.#s.onNotice?.(
           `${this.#notes.cutStrings} text values were cut to fit their DBF field width (254 bytes at most)`,
@@ -230,9 +226,7 @@ class ShapefileWriter implements FeatureWriter {
   }
 
   async abort(_options: { keep?: boolean } = {}): Promise<void> {
-    await this.#queue.catch(() => {});
-    if (this.#state === 'finished' || this.#state === 'aborted') return;
-    this.#state = 'aborted';
+    if (!(await this.#life.startAbort())) return;
     await this.#closeAll();
     await this.#s.dir.discard();
   }
@@ -465,18 +459,6 @@ class ShapefileWriter implements FeatureWriter {
       for (const part of set.parts) {
         await Promise.all([part.shp.close(), part.shx.close(), part.dbf.close()]).catch(() => {});
       }
-    }
-  }
-
-  #enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-
-  #assertOpen(action: string): void {
-    if (this.#state !== 'open') {
-      throw new EtlError('OUTPUT_ERROR', `Cannot ${action}: the writer is ${this.#state}`);
     }
   }
 }
