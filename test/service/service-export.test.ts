@@ -233,7 +233,7 @@ describe('info <service URL>', () => {
     const r = await runInProcess(['info', serviceUrl(), '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
     const info = JSON.parse(r.stdout) as { capabilities: string; layers: Record<string, unknown>[] };
-    expect(info.capabilities).toBe('Query');
+    expect(info.capabilities).toBe('Query,Sync'); // the emulator's services are sync-enabled by default
     expect(info.layers.map((l) => [l.id, l.type, l.count ?? l.skipped !== undefined])).toEqual([
       [0, 'Feature Layer', 120],
       [1, 'Feature Layer', 90],
