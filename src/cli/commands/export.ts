@@ -102,7 +102,9 @@ export function exportCommand(
   runtime?: Partial<Runtime>,
 ): Command {
   const command = new Command('export')
-    .description('export every feature of a layer to a file (or - for stdout)')
+    .description(
+      'export every feature of a layer (or every layer of a service) to a file, a folder, stdout (-) or PostGIS',
+    )
     .argument(
       '<layer-url>',
       'layer URL: …/FeatureServer/<id> or …/MapServer/<id>; a pasted …/<id>/query?where=…&outFields=…&outSR=… is honoured (other query parameters are refused)',
