@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { countLines, hasOgr2ogr, measure, median } from './lib.mjs';
+import { countLines, emulatorChild, hasOgr2ogr, measure, median } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const PAGE = 2000;
@@ -104,35 +104,9 @@ async function parquetCount(path) {
 
 const [, , mode, ...args] = process.argv;
 if (process.argv[1] === SELF) {
-  if (mode === '--emulator') await emulatorChild(args);
+  if (mode === '--emulator') await emulatorChild(args, PAGE);
   else if (mode === '--client') await clientChild(args);
   else await main(process.argv.slice(2));
-}
-
-async function emulatorChild([points, polygons]) {
-  const { startEmulator } = await import('../dist/emulator/index.js');
-  const emu = await startEmulator({
-    layers: [
-      {
-        service: 'points',
-        generate: { count: Number(points), geometry: 'point', seed: 1 },
-        maxRecordCount: PAGE,
-      },
-      {
-        service: 'polygons',
-        generate: { count: Number(polygons), geometry: 'mixed-polygon', seed: 2 },
-        maxRecordCount: PAGE,
-      },
-    ],
-  });
-  process.stdout.write(
-    `${JSON.stringify({ points: emu.layerUrl('points'), polygons: emu.layerUrl('polygons') })}\n`,
-  );
-  process.stdin.resume();
-  process.stdin.on('end', async () => {
-    await emu.stop();
-    process.exit(0);
-  });
 }
 
 /** arcgis-etl exporting one layer to one FORMATS row, in this (fresh) process. */

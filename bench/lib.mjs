@@ -73,3 +73,34 @@ export async function writeEsriAsGeoJSONSeq(features, output) {
   out.end(chunk);
   await new Promise((r) => out.once('finish', r));
 }
+
+/**
+ * A bench's emulator process: generated `points` and `polygons` layers (optional latency), their
+ * URLs printed as one JSON line, stopped when stdin ends.
+ */
+export async function emulatorChild([points, polygons, latency], page) {
+  const { startEmulator } = await import('../dist/emulator/index.js');
+  const emu = await startEmulator({
+    ...(Number(latency) > 0 ? { faults: { latencyMs: Number(latency) } } : {}),
+    layers: [
+      {
+        service: 'points',
+        generate: { count: Number(points), geometry: 'point', seed: 1 },
+        maxRecordCount: page,
+      },
+      {
+        service: 'polygons',
+        generate: { count: Number(polygons), geometry: 'mixed-polygon', seed: 2 },
+        maxRecordCount: page,
+      },
+    ],
+  });
+  process.stdout.write(
+    `${JSON.stringify({ points: emu.layerUrl('points'), polygons: emu.layerUrl('polygons') })}\n`,
+  );
+  process.stdin.resume();
+  process.stdin.on('end', async () => {
+    await emu.stop();
+    process.exit(0);
+  });
+}
