@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { countLines, hasOgr2ogr, measure, median, writeEsriAsGeoJSONSeq } from './lib.mjs';
+import { countLines, emulatorChild, hasOgr2ogr, measure, median, writeEsriAsGeoJSONSeq } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const PAGE = 2000;
@@ -26,40 +26,12 @@ const [, , mode, ...args] = process.argv;
 
 // run as a script (bench/adaptive.mjs imports runTool, and runs its clients through here)
 if (process.argv[1] === SELF) {
-  if (mode === '--emulator') await emulatorChild(args);
+  if (mode === '--emulator') await emulatorChild(args, PAGE);
   else if (mode === '--client') await clientChild(args);
   else await main(process.argv.slice(2));
 }
 
 export { runTool };
-
-// ---------------------------------------------------------------------------------------------
-async function emulatorChild([points, polygons, latency]) {
-  const { startEmulator } = await import('../dist/emulator/index.js');
-  const emu = await startEmulator({
-    ...(Number(latency) > 0 ? { faults: { latencyMs: Number(latency) } } : {}),
-    layers: [
-      {
-        service: 'points',
-        generate: { count: Number(points), geometry: 'point', seed: 1 },
-        maxRecordCount: PAGE,
-      },
-      {
-        service: 'polygons',
-        generate: { count: Number(polygons), geometry: 'mixed-polygon', seed: 2 },
-        maxRecordCount: PAGE,
-      },
-    ],
-  });
-  process.stdout.write(
-    `${JSON.stringify({ points: emu.layerUrl('points'), polygons: emu.layerUrl('polygons') })}\n`,
-  );
-  process.stdin.resume();
-  process.stdin.on('end', async () => {
-    await emu.stop();
-    process.exit(0);
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 async function clientChild([tool, layerUrl, output, expected]) {
@@ -83,6 +55,8 @@ async function clientChild([tool, layerUrl, output, expected]) {
       layerUrl,
       output,
       format: 'geojsonseq',
+      // the bench writes the same file for the warm-up and each repetition
+      overwrite: true,
       // etl-adaptive: the default, adaptive concurrency
       ...(tool === 'etl-adaptive' ? {} : { concurrency: tool === 'etl-c1' ? 1 : tool === 'etl-c8' ? 8 : 4 }),
       queryFormat: tool === 'etl-c4-json' ? 'json' : 'auto',
