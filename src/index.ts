@@ -154,6 +154,27 @@ export type {
   WriterFormat,
 } from './features/writers/types.js';
 export { createWriter } from './features/writers/writer.js';
+// fleet: pipelines on a BullMQ queue, workers, fleet-wide host budgets
+export type { EnqueuedRun, EnqueueOptions, FleetPipeline, WaitOptions } from './fleet/coordinator.js';
+export { enqueuePipeline, FleetQueue, waitForRun } from './fleet/coordinator.js';
+export type { HostBudgetOptions, HostBudgetStats, HostBudgets } from './fleet/host-budget.js';
+export { budgetFor, RedisHostBudget } from './fleet/host-budget.js';
+export type {
+  FleetJobData,
+  FleetLayerJob,
+  FleetProgress,
+  FleetResult,
+  FleetShard,
+} from './fleet/job-data.js';
+export { DEFAULT_QUEUE_NAME } from './fleet/job-data.js';
+export { leasedTransport } from './fleet/leased-transport.js';
+export { isMergeable, MERGEABLE_FORMATS, mergeParts } from './fleet/merge.js';
+export { checkRedisUrl } from './fleet/redis.js';
+export { DEFAULT_SHARD_SIZE, oidRanges } from './fleet/shards.js';
+export type { LayerState, LayerStatus, RunStatus } from './fleet/status.js';
+export { formatRunStatus } from './fleet/status.js';
+export type { FleetWorker, FleetWorkerEvent, FleetWorkerOptions } from './fleet/worker.js';
+export { startFleetWorker } from './fleet/worker.js';
 // http
 export { DEFAULT_TIMEOUTS, type TransportTimeouts } from './http/agent.js';
 export type {

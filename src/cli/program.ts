@@ -13,7 +13,9 @@ import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { loginCommand } from './commands/login.js';
 import { logoutCommand } from './commands/logout.js';
+import { statusCommand } from './commands/status.js';
 import { tokenCommand } from './commands/token.js';
+import { workerCommand } from './commands/worker.js';
 import { EXIT, errorLine, exitCodeFor } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -80,6 +82,8 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 authentication, 4 not found, 5 incomplet
     emulatorCommand(io, run, options.waitForStop ?? untilSignal),
     loginCommand(io, run, options.runtime),
     logoutCommand(io, run, options.runtime),
+    workerCommand(io, run, untilSignal, options.runtime),
+    statusCommand(io, run),
   ];
   for (const command of commands) {
     command.exitOverride().configureOutput({

@@ -1,0 +1,78 @@
+/**
+ * The clients of a fleet process (worker or coordinator): one per server, credential and budget
+ * set, all sharing the fleet's Redis token store (one token request per credential for the whole
+ * fleet) and its per-host request budget (leases).
+ */
+import { type Connection, connect } from '../client/connect.js';
+import { createTransport } from '../http/transport.js';
+import type { Transport } from '../http/types.js';
+import { RedisStore } from '../stores/redis.js';
+import type { TokenStore } from '../stores/types.js';
+import type { HostBudgets, RedisHostBudget } from './host-budget.js';
+import type { FleetLayerJob } from './job-data.js';
+import { leasedTransport } from './leased-transport.js';
+import { credentialsFrom } from './run-layer.js';
+
+export class FleetConnections {
+  readonly #budget: RedisHostBudget;
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #store: RedisStore;
+  readonly #shared: TokenStore;
+  readonly #transports = new Map<string, Transport>();
+  readonly #connections = new Map<string, Promise<Connection>>();
+
+  constructor(redisUrl: string, budget: RedisHostBudget, env: NodeJS.ProcessEnv = process.env) {
+    this.#budget = budget;
+    this.#env = env;
+    this.#store = new RedisStore({ url: redisUrl });
+    this.#shared = unclosable(this.#store);
+  }
+
+  for(
+    job: Pick<FleetLayerJob, 'url' | 'credentials'>,
+    hosts: HostBudgets,
+    definitions: Record<string, unknown>,
+  ): Promise<Connection> {
+    const credential = job.credentials;
+    const budgets = JSON.stringify(hosts);
+    const key = `${new URL(job.url).origin}\0${credential ?? ''}\0${budgets}`;
+    let connection = this.#connections.get(key);
+    if (!connection) {
+      let transport = this.#transports.get(budgets);
+      if (!transport) {
+        transport = leasedTransport(createTransport(), this.#budget, hosts);
+        this.#transports.set(budgets, transport);
+      }
+      const pending = (async () =>
+        connect({
+          url: job.url,
+          transport,
+          tokenCache: this.#shared,
+          ...(credential === undefined
+            ? {}
+            : { credentials: credentialsFrom(credential, definitions[credential], this.#env) }),
+        }))();
+      connection = pending;
+      this.#connections.set(key, pending);
+      pending.catch(() => this.#connections.delete(key));
+    }
+    return connection;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#connections.values()].map(async (c) => (await c).close()));
+    await Promise.allSettled([...this.#transports.values()].map((t) => t.close()));
+    await this.#store.close();
+  }
+}
+
+/** The shared token store: a connection's close must not close it. */
+function unclosable(store: TokenStore): TokenStore {
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'close') return async () => undefined;
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}

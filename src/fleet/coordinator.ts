@@ -1,0 +1,229 @@
+/**
+ * `run --queue`: enqueue a planned pipeline (one job per layer; a layer larger than the shard size
+ * as OID-range shard jobs under a merge job, a BullMQ flow), then, unless detached, wait and report
+ * progress until every layer is done or failed. `status` reads the same records.
+ */
+import { randomBytes } from 'node:crypto';
+import { isAbsolute, resolve } from 'node:path';
+import { FlowProducer, Queue } from 'bullmq';
+import { type Runtime, resolveRuntime } from '../core/time.js';
+import { FleetConnections } from './connections.js';
+import type { HostBudgets } from './host-budget.js';
+import { RedisHostBudget } from './host-budget.js';
+import {
+  DEFAULT_QUEUE_NAME,
+  FLEET_PREFIX,
+  type FleetJobData,
+  type FleetLayerJob,
+  type FleetResult,
+  jobId,
+} from './job-data.js';
+import { isMergeable } from './merge.js';
+import { connectFleetRedis, type FleetRedis, openFleetRedis } from './redis.js';
+import { formatOfJob } from './run-layer.js';
+import { listRuns, RUN_TTL_MS, type RunLayer, type RunRecord, readRun, saveRun } from './runs.js';
+import { DEFAULT_SHARD_SIZE, planShards } from './shards.js';
+import { type RunStatus, runStatus } from './status.js';
+
+export interface FleetPipeline {
+  /** The pipeline's name (its file name without extension). */
+  name: string;
+  jobs: readonly FleetLayerJob[];
+  hosts: HostBudgets;
+  /** Credential definitions by name (references: env var names, commands; never values). */
+  credentials: Record<string, unknown>;
+}
+
+export interface EnqueueOptions {
+  url: string;
+  queueName?: string | undefined;
+  /** Features above which a layer is split into OID-range shards (default 1,000,000). */
+  shardSize?: number | undefined;
+  /** Tries per job, the first included (default 3). */
+  attempts?: number | undefined;
+  /** First retry delay; doubles each time (default 5 s). */
+  backoffMs?: number | undefined;
+  /** Where relative outputs are resolved (default the current folder). */
+  cwd?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  /** A notice (a layer that is not sharded although large, …). */
+  onNotice?: ((message: string) => void) | undefined;
+}
+
+export interface EnqueuedRun {
+  run: string;
+  record: RunRecord;
+  /** Jobs added (layers, shards and merges). */
+  jobs: number;
+}
+
+/** A fleet queue client (coordinator or `status`): its Redis connection and BullMQ queue. */
+export class FleetQueue {
+  readonly redis: FleetRedis;
+  readonly queue: Queue<FleetJobData, FleetResult>;
+  readonly name: string;
+
+  constructor(url: string, queueName = DEFAULT_QUEUE_NAME) {
+    this.redis = openFleetRedis(url);
+    this.name = queueName;
+    this.queue = new Queue<FleetJobData, FleetResult>(queueName, {
+      connection: this.redis.bull,
+      prefix: FLEET_PREFIX,
+    });
+  }
+
+  async open(): Promise<this> {
+    await connectFleetRedis(this.redis);
+    await this.queue.waitUntilReady();
+    return this;
+  }
+
+  async status(run: string): Promise<RunStatus | undefined> {
+    const record = await readRun(this.redis.raw, this.name, run);
+    return record ? runStatus(this.queue, record) : undefined;
+  }
+
+  /** The most recent runs' status, newest first. */
+  async statuses(limit = 10): Promise<RunStatus[]> {
+    const runs = await listRuns(this.redis.raw, this.name, limit);
+    const found = await Promise.all(runs.map((run) => this.status(run)));
+    return found.filter((s): s is RunStatus => s !== undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    await this.redis.close();
+  }
+}
+
+export async function enqueuePipeline(
+  fleet: FleetQueue,
+  pipeline: FleetPipeline,
+  options: EnqueueOptions,
+  runtime: Partial<Runtime> = {},
+): Promise<EnqueuedRun> {
+  const { clock } = resolveRuntime(runtime);
+  const createdAt = clock.now();
+  const run = `${safeName(pipeline.name)}-${stamp(createdAt)}-${randomBytes(3).toString('hex')}`;
+  const shardSize = options.shardSize ?? DEFAULT_SHARD_SIZE;
+  const cwd = options.cwd ?? process.cwd();
+  const jobOptions = {
+    attempts: Math.max(1, options.attempts ?? 3),
+    backoff: { type: 'exponential', delay: options.backoffMs ?? 5_000 },
+    removeOnComplete: { age: RUN_TTL_MS / 1000 },
+    removeOnFail: { age: RUN_TTL_MS / 1000 },
+  };
+  const jobs = pipeline.jobs.map((job) => ({
+    ...job,
+    output:
+      isAbsolute(job.output) || /^postgres(ql)?:\/\//i.test(job.output)
+        ? job.output
+        : resolve(cwd, job.output),
+  }));
+  const budget = new RedisHostBudget(fleet.redis.raw);
+  const connections = new FleetConnections(options.url, budget, options.env);
+  const layers: RunLayer[] = [];
+  const flows = new FlowProducer({ connection: fleet.redis.bull, prefix: FLEET_PREFIX });
+  let added = 0;
+  try {
+    const base = { run, hosts: pipeline.hosts, credentials: pipeline.credentials };
+    const plans = await mapLimited(jobs, 8, async (job) => {
+      if (!isMergeable(formatOfJob(job))) return { count: undefined, shards: undefined };
+      const connection = await connections.for(job, pipeline.hosts, pipeline.credentials);
+      return planShards(connection.client, job, run, shardSize);
+    });
+    for (const [index, job] of jobs.entries()) {
+      const plan = plans[index]!;
+      const id = jobId(run, job.id);
+      if (!plan.shards) {
+        if (plan.count === undefined && jobs.length > 0 && !isMergeable(formatOfJob(job))) {
+          options.onNotice?.(
+            `${job.id}: ${formatOfJob(job)} outputs are not sharded (one job for the layer)`,
+          );
+        }
+        await fleet.queue.add('layer', { ...base, kind: 'layer', job }, { ...jobOptions, jobId: id });
+        layers.push({
+          id: job.id,
+          url: job.url,
+          output: job.output,
+          jobId: id,
+          shardIds: [],
+          count: plan.count,
+        });
+        added++;
+        continue;
+      }
+      const shardIds = plan.shards.map((shard) => jobId(run, job.id, `.shard${shard.index}`));
+      await flows.add({
+        name: 'merge',
+        queueName: fleet.name,
+        data: { ...base, kind: 'merge', job, parts: plan.shards.map((s) => s.part) } satisfies FleetJobData,
+        opts: { ...jobOptions, jobId: id },
+        children: plan.shards.map((shard, i) => ({
+          name: 'shard',
+          queueName: fleet.name,
+          data: { ...base, kind: 'shard', job, shard } satisfies FleetJobData,
+          opts: { ...jobOptions, jobId: shardIds[i]!, failParentOnFailure: true },
+        })),
+      });
+      layers.push({ id: job.id, url: job.url, output: job.output, jobId: id, shardIds, count: plan.count });
+      added += plan.shards.length + 1;
+    }
+  } finally {
+    await flows.close();
+    await connections.close();
+    budget.close();
+  }
+  const record: RunRecord = { run, pipeline: pipeline.name, createdAt, layers };
+  await saveRun(fleet.redis.raw, fleet.name, record);
+  return { run, record, jobs: added };
+}
+
+export interface WaitOptions {
+  /** Poll interval (default 500 ms). */
+  intervalMs?: number | undefined;
+  onStatus?: ((status: RunStatus) => void) | undefined;
+  signal?: AbortSignal | undefined;
+  runtime?: Partial<Runtime> | undefined;
+}
+
+/** Polls the run until every layer is done or failed; resolves with the last status. */
+export async function waitForRun(
+  fleet: FleetQueue,
+  run: string,
+  options: WaitOptions = {},
+): Promise<RunStatus> {
+  const { sleep } = resolveRuntime(options.runtime);
+  for (;;) {
+    const status = await fleet.status(run);
+    if (!status) throw new Error(`run ${run} is not in the queue`);
+    options.onStatus?.(status);
+    if (status.finished) return status;
+    await sleep(options.intervalMs ?? 500, options.signal);
+  }
+}
+
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40) || 'pipeline';
+}
+
+function stamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', 'T');
+}

@@ -1,0 +1,106 @@
+/**
+ * Atomic, fenced publication. A job writes to a staging file next to its output (the export writes
+ * that file atomically itself); only then, and only while the job is still its own (its BullMQ lock
+ * extends), is the staging file renamed onto the output. A `published` marker per run and output
+ * (SET NX) makes the rename happen once: an attempt that finds another attempt's marker and the
+ * output in place drops its staging file instead. A worker killed before the rename leaves only a
+ * staging file, which the job's next attempt removes.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { EtlError } from '../core/errors.js';
+import type { FleetRedisClient } from './redis.js';
+
+const STAGING_MARK = '.fleet-staging-';
+/** Markers outlive any run. */
+const MARKER_TTL_MS = 7 * 24 * 3600_000;
+
+/** `<dir>/.<name>.fleet-staging-<job>-<random>.<ext>`: hidden, and the output's extension kept. */
+export function stagingPath(output: string, jobKey: string): string {
+  const name = basename(output);
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 ? name.slice(dot) : '';
+  const stem = dot > 0 ? name.slice(0, dot) : name;
+  return join(
+    dirname(output),
+    `.${stem}${STAGING_MARK}${safe(jobKey)}-${randomBytes(4).toString('hex')}${ext}`,
+  );
+}
+
+/** Removes the staging files earlier attempts of this job left (killed workers). */
+export async function removeStaleStaging(output: string, jobKey: string): Promise<number> {
+  const name = basename(output);
+  const dot = name.lastIndexOf('.');
+  const stem = dot > 0 ? name.slice(0, dot) : name;
+  const prefix = `.${stem}${STAGING_MARK}${safe(jobKey)}-`;
+  let entries: string[];
+  try {
+    entries = await readdir(dirname(output));
+  } catch {
+    return 0;
+  }
+  const stale = entries.filter((entry) => entry.startsWith(prefix));
+  await Promise.all(stale.map((entry) => rm(join(dirname(output), entry), { recursive: true, force: true })));
+  return stale.length;
+}
+
+export interface Fence {
+  /** True while the job is still this attempt's (BullMQ lock extended). */
+  stillOurs(): Promise<boolean>;
+  /** The attempt's identity (its lock token). */
+  token: string;
+}
+
+export class Publisher {
+  readonly #client: FleetRedisClient;
+  readonly #prefix: string;
+
+  constructor(client: FleetRedisClient, prefix: string) {
+    this.#client = client;
+    this.#prefix = prefix;
+  }
+
+  markerKey(run: string, output: string): string {
+    return `${this.#prefix}:published:${run}:${output}`;
+  }
+
+  /** True when another attempt of this run already published `output` (and it is there). */
+  async alreadyPublished(run: string, output: string): Promise<boolean> {
+    const marker = await this.#client.get(this.markerKey(run, output));
+    return marker !== null && marker !== undefined && (await exists(output));
+  }
+
+  /** Renames `staging` onto `output` once per run; false when another attempt had published it. */
+  async publish(run: string, staging: string, output: string, fence: Fence): Promise<boolean> {
+    if (!(await fence.stillOurs())) {
+      await rm(staging, { recursive: true, force: true });
+      throw new EtlError('ABORTED', `The job of ${output} was taken over by another worker; not published`);
+    }
+    const key = this.markerKey(run, output);
+    const set = await this.#client.set(key, fence.token, { NX: true, PX: MARKER_TTL_MS });
+    if (set === null) {
+      const holder = await this.#client.get(key);
+      if (holder !== fence.token && (await exists(output))) {
+        await rm(staging, { recursive: true, force: true });
+        return false;
+      }
+      await this.#client.set(key, fence.token, { PX: MARKER_TTL_MS });
+    }
+    await rename(staging, output);
+    return true;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function safe(key: string): string {
+  return key.replace(/[^A-Za-z0-9_-]/g, '_');
+}
