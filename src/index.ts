@@ -209,6 +209,48 @@ export { checkPostgisTarget } from './outputs/postgis/preflight.js';
 export type { PostgisTarget } from './outputs/postgis/target.js';
 export { isPostgisOutput, parsePostgisTarget, targetFileStem } from './outputs/postgis/target.js';
 export type { ShapefileOptions } from './outputs/shapefile/options.js';
+export type { Environment, SecretContext } from './pipeline/credentials.js';
+export {
+  checkPipelineCredentials,
+  credentialConnectOptions,
+  usedCredentials,
+} from './pipeline/credentials.js';
+// pipelines (issue 17): the export options by flag name, one layer's export, pipeline files
+export type {
+  ExportFlags,
+  ExportGivenOption,
+  FlagContext,
+  LayerExportOptions,
+  LayerExportPlan,
+  SpatialFlags,
+  StrategyFlag,
+} from './pipeline/export-flags.js';
+export {
+  checkExportChoices,
+  EXPORT_DEFAULTS,
+  EXPORT_STRATEGIES,
+  geometryOptionsFrom,
+  layerExportPlan,
+  serviceQuery,
+  spatialFilterFrom,
+} from './pipeline/export-flags.js';
+export type { LayerExportContext, LayerExportResult } from './pipeline/layer-export.js';
+export { claimLayerOutput, runLayerExport } from './pipeline/layer-export.js';
+export { describePointer, loadPipeline, pipelineError, pipelineId, positionOf } from './pipeline/load.js';
+export type { PlanDeps } from './pipeline/plan.js';
+export { fillTemplate, planPipeline, serviceNameOf } from './pipeline/plan.js';
+export type { JobContext } from './pipeline/run-job.js';
+export { jobExportPlan, jobFlags, runPipelineJob, runPipelineJobDetailed } from './pipeline/run-job.js';
+export { pipelineSchema, validatePipelineData } from './pipeline/schema.js';
+export { runSecretCommand } from './pipeline/secret-command.js';
+export type {
+  HostBudget,
+  Pipeline,
+  PipelineCredential,
+  PipelineJob,
+  PipelineSource,
+  SecretRef,
+} from './pipeline/types.js';
 export type { FileStoreOptions } from './stores/file.js';
 // stores
 export { FileStore } from './stores/file.js';

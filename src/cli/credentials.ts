@@ -1,9 +1,8 @@
 /**
  * Credentials for the CLI come from the environment, stdin or a command — never from a flag value.
  */
-import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { EtlError, registerSecret } from '../index.js';
+import { EtlError, registerSecret, runSecretCommand } from '../index.js';
 
 export type CliCredentials =
   | { kind: 'none' }
@@ -43,7 +42,7 @@ export async function resolveCredentials(sources: CredentialSources): Promise<Cl
   const command = sources.passwordCommand ?? env.ARCGIS_PASSWORD_COMMAND;
   let password: string | undefined;
   if (sources.passwordStdin) password = await readAll(sources.stdin);
-  else if (command) password = await runPasswordCommand(command, env);
+  else if (command) password = await runSecretCommand(command, env);
   else password = env.ARCGIS_PASSWORD;
   if (password !== undefined) password = password.replace(/\r?\n$/, '');
   if (password) registerSecret(password);
@@ -64,37 +63,4 @@ async function readAll(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   return Buffer.concat(chunks).toString('utf8');
-}
-
-function runPasswordCommand(
-  command: string,
-  env: Readonly<Record<string, string | undefined>>,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, {
-      shell: true,
-      env: { ...env } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.resume();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', (cause) => {
-      clearTimeout(timer);
-      reject(new EtlError('MISSING_CREDENTIALS', 'the password command could not be started', { cause }));
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const value = Buffer.concat(out).toString('utf8');
-      registerSecret(value.trim());
-      if (code !== 0) {
-        reject(
-          new EtlError('MISSING_CREDENTIALS', `the password command exited with code ${code ?? 'signal'}`),
-        );
-      } else if (!value.trim()) {
-        reject(new EtlError('MISSING_CREDENTIALS', 'the password command printed nothing'));
-      } else resolve(value);
-    });
-  });
 }

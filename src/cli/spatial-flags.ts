@@ -1,55 +1,26 @@
 /**
- * `--bbox`/`--bbox-sr` and `--geometry FILE|-`: the export's spatial filter (at most one of them).
+ * `--geometry FILE|-` and `--no-geometry` share one commander value: kept apart here. The flags'
+ * meaning (the spatial filter, the geometry options) is the library's (layerExportPlan).
  */
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import {
-  bboxFilter,
-  EtlError,
-  type GeometryOptions,
-  geometryFilter,
-  parseBbox,
-  type SpatialFilter,
-} from '../index.js';
+import { type SpatialFilter, type SpatialFlags, spatialFilterFrom as spatialFilterOf } from '../index.js';
 import type { CliIo } from './io.js';
 
-export interface SpatialFlags {
-  bbox?: string;
-  bboxSr: number;
-  /**
-   * A GeoJSON file or `-`. Commander keeps --geometry and --no-geometry in one value (`false` for
-   * the latter), so `trackGeometryFlags` records each of them as it is parsed.
-   */
+export { geometryOptionsFrom } from '../index.js';
+
+/** What commander gives: `geometry` is the file of --geometry, or `false` for --no-geometry. */
+export interface CommanderSpatialFlags extends Omit<SpatialFlags, 'geometry'> {
   geometry?: string | false;
-  /** --no-geometry was given (see trackGeometryFlags). */
-  noGeometry?: boolean;
-  precision?: number;
-  maxAllowableOffset?: number;
-}
-
-/** --no-geometry, --precision, --max-allowable-offset as GeometryOptions (undefined: none given). */
-export function geometryOptionsFrom(flags: SpatialFlags): GeometryOptions | undefined {
-  const options: GeometryOptions = {
-    ...(noGeometry(flags) ? { returnGeometry: false } : {}),
-    ...(flags.precision === undefined ? {} : { precision: flags.precision }),
-    ...(flags.maxAllowableOffset === undefined ? {} : { maxAllowableOffset: flags.maxAllowableOffset }),
-  };
-  if (noGeometry(flags) && (flags.precision !== undefined || flags.maxAllowableOffset !== undefined)) {
-    throw new EtlError('USAGE', '--no-geometry cannot be used with --precision or --max-allowable-offset');
-  }
-  return Object.keys(options).length === 0 ? undefined : options;
-}
-
-function noGeometry(flags: SpatialFlags): boolean {
-  return flags.noGeometry === true || flags.geometry === false;
 }
 
 /**
  * --geometry FILE and --no-geometry share commander's `geometry` value: listens to both as they are
  * parsed, and returns the flags with each of them kept apart.
  */
-export function trackGeometryFlags(command: Command): <T extends SpatialFlags>(flags: T) => T {
+export function trackGeometryFlags(
+  command: Command,
+): <T extends CommanderSpatialFlags>(flags: T) => Omit<T, 'geometry'> & SpatialFlags {
   let file: string | undefined;
   let none = false;
   command.on('option:geometry', (value: string) => {
@@ -64,31 +35,20 @@ export function trackGeometryFlags(command: Command): <T extends SpatialFlags>(f
       ...rest,
       ...(file === undefined ? {} : { geometry: file }),
       ...(none ? { noGeometry: true } : {}),
-    } as typeof flags;
+    } as Omit<typeof flags, 'geometry'> & SpatialFlags;
   };
 }
 
-/** The filter the flags ask for (undefined for none); USAGE with one clear line for bad input. */
-export async function spatialFilterFrom(flags: SpatialFlags, io: CliIo): Promise<SpatialFilter | undefined> {
-  if (flags.bbox !== undefined && typeof flags.geometry === 'string') {
-    throw new EtlError('USAGE', '--bbox and --geometry cannot be used together (give one spatial filter)');
-  }
-  if (flags.bbox !== undefined) return bboxFilter(parseBbox(flags.bbox), flags.bboxSr);
-  if (typeof flags.geometry !== 'string') return undefined;
-  const source = flags.geometry === '-' ? 'standard input' : flags.geometry;
-  let text: string;
-  try {
-    text =
-      flags.geometry === '-' ? await readAll(io) : await readFile(resolve(io.cwd, flags.geometry), 'utf8');
-  } catch (cause) {
-    throw new EtlError('USAGE', `--geometry: cannot read ${source} (${(cause as Error).message})`, { cause });
-  }
-  return geometryFilter(text, source);
-}
-
-async function readAll(io: CliIo): Promise<string> {
+/** A file the flags name, or standard input for `-`. */
+export async function readInput(path: string, io: CliIo): Promise<string> {
+  if (path !== '-') return readFile(path, 'utf8');
   const chunks: Buffer[] = [];
   for await (const chunk of io.stdin)
     chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The filter the flags ask for (undefined for none); USAGE with one clear line for bad input. */
+export function spatialFilterFrom(flags: SpatialFlags, io: CliIo): Promise<SpatialFilter | undefined> {
+  return spatialFilterOf(flags, { cwd: io.cwd, readInput: (path) => readInput(path, io) });
 }

@@ -7,32 +7,25 @@ import { Command } from 'commander';
 import {
   type AttachmentStats,
   type ConcurrencyStats,
-  checkPostgisTarget,
+  checkExportChoices,
   checkWritableFile,
-  claimOutput,
-  downloadAttachments,
+  claimLayerOutput,
   EtlError,
-  type ExportOptions,
+  EXPORT_DEFAULTS,
+  EXPORT_STRATEGIES,
+  type ExportGivenOption,
   type ExportStats,
-  exportLayer,
   formatForOutput,
   isServiceUrl,
-  mergePastedQuery,
+  type ExportFlags as LayerExportFlags,
+  layerExportPlan,
   POSTGIS_MODES,
-  type PostgisMode,
-  type PostgisTarget,
-  parsePastedLayerUrl,
-  parsePostgisTarget,
-  parseSince,
   QUERY_FORMATS,
-  type QueryFormat,
   type Runtime,
+  runLayerExport,
   type SyncStats,
-  syncLayer,
+  serviceQuery,
   systemClock,
-  targetFileStem,
-  UNRESUMABLE_FORMATS,
-  validateDomainMode,
   WRITER_FORMATS,
   type WriterFormat,
 } from '../../index.js';
@@ -48,53 +41,10 @@ import {
 import { formatDuration, formatInt } from '../format.js';
 import { type CliIo, lineWriter } from '../io.js';
 import { createProgress } from '../progress.js';
-import {
-  geometryOptionsFrom,
-  type SpatialFlags,
-  spatialFilterFrom,
-  trackGeometryFlags,
-} from '../spatial-flags.js';
+import { readInput, spatialFilterFrom, trackGeometryFlags } from '../spatial-flags.js';
 import { runServiceExport } from './export-service.js';
 
-const STRATEGIES = ['auto', 'offset', 'ids', 'oid-range', 'server-order', 'envelope'] as const;
-
-export interface ExportFlags extends ConnectionFlags, SpatialFlags {
-  limit?: number;
-  layers?: string;
-  domains: string;
-  output?: string;
-  format?: string;
-  where: string;
-  fields?: string;
-  outSr: number;
-  strategy: string;
-  queryFormat: string;
-  concurrency?: number;
-  maxConcurrency: number;
-  pageSize?: number;
-  resume?: boolean;
-  overwrite?: boolean;
-  csvExcelSafe?: boolean;
-  layerName?: string;
-  appendLayer?: boolean;
-  parquetCompression: string;
-  statsJson?: string;
-  state?: string;
-  since?: string;
-  merge?: string;
-  deletes?: string;
-  attachments?: string;
-  table?: string;
-  mode?: string;
-  key?: string;
-  shpDates?: string;
-  shpSplitGeometry?: boolean;
-  shpSplitParts?: boolean;
-  fgbIndex?: boolean;
-}
-
-/** Which options the user gave (not defaults): a pasted URL parameter may only conflict with those. */
-type GivenOption = (name: keyof ExportFlags) => boolean;
+export interface ExportFlags extends ConnectionFlags, LayerExportFlags {}
 
 export function exportCommand(
   io: CliIo,
@@ -118,21 +68,30 @@ export function exportCommand(
       `${WRITER_FORMATS.join(' | ')} (default: from the file extension, else geojson; an extension we do not write is an error)`,
     )
     .option('--overwrite', 'replace the output file if it exists')
-    .option('--where <sql>', 'filter (a SQL where clause)', '1=1')
+    .option('--where <sql>', 'filter (a SQL where clause)', EXPORT_DEFAULTS.where)
     .option('--fields <a,b,c>', 'fields to export (default: all)')
-    .option('--out-sr <wkid>', 'output spatial reference', toPositiveInt, 4326)
-    .option('--strategy <name>', `paging strategy: ${STRATEGIES.join(' | ')}`, 'auto')
+    .option('--out-sr <wkid>', 'output spatial reference', toPositiveInt, EXPORT_DEFAULTS.outSr)
+    .option(
+      '--strategy <name>',
+      `paging strategy: ${EXPORT_STRATEGIES.join(' | ')}`,
+      EXPORT_DEFAULTS.strategy,
+    )
     .option(
       '--query-format <format>',
       `wire format of feature queries: ${QUERY_FORMATS.join(' | ')} (auto: pbf when the layer lists it, checked against json on its first page, else json)`,
-      'auto',
+      EXPORT_DEFAULTS.queryFormat,
     )
     .option(
       '--concurrency <n>',
       'pin the pages fetched at once (default: adaptive, from 4 up to what the server serves without queueing)',
       toPositiveInt,
     )
-    .option('--max-concurrency <n>', 'upper bound of the adaptive concurrency', toPositiveInt, 16)
+    .option(
+      '--max-concurrency <n>',
+      'upper bound of the adaptive concurrency',
+      toPositiveInt,
+      EXPORT_DEFAULTS.maxConcurrency,
+    )
     .option('--page-size <n>', 'features per page (default: the layer maxRecordCount)', toPositiveInt)
     .option(
       '--resume',
@@ -145,7 +104,7 @@ export function exportCommand(
     .option(
       '--shp-dates <how>',
       'Shapefile: Date fields as a DBF date plus a <name>_t text field with the UTC time (date), or as one ISO 8601 text field (text)',
-      'date',
+      EXPORT_DEFAULTS.shpDates,
     )
     .option(
       '--shp-split-geometry',
@@ -167,7 +126,7 @@ export function exportCommand(
     .option(
       '--parquet-compression <codec>',
       'parquet: page compression, snappy | zstd | none (zstd needs Node 22.15 or later)',
-      'snappy',
+      EXPORT_DEFAULTS.parquetCompression,
     )
     .option('--stats-json <file>', 'write the run figures as JSON to this file')
     .option(
@@ -196,7 +155,7 @@ export function exportCommand(
       '--bbox <minx,miny,maxx,maxy>',
       'only features intersecting this box (esriSpatialRelIntersects), in --bbox-sr',
     )
-    .option('--bbox-sr <wkid>', 'spatial reference of --bbox', toPositiveInt, 4326)
+    .option('--bbox-sr <wkid>', 'spatial reference of --bbox', toPositiveInt, EXPORT_DEFAULTS.bboxSr)
     .option(
       '--geometry <file>',
       'only features intersecting this GeoJSON polygon (a file, or - for stdin); a large one is queried simplified and checked exactly here',
@@ -209,7 +168,7 @@ export function exportCommand(
     .option(
       '--domains <mode>',
       'coded-value domains: code | label | both (both adds a <field>_label column); subtype domains resolved through the subtype field',
-      'code',
+      EXPORT_DEFAULTS.domains,
     )
     .option('--no-geometry', 'attributes only: returnGeometry=false, every geometry null')
     .option('--precision <n>', 'decimals of x/y the server returns (geometryPrecision)', toNonNegativeInt)
@@ -236,7 +195,7 @@ export function exportCommand(
   const geometryFlags = trackGeometryFlags(command);
   addConnectionOptions(command);
   command.action((layerUrl: string, flags: ExportFlags, self: Command) => {
-    const given: GivenOption = (name) => self.getOptionValueSource(name) === 'cli';
+    const given: ExportGivenOption = (name) => self.getOptionValueSource(name) === 'cli';
     run(runExport(layerUrl, geometryFlags(flags), given, io, runtime));
   });
   return command;
@@ -252,34 +211,14 @@ export function formatFromPath(path: string, explicit: string | undefined): Writ
   return formatForOutput(path, explicit);
 }
 
-function splitFields(text: string | undefined): string[] | undefined {
-  if (!text) return undefined;
-  return text
-    .split(',')
-    .map((f) => f.trim())
-    .filter(Boolean);
-}
-
 async function runExport(
   layerUrl: string,
   flags: ExportFlags,
-  given: GivenOption,
+  given: ExportGivenOption,
   io: CliIo,
   runtime?: Partial<Runtime>,
 ): Promise<number> {
-  if (!(STRATEGIES as readonly string[]).includes(flags.strategy)) {
-    throw new EtlError(
-      'USAGE',
-      `--strategy must be one of ${STRATEGIES.join(', ')} (got "${flags.strategy}")`,
-    );
-  }
-  if (!(QUERY_FORMATS as readonly string[]).includes(flags.queryFormat)) {
-    throw new EtlError(
-      'USAGE',
-      `--query-format must be one of ${QUERY_FORMATS.join(', ')} (got "${flags.queryFormat}")`,
-    );
-  }
-  const syncing = flags.state !== undefined || flags.since !== undefined;
+  checkExportChoices(flags);
   if (isServiceUrl(layerUrl)) {
     // a whole service: every layer into a folder (h-service)
     const layerOnly = (
@@ -297,110 +236,29 @@ async function runExport(
         `${layerOnly[0]} works on one layer: give a layer URL (…/FeatureServer/<id>), one export per layer`,
       );
     }
-    const query = {
-      where: given('where') ? flags.where : undefined,
-      fields: splitFields(flags.fields),
-      limit: flags.limit,
-    };
+    const query = serviceQuery(flags, given);
     const filter = await spatialFilterFrom(flags, io);
     return runServiceExport(layerUrl, flags, formatFromService(flags.format), filter, query, io, runtime);
   }
-  const output = flags.output ?? '-';
-  const format = formatFromPath(output, flags.format);
-  if (flags.resume && output === '-')
-    throw new EtlError('USAGE', '--resume needs an output file, not stdout');
-  if (!syncing && (flags.merge !== undefined || flags.deletes !== undefined)) {
-    throw new EtlError('USAGE', '--merge and --deletes need --state or --since');
-  }
-  if (syncing && flags.resume)
-    throw new EtlError('USAGE', '--state/--since cannot be combined with --resume');
-  if (syncing && output === '-')
-    throw new EtlError('USAGE', '--state/--since need an output file, not stdout');
-  if (
-    syncing &&
-    (flags.bbox !== undefined || typeof flags.geometry === 'string' || flags.limit !== undefined)
-  ) {
-    // a change set is not filtered the same way (a feature edited out of the area is neither an
-    // update nor a delete of the filtered output): refused rather than silently wrong
-    throw new EtlError('USAGE', '--state/--since cannot be combined with --bbox, --geometry or --limit');
-  }
-  const since = flags.since === undefined ? undefined : parseSince(flags.since);
-  const postgis = format === 'postgis' ? postgisSettings(output, flags) : undefined;
-  if (!postgis && (flags.table !== undefined || flags.mode !== undefined || flags.key !== undefined)) {
-    throw new EtlError('USAGE', '--table, --mode and --key are for PostGIS outputs (-o postgresql://…)');
-  }
-  if (syncing && postgis) {
-    throw new EtlError(
-      'USAGE',
-      '--state/--since write files: a PostGIS target is not supported with them yet',
-    );
-  }
-  if (!['snappy', 'zstd', 'none'].includes(flags.parquetCompression)) {
-    throw new EtlError(
-      'USAGE',
-      `--parquet-compression must be one of snappy, zstd, none (got "${flags.parquetCompression}")`,
-    );
-  }
-  if ((flags.layerName !== undefined || flags.appendLayer === true) && format !== 'gpkg') {
-    throw new EtlError('USAGE', `--layer-name and --append-layer apply to gpkg output, not ${format}`);
-  }
-  if (flags.appendLayer === true && flags.overwrite === true) {
-    throw new EtlError(
-      'USAGE',
-      '--append-layer and --overwrite exclude each other: add a layer, or replace the file',
-    );
-  }
-  if (flags.resume && UNRESUMABLE_FORMATS.has(format)) {
-    throw new EtlError(
-      'USAGE',
-      `--resume is not available for ${format} (the file is finished in one pass at the end): run the export without it`,
-    );
-  }
-  if (flags.shpDates !== undefined && flags.shpDates !== 'date' && flags.shpDates !== 'text') {
-    throw new EtlError('USAGE', `--shp-dates must be date or text (got "${flags.shpDates}")`);
-  }
-  const pasted = parsePastedLayerUrl(layerUrl);
-  const query = mergePastedQuery(pasted, {
-    where: given('where') ? flags.where : undefined,
-    fields: splitFields(flags.fields),
-    outSR: given('outSr') ? flags.outSr : undefined,
-    limit: flags.limit,
-  });
-  const filter = await spatialFilterFrom(flags, io);
-  const geometry = geometryOptionsFrom(flags);
-  const domains = validateDomainMode(flags.domains);
-  if (flags.layers !== undefined)
-    throw new EtlError('USAGE', '--layers needs a service URL (…/FeatureServer or …/MapServer)');
   const verbosity = verbosityOf(flags);
   const print = lineWriter(io.stderr);
+  const plan = await layerExportPlan(layerUrl, flags, given, {
+    cwd: io.cwd,
+    readInput: (path) => readInput(path, io),
+    onNotice: (message) => print(message),
+  });
+  const output = flags.output ?? '-';
 
   // Every output is checked (and the target claimed) before any token or network call.
-  const target = output === '-' || postgis ? output : resolve(io.cwd, output);
-  const mergePath = flags.merge === undefined ? undefined : resolve(io.cwd, flags.merge);
-  const statePath = flags.state === undefined ? undefined : resolve(io.cwd, flags.state);
-  if (statePath !== undefined) await checkWritableFile(statePath, 'the --state file');
+  if (plan.sync?.statePath !== undefined) await checkWritableFile(plan.sync.statePath, 'the --state file');
   const statsPath = flags.statsJson ? resolve(io.cwd, flags.statsJson) : undefined;
   if (statsPath !== undefined) await checkWritableFile(statsPath, 'the --stats-json file');
   // The log file is opened before the output is claimed, so that a usage error in it never holds
   // (or races another export for) the output's lock.
   const log = flags.logFile ? AuditLog.open(resolve(io.cwd, flags.logFile), print) : undefined;
-  let claim: Awaited<ReturnType<typeof claimOutput>>;
+  let claim: Awaited<ReturnType<typeof claimLayerOutput>>;
   try {
-    // a PostGIS table is checked in the database now, and locked there by the export itself
-    claim = postgis
-      ? await checkPostgisTarget(output, postgis.options).then(() => ({
-          path: output,
-          release: async () => {},
-        }))
-      : await claimOutput(target, {
-          // merging into the previous output replaces it
-          overwrite:
-            flags.overwrite === true ||
-            flags.appendLayer === true ||
-            (mergePath !== undefined && mergePath === target),
-          resume: flags.resume === true,
-          runtime,
-        });
+    claim = await claimLayerOutput(plan, runtime);
   } catch (error) {
     log?.close();
     throw error;
@@ -418,79 +276,20 @@ async function runExport(
       clock,
     });
     const emit = cliEmitter(io, verbosity, () => progress.done(), log);
-    const { connection } = await openConnection(pasted.layerUrl, flags, io, emit, runtime);
+    const { connection } = await openConnection(plan.layerUrl, flags, io, emit, runtime);
     try {
-      const exportOptions: ExportOptions = {
+      const { stats, synced, attachments } = await runLayerExport(plan, {
         client: connection.client,
-        layerUrl: pasted.layerUrl,
-        output: target,
-        format,
-        where: query.where,
-        ...(filter ? { filter } : {}),
-        ...(geometry ? { geometry } : {}),
-        ...(domains === undefined ? {} : { domains }),
-        ...(query.fields ? { fields: [...query.fields] } : {}),
-        outSR: query.outSR ?? flags.outSr,
-        ...(query.limit === undefined ? {} : { limit: query.limit }),
-        strategy: flags.strategy as (typeof STRATEGIES)[number],
-        queryFormat: flags.queryFormat as QueryFormat,
-        ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
-        maxConcurrency: flags.maxConcurrency,
-        ...(flags.pageSize === undefined ? {} : { pageSize: flags.pageSize }),
-        resume: flags.resume === true,
-        overwrite: flags.overwrite === true,
-        csvExcelSafe: flags.csvExcelSafe === true,
-        ...(postgis
-          ? {
-              postgis: postgis.options,
-              checkpointFile: resolve(io.cwd, `${targetFileStem(postgis.target)}.checkpoint.json`),
-            }
-          : {}),
-        ...(flags.layerName === undefined ? {} : { layerName: flags.layerName }),
-        appendLayer: flags.appendLayer === true,
-        parquetCompression: flags.parquetCompression as 'snappy' | 'zstd' | 'none',
-        shapefile: {
-          dates: flags.shpDates === 'text' ? 'text' : 'date',
-          mixedGeometry: flags.shpSplitGeometry === true ? 'split' : 'error',
-          overflow: flags.shpSplitParts === true ? 'split' : 'error',
-          onNotice: (message) => print(message),
-        },
-        flatgeobuf: { index: flags.fgbIndex !== false },
         claim,
         signal: interrupt.signal,
-        ...(output === '-' ? { stdout: io.stdout } : {}),
+        stdout: io.stdout,
         onProgress: (p) => progress.update(p),
-        ...(runtime ? { runtime } : {}),
-      };
-      let stats: ExportStats;
-      let synced: SyncStats | undefined;
-      if (syncing) {
-        synced = await syncLayer({
-          ...exportOptions,
-          statePath,
-          since,
-          merge: mergePath,
-          deletesPath: flags.deletes === undefined ? undefined : resolve(io.cwd, flags.deletes),
-        });
-        stats = synced.export;
-      } else {
-        stats = await exportLayer(exportOptions);
-      }
-      const attachments =
-        flags.attachments === undefined
-          ? undefined
-          : await downloadAttachments({
-              client: connection.client,
-              layerUrl: pasted.layerUrl,
-              dir: resolve(io.cwd, flags.attachments),
-              where: query.where,
-              ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
-              signal: interrupt.signal,
-            });
+        runtime,
+      });
       progress.done();
       if (verbosity !== 'quiet') {
         io.stderr.write(
-          `${synced ? syncLine(synced, output) : summaryLine(stats, postgis?.target.display ?? output)}\n`,
+          `${synced ? syncLine(synced, output) : summaryLine(stats, plan.postgis?.display ?? output)}\n`,
         );
         if (attachments) io.stderr.write(`${attachmentsLine(attachments)}\n`);
       }
@@ -512,34 +311,6 @@ async function runExport(
     await claim.release();
     log?.close();
   }
-}
-
-/** PostGIS: the table, mode and key (USAGE for anything unclear, before any request). */
-function postgisSettings(
-  output: string,
-  flags: ExportFlags,
-): { target: PostgisTarget; options: { table?: string; mode: PostgisMode; key?: string } } {
-  let mode = flags.mode ?? 'create';
-  if (!(POSTGIS_MODES as readonly string[]).includes(mode)) {
-    throw new EtlError('USAGE', `--mode must be one of ${POSTGIS_MODES.join(', ')} (got "${mode}")`);
-  }
-  if (flags.overwrite) {
-    // --overwrite of a table is --mode replace
-    if (flags.mode !== undefined && flags.mode !== 'replace') {
-      throw new EtlError('USAGE', `--overwrite replaces the table: it cannot go with --mode ${flags.mode}`);
-    }
-    mode = 'replace';
-  }
-  if (flags.key !== undefined && mode !== 'upsert') throw new EtlError('USAGE', '--key is for --mode upsert');
-  const target = parsePostgisTarget(output, { table: flags.table });
-  return {
-    target,
-    options: {
-      mode: mode as PostgisMode,
-      ...(flags.table === undefined ? {} : { table: flags.table }),
-      ...(flags.key === undefined ? {} : { key: flags.key }),
-    },
-  };
 }
 
 export function statsJson(stats: ExportStats): Record<string, unknown> {

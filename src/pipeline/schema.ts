@@ -1,0 +1,30 @@
+/**
+ * The pipeline file's JSON Schema (published as `arcgis-etl/pipeline.schema.json`) and its
+ * validator: ajv, compiled once.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+
+let validator: ValidateFunction | undefined;
+let schema: Record<string, unknown> | undefined;
+
+/** The schema, read from the package root (beside `src/` and `dist/`). */
+export function pipelineSchema(): Record<string, unknown> {
+  schema ??= JSON.parse(
+    readFileSync(new URL('../../pipeline.schema.json', import.meta.url), 'utf8'),
+  ) as Record<string, unknown>;
+  return schema;
+}
+
+/** The option names `export` takes in a pipeline (the keys of `$defs.options`). */
+export function pipelineOptionNames(): string[] {
+  const defs = pipelineSchema().$defs as Record<string, { properties: Record<string, unknown> }>;
+  return Object.keys(defs.options?.properties ?? {});
+}
+
+export function validatePipelineData(data: unknown): ErrorObject[] {
+  validator ??= new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(
+    pipelineSchema(),
+  );
+  return validator(data) ? [] : [...(validator.errors ?? [])];
+}
