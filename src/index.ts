@@ -155,8 +155,8 @@ export type {
 } from './features/writers/types.js';
 export { createWriter } from './features/writers/writer.js';
 // fleet: pipelines on a BullMQ queue, workers, fleet-wide host budgets
-export type { EnqueuedRun, EnqueueOptions, FleetPipeline, WaitOptions } from './fleet/coordinator.js';
-export { enqueuePipeline, FleetQueue, waitForRun } from './fleet/coordinator.js';
+export type { EnqueuedRun, EnqueueOptions, WaitOptions } from './fleet/coordinator.js';
+export { enqueuePipeline, FleetQueue, hostBudgetsOf, waitForRun } from './fleet/coordinator.js';
 export type { HostBudgetOptions, HostBudgetStats, HostBudgets } from './fleet/host-budget.js';
 export { budgetFor, RedisHostBudget } from './fleet/host-budget.js';
 export type {

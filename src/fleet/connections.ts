@@ -6,12 +6,13 @@
 import { type Connection, connect } from '../client/connect.js';
 import { createTransport } from '../http/transport.js';
 import type { Transport } from '../http/types.js';
+import { credentialConnectOptions } from '../pipeline/credentials.js';
+import type { Pipeline, PipelineCredential } from '../pipeline/types.js';
 import { RedisStore } from '../stores/redis.js';
 import type { TokenStore } from '../stores/types.js';
 import type { HostBudgets, RedisHostBudget } from './host-budget.js';
 import type { FleetLayerJob } from './job-data.js';
 import { leasedTransport } from './leased-transport.js';
-import { credentialsFrom } from './run-layer.js';
 
 export class FleetConnections {
   readonly #budget: RedisHostBudget;
@@ -31,7 +32,8 @@ export class FleetConnections {
   for(
     job: Pick<FleetLayerJob, 'url' | 'credentials'>,
     hosts: HostBudgets,
-    definitions: Record<string, unknown>,
+    definitions: Record<string, PipelineCredential>,
+    file: string,
   ): Promise<Connection> {
     const credential = job.credentials;
     const budgets = JSON.stringify(hosts);
@@ -50,7 +52,7 @@ export class FleetConnections {
           tokenCache: this.#shared,
           ...(credential === undefined
             ? {}
-            : { credentials: credentialsFrom(credential, definitions[credential], this.#env) }),
+            : await credentialConnectOptions(pipelineOf(file, definitions), credential, { env: this.#env })),
         }))();
       connection = pending;
       this.#connections.set(key, pending);
@@ -64,6 +66,11 @@ export class FleetConnections {
     await Promise.allSettled([...this.#transports.values()].map((t) => t.close()));
     await this.#store.close();
   }
+}
+
+/** What credentialConnectOptions reads of a pipeline: its file and credentials. */
+function pipelineOf(file: string, credentials: Record<string, PipelineCredential>): Pipeline {
+  return { version: 1, id: '', file, baseDir: '', credentials, hosts: {}, sources: [], positions: {} };
 }
 
 /** The shared token store: a connection's close must not close it. */

@@ -4,9 +4,10 @@
  * progress until every layer is done or failed. `status` reads the same records.
  */
 import { randomBytes } from 'node:crypto';
-import { isAbsolute, resolve } from 'node:path';
 import { FlowProducer, Queue } from 'bullmq';
 import { type Runtime, resolveRuntime } from '../core/time.js';
+import { planPipeline } from '../pipeline/plan.js';
+import type { Pipeline } from '../pipeline/types.js';
 import { FleetConnections } from './connections.js';
 import type { HostBudgets } from './host-budget.js';
 import { RedisHostBudget } from './host-budget.js';
@@ -25,13 +26,11 @@ import { listRuns, RUN_TTL_MS, type RunLayer, type RunRecord, readRun, saveRun }
 import { DEFAULT_SHARD_SIZE, planShards } from './shards.js';
 import { type RunStatus, runStatus } from './status.js';
 
-export interface FleetPipeline {
-  /** The pipeline's name (its file name without extension). */
-  name: string;
-  jobs: readonly FleetLayerJob[];
-  hosts: HostBudgets;
-  /** Credential definitions by name (references: env var names, commands; never values). */
-  credentials: Record<string, unknown>;
+/** The pipeline's per-host budgets as the fleet's limiter takes them. */
+export function hostBudgetsOf(pipeline: Pipeline): HostBudgets {
+  const hosts: Record<string, number> = {};
+  for (const [host, budget] of Object.entries(pipeline.hosts)) hosts[host] = budget.concurrency;
+  return hosts;
 }
 
 export interface EnqueueOptions {
@@ -43,11 +42,11 @@ export interface EnqueueOptions {
   attempts?: number | undefined;
   /** First retry delay; doubles each time (default 5 s). */
   backoffMs?: number | undefined;
-  /** Where relative outputs are resolved (default the current folder). */
-  cwd?: string | undefined;
   env?: NodeJS.ProcessEnv | undefined;
   /** A notice (a layer that is not sharded although large, …). */
   onNotice?: ((message: string) => void) | undefined;
+  /** Once the pipeline is planned: its layer jobs. */
+  onPlanned?: ((jobs: readonly FleetLayerJob[]) => void) | undefined;
 }
 
 export interface EnqueuedRun {
@@ -98,39 +97,35 @@ export class FleetQueue {
 
 export async function enqueuePipeline(
   fleet: FleetQueue,
-  pipeline: FleetPipeline,
+  pipeline: Pipeline,
   options: EnqueueOptions,
   runtime: Partial<Runtime> = {},
 ): Promise<EnqueuedRun> {
   const { clock } = resolveRuntime(runtime);
   const createdAt = clock.now();
-  const run = `${safeName(pipeline.name)}-${stamp(createdAt)}-${randomBytes(3).toString('hex')}`;
+  const run = `${safeName(pipeline.id)}-${stamp(createdAt)}-${randomBytes(3).toString('hex')}`;
   const shardSize = options.shardSize ?? DEFAULT_SHARD_SIZE;
-  const cwd = options.cwd ?? process.cwd();
+  const hosts = hostBudgetsOf(pipeline);
   const jobOptions = {
     attempts: Math.max(1, options.attempts ?? 3),
     backoff: { type: 'exponential', delay: options.backoffMs ?? 5_000 },
     removeOnComplete: { age: RUN_TTL_MS / 1000 },
     removeOnFail: { age: RUN_TTL_MS / 1000 },
   };
-  const jobs = pipeline.jobs.map((job) => ({
-    ...job,
-    output:
-      isAbsolute(job.output) || /^postgres(ql)?:\/\//i.test(job.output)
-        ? job.output
-        : resolve(cwd, job.output),
-  }));
   const budget = new RedisHostBudget(fleet.redis.raw);
   const connections = new FleetConnections(options.url, budget, options.env);
   const layers: RunLayer[] = [];
   const flows = new FlowProducer({ connection: fleet.redis.bull, prefix: FLEET_PREFIX });
   let added = 0;
+  const clientFor = async (job: Pick<FleetLayerJob, 'url' | 'credentials'>) =>
+    (await connections.for(job, hosts, pipeline.credentials, pipeline.file)).client;
   try {
-    const base = { run, hosts: pipeline.hosts, credentials: pipeline.credentials };
+    const jobs = await planPipeline(pipeline, { clientFor, now: createdAt });
+    options.onPlanned?.(jobs);
+    const base = { run, file: pipeline.file, hosts, credentials: pipeline.credentials };
     const plans = await mapLimited(jobs, 8, async (job) => {
       if (!isMergeable(formatOfJob(job))) return { count: undefined, shards: undefined };
-      const connection = await connections.for(job, pipeline.hosts, pipeline.credentials);
-      return planShards(connection.client, job, run, shardSize);
+      return planShards(await clientFor(job), job, run, shardSize);
     });
     for (const [index, job] of jobs.entries()) {
       const plan = plans[index]!;
@@ -174,7 +169,7 @@ export async function enqueuePipeline(
     await connections.close();
     budget.close();
   }
-  const record: RunRecord = { run, pipeline: pipeline.name, createdAt, layers };
+  const record: RunRecord = { run, pipeline: pipeline.id, createdAt, layers };
   await saveRun(fleet.redis.raw, fleet.name, record);
   return { run, record, jobs: added };
 }

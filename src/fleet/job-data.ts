@@ -3,18 +3,11 @@
  * references (env var names, secret commands), and each worker resolves them from its own
  * environment.
  */
+import type { PipelineCredential, PipelineJob } from '../pipeline/types.js';
 import type { HostBudgets } from './host-budget.js';
 
-/** One layer of a planned pipeline, as the pipeline module hands it over (`PipelineJob`). */
-export interface FleetLayerJob {
-  pipeline: string;
-  id: string;
-  url: string;
-  /** Resolved (templates filled in) and absolute. */
-  output: string;
-  credentials?: string | undefined;
-  options: Record<string, unknown>;
-}
+/** One layer of a planned pipeline (`planPipeline`): output resolved and absolute. */
+export type FleetLayerJob = PipelineJob;
 
 export interface FleetShard {
   index: number;
@@ -34,8 +27,10 @@ export interface FleetJobData {
   job: FleetLayerJob;
   /** The pipeline's per-host budgets (fleet-wide). */
   hosts: HostBudgets;
-  /** The pipeline's credential definitions (references only), by name. */
-  credentials: Record<string, unknown>;
+  /** The pipeline file (for messages). */
+  file: string;
+  /** The pipeline's credential definitions (references only: env var names, commands), by name. */
+  credentials: Record<string, PipelineCredential>;
   shard?: FleetShard | undefined;
   /** merge: the parts, in OID order. */
   parts?: string[] | undefined;

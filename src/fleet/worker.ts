@@ -115,7 +115,7 @@ export function startFleetWorker(options: FleetWorkerOptions): FleetWorker {
         const children = await job.getChildrenValues<FleetResult>();
         features = Object.values(children).reduce((n, r) => n + (r?.features ?? 0), 0);
       } else {
-        const connection = await connections.for(data.job, data.hosts, data.credentials);
+        const connection = await connections.for(data.job, data.hosts, data.credentials, data.file);
         const where = data.kind === 'shard' ? data.shard!.where : undefined;
         features = (
           await runLayerExport(data.job, staging, where, { client: connection.client, onProgress: progress })
