@@ -116,6 +116,7 @@ export async function enqueuePipeline(
   const connections = new FleetConnections(options.url, budget, options.env);
   const layers: RunLayer[] = [];
   const flows = new FlowProducer({ connection: fleet.redis.bull, prefix: FLEET_PREFIX });
+  flows.on('error', () => undefined);
   let added = 0;
   const clientFor = async (job: Pick<FleetLayerJob, 'url' | 'credentials'>) =>
     (await connections.for(job, hosts, pipeline.credentials, pipeline.file)).client;

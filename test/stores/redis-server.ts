@@ -22,7 +22,11 @@ export async function freePort(): Promise<number> {
 
 export class RedisServer {
   #child: ChildProcess | undefined;
-  constructor(readonly port: number) {}
+  /** `args`: more redis-server options (later ones win: e.g. `--appendonly yes --dir DIR`). */
+  constructor(
+    readonly port: number,
+    readonly args: readonly string[] = [],
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}/0`;
@@ -42,6 +46,7 @@ export class RedisServer {
         'no',
         '--protected-mode',
         'no',
+        ...this.args,
       ],
       { stdio: 'ignore' },
     );

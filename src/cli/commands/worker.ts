@@ -43,11 +43,15 @@ export function workerCommand(
 async function runWorker(flags: WorkerFlags, io: CliIo, waitForStop: () => Promise<void>): Promise<number> {
   const url = queueUrlOf(flags.queue, io);
   const print = lineWriter(io.stderr);
+  let lastError = '';
   const onEvent = (event: FleetWorkerEvent) => {
     if (event.type === 'error') {
-      print(`worker: ${event.message}`);
+      // an outage repeats its error at every reconnection attempt: one line per new message
+      if (event.message !== lastError) print(`worker: ${event.message} (waiting for Redis)`);
+      lastError = event.message;
       return;
     }
+    lastError = '';
     if (flags.quiet) return;
     if (event.type === 'completed') {
       print(
