@@ -209,6 +209,8 @@ export { checkPostgisTarget } from './outputs/postgis/preflight.js';
 export type { PostgisTarget } from './outputs/postgis/target.js';
 export { isPostgisOutput, parsePostgisTarget, targetFileStem } from './outputs/postgis/target.js';
 export type { ShapefileOptions } from './outputs/shapefile/options.js';
+export type { PipelineConnectionsOptions } from './pipeline/connections.js';
+export { hostBudget, PipelineConnections } from './pipeline/connections.js';
 export type { Environment, SecretContext } from './pipeline/credentials.js';
 export {
   checkPipelineCredentials,
@@ -241,6 +243,11 @@ export type { PlanDeps } from './pipeline/plan.js';
 export { fillTemplate, planPipeline, serviceNameOf } from './pipeline/plan.js';
 export type { JobContext } from './pipeline/run-job.js';
 export { jobExportPlan, jobFlags, runPipelineJob, runPipelineJobDetailed } from './pipeline/run-job.js';
+export type { JobEvent, JobResult, LocalRunOptions, LocalRunResult } from './pipeline/run-local.js';
+export {
+  DEFAULT_LAYERS_AT_ONCE as PIPELINE_LAYERS_AT_ONCE,
+  runPipelineLocally,
+} from './pipeline/run-local.js';
 export { pipelineSchema, validatePipelineData } from './pipeline/schema.js';
 export { runSecretCommand } from './pipeline/secret-command.js';
 export type {

@@ -13,6 +13,7 @@ import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { loginCommand } from './commands/login.js';
 import { logoutCommand } from './commands/logout.js';
+import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { tokenCommand } from './commands/token.js';
 import { workerCommand } from './commands/worker.js';
@@ -76,6 +77,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 authentication, 4 not found, 5 incomplet
   const commands = [
     exportCommand(io, run, options.runtime),
     bulkCommand(io, run, options.runtime),
+    runCommand(io, run, options.runtime),
     infoCommand(io, run, options.runtime),
     tokenCommand(io, run, options.runtime),
     demoCommand(io, run, options.runtime),

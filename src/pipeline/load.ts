@@ -88,7 +88,7 @@ export function loadPipeline(text: string, fileName: string): Pipeline {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
   if (syntax) {
-    const pos = syntax.linePos?.[0];
+    const pos = syntax.linePos?.[0] ?? lines.linePos(syntax.pos[0]);
     const message = syntax.message.split('\n')[0] ?? 'invalid YAML';
     throw pipelineError(fileName, pos, `invalid YAML: ${message.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
@@ -180,7 +180,10 @@ function pickError(errors: ErrorObject[]): ErrorObject | undefined {
   const depth = (e: ErrorObject) => e.instancePath.split('/').length;
   const specific = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf');
   const pool = specific.length > 0 ? specific : errors;
-  return [...pool].sort((a, b) => depth(b) - depth(a))[0];
+  // an unknown key first: it is often the required one misspelt
+  const unknown = (e: ErrorObject) =>
+    e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties' ? 0 : 1;
+  return [...pool].sort((a, b) => depth(b) - depth(a) || unknown(a) - unknown(b))[0];
 }
 
 function valueAt(data: unknown, pointer: string): unknown {

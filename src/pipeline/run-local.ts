@@ -1,0 +1,113 @@
+/**
+ * A whole pipeline in one process: planned, then its layers exported a few at a time, sharing one
+ * request budget per host and one token per credential (PipelineConnections). A failed layer does
+ * not stop the others; the result lists what was written and what failed.
+ */
+import { setMaxListeners } from 'node:events';
+import { EtlError } from '../core/errors.js';
+import { type Runtime, resolveRuntime } from '../core/time.js';
+import type { ExportProgress } from '../features/export.js';
+import { PipelineConnections, type PipelineConnectionsOptions } from './connections.js';
+import { checkPipelineCredentials } from './credentials.js';
+import type { LayerExportResult } from './layer-export.js';
+import { planPipeline } from './plan.js';
+import { runPipelineJobDetailed } from './run-job.js';
+import type { PipelineJob } from './types.js';
+
+/** Layers exported at once (their queries share the host budgets either way). */
+export const DEFAULT_LAYERS_AT_ONCE = 4;
+
+export type JobEvent =
+  | { type: 'planned'; jobs: readonly PipelineJob[] }
+  | { type: 'start'; job: PipelineJob }
+  | { type: 'progress'; job: PipelineJob; progress: ExportProgress }
+  | { type: 'end'; result: JobResult };
+
+export interface JobResult {
+  job: PipelineJob;
+  /** The figures of a written layer. */
+  result?: LayerExportResult | undefined;
+  /** Why it failed, when it did. */
+  error?: unknown;
+  elapsedMs: number;
+}
+
+export interface LocalRunOptions extends PipelineConnectionsOptions {
+  /** Layers exported at once (default 4). */
+  layersAtOnce?: number | undefined;
+  signal?: AbortSignal | undefined;
+  onEvent?: ((event: JobEvent) => void) | undefined;
+  /** Shapefile notices and the like. */
+  onNotice?: ((message: string) => void) | undefined;
+}
+
+export interface LocalRunResult {
+  jobs: PipelineJob[];
+  /** One per job, in job order. */
+  results: JobResult[];
+  failed: JobResult[];
+  elapsedMs: number;
+}
+
+export async function runPipelineLocally(options: LocalRunOptions): Promise<LocalRunResult> {
+  const { pipeline, signal } = options;
+  const runtime: Partial<Runtime> | undefined = options.runtime;
+  const clock = resolveRuntime(runtime).clock;
+  const startedAt = clock.now();
+  // every credential a source uses is there before any request
+  checkPipelineCredentials(pipeline, options.env);
+  const atOnce = Math.max(1, Math.floor(options.layersAtOnce ?? DEFAULT_LAYERS_AT_ONCE));
+  // every running layer listens to the one signal (its pages, its requests)
+  if (signal) setMaxListeners(Math.max(64, atOnce * 32), signal);
+  const connections = new PipelineConnections(options);
+  try {
+    const jobs = await planPipeline(pipeline, {
+      clientFor: (source) => connections.clientFor(source.credentials, source.url),
+      now: clock.now(),
+      signal,
+    });
+    options.onEvent?.({ type: 'planned', jobs });
+    const results: JobResult[] = new Array(jobs.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < jobs.length && !signal?.aborted) {
+        const index = next++;
+        const job = jobs[index]!;
+        const jobStart = clock.now();
+        options.onEvent?.({ type: 'start', job });
+        let result: JobResult;
+        try {
+          const client = await connections.clientFor(job.credentials, job.url);
+          const detailed = await runPipelineJobDetailed(job, {
+            client,
+            signal,
+            onProgress: (progress) => options.onEvent?.({ type: 'progress', job, progress }),
+            onNotice: options.onNotice,
+            runtime,
+          });
+          result = { job, result: detailed, elapsedMs: clock.now() - jobStart };
+        } catch (error) {
+          result = { job, error, elapsedMs: clock.now() - jobStart };
+        }
+        results[index] = result;
+        options.onEvent?.({ type: 'end', result });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(atOnce, jobs.length) }, worker));
+    for (let i = 0; i < jobs.length; i++) {
+      results[i] ??= {
+        job: jobs[i]!,
+        error: new EtlError('ABORTED', 'Interrupted before it started'),
+        elapsedMs: 0,
+      };
+    }
+    return {
+      jobs,
+      results,
+      failed: results.filter((r) => r.error !== undefined),
+      elapsedMs: clock.now() - startedAt,
+    };
+  } finally {
+    await connections.close();
+  }
+}
