@@ -5,16 +5,17 @@
  *   of concurrent queries stays within the pipeline's host budget;
  * - kill -9 a worker during a job, twice: the run completes, outputs byte-identical, no staging
  *   file or part folder left, every output published once;
- * - status shows each layer (done, with its features).
+ * - `run --queue` is the coordinator (a process): exit 0, stats JSON; `status --json` shows each layer.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
-import { enqueuePipeline, FleetQueue, formatRunStatus, waitForRun } from '../../src/index.js';
-import { assertBuilt } from '../fleet/helpers.js';
+import { enqueuePipeline, FleetQueue, formatRunStatus, type RunStatus, waitForRun } from '../../src/index.js';
+import { runInProcess } from '../cli/in-process.js';
+import { assertBuilt, runCli } from '../fleet/helpers.js';
 import { REDIS_URL, redisReachable, requireOrSkip } from '../stores/redis-helpers.js';
 import {
   CREDENTIAL_ENV,
@@ -68,32 +69,55 @@ describe.runIf(run)('fleet: 20 layers, 4 worker processes', () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it('writes every output exactly, with 1 token and the host budget held fleet-wide', async () => {
+  it('run --queue (a coordinator process): every output exact, 1 token, the host budget held fleet-wide', async () => {
     expect(reference.size).toBe(20);
-    const { pipeline } = await writePipeline(join(root, 'fleet'), pipelineYaml(emu, BUDGET));
-    const enqueued = await enqueuePipeline(fleet, pipeline, {
-      url: REDIS_URL,
-      queueName,
-      shardSize: 50,
-      backoffMs: 200,
-      env: CREDENTIAL_ENV,
+    const { file } = await writePipeline(join(root, 'fleet'), pipelineYaml(emu, BUDGET));
+    const stats = join(root, 'fleet-stats.json');
+    const coordinator = await runCli(
+      [
+        'run',
+        file,
+        '--queue',
+        REDIS_URL,
+        '--queue-name',
+        queueName,
+        '--shard-size',
+        '50',
+        '--retry-delay',
+        '200',
+        '--stats-json',
+        stats,
+      ],
+      CREDENTIAL_ENV,
+      { timeoutMs: 60_000 },
+    );
+    expect(coordinator.code, coordinator.stderr).toBe(0);
+    expect(coordinator.stderr).toMatch(/: 20 layers, 24 jobs on /); // Big: 4 shards and their merge
+    expect(coordinator.stderr).toMatch(/total: 20 of 20 layers written/);
+    const rows = JSON.parse(await readFile(stats, 'utf8')) as {
+      layers: Array<{ state: string; shards?: number }>;
+    };
+    expect(rows.layers).toHaveLength(20);
+    expect(rows.layers.every((l) => l.state === 'done')).toBe(true);
+    expect(rows.layers.filter((l) => l.shards === 4)).toHaveLength(1);
+
+    const status = await runInProcess(['status', '--queue', REDIS_URL, '--queue-name', queueName, '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    const [last] = (JSON.parse(status.stdout) as { runs: RunStatus[] }).runs;
+    expect(last?.totals).toMatchObject({ done: 20, failed: 0, waiting: 0, running: 0 });
+    expect(last?.layers.find((l) => l.url.includes('/Big/'))).toMatchObject({
+      features: 200,
+      shards: { done: 4, count: 4 },
     });
-    expect(enqueued.record.layers).toHaveLength(20);
-    expect(enqueued.jobs).toBe(19 + 4 + 1); // Big: 4 shards and their merge
-    const status = await waitForRun(fleet, enqueued.run, { intervalMs: 100 });
-    expect(status.totals, formatRunStatus(status).join('\n')).toMatchObject({ done: 20, failed: 0 });
-    const big = status.layers.find((l) => l.url.includes('/Big/'));
-    expect(big?.shards).toEqual({ done: 4, count: 4 });
-    expect(big?.features).toBe(200);
 
     const outputs = await filesOf(join(root, 'fleet', 'out'));
     expect([...outputs.keys()]).toEqual([...reference.keys()]);
     for (const [name, bytes] of reference) expect(outputs.get(name)?.equals(bytes), name).toBe(true);
 
-    const stats = emu.stats();
-    expect(stats.tokens).toBe(1);
-    expect(stats.load.peakConcurrency).toBeGreaterThan(1);
-    expect(stats.load.peakConcurrency).toBeLessThanOrEqual(BUDGET);
+    const served = emu.stats();
+    expect(served.tokens).toBe(1);
+    expect(served.load.peakConcurrency).toBeGreaterThan(1);
+    expect(served.load.peakConcurrency).toBeLessThanOrEqual(BUDGET);
     for (const count of publications(workers).values()) expect(count).toBe(1);
   }, 60_000);
 
