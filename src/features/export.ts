@@ -13,7 +13,6 @@ import type { ConcurrencyStats } from '../http/concurrency.js';
 import type { FlatGeobufOptions } from '../outputs/fgb/options.js';
 import type { PostgisOptions } from '../outputs/postgis/options.js';
 import { targetFileStem } from '../outputs/postgis/target.js';
-import { postgisTargetOf } from '../outputs/postgis/writer.js';
 import type { ShapefileOptions } from '../outputs/shapefile/options.js';
 import {
   type Checkpoint,
@@ -229,7 +228,12 @@ async function exportClaimed(
     ...(options.geometry ? { geometry: JSON.stringify(geometryParams(options.geometry)) } : {}),
     ...(options.domains !== undefined && options.domains !== 'code' ? { domains: options.domains } : {}),
   };
-  const postgis = options.format === 'postgis' ? postgisTargetOf(options.output, options.postgis) : undefined;
+  // the PostGIS writer (and its driver) is loaded only for a PostGIS export: an export to a file
+  // does not pay its start-up
+  const postgis =
+    options.format === 'postgis'
+      ? (await import('../outputs/postgis/writer.js')).postgisTargetOf(options.output, options.postgis)
+      : undefined;
   const cpPath =
     options.checkpointFile ?? checkpointPath(postgis ? resolve(targetFileStem(postgis)) : options.output);
   const emit = (event: Parameters<ArcGISClient['emit']>[0]) => client.emit(event);

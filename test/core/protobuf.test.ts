@@ -23,6 +23,21 @@ describe('protobuf wire format', () => {
     );
   });
 
+  it('reads zigzag integers at the edges of 31 and 32 bits exactly (the integer fast path and the double one)', () => {
+    const edges = [0, -1, 1, -2, 2, 63, -64, 64, -65];
+    for (const k of [30, 31, 32, 33]) {
+      for (const d of [-2, -1, 0, 1]) edges.push(2 ** k + d, -(2 ** k) - d);
+    }
+    const w = new ProtoWriter(4);
+    for (const s of edges) w.svarint(s);
+    const r = new ProtoReader(w.finish());
+    for (const s of edges) {
+      const got = r.svarint();
+      expect(got).toBe(s);
+      expect(Object.is(got, -0)).toBe(false);
+    }
+  });
+
   it('encodes the reference bytes of the protobuf documentation', () => {
     const w = new ProtoWriter();
     w.varint(150);

@@ -61,12 +61,12 @@ describe('orderedPool', () => {
   });
 
   it('keeps at most `concurrency` tasks in flight and yields in task order', async () => {
-    const gates = Array.from({ length: 6 }, () => deferred<number>());
+    const gates = Array.from({ length: 9 }, () => deferred<number>());
     let inFlight = 0;
     let maxInFlight = 0;
     const started: number[] = [];
     const pool = orderedPool(
-      [0, 1, 2, 3, 4, 5],
+      [0, 1, 2, 3, 4, 5, 6, 7, 8],
       async (i) => {
         started.push(i);
         inFlight++;
@@ -85,19 +85,48 @@ describe('orderedPool', () => {
     })();
     await tick();
     expect(started).toEqual([0, 1, 2]);
-    // later tasks finish first: nothing is yielded before task 0, nothing new starts (window full)
+    // later tasks finish first: nothing is yielded before task 0, but their slots start new tasks
     gates[2]!.resolve(2);
     gates[1]!.resolve(1);
     await tick();
     expect(results).toEqual([]);
-    expect(started).toEqual([0, 1, 2]);
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    // the results held for their turn are bounded: 2 × concurrency started-but-not-yielded
+    gates[4]!.resolve(4);
+    await tick();
+    expect(started).toEqual([0, 1, 2, 3, 4, 5]);
     gates[0]!.resolve(0);
     await tick();
     expect(results).toEqual([0, 1, 2]);
-    for (const i of [5, 4, 3]) gates[i]!.resolve(i);
+    for (const i of [8, 7, 6, 5, 3]) gates[i]!.resolve(i);
     await done;
-    expect(results).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(results).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     expect(maxInFlight).toBe(3);
+  });
+
+  it('starts the next task when one ends, while the consumer is still busy with a result', async () => {
+    const started: number[] = [];
+    const gates = Array.from({ length: 4 }, () => deferred<number>());
+    const pool = orderedPool(
+      [0, 1, 2, 3],
+      (i) => {
+        started.push(i);
+        return gates[i]!.promise;
+      },
+      { concurrency: 2 },
+    );
+    gates[0]!.resolve(0);
+    const first = await pool.next();
+    expect(first.value).toBe(0);
+    // the consumer holds result 0 (it has not asked for the next); task 1 ends meanwhile
+    gates[1]!.resolve(1);
+    await tick();
+    expect(started).toEqual([0, 1, 2, 3]);
+    gates[2]!.resolve(2);
+    gates[3]!.resolve(3);
+    const rest: number[] = [];
+    for await (const r of pool) rest.push(r);
+    expect(rest).toEqual([1, 2, 3]);
   });
 
   it('stops on the first error in order, aborts the others and leaves no unhandled rejection', async () => {

@@ -22,6 +22,11 @@ export interface SimServer {
   retryAfterMs?: number;
   /** Service time varies by ± this share (seeded). */
   jitter?: number;
+  /**
+   * The client's own time per answer (reading and decoding it, ms), on one CPU: answers that come
+   * together wait for each other. The request holds its slot until it is decoded.
+   */
+  clientMsPerAnswer?: number;
 }
 
 export interface SimResult {
@@ -85,11 +90,20 @@ export function simulate(
     return base * (1 + j * (2 * random() - 1));
   };
 
+  let cpuFreeAt = 0;
   const finish = (sample: ConcurrencySample) => {
     serving--;
     inServer--;
     serverLoad.push([clock.t, inServer]);
     while (serving < capacityAt(clock.t) && queue.length > 0) queue.shift()!();
+    const decode = server.clientMsPerAnswer ?? 0;
+    if (decode > 0) {
+      cpuFreeAt = Math.max(cpuFreeAt, clock.t) + decode;
+      at(cpuFreeAt, () => decoded(sample));
+    } else decoded(sample);
+  };
+
+  const decoded = (sample: ConcurrencySample) => {
     sample.end({ features: pageFeatures, ok: true });
     done.push([clock.t, pageFeatures]);
     pump();

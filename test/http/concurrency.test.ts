@@ -24,6 +24,18 @@ describe('ConcurrencyController on a simulated server', () => {
     });
   }
 
+  for (const capacity of [2, 8]) {
+    it(`keeps capacity ${capacity} busy when the client takes 10 ms per answer (limit at capacity or one above)`, () => {
+      // the client reads and decodes each answer on one CPU before its slot is free: the server
+      // would idle between an answer and the next request without a request waiting in its queue
+      const run = simulate({ ...REALISTIC, capacity, clientMsPerAnswer: 10 }, { durationMs: 60_000 });
+      expect(run.limitAt(10_000)).toBeGreaterThanOrEqual(capacity);
+      expect(run.limitAt(10_000)).toBeLessThanOrEqual(capacity + 1);
+      expect(run.peakAfter(10_000)).toBeLessThanOrEqual(capacity + 2);
+      expect(run.throughput(10_000, 60_000)).toBeGreaterThanOrEqual(0.9 * capacityThroughput(capacity));
+    });
+  }
+
   it('steps back when the latency rises without throughput (the server lost instances)', () => {
     const run = simulate(
       { ...REALISTIC, capacity: (t) => (t < 30_000 ? 10 : 4) },

@@ -7,10 +7,6 @@ import { Buffer } from 'node:buffer';
 import { unlink } from 'node:fs/promises';
 import { EtlError } from '../../core/errors.js';
 import { WriterLifecycle } from '../../outputs/common/writer-lifecycle.js';
-import { createFlatGeobufWriter } from '../../outputs/fgb/writer.js';
-import { createGpkgOutput, createParquetOutput } from '../../outputs/index.js';
-import { createPostgisWriter } from '../../outputs/postgis/writer.js';
-import { createShapefileWriter } from '../../outputs/shapefile/writer.js';
 import type { GeoJSONFeature } from '../geometry/types.js';
 import { createCsvEncoder } from './csv-encoder.js';
 import type { FeatureEncoder } from './encoder.js';
@@ -55,16 +51,22 @@ export function createEncoder(
   }
 }
 
-/** Formats with a writer of their own (src/outputs/<format>/); the others are text encoders below. */
+/**
+ * Formats with a writer of their own (src/outputs/<format>/); the others are text encoders below.
+ * Each is loaded when its format is written: a text export does not pay the start-up of SQLite,
+ * Parquet, FlatGeobuf, shapefile and PostgreSQL modules.
+ */
 const OUTPUT_WRITERS: Partial<
   Record<WriterFormat, (options: CreateWriterOptions) => Promise<FeatureWriter>>
 > = {
-  shapefile: createShapefileWriter,
-  flatgeobuf: createFlatGeobufWriter,
-  gpkg: createGpkgOutput,
-  parquet: createParquetOutput,
-  postgis: (options) =>
-    createPostgisWriter({
+  shapefile: async (options) =>
+    (await import('../../outputs/shapefile/writer.js')).createShapefileWriter(options),
+  flatgeobuf: async (options) =>
+    (await import('../../outputs/fgb/writer.js')).createFlatGeobufWriter(options),
+  gpkg: async (options) => (await import('../../outputs/index.js')).createGpkgOutput(options),
+  parquet: async (options) => (await import('../../outputs/index.js')).createParquetOutput(options),
+  postgis: async (options) =>
+    (await import('../../outputs/postgis/writer.js')).createPostgisWriter({
       output: options.path,
       schema: options.schema,
       postgis: options.postgis,
