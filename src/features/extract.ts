@@ -14,11 +14,16 @@ import type { GeometryOptions } from './geometry-options.js';
 import type { LayerInfo } from './metadata.js';
 import { featureOid } from './oid.js';
 import { OidSet } from './oid-set.js';
-import { initialWire, type QueryFormat } from './query.js';
+import { initialWire, type QueryFormat, type QueryResult } from './query.js';
 import type { SpatialFilter } from './spatial-filter.js';
 import { envelopeStrategy } from './strategies/envelope.js';
 import { idsStrategy } from './strategies/ids.js';
-import { isIgnoredOrderError, offsetStrategy, serverOrderStrategy } from './strategies/offset.js';
+import {
+  ignoredOrderHead,
+  isIgnoredOrderError,
+  offsetStrategy,
+  serverOrderStrategy,
+} from './strategies/offset.js';
 import { oidRangeStrategy } from './strategies/oid-range.js';
 import { refusal } from './strategies/refusal.js';
 import type { PreparedStrategy, QueryContext, Strategy, StrategyName } from './strategies/types.js';
@@ -163,8 +168,8 @@ export class Extraction {
       choice === 'auto'
         ? STRATEGY_ORDER.filter((s) => !o.requireOrdered || !UNORDERED.includes(s))
         : [choice];
-    /** Set when `auto` moved server-order up: it then skips its probe. */
-    let promoted = false;
+    /** Set when `auto` moved server-order up: offset's probe got its first page, so it skips its probe. */
+    let promoted: QueryResult | undefined;
     const start = o.after;
     const held = Math.max(0, o.held ?? 0);
     // The whole query (a resumed part included) is what the output must hold in the end.
@@ -233,7 +238,7 @@ export class Extraction {
         ...base,
         after,
         expected: remaining,
-        ...(promoted && name === 'server-order' ? { skipProbe: true } : {}),
+        ...(promoted && name === 'server-order' ? { head: promoted } : {}),
       };
       let prepared: PreparedStrategy;
       try {
@@ -250,7 +255,7 @@ export class Extraction {
           if (at > i + 1) {
             candidates.splice(at, 1);
             candidates.splice(i + 1, 0, 'server-order');
-            promoted = true;
+            promoted = ignoredOrderHead(error);
           }
         }
         continue;

@@ -136,7 +136,7 @@ describe('finding 1: a server that ignores orderByFields on its OID (Koop)', () 
     }
   });
 
-  it("auto pages in the server's own order once its probe sees the order ignored: no id list, no wasted page", async () => {
+  it("auto pages in the server's own order once its probe sees the order ignored: no id list, no request wasted", async () => {
     for (const concurrency of [1, 4]) {
       const queries: Params[] = [];
       const { stats, error, out, client } = await run(
@@ -154,13 +154,18 @@ describe('finding 1: a server that ignores orderByFields on its OID (Koop)', () 
         /strategy offset left: The server ignores orderByFields on OBJECTID \(ordered by OBJECTID ASC, offset 0 answered/,
       );
       expectSameAsSource(emu, 'Koop', await readSeq(out));
-      // no id list, no objectIds query, no full page asked with orderByFields
+      // no id list, no objectIds query; the probe is the first page (offset 0, a full page, asked
+      // with orderByFields): its answer, in the server's own order, is server-order's first page
       expect(queries.filter((q) => q.returnIdsOnly || q.objectIds)).toHaveLength(0);
-      expect(queries.filter((q) => q.orderByFields && q.returnGeometry !== false)).toHaveLength(0);
-      // the count, one probe query, then the pages: 667 features by 100
+      const ordered = queries.filter((q) => q.orderByFields && q.returnGeometry !== false);
+      expect(ordered).toHaveLength(1);
+      expect(ordered[0]).toMatchObject({ resultOffset: 0, resultRecordCount: 100 });
+      // the count, then the pages: 667 features by 100, each asked once
       const feature = queries.filter((q) => !q.returnCountOnly && q.returnGeometry !== false);
-      expect(feature).toHaveLength(7);
-      expect(queries).toHaveLength(1 + 1 + 7);
+      expect(feature.map((q) => Number(q.resultOffset)).sort((a, b) => a - b)).toEqual([
+        0, 100, 200, 300, 400, 500, 600,
+      ]);
+      expect(queries).toHaveLength(1 + 7);
     }
   });
 

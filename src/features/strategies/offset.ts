@@ -18,7 +18,7 @@ import { featureOid } from '../oid.js';
 import { OidSet } from '../oid-set.js';
 import { orderedPool } from '../ordered-pool.js';
 import { orderPage } from '../page-order.js';
-import { featureParams, isQueryFailure, runQuery, unsplittableError } from '../query.js';
+import { featureParams, isQueryFailure, type QueryResult, runQuery, unsplittableError } from '../query.js';
 import { filterParams } from '../spatial-filter.js';
 import { fallbackError } from '../strategy-errors.js';
 import { buildWhere } from '../where.js';
@@ -46,10 +46,18 @@ async function prepareOffset(ctx: QueryContext, name: StrategyName): Promise<Pre
   }
   const byOid = name === 'offset';
   const where = buildWhere({ userWhere: ctx.userWhere, oidField: ctx.layer.oidField, after: ctx.after });
-  // promoted by `auto` right after offset found the order ignored: the probe is not repeated (the
-  // page guards, the OID set and the end count still apply)
-  if (ctx.expected > 1 && !(ctx.skipProbe && !byOid)) await probeOffset(ctx, where, byOid);
-  return { name, ordered: byOid, pages: () => offsetPages(ctx, where, byOid) };
+  // promoted by `auto` right after offset's probe found the order ignored: that probe's answer is
+  // this strategy's first page, and the probe is not repeated (the page guards, the OID set and the
+  // end count still apply)
+  let head = byOid ? undefined : ctx.head;
+  const wire = ctx.wire;
+  if (head !== undefined && wire?.pbf === true && wire.trusted === undefined && !wire.forced) {
+    // The first page came in f=json, and the pbf of a server that ignores orderByFields would need
+    // a request of its own to be checked (no other page shares a feature with the first): JSON it is.
+    wire.pbf = false;
+  }
+  if (ctx.expected > 1 && head === undefined) head = await probeOffset(ctx, where, byOid);
+  return { name, ordered: byOid, pages: () => offsetPages(ctx, where, byOid, head) };
 }
 
 function ignoredOffsetError(detail: string): EtlError {
@@ -59,21 +67,31 @@ function ignoredOffsetError(detail: string): EtlError {
   );
 }
 
-const ignoredOrder = new WeakSet<EtlError>();
+/** Errors saying the server ignores orderByFields on the OID, with the first page the probe got. */
+const ignoredOrder = new WeakMap<EtlError, QueryResult | undefined>();
 
-/** The message names the real cause, so that a user knows which strategy can still work. */
-export function ignoredOrderError(oidField: string, detail: string): EtlError {
+/**
+ * The message names the real cause, so that a user knows which strategy can still work. `head`:
+ * the first page of the query (offset 0, a full page) as the server answered it, when the probe
+ * fetched one: in the server's own order, it is server-order's first page.
+ */
+export function ignoredOrderError(oidField: string, detail: string, head?: QueryResult): EtlError {
   const error = fallbackError(
     'EXTRACTION_INCOMPLETE',
     `The server ignores orderByFields on ${oidField} (${detail}); OID-ordered offset paging cannot be used: use --strategy ids, oid-range or server-order`,
   );
-  ignoredOrder.add(error);
+  ignoredOrder.set(error, head);
   return error;
 }
 
 /** Whether offset was left because the server ignores orderByFields on the OID. */
 export function isIgnoredOrderError(error: unknown): boolean {
   return error instanceof EtlError && ignoredOrder.has(error);
+}
+
+/** The first page offset's probe fetched before it found the order ignored (see ignoredOrderError). */
+export function ignoredOrderHead(error: unknown): QueryResult | undefined {
+  return error instanceof EtlError ? ignoredOrder.get(error) : undefined;
 }
 
 function unstableOrderError(detail: string): EtlError {
@@ -88,45 +106,53 @@ function rawOids(features: readonly EsriFeature[], oidField: string): number[] {
   return features.map((f) => featureOid(f.attributes ?? {}, oidField));
 }
 
-/** OIDs the first probe asks for: enough that a server ignoring orderByFields on its OID shows it. */
-export const PROBE_ROWS = 50;
-
 /**
- * Two small OID-only queries, compared as the server answered them (never sorted), one after the
- * other: offset 0 must hold OIDs in ascending order when ordered by OID (up to PROBE_ROWS of them,
- * so that a server ignoring orderByFields is seen here, before anything is written, and not on a
- * full page), and offset 1 must then start with the second of them. A server that fails the larger
- * first query (it fails big answers) is asked for two rows instead. A server that fails the order
- * check is never asked the second query.
+ * Two queries, compared as the server answered them (never sorted), one after the other. The first
+ * is the query's first page (offset 0, a full page of the export's own fields; in f=json while the
+ * server's pbf is not yet trusted, to check it against): ordered by OID, its OIDs must ascend, so
+ * that a server ignoring orderByFields is seen before anything is written. Offset 1 must then start
+ * with the second of them; that one-row query is in the export's wire format, so that its pbf is
+ * checked against the first page's f=json (no request of its own). A server that fails the first
+ * query (it fails big answers) is asked for two OIDs instead. A server that fails the order check
+ * is never asked the second query.
+ *
+ * Returns the first page, which the strategy writes as its own (no request is made twice).
  */
-async function probeOffset(ctx: QueryContext, where: string, byOid: boolean): Promise<void> {
+async function probeOffset(
+  ctx: QueryContext,
+  where: string,
+  byOid: boolean,
+): Promise<QueryResult | undefined> {
   const oid = ctx.layer.oidField;
   const orderBy = byOid ? { orderByFields: `${oid} ASC` } : {};
   const base = { where, ...filterParams(ctx.filter), outFields: oid, returnGeometry: false, ...orderBy };
-  const rows = Math.max(2, Math.min(ctx.layer.maxRecordCount, PROBE_ROWS));
-  const ask = async (resultOffset: number, resultRecordCount: number) => {
+  const ask = async (resultOffset: number, resultRecordCount: number, full = false) => {
     try {
-      return await runQuery(ctx, { ...base, resultOffset, resultRecordCount });
+      return await runQuery(
+        ctx,
+        full
+          ? { ...featureParams(ctx, where), ...orderBy, resultOffset, resultRecordCount }
+          : { ...base, resultOffset, resultRecordCount },
+      );
     } catch (error) {
       throw refusal(error, 'resultOffset paging');
     }
   };
-  // Before a first pbf page is trusted it is checked against f=json: the first query then asks
-  // the export's own fields in f=json, and the check compares with those (no request of its own).
   const wire = ctx.wire;
   const reference = wire?.pbf === true && wire.trusted === undefined;
-  let first: Awaited<ReturnType<typeof runQuery>>;
+  const rows = Math.max(2, ctx.pageSize);
+  let head: QueryResult | undefined;
+  let first: QueryResult;
   try {
-    first = reference
-      ? await runQuery(
-          ctx,
-          { ...featureParams(ctx, where), ...orderBy, resultOffset: 0, resultRecordCount: rows },
-          { json: true },
-        )
-      : await runQuery(ctx, { ...base, resultOffset: 0, resultRecordCount: rows });
-    if (reference) wire.reference ??= first.features;
+    head = await runQuery(
+      ctx,
+      { ...featureParams(ctx, where), ...orderBy, resultOffset: 0, resultRecordCount: rows },
+      { json: reference },
+    );
+    first = head;
+    if (reference) wire.reference ??= head.features;
   } catch (error) {
-    if (rows <= 2 || !isQueryFailure(error)) throw refusal(error, 'resultOffset paging');
+    if (!isQueryFailure(error)) throw refusal(error, 'resultOffset paging');
     first = await ask(0, 2);
   }
   // an invalid OID is the server's data, not a refusal of paging: INVALID_RESPONSE as it is
@@ -141,19 +167,25 @@ async function probeOffset(ctx: QueryContext, where: string, byOid: boolean): Pr
         throw ignoredOrderError(
           oid,
           `ordered by ${oid} ASC, offset 0 answered OID ${previous} before OID ${id}`,
+          head,
         );
       }
       seen.add(id);
       previous = id;
     }
   }
-  if (a.length < 2) return; // too few features to tell; the page guards still apply
+  if (a.length < 2) return head; // too few features to tell; the page guards still apply
   if (byOid && a[0]! >= a[1]!) {
-    throw ignoredOrderError(oid, `ordered by ${oid} ASC, offset 0 answered OID ${a[0]} before OID ${a[1]}`);
+    throw ignoredOrderError(
+      oid,
+      `ordered by ${oid} ASC, offset 0 answered OID ${a[0]} before OID ${a[1]}`,
+      head,
+    );
   }
-  const b = rawOids((await ask(1, 1)).features, oid);
-  if (b.length < 1) return;
-  if (b[0] === a[1]) return;
+  // in the wire format while the pbf is unchecked: checked against the first page's f=json
+  const b = rawOids((await ask(1, 1, reference && head !== undefined)).features, oid);
+  if (b.length < 1) return head;
+  if (b[0] === a[1]) return head;
   if (b[0] === a[0]) throw ignoredOffsetError(`offset 1 answered OID ${b[0]}, the first one again`);
   throw unstableOrderError(`offset 1 answered OID ${b[0]}, but offset 0 answered ${a[0]}, ${a[1]}`);
 }
@@ -167,6 +199,7 @@ async function* offsetPages(
   ctx: QueryContext,
   where: string,
   byOid: boolean,
+  head: QueryResult | undefined,
 ): AsyncGenerator<EsriFeature[], void, undefined> {
   const oidField = ctx.layer.oidField;
   /** Shrinks to what the server really gives when it caps its pages without saying so. */
@@ -181,23 +214,33 @@ async function* offsetPages(
     });
   };
 
-  const fetchSpan = async (offset: number, count: number, signal: AbortSignal): Promise<EsriFeature[]> => {
+  /** `first`: the answer at `offset` already fetched (the probe's first page). */
+  const fetchSpan = async (
+    offset: number,
+    count: number,
+    signal: AbortSignal,
+    first?: QueryResult,
+  ): Promise<EsriFeature[]> => {
     const out: EsriFeature[] = [];
     let got = 0;
     let empty = 0;
     let previous = Number.NEGATIVE_INFINITY;
     const inSpan = new Set<number>();
+    let pending = first;
     while (got < count) {
       if (signal.aborted) throw signal.reason;
       const at = offset + got;
-      let result: Awaited<ReturnType<typeof runQuery>>;
+      let result: QueryResult;
       try {
-        result = await runQuery(ctx, {
-          ...featureParams(ctx, where),
-          resultOffset: at,
-          resultRecordCount: count - got,
-          ...(byOid ? { orderByFields: `${oidField} ASC` } : {}),
-        });
+        result =
+          pending ??
+          (await runQuery(ctx, {
+            ...featureParams(ctx, where),
+            resultOffset: at,
+            resultRecordCount: count - got,
+            ...(byOid ? { orderByFields: `${oidField} ASC` } : {}),
+          }));
+        pending = undefined;
       } catch (error) {
         if (!isQueryFailure(error)) throw error;
         const rest = count - got;
@@ -265,7 +308,8 @@ async function* offsetPages(
   // While the first pbf page is still to be checked against the probe's f=json answer (which holds
   // the first features), the page at offset 0 goes alone: the check then needs no request of its own.
   const wire = ctx.wire;
-  const checkFirst = wire?.pbf === true && wire.trusted === undefined && wire.reference !== undefined;
+  const checkFirst =
+    head === undefined && wire?.pbf === true && wire.trusted === undefined && wire.reference !== undefined;
   let first: Promise<unknown> | undefined;
   const pages = orderedPool(
     tasks(),
@@ -276,7 +320,9 @@ async function* offsetPages(
         return { task, features: await fetched };
       }
       if (first && wire?.pbf === true && wire.trusted === undefined) await first;
-      return { task, features: await fetchSpan(task.offset, task.count, signal) };
+      const given = task.offset === 0 ? head : undefined;
+      if (given) head = undefined; // not held for the rest of the extraction
+      return { task, features: await fetchSpan(task.offset, task.count, signal, given) };
     },
     { concurrency: ctx.concurrency, signal: ctx.signal },
   );

@@ -5,7 +5,7 @@ import type { ConcurrencyController } from '../../http/concurrency.js';
 import type { GeometryOptions } from '../geometry-options.js';
 import type { LayerInfo } from '../metadata.js';
 import type { OidSet } from '../oid-set.js';
-import type { WireState } from '../query.js';
+import type { QueryResult, WireState } from '../query.js';
 import type { SpatialFilter } from '../spatial-filter.js';
 
 export type StrategyName = 'offset' | 'ids' | 'oid-range' | 'server-order' | 'envelope';
@@ -52,10 +52,12 @@ export interface QueryContext {
    */
   written?: OidSet | undefined;
   /**
-   * `server-order` skips its probe: `auto` promoted it right after offset found that the server
-   * ignores orderByFields (its page guards, the OID set and the end count still apply).
+   * The first page of this query (offset 0, a full page, in the server's own order) that offset's
+   * probe fetched before it found that the server ignores orderByFields: `auto` promotes
+   * `server-order`, which starts from it and skips its probe (its page guards, the OID set and the
+   * end count still apply).
    */
-  skipProbe?: boolean | undefined;
+  head?: QueryResult | undefined;
 }
 
 /** A strategy made ready by its probe: nothing has been written yet. */
