@@ -82,6 +82,14 @@ export type {
   BulkVia,
 } from './features/bulk/bulk.js';
 export { BULK_SERVER_FORMATS, bulkExport } from './features/bulk/bulk.js';
+export {
+  DATE_MODES,
+  type DateMode,
+  isoDateFormatter,
+  layerTimeReference,
+  type TimeReference,
+  validateDateMode,
+} from './features/dates.js';
 export type { DomainMode, LayerDomains } from './features/domains.js';
 export { DOMAIN_MODES, layerDomains, validateDomainMode } from './features/domains.js';
 export type { ExportOptions, ExportProgress, ExportStats } from './features/export.js';

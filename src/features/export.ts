@@ -27,6 +27,14 @@ import {
 } from './checkpoint.js';
 import { concurrencyStats } from './concurrency.js';
 import {
+  type DateMode,
+  epochDateFields,
+  isoDateAttributes,
+  isoDateFormatter,
+  layerTimeReference,
+  validateDateMode,
+} from './dates.js';
+import {
   type DomainMode,
   domainAttributes,
   domainFields,
@@ -77,6 +85,13 @@ export interface ExportOptions {
   geometry?: GeometryOptions | undefined;
   /** Coded-value domains: `code` (default), `label`, or `both` (adds `<field>_label`). */
   domains?: DomainMode | undefined;
+  /**
+   * GeoJSON/GeoJSONSeq dates: `epoch` milliseconds (default) or `iso` 8601 text in the layer's
+   * time zone (dateFieldsTimeReference). CSV is always ISO; other formats have typed date columns.
+   */
+  dates?: DateMode | undefined;
+  /** CSV: the fields' aliases as column headers (default: their names). */
+  aliases?: boolean | undefined;
   fields?: string[] | undefined;
   /** Output spatial reference wkid (default 4326, as GeoJSON wants). */
   outSR?: number | undefined;
@@ -228,6 +243,8 @@ async function exportClaimed(
     ...(options.filter ? { spatialFilter: JSON.stringify(filterParams(options.filter)) } : {}),
     ...(options.geometry ? { geometry: JSON.stringify(geometryParams(options.geometry)) } : {}),
     ...(options.domains !== undefined && options.domains !== 'code' ? { domains: options.domains } : {}),
+    ...(options.dates === 'iso' ? { dates: 'iso' } : {}),
+    ...(options.aliases === true && options.format === 'csv' ? { aliases: true } : {}),
   };
   const postgis = options.format === 'postgis' ? postgisTargetOf(options.output, options.postgis) : undefined;
   const cpPath =
@@ -237,10 +254,15 @@ async function exportClaimed(
     ? await verifiedCheckpoint(await usableCheckpoint(cpPath, identity), cpPath, layer, options, emit)
     : undefined;
 
-  const { schema, convert } = withDomains(
-    schemaFor(layer, options.fields, options.geometry?.returnGeometry !== false),
+  const { schema, convert } = withDates(
+    withDomains(
+      schemaFor(layer, options.fields, options.geometry?.returnGeometry !== false),
+      layer,
+      options.domains ?? 'code',
+      emit,
+    ),
     layer,
-    options.domains ?? 'code',
+    options,
     emit,
   );
   const writerResume: WriterCheckpoint | undefined = checkpoint
@@ -252,6 +274,7 @@ async function exportClaimed(
     schema,
     resume: writerResume,
     csvExcelSafe: options.csvExcelSafe,
+    ...(options.aliases === true ? { csvAliases: true } : {}),
     ...(postgis
       ? { postgis: { ...options.postgis, srid: options.outSR ?? 4326, commitEachPage: resume } }
       : {}),
@@ -434,6 +457,16 @@ function validate(options: ExportOptions, toStdout: boolean): void {
   }
   validateGeometryOptions(options.geometry);
   validateDomainMode(options.domains);
+  validateDateMode(options.dates);
+  if (options.dates !== undefined && options.format !== 'geojson' && options.format !== 'geojsonseq') {
+    throw new EtlError(
+      'USAGE',
+      `--dates applies to GeoJSON and GeoJSONSeq outputs, not ${options.format} (CSV writes ISO 8601; the other formats have date columns)`,
+    );
+  }
+  if (options.aliases === true && options.format !== 'csv') {
+    throw new EtlError('USAGE', `--aliases names CSV columns: it does not apply to ${options.format}`);
+  }
   if (options.filter?.exact && options.geometry?.returnGeometry === false) {
     throw new EtlError(
       'USAGE',
@@ -538,6 +571,31 @@ function abortedOr(error: unknown, signal: AbortSignal | undefined, state: Abort
   const aborted = new EtlError('ABORTED', message, { cause: error });
   described.add(aborted);
   return aborted;
+}
+
+/**
+ * Dates as ISO text where the output is text: GeoJSON with `dates: 'iso'`, and CSV when the layer
+ * keeps its dates in a zone other than UTC (CSV writes UTC by itself). The instant never changes.
+ */
+function withDates(
+  converted: { schema: FeatureSchema; convert: FeatureConverter },
+  layer: LayerInfo,
+  options: ExportOptions,
+  emit: Emit,
+): { schema: FeatureSchema; convert: FeatureConverter } {
+  const geojson = options.format === 'geojson' || options.format === 'geojsonseq';
+  if (!(geojson && options.dates === 'iso') && options.format !== 'csv') return converted;
+  const names = epochDateFields(converted.schema.fields);
+  if (names.length === 0) return converted;
+  const reference = layerTimeReference(layer.raw, (message) => emit({ type: 'warning', message }));
+  if (options.format === 'csv' && reference.kind === 'utc') return converted;
+  const format = isoDateFormatter(reference);
+  const { convert } = converted;
+  return {
+    schema: converted.schema,
+    convert: (feature) =>
+      convert({ ...feature, attributes: isoDateAttributes(feature.attributes ?? {}, names, format) }),
+  };
 }
 
 /** The converter, with coded values written as labels (`label`) or beside them (`both`). */

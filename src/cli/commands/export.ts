@@ -32,6 +32,7 @@ import {
   systemClock,
   targetFileStem,
   UNRESUMABLE_FORMATS,
+  validateDateMode,
   validateDomainMode,
   WRITER_FORMATS,
   type WriterFormat,
@@ -62,6 +63,8 @@ export interface ExportFlags extends ConnectionFlags, SpatialFlags {
   limit?: number;
   layers?: string;
   domains: string;
+  dates?: string;
+  aliases?: boolean;
   output?: string;
   format?: string;
   where: string;
@@ -211,6 +214,11 @@ export function exportCommand(
       'coded-value domains: code | label | both (both adds a <field>_label column); subtype domains resolved through the subtype field',
       'code',
     )
+    .option(
+      '--dates <mode>',
+      "GeoJSON/GeoJSONSeq date fields: epoch (milliseconds, the default) | iso (ISO 8601 in the layer's time zone, dateFieldsTimeReference); CSV always writes ISO 8601",
+    )
+    .option('--aliases', 'CSV: the field aliases as column headers (default: the field names)')
     .option('--no-geometry', 'attributes only: returnGeometry=false, every geometry null')
     .option('--precision <n>', 'decimals of x/y the server returns (geometryPrecision)', toNonNegativeInt)
     .option(
@@ -369,6 +377,7 @@ async function runExport(
   const filter = await spatialFilterFrom(flags, io);
   const geometry = geometryOptionsFrom(flags);
   const domains = validateDomainMode(flags.domains);
+  const dates = validateDateMode(flags.dates);
   if (flags.layers !== undefined)
     throw new EtlError('USAGE', '--layers needs a service URL (…/FeatureServer or …/MapServer)');
   const verbosity = verbosityOf(flags);
@@ -429,6 +438,8 @@ async function runExport(
         ...(filter ? { filter } : {}),
         ...(geometry ? { geometry } : {}),
         ...(domains === undefined ? {} : { domains }),
+        ...(dates === undefined ? {} : { dates }),
+        ...(flags.aliases === true ? { aliases: true } : {}),
         ...(query.fields ? { fields: [...query.fields] } : {}),
         outSR: query.outSR ?? flags.outSr,
         ...(query.limit === undefined ? {} : { limit: query.limit }),

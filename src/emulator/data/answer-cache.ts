@@ -70,6 +70,7 @@ export function featureQueryKey(req: QueryRequest, faults: QueryFaults): string 
     req.resultRecordCount ?? null,
     req.outWebMercator,
     req.geometryPrecision ?? null,
+    req.maxAllowableOffset ?? null,
     faults.ignoreResultOffset === true,
     faults.extraRow === true,
     faults.shortPageExceeded === true,
