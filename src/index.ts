@@ -112,7 +112,7 @@ export { geometryToWkt } from './features/geometry/wkt.js';
 // features: spatial filters (--bbox, --geometry) and whole services (h-service)
 export { geometryFilter, MAX_QUERY_VERTICES } from './features/geometry-filter.js';
 export type { GeometryOptions } from './features/geometry-options.js';
-export { geometryParams } from './features/geometry-options.js';
+export { geometryParams, parseDatumTransformation } from './features/geometry-options.js';
 export type {
   JobState,
   JobStatus,

@@ -10,6 +10,7 @@ import {
   type GeometryOptions,
   geometryFilter,
   parseBbox,
+  parseDatumTransformation,
   type SpatialFilter,
 } from '../index.js';
 import type { CliIo } from './io.js';
@@ -26,17 +27,29 @@ export interface SpatialFlags {
   noGeometry?: boolean;
   precision?: number;
   maxAllowableOffset?: number;
+  datumTransformation?: string;
 }
 
-/** --no-geometry, --precision, --max-allowable-offset as GeometryOptions (undefined: none given). */
+/** --no-geometry, --precision, --max-allowable-offset, --datum-transformation as GeometryOptions (undefined: none given). */
 export function geometryOptionsFrom(flags: SpatialFlags): GeometryOptions | undefined {
   const options: GeometryOptions = {
     ...(noGeometry(flags) ? { returnGeometry: false } : {}),
     ...(flags.precision === undefined ? {} : { precision: flags.precision }),
     ...(flags.maxAllowableOffset === undefined ? {} : { maxAllowableOffset: flags.maxAllowableOffset }),
+    ...(flags.datumTransformation === undefined
+      ? {}
+      : { datumTransformation: parseDatumTransformation(flags.datumTransformation) }),
   };
-  if (noGeometry(flags) && (flags.precision !== undefined || flags.maxAllowableOffset !== undefined)) {
-    throw new EtlError('USAGE', '--no-geometry cannot be used with --precision or --max-allowable-offset');
+  if (
+    noGeometry(flags) &&
+    (flags.precision !== undefined ||
+      flags.maxAllowableOffset !== undefined ||
+      flags.datumTransformation !== undefined)
+  ) {
+    throw new EtlError(
+      'USAGE',
+      '--no-geometry cannot be used with --precision, --max-allowable-offset or --datum-transformation',
+    );
   }
   return Object.keys(options).length === 0 ? undefined : options;
 }

@@ -227,6 +227,10 @@ export function exportCommand(
       toPositiveNumber,
     )
     .option(
+      '--datum-transformation <wkid|json>',
+      'with --out-sr: the datum transformation the server applies when projecting (datumTransformation: a wkid, or JSON such as {"wkid":1241} or {"geoTransforms":[…]})',
+    )
+    .option(
       '--layers <ids-or-names>',
       'with a …/FeatureServer or …/MapServer URL: the layers and tables to export, by id or name (default: all; group, raster and annotation layers are skipped)',
     );

@@ -323,7 +323,25 @@ export function parseQueryParams(params: QueryParams, fields: FieldSet): QueryRe
     outWebMercator: f !== 'geojson' && outWkid !== undefined && isWebMercator(outWkid),
     geometryPrecision: parsePrecision(params.geometryPrecision),
     maxAllowableOffset: parseOffset(params.maxAllowableOffset),
+    ...checkDatumTransformation(params.datumTransformation),
   };
+}
+
+/**
+ * `datumTransformation`: a wkid or a transformation's JSON. Checked only (the emulator's data is
+ * WGS84 and it projects to Web Mercator only: no datum changes).
+ */
+function checkDatumTransformation(v: string | undefined): Record<string, never> {
+  if (!present(v)) return {};
+  const t = v.trim();
+  if (/^\d+$/.test(t)) return {};
+  try {
+    const parsed: unknown = JSON.parse(t);
+    if (parsed !== null && typeof parsed === 'object') return {};
+  } catch {
+    // invalid below
+  }
+  throw invalidParameter(`'datumTransformation' parameter is invalid`);
 }
 
 function parseOffset(v: string | undefined): number | undefined {
