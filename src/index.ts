@@ -137,6 +137,7 @@ export type { ServiceInfo, ServiceLayer } from './features/service.js';
 export { fetchServiceInfo, isServiceUrl, layerFileStem, selectLayers } from './features/service.js';
 export type { Bbox, SpatialFilter } from './features/spatial-filter.js';
 export { bboxFilter, filterParams, parseBbox } from './features/spatial-filter.js';
+export { type OrderBy, parseOrderBy } from './features/strategies/order-by.js';
 export type { StrategyName } from './features/strategies/types.js';
 export type { ChangeSet } from './features/sync/changes.js';
 export { extractChanges } from './features/sync/changes.js';

@@ -162,6 +162,8 @@ export interface FaultOptions {
    * server computing OIDs from a file serves them). Ordering on other fields is honoured.
    */
   ignoreOrderBy?: boolean;
+  /** orderByFields is ignored on every field, not only the OID: rows come in the "file" order. */
+  ignoreOrderByAll?: boolean;
   /** Feature pages hold at most this many rows, WITHOUT exceededTransferLimit (an unflagged cap). */
   pageCap?: number;
   /** outStatistics is answered with `{}`. */
@@ -360,6 +362,7 @@ export interface QueryFaults {
   shortPageExceeded?: boolean;
   failAbove?: number;
   ignoreOrderBy?: boolean;
+  ignoreOrderByAll?: boolean;
   pageCap?: number;
   emptyStatistics?: boolean;
   offsetDepth?: number;

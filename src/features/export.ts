@@ -49,6 +49,7 @@ import { claimOutput, type OutputClaim } from './output-claim.js';
 import { mergePastedQuery, parsePastedLayerUrl } from './pasted-query.js';
 import { QUERY_FORMATS, type QueryFormat } from './query.js';
 import { filterParams, type SpatialFilter } from './spatial-filter.js';
+import type { OrderBy } from './strategies/order-by.js';
 import type { StrategyName } from './strategies/types.js';
 import { buildWhere } from './where.js';
 import { UNRESUMABLE_FORMATS } from './writers/formats.js';
@@ -92,6 +93,11 @@ export interface ExportOptions {
   dates?: DateMode | undefined;
   /** CSV: the fields' aliases as column headers (default: their names). */
   aliases?: boolean | undefined;
+  /**
+   * The output in the order of a field (`--order-by`): paged with orderByFields=<field>,<OID>,
+   * checked to follow that order (else ORDER_NOT_HONOURED); not resumable.
+   */
+  orderBy?: OrderBy | undefined;
   fields?: string[] | undefined;
   /** Output spatial reference wkid (default 4326, as GeoJSON wants). */
   outSR?: number | undefined;
@@ -295,9 +301,10 @@ async function exportClaimed(
     where: options.where,
     filter: options.filter,
     geometry: options.geometry,
-    fields: options.fields,
+    fields: withOrderField(options.fields, options.orderBy),
     outSR: options.outSR ?? 4326,
-    strategy: options.strategy,
+    strategy: options.orderBy ? 'order-by' : options.strategy,
+    orderBy: options.orderBy,
     concurrency: options.concurrency,
     maxConcurrency: options.maxConcurrency,
     pageSize: options.pageSize,
@@ -464,6 +471,22 @@ function validate(options: ExportOptions, toStdout: boolean): void {
       `--dates applies to GeoJSON and GeoJSONSeq outputs, not ${options.format} (CSV writes ISO 8601; the other formats have date columns)`,
     );
   }
+  if (options.orderBy !== undefined) {
+    if (options.strategy !== undefined && options.strategy !== 'auto' && options.strategy !== 'order-by') {
+      throw new EtlError(
+        'USAGE',
+        `--order-by pages in the order of ${options.orderBy.field}: it cannot be combined with --strategy ${options.strategy}`,
+      );
+    }
+    if (options.resume) {
+      throw new EtlError(
+        'USAGE',
+        '--order-by cannot be resumed (its output is not in OID order): run it without --resume',
+      );
+    }
+  } else if (options.strategy === 'order-by') {
+    throw new EtlError('USAGE', 'The order-by strategy needs --order-by field [ASC|DESC]');
+  }
   if (options.aliases === true && options.format !== 'csv') {
     throw new EtlError('USAGE', `--aliases names CSV columns: it does not apply to ${options.format}`);
   }
@@ -529,6 +552,13 @@ async function verifiedCheckpoint(
   });
   await deleteCheckpoint(path);
   return undefined;
+}
+
+/** The fields queried: the requested ones plus the --order-by field (not written when not requested). */
+function withOrderField(fields: string[] | undefined, orderBy: OrderBy | undefined): string[] | undefined {
+  if (!fields || fields.length === 0 || fields.includes('*') || orderBy === undefined) return fields;
+  const field = orderBy.field.toLowerCase();
+  return fields.some((f) => f.trim().toLowerCase() === field) ? fields : [...fields, orderBy.field];
 }
 
 /** The converter/writer schema: the layer's fields, restricted to the requested ones. */

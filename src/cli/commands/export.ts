@@ -21,6 +21,7 @@ import {
   POSTGIS_MODES,
   type PostgisMode,
   type PostgisTarget,
+  parseOrderBy,
   parsePastedLayerUrl,
   parsePostgisTarget,
   parseSince,
@@ -65,6 +66,7 @@ export interface ExportFlags extends ConnectionFlags, SpatialFlags {
   domains: string;
   dates?: string;
   aliases?: boolean;
+  orderBy?: string;
   output?: string;
   format?: string;
   where: string;
@@ -219,6 +221,10 @@ export function exportCommand(
       "GeoJSON/GeoJSONSeq date fields: epoch (milliseconds, the default) | iso (ISO 8601 in the layer's time zone, dateFieldsTimeReference); CSV always writes ISO 8601",
     )
     .option('--aliases', 'CSV: the field aliases as column headers (default: the field names)')
+    .option(
+      '--order-by <"field [ASC|DESC]">',
+      'the output in the order of a field (then by OID): paged with orderByFields and checked to follow it (a server that ignores it is an error); not with --resume or --strategy',
+    )
     .option('--no-geometry', 'attributes only: returnGeometry=false, every geometry null')
     .option('--precision <n>', 'decimals of x/y the server returns (geometryPrecision)', toNonNegativeInt)
     .option(
@@ -301,6 +307,7 @@ async function runExport(
         ['--merge', flags.merge],
         ['--deletes', flags.deletes],
         ['--attachments', flags.attachments],
+        ['--order-by', flags.orderBy],
       ] as const
     ).find(([, value]) => value !== undefined);
     if (layerOnly !== undefined) {
@@ -324,6 +331,19 @@ async function runExport(
   if (!syncing && (flags.merge !== undefined || flags.deletes !== undefined)) {
     throw new EtlError('USAGE', '--merge and --deletes need --state or --since');
   }
+  if (syncing && flags.orderBy !== undefined)
+    throw new EtlError('USAGE', '--state/--since cannot be combined with --order-by');
+  if (flags.orderBy !== undefined && flags.resume)
+    throw new EtlError(
+      'USAGE',
+      '--order-by cannot be resumed (its output is not in OID order): run it without --resume',
+    );
+  if (flags.orderBy !== undefined && given('strategy') && flags.strategy !== 'auto')
+    throw new EtlError(
+      'USAGE',
+      `--order-by pages in the field's order: it cannot be combined with --strategy ${flags.strategy}`,
+    );
+  const orderBy = flags.orderBy === undefined ? undefined : parseOrderBy(flags.orderBy);
   if (syncing && flags.resume)
     throw new EtlError('USAGE', '--state/--since cannot be combined with --resume');
   if (syncing && output === '-')
@@ -443,6 +463,7 @@ async function runExport(
         ...(geometry ? { geometry } : {}),
         ...(domains === undefined ? {} : { domains }),
         ...(dates === undefined ? {} : { dates }),
+        ...(orderBy === undefined ? {} : { orderBy }),
         ...(flags.aliases === true ? { aliases: true } : {}),
         ...(query.fields ? { fields: [...query.fields] } : {}),
         outSR: query.outSR ?? flags.outSr,

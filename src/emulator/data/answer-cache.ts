@@ -76,6 +76,7 @@ export function featureQueryKey(req: QueryRequest, faults: QueryFaults): string 
     faults.shortPageExceeded === true,
     faults.failAbove ?? null,
     faults.ignoreOrderBy === true,
+    faults.ignoreOrderByAll === true,
     faults.pageCap ?? null,
     faults.offsetDepth ?? null,
   ]);

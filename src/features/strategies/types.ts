@@ -8,7 +8,7 @@ import type { OidSet } from '../oid-set.js';
 import type { WireState } from '../query.js';
 import type { SpatialFilter } from '../spatial-filter.js';
 
-export type StrategyName = 'offset' | 'ids' | 'oid-range' | 'server-order' | 'envelope';
+export type StrategyName = 'offset' | 'ids' | 'oid-range' | 'server-order' | 'envelope' | 'order-by';
 /** The order `auto` tries them in: OID-ordered (resumable) strategies first. */
 export const STRATEGY_ORDER: readonly StrategyName[] = [
   'offset',
@@ -51,6 +51,8 @@ export interface QueryContext {
    * envelope strategy fetches by id what no envelope returned.
    */
   written?: OidSet | undefined;
+  /** `--order-by`: the order of the output (the order-by strategy; no other strategy reads it). */
+  orderBy?: { field: string; desc?: boolean | undefined } | undefined;
   /**
    * `server-order` skips its probe: `auto` promoted it right after offset found that the server
    * ignores orderByFields (its page guards, the OID set and the end count still apply).
