@@ -13,6 +13,8 @@ import { type ExportOptions, exportLayer } from '../../src/features/export.js';
 import { featureJson } from '../../src/features/writers/exact-json.js';
 import { openDatabase } from '../../src/outputs/gpkg/sqlite.js';
 import { rig, startSecured, tempDir } from '../extract/helpers.js';
+import { hasGdal, integerText, ogrFeatures, onCi } from '../outputs/gdal.js';
+import { readParquet } from '../outputs/parquet-read.js';
 import { createTestDatabase, postgisTestsRun, type TestDatabase } from '../postgis/helpers.js';
 import { parseCsv } from '../writers/parse-csv.js';
 
@@ -168,6 +170,46 @@ describe('BigInteger beyond 2^53', () => {
       db.close();
     }
   });
+
+  it('GeoParquet: INT64 with the exact value, the new types as text (read by hyparquet)', async () => {
+    const { output } = await run('Values', 'big.parquet', { format: 'parquet', queryFormat: 'pbf' });
+    const { rows } = await readParquet(output);
+    const text = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v);
+    expect(rows.map((r) => (r.big === null || r.big === undefined ? null : String(r.big)))).toEqual(
+      Array.from({ length: COUNT }, (_, row) => at(BIG, row)),
+    );
+    expect(rows.map((r) => text(r.day) ?? null)).toEqual(
+      Array.from({ length: COUNT }, (_, row) => at(DAY, row)),
+    );
+    expect(rows.map((r) => text(r.stamp))).toEqual(Array.from({ length: COUNT }, (_, row) => at(STAMP, row)));
+  });
+
+  it('Shapefile: the exact digits in the DBF (N 20: GDAL reads such a width as Real)', async () => {
+    const { output } = await run('Values', 'big.shp', { format: 'shapefile', queryFormat: 'json' });
+    const dbf = (await readFile(output.replace(/\.shp$/, '.dbf'))).toString('latin1');
+    for (const digits of BIG.filter((v): v is string => v !== null && v.length > 15)) {
+      const cells = dbf.match(new RegExp(`(?<![-\\d])${digits}`, 'g'))?.length ?? 0;
+      expect(cells, digits).toBe(
+        Array.from({ length: COUNT }, (_, row) => at(BIG, row)).filter((v) => v === digits).length,
+      );
+    }
+    for (const text of [...CLOCK, ...STAMP]) expect(dbf).toContain(text);
+  });
+
+  for (const [format, file] of [['flatgeobuf', 'big.fgb']] as const) {
+    it.runIf(hasGdal || onCi)(`${format}: the exact 64-bit digits as GDAL reads them`, async () => {
+      const { output } = await run('Values', file, { format, queryFormat: 'json' });
+      const { features } = await ogrFeatures(output, 'big');
+      expect(features).toHaveLength(COUNT);
+      // by OBJECTID (dense from 1): FlatGeobuf's spatial index orders the features its own way
+      for (const f of features) {
+        const row = (f.properties.OBJECTID as number) - 1;
+        expect(integerText(f.line, 'big')).toBe(at(BIG, row));
+        expect(f.properties.clock).toBe(at(CLOCK, row));
+        expect(f.properties.stamp).toBe(at(STAMP, row));
+      }
+    });
+  }
 
   describe('PostGIS', async () => {
     const runs = await postgisTestsRun();
