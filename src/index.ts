@@ -82,6 +82,14 @@ export type {
   BulkVia,
 } from './features/bulk/bulk.js';
 export { BULK_SERVER_FORMATS, bulkExport } from './features/bulk/bulk.js';
+export {
+  DATE_MODES,
+  type DateMode,
+  isoDateFormatter,
+  layerTimeReference,
+  type TimeReference,
+  validateDateMode,
+} from './features/dates.js';
 export type { DomainMode, LayerDomains } from './features/domains.js';
 export { DOMAIN_MODES, layerDomains, validateDomainMode } from './features/domains.js';
 export type { ExportOptions, ExportProgress, ExportStats } from './features/export.js';
@@ -104,7 +112,7 @@ export { geometryToWkt } from './features/geometry/wkt.js';
 // features: spatial filters (--bbox, --geometry) and whole services (h-service)
 export { geometryFilter, MAX_QUERY_VERTICES } from './features/geometry-filter.js';
 export type { GeometryOptions } from './features/geometry-options.js';
-export { geometryParams } from './features/geometry-options.js';
+export { geometryParams, parseDatumTransformation } from './features/geometry-options.js';
 export type {
   JobState,
   JobStatus,
@@ -129,6 +137,7 @@ export type { ServiceInfo, ServiceLayer } from './features/service.js';
 export { fetchServiceInfo, isServiceUrl, layerFileStem, selectLayers } from './features/service.js';
 export type { Bbox, SpatialFilter } from './features/spatial-filter.js';
 export { bboxFilter, filterParams, parseBbox } from './features/spatial-filter.js';
+export { type OrderBy, parseOrderBy } from './features/strategies/order-by.js';
 export type { StrategyName } from './features/strategies/types.js';
 export type { ChangeSet } from './features/sync/changes.js';
 export { extractChanges } from './features/sync/changes.js';

@@ -33,6 +33,7 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   LAYER_NOT_FOUND: EXIT.notFound,
   EXTRACTION_INCOMPLETE: EXIT.incomplete,
   DUPLICATE_FEATURE: EXIT.incomplete,
+  ORDER_NOT_HONOURED: EXIT.incomplete,
   ABORTED: EXIT.interrupted,
   ITEM_NOT_FOUND: EXIT.notFound,
   // the server lacks what the chosen mode needs (Sync for createReplica; edit or change tracking)

@@ -27,6 +27,22 @@ function malformed(message: string): EtlError {
   return new EtlError('INVALID_RESPONSE', `Malformed protocol buffer: ${message}`);
 }
 
+/** A bigint as a number when that is exact. */
+function exactNumber(v: bigint): number | bigint {
+  return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
+}
+
+/** Bytes of the varint of a 64-bit integer (two's complement for a negative one). */
+export function bigVarintSize(value: bigint): number {
+  let v = BigInt.asUintN(64, value);
+  let n = 1;
+  while (v >= 0x80n) {
+    v >>= 7n;
+    n++;
+  }
+  return n;
+}
+
 export class ProtoReader {
   readonly bytes: Uint8Array;
   pos: number;
@@ -74,6 +90,34 @@ export class ProtoReader {
       factor *= 128;
     }
     throw malformed(`varint longer than 10 bytes at byte ${this.pos}`);
+  }
+
+  /**
+   * A 64-bit varint as its exact 64 bits: a number when it is a safe integer, else a bigint
+   * (`signed`: two's complement, int64; else uint64). Varints up to 7 bytes take the number path.
+   */
+  varint64Exact(signed: boolean): number | bigint {
+    const b = this.bytes;
+    const start = this.pos;
+    let len = 0;
+    for (;;) {
+      if (start + len >= b.length) throw truncated(start + len, b.length);
+      if (b[start + len]! < 0x80) break;
+      if (++len === 10) throw malformed(`varint longer than 10 bytes at byte ${start}`);
+    }
+    if (len < 7) return this.varint();
+    let v = 0n;
+    for (let i = len; i >= 0; i--) v = (v << 7n) | BigInt(b[start + i]! & 0x7f);
+    this.pos = start + len + 1;
+    v = signed ? BigInt.asIntN(64, v) : BigInt.asUintN(64, v);
+    return exactNumber(v);
+  }
+
+  /** A zigzag sint64 exactly: a number when it is a safe integer, else a bigint. */
+  svarint64Exact(): number | bigint {
+    const n = this.varint64Exact(false);
+    if (typeof n === 'number') return n % 2 === 1 ? (n + 1) / -2 : n / 2;
+    return exactNumber((n >> 1n) ^ -(n & 1n));
   }
 
   /** A zigzag-encoded signed varint (sint32 / sint64). */
@@ -213,6 +257,17 @@ export class ProtoWriter {
   svarint(value: number): void {
     if (Math.abs(value) > 2 ** 52) throw new RangeError(`svarint out of range: ${value}`);
     this.varint(value >= 0 ? value * 2 : -value * 2 - 1);
+  }
+
+  /** A varint of any 64-bit integer: two's complement for a negative one (int64), else uint64. */
+  bigVarint(value: bigint): void {
+    this.#ensure(10);
+    let v = BigInt.asUintN(64, value);
+    while (v >= 0x80n) {
+      this.#buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.#buf[this.pos++] = Number(v);
   }
 
   /** A two's-complement int64 (int64 fields; negative values take 10 bytes). */

@@ -112,6 +112,7 @@ export class FaultInjector {
       ...(o.shortPageExceeded === undefined ? {} : { shortPageExceeded: o.shortPageExceeded }),
       ...(o.failAbove === undefined ? {} : { failAbove: o.failAbove }),
       ...(o.ignoreOrderBy === undefined ? {} : { ignoreOrderBy: o.ignoreOrderBy }),
+      ...(o.ignoreOrderByAll === undefined ? {} : { ignoreOrderByAll: o.ignoreOrderByAll }),
       ...(o.pageCap === undefined ? {} : { pageCap: o.pageCap }),
       ...(o.emptyStatistics === undefined ? {} : { emptyStatistics: o.emptyStatistics }),
       ...(o.offsetDepth === undefined ? {} : { offsetDepth: o.offsetDepth }),

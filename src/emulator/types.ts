@@ -2,7 +2,7 @@
  * The emulator's public options and handle, and the contract between its HTTP server
  * (src/emulator/*.ts) and its data/query engine (src/emulator/data/).
  */
-import type { EsriGeometryType, LayerMetadata } from '../core/protocol.js';
+import type { EsriFieldType, EsriGeometryType, LayerMetadata } from '../core/protocol.js';
 import type { EditingSpec } from './edits/editable-layer.js';
 import type { JobOptions } from './jobs/registry.js';
 
@@ -81,6 +81,17 @@ export interface LayerSpec {
   /** Coded-value domains by field name, listed in the layer's `fields[].domain`. */
   domains?: Record<string, CodedValue[]>;
   /**
+   * More attribute fields, after the layer's own (value types of newer servers: DateOnly, TimeOnly,
+   * TimestampOffset as text, BigInteger beyond 2^53). Row i holds `values[i % values.length]`.
+   */
+  extraFields?: ExtraFieldSpec[];
+  /** Field aliases by field name (default: each field's alias is its name). */
+  aliases?: Record<string, string>;
+  /** The layer's `dateFieldsTimeReference` (default: none, dates in UTC). */
+  dateFieldsTimeReference?: { timeZone: string; respectsDaylightSaving: boolean; timeZoneIANA?: string };
+  /** `datesInUnknownTimezone: true`: dates are wall times of no known zone. */
+  datesInUnknownTimezone?: boolean;
+  /**
    * Subtypes: `field` is the layer's `typeIdField`, each type lists its own coded-value domains (or
    * `inherited`: the field's own), in `types[].domains`.
    */
@@ -88,6 +99,17 @@ export interface LayerSpec {
     field: string;
     types: { id: number; name: string; domains: Record<string, CodedValue[] | 'inherited'> }[];
   };
+}
+
+export interface ExtraFieldSpec {
+  name: string;
+  type: EsriFieldType;
+  alias?: string;
+  /**
+   * The values, cycled over the rows. A BigInteger given as a string of digits is exact: answered
+   * as a JSON number with those digits, and as an int64 in f=pbf.
+   */
+  values: (string | number | null)[];
 }
 
 export interface CodedValue {
@@ -140,6 +162,8 @@ export interface FaultOptions {
    * server computing OIDs from a file serves them). Ordering on other fields is honoured.
    */
   ignoreOrderBy?: boolean;
+  /** orderByFields is ignored on every field, not only the OID: rows come in the "file" order. */
+  ignoreOrderByAll?: boolean;
   /** Feature pages hold at most this many rows, WITHOUT exceededTransferLimit (an unflagged cap). */
   pageCap?: number;
   /** outStatistics is answered with `{}`. */
@@ -338,6 +362,7 @@ export interface QueryFaults {
   shortPageExceeded?: boolean;
   failAbove?: number;
   ignoreOrderBy?: boolean;
+  ignoreOrderByAll?: boolean;
   pageCap?: number;
   emptyStatistics?: boolean;
   offsetDepth?: number;

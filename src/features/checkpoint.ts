@@ -29,6 +29,10 @@ export interface ExportIdentity {
   geometry?: string | undefined;
   /** --domains label|both (absent: codes). */
   domains?: string | undefined;
+  /** --dates iso (absent: epoch milliseconds). */
+  dates?: string | undefined;
+  /** --aliases (CSV headers; absent: field names). */
+  aliases?: boolean | undefined;
 }
 
 export interface Checkpoint extends ExportIdentity {
@@ -100,7 +104,9 @@ function isCheckpoint(v: unknown): v is Checkpoint {
     (c.csvExcelSafe === undefined || typeof c.csvExcelSafe === 'boolean') &&
     (c.spatialFilter === undefined || typeof c.spatialFilter === 'string') &&
     (c.geometry === undefined || typeof c.geometry === 'string') &&
-    (c.domains === undefined || typeof c.domains === 'string')
+    (c.domains === undefined || typeof c.domains === 'string') &&
+    (c.dates === undefined || typeof c.dates === 'string') &&
+    (c.aliases === undefined || typeof c.aliases === 'boolean')
   );
 }
 
@@ -138,6 +144,8 @@ export function checkpointMismatch(checkpoint: Checkpoint, identity: ExportIdent
   if (checkpoint.spatialFilter !== identity.spatialFilter) return 'spatial filter differs';
   if (checkpoint.geometry !== identity.geometry) return 'geometry options differ';
   if (checkpoint.domains !== identity.domains) return 'domains differ';
+  if (checkpoint.dates !== identity.dates) return 'dates differ';
+  if ((checkpoint.aliases ?? false) !== (identity.aliases ?? false)) return 'aliases differ';
   if (checkpoint.features > 0 && checkpoint.lastOid === null) return 'no last OID';
   return undefined;
 }

@@ -26,6 +26,14 @@ import {
 } from './checkpoint.js';
 import { concurrencyStats } from './concurrency.js';
 import {
+  type DateMode,
+  epochDateFields,
+  isoDateAttributes,
+  isoDateFormatter,
+  layerTimeReference,
+  validateDateMode,
+} from './dates.js';
+import {
   type DomainMode,
   domainAttributes,
   domainFields,
@@ -40,6 +48,7 @@ import { claimOutput, type OutputClaim } from './output-claim.js';
 import { mergePastedQuery, parsePastedLayerUrl } from './pasted-query.js';
 import { QUERY_FORMATS, type QueryFormat } from './query.js';
 import { filterParams, type SpatialFilter } from './spatial-filter.js';
+import type { OrderBy } from './strategies/order-by.js';
 import type { StrategyName } from './strategies/types.js';
 import { buildWhere } from './where.js';
 import { UNRESUMABLE_FORMATS } from './writers/formats.js';
@@ -76,6 +85,18 @@ export interface ExportOptions {
   geometry?: GeometryOptions | undefined;
   /** Coded-value domains: `code` (default), `label`, or `both` (adds `<field>_label`). */
   domains?: DomainMode | undefined;
+  /**
+   * GeoJSON/GeoJSONSeq dates: `epoch` milliseconds (default) or `iso` 8601 text in the layer's
+   * time zone (dateFieldsTimeReference). CSV is always ISO; other formats have typed date columns.
+   */
+  dates?: DateMode | undefined;
+  /** CSV: the fields' aliases as column headers (default: their names). */
+  aliases?: boolean | undefined;
+  /**
+   * The output in the order of a field (`--order-by`): paged with orderByFields=<field>,<OID>,
+   * checked to follow that order (else ORDER_NOT_HONOURED); not resumable.
+   */
+  orderBy?: OrderBy | undefined;
   fields?: string[] | undefined;
   /** Output spatial reference wkid (default 4326, as GeoJSON wants). */
   outSR?: number | undefined;
@@ -227,6 +248,8 @@ async function exportClaimed(
     ...(options.filter ? { spatialFilter: JSON.stringify(filterParams(options.filter)) } : {}),
     ...(options.geometry ? { geometry: JSON.stringify(geometryParams(options.geometry)) } : {}),
     ...(options.domains !== undefined && options.domains !== 'code' ? { domains: options.domains } : {}),
+    ...(options.dates === 'iso' ? { dates: 'iso' } : {}),
+    ...(options.aliases === true && options.format === 'csv' ? { aliases: true } : {}),
   };
   // the PostGIS writer (and its driver) is loaded only for a PostGIS export: an export to a file
   // does not pay its start-up
@@ -241,10 +264,15 @@ async function exportClaimed(
     ? await verifiedCheckpoint(await usableCheckpoint(cpPath, identity), cpPath, layer, options, emit)
     : undefined;
 
-  const { schema, convert } = withDomains(
-    schemaFor(layer, options.fields, options.geometry?.returnGeometry !== false),
+  const { schema, convert } = withDates(
+    withDomains(
+      schemaFor(layer, options.fields, options.geometry?.returnGeometry !== false),
+      layer,
+      options.domains ?? 'code',
+      emit,
+    ),
     layer,
-    options.domains ?? 'code',
+    options,
     emit,
   );
   const writerResume: WriterCheckpoint | undefined = checkpoint
@@ -256,6 +284,7 @@ async function exportClaimed(
     schema,
     resume: writerResume,
     csvExcelSafe: options.csvExcelSafe,
+    ...(options.aliases === true ? { csvAliases: true } : {}),
     ...(postgis
       ? { postgis: { ...options.postgis, srid: options.outSR ?? 4326, commitEachPage: resume } }
       : {}),
@@ -276,9 +305,10 @@ async function exportClaimed(
     where: options.where,
     filter: options.filter,
     geometry: options.geometry,
-    fields: options.fields,
+    fields: withOrderField(options.fields, options.orderBy),
     outSR: options.outSR ?? 4326,
-    strategy: options.strategy,
+    strategy: options.orderBy ? 'order-by' : options.strategy,
+    orderBy: options.orderBy,
     concurrency: options.concurrency,
     maxConcurrency: options.maxConcurrency,
     pageSize: options.pageSize,
@@ -438,6 +468,32 @@ function validate(options: ExportOptions, toStdout: boolean): void {
   }
   validateGeometryOptions(options.geometry);
   validateDomainMode(options.domains);
+  validateDateMode(options.dates);
+  if (options.dates !== undefined && options.format !== 'geojson' && options.format !== 'geojsonseq') {
+    throw new EtlError(
+      'USAGE',
+      `--dates applies to GeoJSON and GeoJSONSeq outputs, not ${options.format} (CSV writes ISO 8601; the other formats have date columns)`,
+    );
+  }
+  if (options.orderBy !== undefined) {
+    if (options.strategy !== undefined && options.strategy !== 'auto' && options.strategy !== 'order-by') {
+      throw new EtlError(
+        'USAGE',
+        `--order-by pages in the order of ${options.orderBy.field}: it cannot be combined with --strategy ${options.strategy}`,
+      );
+    }
+    if (options.resume) {
+      throw new EtlError(
+        'USAGE',
+        '--order-by cannot be resumed (its output is not in OID order): run it without --resume',
+      );
+    }
+  } else if (options.strategy === 'order-by') {
+    throw new EtlError('USAGE', 'The order-by strategy needs --order-by field [ASC|DESC]');
+  }
+  if (options.aliases === true && options.format !== 'csv') {
+    throw new EtlError('USAGE', `--aliases names CSV columns: it does not apply to ${options.format}`);
+  }
   if (options.filter?.exact && options.geometry?.returnGeometry === false) {
     throw new EtlError(
       'USAGE',
@@ -502,6 +558,13 @@ async function verifiedCheckpoint(
   return undefined;
 }
 
+/** The fields queried: the requested ones plus the --order-by field (not written when not requested). */
+function withOrderField(fields: string[] | undefined, orderBy: OrderBy | undefined): string[] | undefined {
+  if (!fields || fields.length === 0 || fields.includes('*') || orderBy === undefined) return fields;
+  const field = orderBy.field.toLowerCase();
+  return fields.some((f) => f.trim().toLowerCase() === field) ? fields : [...fields, orderBy.field];
+}
+
 /** The converter/writer schema: the layer's fields, restricted to the requested ones. */
 function schemaFor(
   layer: LayerInfo,
@@ -542,6 +605,31 @@ function abortedOr(error: unknown, signal: AbortSignal | undefined, state: Abort
   const aborted = new EtlError('ABORTED', message, { cause: error });
   described.add(aborted);
   return aborted;
+}
+
+/**
+ * Dates as ISO text where the output is text: GeoJSON with `dates: 'iso'`, and CSV when the layer
+ * keeps its dates in a zone other than UTC (CSV writes UTC by itself). The instant never changes.
+ */
+function withDates(
+  converted: { schema: FeatureSchema; convert: FeatureConverter },
+  layer: LayerInfo,
+  options: ExportOptions,
+  emit: Emit,
+): { schema: FeatureSchema; convert: FeatureConverter } {
+  const geojson = options.format === 'geojson' || options.format === 'geojsonseq';
+  if (!(geojson && options.dates === 'iso') && options.format !== 'csv') return converted;
+  const names = epochDateFields(converted.schema.fields);
+  if (names.length === 0) return converted;
+  const reference = layerTimeReference(layer.raw, (message) => emit({ type: 'warning', message }));
+  if (options.format === 'csv' && reference.kind === 'utc') return converted;
+  const format = isoDateFormatter(reference);
+  const { convert } = converted;
+  return {
+    schema: converted.schema,
+    convert: (feature) =>
+      convert({ ...feature, attributes: isoDateAttributes(feature.attributes ?? {}, names, format) }),
+  };
 }
 
 /** The converter, with coded values written as labels (`label`) or beside them (`both`). */

@@ -25,6 +25,7 @@ import {
   serverOrderStrategy,
 } from './strategies/offset.js';
 import { oidRangeStrategy } from './strategies/oid-range.js';
+import { type OrderBy, orderByStrategy } from './strategies/order-by.js';
 import { refusal } from './strategies/refusal.js';
 import type { PreparedStrategy, QueryContext, Strategy, StrategyName } from './strategies/types.js';
 import { STRATEGY_ORDER } from './strategies/types.js';
@@ -39,10 +40,11 @@ export const STRATEGIES: Readonly<Record<StrategyName, Strategy>> = {
   'oid-range': oidRangeStrategy,
   'server-order': serverOrderStrategy,
   envelope: envelopeStrategy,
+  'order-by': orderByStrategy,
 };
 
 /** Strategies whose output is not in OID order: they cannot be resumed. */
-export const UNORDERED: readonly StrategyName[] = ['server-order', 'envelope'];
+export const UNORDERED: readonly StrategyName[] = ['server-order', 'envelope', 'order-by'];
 
 export { DEFAULT_CONCURRENCY } from './concurrency.js';
 export const DEFAULT_PAGE_RETRIES = 2;
@@ -82,6 +84,8 @@ export interface ExtractOptions {
   requireOrdered?: boolean | undefined;
   /** Wire format of feature queries (default `auto`: pbf when the layer lists it and its first page agrees with json). */
   queryFormat?: QueryFormat | undefined;
+  /** The output's order (only the `order-by` strategy honours it). */
+  orderBy?: OrderBy | undefined;
   signal?: AbortSignal | undefined;
   emit?: Emit | undefined;
 }
@@ -199,6 +203,7 @@ export class Extraction {
       emit: o.emit,
       wire: initialWire(o.queryFormat, layer),
       written: this.#written,
+      orderBy: o.orderBy,
     };
     const written = this.#written;
     /** Everything written is in OID order and holds every OID in (start, lastOid]. */

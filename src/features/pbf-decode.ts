@@ -574,15 +574,20 @@ function readValue(r: ProtoReader, end: number): unknown {
         value = r.double();
         break;
       case tag(4, VARINT):
-      case tag(8, VARINT):
         value = r.svarint();
         break;
       case tag(5, VARINT):
-      case tag(7, VARINT):
         value = r.varint();
         break;
+      // 64-bit values beyond 2^53 (BigInteger) are kept exact, as bigints
       case tag(6, VARINT):
-        value = r.int64();
+        value = r.varint64Exact(true);
+        break;
+      case tag(7, VARINT):
+        value = r.varint64Exact(false);
+        break;
+      case tag(8, VARINT):
+        value = r.svarint64Exact();
         break;
       case tag(9, VARINT):
         value = r.bool();

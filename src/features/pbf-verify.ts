@@ -11,6 +11,7 @@
 import { EtlError } from '../core/errors.js';
 import type { EsriFeature } from '../core/protocol.js';
 import type { Params } from '../http/types.js';
+import { featureJsonParser } from './big-integers.js';
 import type { PbfField, PbfQueryResult } from './pbf-decode.js';
 import type { QueryContext } from './strategies/types.js';
 
@@ -216,6 +217,7 @@ export async function verifyPbfPage(
   check.objectIds = oids.join(',');
   const body = await ctx.client.request<{ features?: unknown }>(`${ctx.layer.url}/query`, check, {
     ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...(featureJsonParser(ctx.layer.fields) ? { parseJson: featureJsonParser(ctx.layer.fields)! } : {}),
   });
   if (!Array.isArray(body?.features)) {
     throw new EtlError('INVALID_RESPONSE', `The query answer of ${ctx.layer.url} has no features array`, {

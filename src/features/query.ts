@@ -13,6 +13,7 @@ import { EtlError, isEtlError } from '../core/errors.js';
 import type { EsriFeature } from '../core/protocol.js';
 import type { ConcurrencySample } from '../http/concurrency.js';
 import type { BinaryOrJson, Params } from '../http/types.js';
+import { featureJsonParser } from './big-integers.js';
 import { geometryParams } from './geometry-options.js';
 import type { LayerInfo } from './metadata.js';
 import { decodeQueryPbf, type PbfQueryResult } from './pbf-decode.js';
@@ -80,6 +81,12 @@ export function featureParams(ctx: QueryContext, where: string): Params {
     ...(ctx.outSR === undefined ? {} : { outSR: ctx.outSR }),
     ...(ctx.layer.hasZ ? { returnZ: true } : {}),
   };
+}
+
+/** BigInteger fields beyond 2^53 parsed exactly (big-integers.ts); nothing for other layers. */
+export function jsonParseOption(ctx: QueryContext): { parseJson?: (text: string) => unknown } {
+  const parseJson = featureJsonParser(ctx.layer.fields);
+  return parseJson ? { parseJson } : {};
 }
 
 export function signalOption(signal: AbortSignal | undefined): { signal?: AbortSignal } {
@@ -155,11 +162,10 @@ async function queryOnce(ctx: QueryContext, params: Params, json: boolean): Prom
       }
     }
   }
-  const body = await ctx.client.request<Record<string, unknown>>(
-    `${ctx.layer.url}/query`,
-    params,
-    signalOption(ctx.signal),
-  );
+  const body = await ctx.client.request<Record<string, unknown>>(`${ctx.layer.url}/query`, params, {
+    ...signalOption(ctx.signal),
+    ...jsonParseOption(ctx),
+  });
   return jsonResult(ctx, body);
 }
 
@@ -215,7 +221,12 @@ async function queryPbf(
   const answer = await ctx.client.request<BinaryOrJson<PbfQueryResult>>(
     `${ctx.layer.url}/query`,
     { ...params, f: 'pbf' },
-    { ...signalOption(ctx.signal), responseType: 'binary', decodeBinary: decodeQueryPbf },
+    {
+      ...signalOption(ctx.signal),
+      ...jsonParseOption(ctx),
+      responseType: 'binary',
+      decodeBinary: decodeQueryPbf,
+    },
   );
   if (answer.kind === 'json') {
     // a server that ignores f=pbf: take its JSON, and ask for JSON from now on

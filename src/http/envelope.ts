@@ -197,13 +197,16 @@ function statusError(status: number, text: string, contentType: string | undefin
  * Parses a JSON response and checks it for the ArcGIS error envelopes. Returns the parsed body, or
  * throws the EtlError it stands for.
  */
-export function parseJsonResponse(input: ResponseInput): unknown {
+export function parseJsonResponse(
+  input: ResponseInput,
+  parse: (text: string) => unknown = JSON.parse,
+): unknown {
   const { status, contentType, text, url } = input;
   let parsed: unknown;
   let parseOk = false;
   if (text.trim() !== '') {
     try {
-      parsed = JSON.parse(text);
+      parsed = parse(text);
       parseOk = true;
     } catch {
       parseOk = false;

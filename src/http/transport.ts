@@ -362,11 +362,11 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
       const text = bytesToText(bytes, () => warnInvalidUtf8(shown));
       const input = { status, contentType, text, url: shown };
       if (responseType === 'text') parsed = checkTextResponse(input);
-      else if (responseType === 'json') parsed = parseJsonResponse(input);
+      else if (responseType === 'json') parsed = parseJsonResponse(input, request.parseJson);
       else if (responseType === 'bytes') {
         parseJsonResponse(input);
         parsed = bytes;
-      } else parsed = { kind: 'json', value: parseJsonResponse(input) };
+      } else parsed = { kind: 'json', value: parseJsonResponse(input, request.parseJson) };
     } catch (error) {
       if (!(error instanceof EtlError)) throw error;
       return {

@@ -56,6 +56,11 @@ export interface RequestOptions {
    * like a cut JSON body; any other error is permanent (no retry: the server sends that body).
    */
   decodeBinary?: (bytes: Uint8Array) => unknown;
+  /**
+   * Parses a JSON answer's text instead of `JSON.parse` (e.g. to keep integers beyond 2^53 exact);
+   * it must throw a SyntaxError for a text that is not JSON.
+   */
+  parseJson?: (text: string) => unknown;
   /** Response size cap in bytes (default 512 MiB). */
   maxBodyBytes?: number;
   /** `token`: the request carries credentials to a token endpoint (a `token.request` event names its host). */

@@ -6,12 +6,14 @@
  */
 import { resolve } from 'node:path';
 import { EtlError } from '../core/errors.js';
+import { validateDateMode } from '../features/dates.js';
 import { type DomainMode, validateDomainMode } from '../features/domains.js';
 import type { ExportOptions } from '../features/export.js';
 import { geometryFilter } from '../features/geometry-filter.js';
-import type { GeometryOptions } from '../features/geometry-options.js';
+import { type GeometryOptions, parseDatumTransformation } from '../features/geometry-options.js';
 import { mergePastedQuery, parsePastedLayerUrl } from '../features/pasted-query.js';
 import { QUERY_FORMATS, type QueryFormat } from '../features/query.js';
+import { parseOrderBy } from '../features/strategies/order-by.js';
 import { bboxFilter, parseBbox, type SpatialFilter } from '../features/spatial-filter.js';
 import { parseSince } from '../features/sync/tracking.js';
 import { formatForOutput, UNRESUMABLE_FORMATS } from '../features/writers/formats.js';
@@ -44,6 +46,8 @@ export interface SpatialFlags {
   noGeometry?: boolean;
   precision?: number;
   maxAllowableOffset?: number;
+  /** A wkid, or the JSON of a datum transformation (`datumTransformation`). */
+  datumTransformation?: string;
 }
 
 /** The options of `export`, named as commander names its flags (camelCase of the long name). */
@@ -51,6 +55,9 @@ export interface ExportFlags extends SpatialFlags {
   limit?: number;
   layers?: string;
   domains: string;
+  dates?: string;
+  aliases?: boolean;
+  orderBy?: string;
   output?: string;
   format?: string;
   where: string;
@@ -179,6 +186,19 @@ export async function layerExportPlan(
   if (!syncing && (flags.merge !== undefined || flags.deletes !== undefined)) {
     throw new EtlError('USAGE', '--merge and --deletes need --state or --since');
   }
+  if (syncing && flags.orderBy !== undefined)
+    throw new EtlError('USAGE', '--state/--since cannot be combined with --order-by');
+  if (flags.orderBy !== undefined && flags.resume)
+    throw new EtlError(
+      'USAGE',
+      '--order-by cannot be resumed (its output is not in OID order): run it without --resume',
+    );
+  if (flags.orderBy !== undefined && given('strategy') && flags.strategy !== 'auto')
+    throw new EtlError(
+      'USAGE',
+      `--order-by pages in the field's order: it cannot be combined with --strategy ${flags.strategy}`,
+    );
+  const orderBy = flags.orderBy === undefined ? undefined : parseOrderBy(flags.orderBy);
   if (syncing && flags.resume)
     throw new EtlError('USAGE', '--state/--since cannot be combined with --resume');
   if (syncing && output === '-')
@@ -233,6 +253,7 @@ export async function layerExportPlan(
   const filter = await spatialFilterFrom(flags, context);
   const geometry = geometryOptionsFrom(flags);
   const domains: DomainMode | undefined = validateDomainMode(flags.domains);
+  const dates = validateDateMode(flags.dates);
   if (flags.layers !== undefined) {
     throw new EtlError('USAGE', '--layers needs a service URL (…/FeatureServer or …/MapServer)');
   }
@@ -247,6 +268,9 @@ export async function layerExportPlan(
     ...(filter ? { filter } : {}),
     ...(geometry ? { geometry } : {}),
     ...(domains === undefined ? {} : { domains }),
+    ...(dates === undefined ? {} : { dates }),
+    ...(orderBy === undefined ? {} : { orderBy }),
+    ...(flags.aliases === true ? { aliases: true } : {}),
     ...(query.fields ? { fields: [...query.fields] } : {}),
     outSR: query.outSR ?? flags.outSr,
     ...(query.limit === undefined ? {} : { limit: query.limit }),
@@ -328,16 +352,30 @@ function postgisSettings(
   };
 }
 
-/** --no-geometry, --precision, --max-allowable-offset as GeometryOptions (undefined: none given). */
+/**
+ * --no-geometry, --precision, --max-allowable-offset, --datum-transformation as GeometryOptions
+ * (undefined: none given).
+ */
 export function geometryOptionsFrom(flags: SpatialFlags): GeometryOptions | undefined {
   const none = flags.noGeometry === true;
-  if (none && (flags.precision !== undefined || flags.maxAllowableOffset !== undefined)) {
-    throw new EtlError('USAGE', '--no-geometry cannot be used with --precision or --max-allowable-offset');
+  if (
+    none &&
+    (flags.precision !== undefined ||
+      flags.maxAllowableOffset !== undefined ||
+      flags.datumTransformation !== undefined)
+  ) {
+    throw new EtlError(
+      'USAGE',
+      '--no-geometry cannot be used with --precision, --max-allowable-offset or --datum-transformation',
+    );
   }
   const options: GeometryOptions = {
     ...(none ? { returnGeometry: false } : {}),
     ...(flags.precision === undefined ? {} : { precision: flags.precision }),
     ...(flags.maxAllowableOffset === undefined ? {} : { maxAllowableOffset: flags.maxAllowableOffset }),
+    ...(flags.datumTransformation === undefined
+      ? {}
+      : { datumTransformation: parseDatumTransformation(flags.datumTransformation) }),
   };
   return Object.keys(options).length === 0 ? undefined : options;
 }

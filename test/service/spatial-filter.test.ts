@@ -87,7 +87,13 @@ function star(service: string, n: number): object {
   return { type: 'Polygon', coordinates: [ring] };
 }
 
-async function run(service: string, filter: SpatialFilter, strategy: StrategyName | 'auto', name: string) {
+async function run(
+  service: string,
+  filter: SpatialFilter,
+  strategy: StrategyName | 'auto',
+  name: string,
+  where?: string,
+) {
   const r = rig(emu);
   const out = tmp.path(name);
   try {
@@ -98,6 +104,7 @@ async function run(service: string, filter: SpatialFilter, strategy: StrategyNam
       format: 'geojsonseq',
       filter,
       strategy,
+      ...(where === undefined ? {} : { where }),
     });
     return { stats, features: await readSeq(out) };
   } finally {
@@ -123,6 +130,37 @@ describe('--bbox with every strategy', () => {
         );
         expect(stats.strategy).toBe(strategy);
         expectSameAsSource(emu, service, features, { oids: expected });
+      });
+    }
+  }
+});
+
+describe('--geometry and --where with every strategy', () => {
+  for (const strategy of STRATEGIES) {
+    for (const simplified of [false, true]) {
+      it(`Polys via ${strategy}, a ${simplified ? 'simplified' : 'whole'} polygon and a where clause: exactly those features`, async () => {
+        const polygon = star('Polys', simplified ? 400 : 24);
+        const filter = geometryFilter(
+          JSON.stringify(polygon),
+          'star.geojson',
+          simplified ? { maxVertices: 250 } : {},
+        );
+        expect(filter.exact === undefined).toBe(!simplified);
+        const layer = emu.layer('Polys');
+        const category = new Set(
+          layer.objectIds().filter((oid) => (layer.feature(oid)!.attributes.category as number) < 6),
+        );
+        const expected = intersecting('Polys', polygon).filter((oid) => category.has(oid));
+        expect(expected.length).toBeGreaterThan(5);
+        const { stats, features } = await run(
+          'Polys',
+          filter,
+          strategy,
+          `star-where-${strategy}-${simplified}.geojsonl`,
+          'category < 6',
+        );
+        expect(stats.strategy).toBe(strategy);
+        expectSameAsSource(emu, 'Polys', features, { oids: expected });
       });
     }
   }

@@ -152,7 +152,10 @@ describe('atomic output', () => {
   it('a page that cannot be encoded is OUTPUT_ERROR and leaves the writer usable', async () => {
     const path = tmp.file('out.geojsonl');
     const writer = await createWriter({ format: 'geojsonseq', path, schema });
-    const bad = { ...f1, properties: { big: 1n } };
+    // a circular value (a bigint is written as its digits since BigInteger values are kept exact)
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const bad = { ...f1, properties: { big: circular } };
     await expect(writer.writePage([bad])).rejects.toMatchObject({ code: 'OUTPUT_ERROR' });
     await writer.writePage([f2]);
     await writer.finish();

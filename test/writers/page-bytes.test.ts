@@ -173,7 +173,7 @@ describe('writer bytes = old page strings through Buffer.from', () => {
     );
   });
 
-  it('an encoding failure (bigint) still writes nothing and is an OUTPUT_ERROR', async () => {
+  it('an encoding failure (a circular value) still writes nothing and is an OUTPUT_ERROR', async () => {
     const schema: FeatureSchema = {
       oidField: 'OBJECTID',
       fields: [{ name: 'n', type: 'esriFieldTypeInteger' }],
@@ -181,8 +181,10 @@ describe('writer bytes = old page strings through Buffer.from', () => {
     const stream = new PassThrough();
     const writer = await createWriter({ format: 'geojsonseq', path: '-', schema, stream });
     const convert = createFeatureConverter(schema);
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
     await expect(
-      writer.writePage([{ attributes: { n: 1 } }, { attributes: { n: 1n } }], convert),
+      writer.writePage([{ attributes: { n: 1 } }, { attributes: { n: circular } }], convert),
     ).rejects.toMatchObject({ code: 'OUTPUT_ERROR' });
     expect(writer.bytesWritten).toBe(0);
     await writer.writePage([{ attributes: { n: 2 } }], convert);

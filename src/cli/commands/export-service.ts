@@ -13,6 +13,7 @@ import {
   type LayerResult,
   type Runtime,
   type SpatialFilter,
+  validateDateMode,
   validateDomainMode,
   type WriterFormat,
 } from '../../index.js';
@@ -73,6 +74,8 @@ export async function runServiceExport(
         ...(query.limit === undefined ? {} : { limit: query.limit }),
         ...(filter ? { filter } : {}),
         ...(flags.domains === undefined ? {} : { domains: validateDomainMode(flags.domains)! }),
+        ...(flags.dates === undefined ? {} : { dates: validateDateMode(flags.dates)! }),
+        ...(flags.aliases === true ? { aliases: true } : {}),
         ...(geometryOptionsFrom(flags) ? { geometry: geometryOptionsFrom(flags)! } : {}),
         outSR: flags.outSr,
         strategy: flags.strategy as 'auto',

@@ -170,12 +170,25 @@ export function exportCommand(
       'coded-value domains: code | label | both (both adds a <field>_label column); subtype domains resolved through the subtype field',
       EXPORT_DEFAULTS.domains,
     )
+    .option(
+      '--dates <mode>',
+      "GeoJSON/GeoJSONSeq date fields: epoch (milliseconds, the default) | iso (ISO 8601 in the layer's time zone, dateFieldsTimeReference); CSV always writes ISO 8601",
+    )
+    .option('--aliases', 'CSV: the field aliases as column headers (default: the field names)')
+    .option(
+      '--order-by <"field [ASC|DESC]">',
+      'the output in the order of a field (then by OID): paged with orderByFields and checked to follow it (a server that ignores it is an error); not with --resume or --strategy',
+    )
     .option('--no-geometry', 'attributes only: returnGeometry=false, every geometry null')
     .option('--precision <n>', 'decimals of x/y the server returns (geometryPrecision)', toNonNegativeInt)
     .option(
       '--max-allowable-offset <n>',
       'let the server generalise geometries within this tolerance, in output units (maxAllowableOffset)',
       toPositiveNumber,
+    )
+    .option(
+      '--datum-transformation <wkid|json>',
+      'with --out-sr: the datum transformation the server applies when projecting (datumTransformation: a wkid, or JSON such as {"wkid":1241} or {"geoTransforms":[…]})',
     )
     .option(
       '--layers <ids-or-names>',
@@ -228,6 +241,7 @@ async function runExport(
         ['--merge', flags.merge],
         ['--deletes', flags.deletes],
         ['--attachments', flags.attachments],
+        ['--order-by', flags.orderBy],
       ] as const
     ).find(([, value]) => value !== undefined);
     if (layerOnly !== undefined) {

@@ -70,11 +70,13 @@ export function featureQueryKey(req: QueryRequest, faults: QueryFaults): string 
     req.resultRecordCount ?? null,
     req.outWebMercator,
     req.geometryPrecision ?? null,
+    req.maxAllowableOffset ?? null,
     faults.ignoreResultOffset === true,
     faults.extraRow === true,
     faults.shortPageExceeded === true,
     faults.failAbove ?? null,
     faults.ignoreOrderBy === true,
+    faults.ignoreOrderByAll === true,
     faults.pageCap ?? null,
     faults.offsetDepth ?? null,
   ]);

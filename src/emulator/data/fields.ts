@@ -2,6 +2,7 @@
  * Field access for queries: the OID column plus attribute columns, looked up case-insensitively.
  */
 import type { EsriField } from '../../core/protocol.js';
+import { bigIntegerText } from './extra-fields.js';
 import { geometryFieldName } from './metadata.js';
 import type { CellValue, LayerData } from './store.js';
 import type { ValueKind, WhereField, WhereSchema } from './where.js';
@@ -11,6 +12,8 @@ export interface FieldRef extends WhereField {
   readonly isOid: boolean;
   /** `"name":` pre-serialized. */
   readonly keyText: string;
+  /** The JSON text of a value (default `cellText`): BigInteger digits are written as numbers. */
+  readonly text?: ((v: CellValue) => string) | undefined;
 }
 
 const NUMERIC = new Set([
@@ -68,6 +71,9 @@ export class FieldSet implements WhereSchema {
         isOid: false,
         keyText: `${JSON.stringify(column.field.name)}:`,
         get,
+        ...(column.field.type === 'esriFieldTypeBigInteger'
+          ? { text: (v: CellValue) => bigIntegerText(v) ?? cellText(v) }
+          : {}),
       });
     }
     this.all = refs;

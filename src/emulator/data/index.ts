@@ -7,6 +7,7 @@ import { basename, extname, join } from 'node:path';
 import { EtlError } from '../../core/errors.js';
 import { EditableLayer } from '../edits/editable-layer.js';
 import type { EmulatedLayer, LayerCapabilities, LayerSpec } from '../types.js';
+import { withExtraFields } from './extra-fields.js';
 import { generateLayerData } from './generate.js';
 import { geojsonToLayerData, loadGeojsonFile } from './geojson.js';
 import { DataLayer } from './layer.js';
@@ -61,7 +62,7 @@ function validate(spec: LayerSpec): void {
 
 /** Wraps loaded data into a layer, applying the spec's options. */
 export function layerFromData(spec: LayerSpec, data: LayerData): DataLayer {
-  return new DataLayer(data, {
+  return new DataLayer(withExtraFields(spec, data), {
     service: spec.service,
     id: spec.id ?? 0,
     name: spec.name ?? spec.service,
@@ -71,6 +72,12 @@ export function layerFromData(spec: LayerSpec, data: LayerData): DataLayer {
     ...(spec.type === undefined ? {} : { type: spec.type }),
     ...(spec.domains === undefined ? {} : { domains: spec.domains }),
     ...(spec.subtypes === undefined ? {} : { subtypes: spec.subtypes }),
+    ...(spec.dateFieldsTimeReference === undefined
+      ? {}
+      : { dateFieldsTimeReference: spec.dateFieldsTimeReference }),
+    ...(spec.datesInUnknownTimezone === undefined
+      ? {}
+      : { datesInUnknownTimezone: spec.datesInUnknownTimezone }),
   });
 }
 

@@ -41,6 +41,8 @@ export interface LayerOptions {
   type?: EmulatedLayerType | undefined;
   domains?: LayerSpec['domains'] | undefined;
   subtypes?: LayerSpec['subtypes'] | undefined;
+  dateFieldsTimeReference?: LayerSpec['dateFieldsTimeReference'] | undefined;
+  datesInUnknownTimezone?: boolean | undefined;
 }
 
 export class DataLayer implements EmulatedLayer {
@@ -91,6 +93,12 @@ export class DataLayer implements EmulatedLayer {
       capabilities: this.options.capabilities,
     });
     if (this.options.domains || this.options.subtypes) withDomains(this.#metadata, this.options);
+    if (this.options.dateFieldsTimeReference !== undefined) {
+      this.#metadata.dateFieldsTimeReference = { ...this.options.dateFieldsTimeReference };
+    }
+    if (this.options.datesInUnknownTimezone !== undefined) {
+      this.#metadata.datesInUnknownTimezone = this.options.datesInUnknownTimezone;
+    }
     const type = this.options.type ?? 'Feature Layer';
     if (type !== 'Feature Layer' && this.#metadata.type === 'Feature Layer') {
       this.#metadata.type = type;

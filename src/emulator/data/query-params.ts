@@ -47,6 +47,8 @@ export interface QueryRequest {
   outWebMercator: boolean;
   /** `geometryPrecision`: x/y rounded to this many decimals (Esri JSON and pbf answers). */
   geometryPrecision: number | undefined;
+  /** `maxAllowableOffset`: lines and rings generalised within this distance, in output units. */
+  maxAllowableOffset: number | undefined;
 }
 
 /** The output projection, with x/y rounded to `precision` decimals when one is asked for. */
@@ -320,7 +322,33 @@ export function parseQueryParams(params: QueryParams, fields: FieldSet): QueryRe
     groupBy,
     outWebMercator: f !== 'geojson' && outWkid !== undefined && isWebMercator(outWkid),
     geometryPrecision: parsePrecision(params.geometryPrecision),
+    maxAllowableOffset: parseOffset(params.maxAllowableOffset),
+    ...checkDatumTransformation(params.datumTransformation),
   };
+}
+
+/**
+ * `datumTransformation`: a wkid or a transformation's JSON. Checked only (the emulator's data is
+ * WGS84 and it projects to Web Mercator only: no datum changes).
+ */
+function checkDatumTransformation(v: string | undefined): Record<string, never> {
+  if (!present(v)) return {};
+  const t = v.trim();
+  if (/^\d+$/.test(t)) return {};
+  try {
+    const parsed: unknown = JSON.parse(t);
+    if (parsed !== null && typeof parsed === 'object') return {};
+  } catch {
+    // invalid below
+  }
+  throw invalidParameter(`'datumTransformation' parameter is invalid`);
+}
+
+function parseOffset(v: string | undefined): number | undefined {
+  if (!present(v)) return undefined;
+  const n = Number(v.trim());
+  if (!Number.isFinite(n) || n < 0) throw invalidParameter(`'maxAllowableOffset' parameter is invalid`);
+  return n === 0 ? undefined : n;
 }
 
 function parsePrecision(v: string | undefined): number | undefined {

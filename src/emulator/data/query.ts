@@ -120,7 +120,8 @@ export function runQuery(ctx: QueryContext, params: QueryParams, faults: QueryFa
     return { body: '{}', contentType: JSON_CONTENT_TYPE };
   }
   const selected = ctx.selector.select(req);
-  const sel = faults.ignoreOrderBy && oidOrderOrNone(req) ? fileOrder(selected) : selected;
+  const ignored = faults.ignoreOrderByAll || (faults.ignoreOrderBy && oidOrderOrNone(req));
+  const sel = ignored ? fileOrder(selected) : selected;
   if (req.format === 'pbf' && (req.returnCountOnly || req.returnIdsOnly)) {
     const body = req.returnCountOnly ? countPbf(sel.length) : idsPbf(ctx.fields.oidField, oidsOf(sel, ctx));
     return { body, contentType: PBF_CONTENT_TYPE };

@@ -18,15 +18,17 @@
  * the scratch `#feature` (then copied in as one length-delimited field), nested Values and Geometry
  * straight into it with their sizes computed first. The answer is one exact-size buffer.
  */
-import { ProtoWriter, WIRE_BYTES } from '../../core/protobuf.js';
+import { bigVarintSize, ProtoWriter, WIRE_BYTES, WIRE_VARINT } from '../../core/protobuf.js';
 import { type EsriGeometryType, PBF_FIELD_TYPES, PBF_GEOMETRY_TYPES } from '../../core/protocol.js';
 import type { PbfQuirk } from '../types.js';
+import { bigIntegerText } from './extra-fields.js';
 import type { FieldRef, FieldSet } from './fields.js';
 import { WGS84 } from './metadata.js';
 import { toWebMercator, WEB_MERCATOR_SR } from './projection.js';
 import type { QueryRequest } from './query-params.js';
 import { outputProjection } from './query-params.js';
-import type { CellValue, LayerData } from './store.js';
+import { requestGeometries } from './serialize-features.js';
+import type { CellValue, Geometries, LayerData } from './store.js';
 
 export const PBF_CONTENT_TYPE = 'application/x-protobuf';
 /** FeatureCollectionPBuffer.version. */
@@ -140,6 +142,8 @@ class Scratch {
 }
 
 interface GeometryPlan {
+  /** The geometries answered (generalised for maxAllowableOffset). */
+  g: Geometries;
   withZ: boolean;
   withM: boolean;
   /** x/y scale. */
@@ -163,8 +167,9 @@ export class PbfWriter {
 
   /** The FeatureResult answer of a feature query. */
   features(rows: ArrayLike<number>, req: QueryRequest, exceeded: boolean): Uint8Array {
-    const g = this.data.geometry;
+    const g = requestGeometries(this.data.geometry, req);
     const plan: GeometryPlan = {
+      g,
       withZ: g.hasZ && req.returnZ,
       withM: g.hasM && req.returnM,
       scale: req.outWebMercator ? PBF_SCALE_PROJECTED : PBF_SCALE_GEOGRAPHIC,
@@ -240,7 +245,7 @@ export class PbfWriter {
 
   /** Feature.geometry (2): lengths (2) and coords (3); nothing for a null or empty geometry. */
   #geometry(w: ProtoWriter, row: number, plan: GeometryPlan): void {
-    const g = this.data.geometry;
+    const g = plan.g;
     const c = g.coords;
     const dim = g.dim;
     const zAt = 2;
@@ -321,6 +326,18 @@ function writeValue(w: ProtoWriter, kind: NumberKind, v: CellValue): void {
   if (v === null || (typeof v === 'number' && !Number.isFinite(v))) {
     w.varint(0);
     return;
+  }
+  if (typeof v === 'string' && kind === 'bigint') {
+    const exact = bigIntegerText(v);
+    if (exact !== undefined) {
+      // a BigInteger beyond 2^53, exact: sint64
+      const big = BigInt(exact);
+      const zigzag = big >= 0n ? big * 2n : -big * 2n - 1n;
+      w.varint(1 + bigVarintSize(zigzag));
+      w.tag(V_SINT64, WIRE_VARINT);
+      w.bigVarint(zigzag);
+      return;
+    }
   }
   if (typeof v === 'string') {
     const bytes = ENCODER.encode(v);

@@ -8,7 +8,7 @@ import type { OidSet } from '../oid-set.js';
 import type { QueryResult, WireState } from '../query.js';
 import type { SpatialFilter } from '../spatial-filter.js';
 
-export type StrategyName = 'offset' | 'ids' | 'oid-range' | 'server-order' | 'envelope';
+export type StrategyName = 'offset' | 'ids' | 'oid-range' | 'server-order' | 'envelope' | 'order-by';
 /** The order `auto` tries them in: OID-ordered (resumable) strategies first. */
 export const STRATEGY_ORDER: readonly StrategyName[] = [
   'offset',
@@ -51,6 +51,8 @@ export interface QueryContext {
    * envelope strategy fetches by id what no envelope returned.
    */
   written?: OidSet | undefined;
+  /** `--order-by`: the order of the output (the order-by strategy; no other strategy reads it). */
+  orderBy?: { field: string; desc?: boolean | undefined } | undefined;
   /**
    * The first page of this query (offset 0, a full page, in the server's own order) that offset's
    * probe fetched before it found that the server ignores orderByFields: `auto` promotes

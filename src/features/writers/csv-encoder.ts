@@ -2,7 +2,7 @@
  * CSV (RFC 4180, CRLF line ends): a header of the schema's fields, then the geometry when the
  * layer has a geometry type: one `geometry` column of WKT (default), or `x`, `y` (and `z` when the
  * layer has Z) columns for point layers. Dates (`esriFieldTypeDate`, epoch ms) are written as
- * ISO 8601 UTC. Every row has the same columns, in schema order, whatever each page holds.
+ * ISO 8601 UTC. With `aliases`, the header names the columns by the fields' aliases. Every row has the same columns, in schema order, whatever each page holds.
  */
 import { EtlError } from '../../core/errors.js';
 import type { EsriField } from '../../core/protocol.js';
@@ -62,13 +62,17 @@ export function createCsvEncoder(
   schema: CsvSchema,
   mode: CsvGeometry = 'wkt',
   excelSafe = false,
+  aliases = false,
 ): FeatureEncoder {
   const fields = propertyFields(schema.fields);
   const names = fields.map((f) => f.name);
+  const headers = aliases
+    ? fields.map((f) => (f.alias === undefined || f.alias === '' ? f.name : f.alias))
+    : names;
   const isDate = fields.map((f) => f.type === 'esriFieldTypeDate');
   const geometry = geometryColumns(schema, mode, names, excelSafe);
   const withGeometry = geometry.columns.length > 0;
-  const header = `${[...names, ...geometry.columns].map((name) => csvText(name, excelSafe)).join(',')}${EOL}`;
+  const header = `${[...headers, ...geometry.columns].map((name) => csvText(name, excelSafe)).join(',')}${EOL}`;
   return withPageText({
     header: () => header,
     pageInto(out: TextOut, features: readonly unknown[], _before: number, convert?: PageConverter<unknown>) {

@@ -47,6 +47,8 @@ export interface CreateWriterOptions {
    * Off by default: the data is written as it came.
    */
   csvExcelSafe?: boolean | undefined;
+  /** CSV: the fields' aliases as column headers (a field without an alias keeps its name). */
+  csvAliases?: boolean | undefined;
   /** GeoPackage (h-gpkg): the table to write, the SR, adding a layer to an existing file. */
   gpkg?: GpkgWriterOptions | undefined;
   /** GeoParquet (h-gpkg): the SR of the coordinates, the page compression. */

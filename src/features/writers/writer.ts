@@ -32,6 +32,7 @@ export function createEncoder(
   schema: WriterSchema,
   csvGeometry: 'wkt' | 'xy' = 'wkt',
   csvExcelSafe = false,
+  csvAliases = false,
 ): FeatureEncoder {
   switch (format) {
     case 'geojson':
@@ -39,7 +40,7 @@ export function createEncoder(
     case 'geojsonseq':
       return geojsonSeqEncoder;
     case 'csv':
-      return createCsvEncoder(schema, csvGeometry, csvExcelSafe);
+      return createCsvEncoder(schema, csvGeometry, csvExcelSafe, csvAliases);
     case 'gpkg':
     case 'parquet':
       throw new EtlError('USAGE', `${format} is a binary format: it has no text encoder (use createWriter)`);
@@ -83,6 +84,7 @@ export async function createWriter(options: CreateWriterOptions): Promise<Featur
     options.schema,
     options.csvGeometry,
     options.csvExcelSafe === true,
+    options.csvAliases === true,
   );
   const header = Buffer.from(encoder.header());
   const resume = options.resume !== undefined && options.resume.bytes > 0 ? options.resume : undefined;
