@@ -140,8 +140,8 @@ describe('templates and ids', () => {
       exports: Record<string, unknown>;
       files: string[];
     };
-    expect(pkg.exports['./pipeline.schema.json']).toBe('./pipeline.schema.json');
-    expect(pkg.files).toContain('pipeline.schema.json');
+    expect(pkg.exports['./pipeline.schema.json']).toBe('./dist/pipeline/pipeline.schema.json');
+    expect(pkg.files).toContain('dist');
     expect(pipelineSchema().$id).toBe('urn:arcgis-etl:pipeline:1');
   });
 });
