@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { exportCommand } from '../../src/cli/commands/export.js';
 import type { HttpResponse, Transport } from '../../src/http/types.js';
+import { hostBudget } from '../../src/pipeline/connections.js';
 import { credentialConnectOptions } from '../../src/pipeline/credentials.js';
 import { layerExportPlan } from '../../src/pipeline/export-flags.js';
 import { gatedTransport } from '../../src/pipeline/host-gate.js';
@@ -180,6 +181,24 @@ sources:
       referer: 'https://app.example.com',
       client: 'referer',
     });
+  });
+});
+
+describe('host budgets', () => {
+  it('host:port, then the host name, then "*"; none without an entry', () => {
+    const hosts = {
+      '*': { concurrency: 8 },
+      'gis.example.com': { concurrency: 4 },
+      'gis.example.com:6443': { concurrency: 2 },
+    };
+    expect(hostBudget(hosts, 'https://gis.example.com:6443/arcgis/rest/services/A/FeatureServer/0')).toEqual({
+      concurrency: 2,
+    });
+    expect(hostBudget(hosts, 'https://gis.example.com/arcgis/rest/services/A/FeatureServer/0')).toEqual({
+      concurrency: 4,
+    });
+    expect(hostBudget(hosts, 'https://other.example.org/x/FeatureServer/0')).toEqual({ concurrency: 8 });
+    expect(hostBudget({}, 'https://other.example.org/x/FeatureServer/0')).toBeUndefined();
   });
 });
 
