@@ -90,3 +90,49 @@ describe('export flags', () => {
     expect(await readFile(out, 'utf8')).not.toContain('"coordinates"');
   });
 });
+
+describe('value and order flags', () => {
+  it('bad --dates, --aliases, --order-by and --datum-transformation are one USAGE line, before any query', async () => {
+    const geojson = ['-o', tmp.path('v.geojson')];
+    const csv = ['-o', tmp.path('v.csv')];
+    await usage([...geojson, '--dates', 'local'], /--dates must be one of epoch, iso \(got "local"\)/);
+    await usage([...csv, '--dates', 'iso'], /--dates applies to GeoJSON and GeoJSONSeq outputs, not csv/);
+    await usage([...geojson, '--aliases'], /--aliases names CSV columns/);
+    await usage([...geojson, '--order-by', 'value sideways'], /--order-by must be a field name/);
+    await usage([...geojson, '--order-by', 'value', '--resume'], /--order-by cannot be resumed/);
+    await usage(
+      [...geojson, '--order-by', 'value', '--strategy', 'ids'],
+      /cannot be combined with --strategy ids/,
+    );
+    await usage(
+      [...geojson, '--datum-transformation', 'NAD27'],
+      /--datum-transformation must be a transformation wkid/,
+    );
+    await usage(
+      [...geojson, '--no-geometry', '--datum-transformation', '1241'],
+      /--no-geometry cannot be used with .*--datum-transformation/,
+    );
+  });
+
+  it('--order-by value DESC --limit 5 --aliases to CSV: the five largest values, headed by aliases', async () => {
+    const out = tmp.path('top.csv');
+    const r = await runInProcess(
+      ['export', emu.layerUrl('Pts'), '-o', out, '--order-by', 'value DESC', '--limit', '5', '--aliases'],
+      { env },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const rows = (await readFile(out, 'utf8')).trim().split('\r\n');
+    expect(rows[0]).toBe('OBJECTID,name,category,value,created,note,geometry');
+    const layer = emu.layer('Pts');
+    const top = layer
+      .objectIds()
+      .map((oid) => layer.feature(oid)!.attributes)
+      .sort(
+        (a, b) =>
+          (b.value as number) - (a.value as number) || (a.OBJECTID as number) - (b.OBJECTID as number),
+      )
+      .slice(0, 5)
+      .map((a) => String(a.OBJECTID));
+    expect(rows.slice(1).map((row) => row.split(',')[0])).toEqual(top);
+  });
+});
