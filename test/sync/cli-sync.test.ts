@@ -15,7 +15,7 @@ const env = { ARCGIS_USERNAME: USER.username, ARCGIS_PASSWORD: USER.password };
 
 beforeAll(async () => {
   emu = await startSecured({
-    layers: [pointLayer('Nightly', 40, { editing: {} }), pointLayer('Static', 10)],
+    layers: [pointLayer('Nightly', 40, { editing: {} }), pointLayer('Static', 10, { editing: false })],
   });
   tmp = await tempDir('arcgis-etl-cli-sync-');
 });

@@ -70,8 +70,25 @@ export interface SyncStats {
   export: ExportStats;
 }
 
-function inList(field: string, oids: readonly number[]): string {
-  return `${field} IN (${oids.map(sqlOid).join(',')})`;
+/**
+ * At most this many OIDs in one `IN (…)` list (databases behind ArcGIS cap them, Oracle at 1000):
+ * a longer list is several lists joined by OR. Queries are POSTed (the transport's default), so the
+ * length of the where clause never meets a URL limit.
+ */
+export const OID_LIST_CHUNK = 500;
+
+/** `field IN (…)` for `oids`, in chunks of at most OID_LIST_CHUNK joined by OR. */
+export function inList(field: string, oids: readonly number[], chunk = OID_LIST_CHUNK): string {
+  const lists: string[] = [];
+  for (let i = 0; i < oids.length; i += chunk) {
+    lists.push(
+      `${field} IN (${oids
+        .slice(i, i + chunk)
+        .map(sqlOid)
+        .join(',')})`,
+    );
+  }
+  return lists.length === 1 ? lists[0]! : `(${lists.join(' OR ')})`;
 }
 
 /** Rows edited after the high-water mark, or at it but not taken then; not after `upTo`. */
