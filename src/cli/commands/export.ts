@@ -183,8 +183,8 @@ export function exportCommand(
       'with --state/--since: the output is this previous full output (GeoJSON/GeoJSONSeq) with the changes applied',
     )
     .option(
-      '--deletes <file>',
-      'with --state/--since: the deleted OIDs (CSV) (default: <output>.deletes.csv)',
+      '--deletes <file|inline>',
+      'with --state/--since: the deleted OIDs (CSV) (default: <output>.deletes.csv); inline (GeoJSONSeq): rows with properties._op = "delete" and a null geometry after the inserts and updates (a file named inline: ./inline)',
     )
     .option(
       '--attachments <dir>',
@@ -312,6 +312,10 @@ async function runExport(
   if (!syncing && (flags.merge !== undefined || flags.deletes !== undefined)) {
     throw new EtlError('USAGE', '--merge and --deletes need --state or --since');
   }
+  if (flags.deletes === 'inline' && format !== 'geojsonseq')
+    throw new EtlError('USAGE', `--deletes inline writes GeoJSONSeq outputs (got ${format})`);
+  if (flags.deletes === 'inline' && flags.merge !== undefined)
+    throw new EtlError('USAGE', '--deletes inline does not go with --merge (a merged output has no deletes)');
   if (syncing && flags.resume)
     throw new EtlError('USAGE', '--state/--since cannot be combined with --resume');
   if (syncing && output === '-')
@@ -470,7 +474,11 @@ async function runExport(
           statePath,
           since,
           merge: mergePath,
-          deletesPath: flags.deletes === undefined ? undefined : resolve(io.cwd, flags.deletes),
+          deletesPath:
+            flags.deletes === undefined || flags.deletes === 'inline'
+              ? undefined
+              : resolve(io.cwd, flags.deletes),
+          inlineDeletes: flags.deletes === 'inline',
         });
         stats = synced.export;
       } else {
@@ -592,7 +600,8 @@ export function syncLine(stats: SyncStats, output: string): string {
       ...(stats.merged ? [`${formatInt(stats.features)} features after merge`] : []),
       `${formatInt(stats.requests)} requests`,
       formatDuration(stats.export.elapsedMs),
-    ].join(' · ') + ` → ${output}${stats.deletesPath ? ` (deletes: ${stats.deletesPath})` : ''}`
+    ].join(' · ') +
+    ` → ${output}${stats.deletesPath ? ` (deletes: ${stats.deletesPath})` : stats.inlineDeletes ? ' (deletes inline, _op=delete)' : ''}`
   );
 }
 

@@ -10,7 +10,7 @@
  * The outputs are published by rename; the state is replaced (atomically) last, after success.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EtlError } from '../../core/errors.js';
 import { type ExportOptions, type ExportStats, exportLayer } from '../export.js';
@@ -18,7 +18,7 @@ import { normalizeLayerUrl } from '../metadata.js';
 import { claimOutput } from '../output-claim.js';
 import { buildWhere, sqlOid, validateFieldName } from '../where.js';
 import { extractChanges } from './changes.js';
-import { defaultDeletesPath, writeDeletes } from './deletes.js';
+import { appendDeleteRows, defaultDeletesPath, writeDeletes } from './deletes.js';
 import { MERGE_FORMATS, type MergeFormat, mergeOutputs } from './merge.js';
 import {
   missingFromRanges,
@@ -51,6 +51,11 @@ export interface SyncOptions extends Omit<ExportOptions, 'resume' | 'limit' | 's
   merge?: string | undefined;
   /** Where the deleted OIDs go (default `<output>.deletes.csv`). */
   deletesPath?: string | undefined;
+  /**
+   * GeoJSONSeq: the deleted OIDs are rows of the output itself, after the inserts and updates, with
+   * `properties._op = "delete"` and a null geometry (no deletes file).
+   */
+  inlineDeletes?: boolean | undefined;
 }
 
 export interface SyncStats {
@@ -66,6 +71,8 @@ export interface SyncStats {
   /** Requests of the whole run (metadata, tracking queries, export). */
   requests: number;
   deletesPath: string | undefined;
+  /** The deletes are `_op: "delete"` rows of the output. */
+  inlineDeletes: boolean;
   state: SyncState;
   export: ExportStats;
 }
@@ -132,6 +139,16 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       'USAGE',
       `--merge writes ${MERGE_FORMATS.join(' or ')} outputs (got ${options.format})`,
     );
+  }
+  const inline = options.inlineDeletes === true;
+  if (inline && options.format !== 'geojsonseq') {
+    throw new EtlError('USAGE', `--deletes inline writes GeoJSONSeq outputs (got ${options.format})`);
+  }
+  if (inline && merging) {
+    throw new EtlError('USAGE', '--deletes inline does not go with --merge (a merged output has no deletes)');
+  }
+  if (inline && options.deletesPath !== undefined) {
+    throw new EtlError('USAGE', 'Deletes go inline or to a file, not both');
   }
   const requestsBefore = client.stats.requests;
   if (options.statePath === undefined && options.since === undefined) {
@@ -280,15 +297,19 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
     if (baseline && currentOids) deletes = missingFromRanges(baseline, currentOids);
   }
 
+  // merged, or with the deletes inline: written beside the output, published by rename
+  const staged = (merging || inline) && mode !== 'full';
   const ownClaim =
-    merging && options.claim === undefined
-      ? await claimOutput(options.output, { overwrite: true, runtime: options.runtime })
+    (merging || inline) && options.claim === undefined
+      ? await claimOutput(options.output, {
+          overwrite: merging || options.overwrite === true,
+          runtime: options.runtime,
+        })
       : undefined;
   const claim = options.claim ?? ownClaim;
-  const changedPath =
-    merging && mode !== 'full'
-      ? join(dirname(options.output), `.sync-${randomBytes(4).toString('hex')}.geojsonl`)
-      : undefined;
+  const changedPath = staged
+    ? join(dirname(options.output), `.sync-${randomBytes(4).toString('hex')}.geojsonl`)
+    : undefined;
   try {
     const exported = await exportLayer({
       ...options,
@@ -300,7 +321,14 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       claim: changedPath ? undefined : claim,
     });
     let features = exported.features;
-    if (changedPath) {
+    if (changedPath && inline) {
+      await appendDeleteRows(changedPath, oidField, deletes ?? []);
+      try {
+        await rename(changedPath, options.output);
+      } catch (cause) {
+        throw new EtlError('OUTPUT_ERROR', `Cannot publish the output ${options.output}`, { cause });
+      }
+    } else if (changedPath) {
       const known = deletes;
       const result = await mergeOutputs({
         previous: options.merge!,
@@ -316,7 +344,7 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       features = result.features;
     }
     const deletesPath =
-      mode === 'full' || deletes === undefined
+      mode === 'full' || deletes === undefined || inline
         ? undefined
         : (options.deletesPath ?? defaultDeletesPath(options.output));
     if (deletesPath !== undefined) await writeDeletes(deletesPath, oidField, deletes!);
@@ -326,7 +354,8 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       upserts: exported.features,
       deletes: mode === 'full' ? 0 : deletes?.length,
       features,
-      merged: changedPath !== undefined,
+      merged: merging && changedPath !== undefined,
+      inlineDeletes: inline && mode !== 'full' && deletes !== undefined,
       requests: client.stats.requests - requestsBefore,
       deletesPath,
       state: next,
