@@ -320,13 +320,9 @@ async function runExport(
     throw new EtlError('USAGE', '--state/--since cannot be combined with --resume');
   if (syncing && output === '-')
     throw new EtlError('USAGE', '--state/--since need an output file, not stdout');
-  if (
-    syncing &&
-    (flags.bbox !== undefined || typeof flags.geometry === 'string' || flags.limit !== undefined)
-  ) {
-    // a change set is not filtered the same way (a feature edited out of the area is neither an
-    // update nor a delete of the filtered output): refused rather than silently wrong
-    throw new EtlError('USAGE', '--state/--since cannot be combined with --bbox, --geometry or --limit');
+  if (syncing && flags.limit !== undefined) {
+    // the first n features of the layer are not a set the changes can keep up to date
+    throw new EtlError('USAGE', '--state/--since cannot be combined with --limit');
   }
   const since = flags.since === undefined ? undefined : parseSince(flags.since);
   const postgis = format === 'postgis' ? postgisSettings(output, flags) : undefined;

@@ -16,6 +16,7 @@ import { EtlError } from '../../core/errors.js';
 import { type ExportOptions, type ExportStats, exportLayer } from '../export.js';
 import { normalizeLayerUrl } from '../metadata.js';
 import { claimOutput } from '../output-claim.js';
+import { filterParams } from '../spatial-filter.js';
 import { buildWhere, sqlOid, validateFieldName } from '../where.js';
 import { extractChanges } from './changes.js';
 import { appendDeleteRows, defaultDeletesPath, writeDeletes } from './deletes.js';
@@ -167,6 +168,15 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       `The state file ${options.statePath} was made with another where clause (${state.where})`,
     );
   }
+  // a spatial filter applies to the changes: the output is the filtered set, kept up to date
+  const filterKey = options.filter ? JSON.stringify(filterParams(options.filter)) : undefined;
+  if (state && state.filter !== filterKey) {
+    throw new EtlError(
+      'SYNC_STATE_INVALID',
+      `The state file ${options.statePath} was made with ${state.filter === undefined ? 'no' : 'another'} spatial filter (--bbox/--geometry)`,
+    );
+  }
+  const spatial = filterParams(options.filter);
   const meta = await client.request<Record<string, unknown>>(layerUrl, {}, signal ? { signal } : {});
   const caps = syncCapabilities(meta);
   const oidField = caps.oidField ?? 'OBJECTID';
@@ -227,6 +237,7 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       mode: 'changes',
       serverGen: caps.changeTracking!.serverGen,
       where: userWhere,
+      ...(filterKey === undefined ? {} : { filter: filterKey }),
     };
   } else if (nextMode === 'editDate') {
     const field = caps.editDateField!;
@@ -240,7 +251,7 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
             and(base, `${validateFieldName(field)} = ${timestampLiteral(hwm)}`),
             signal,
           );
-    currentOids = await objectIdsWhere(client, layerUrl, base, signal);
+    currentOids = await objectIdsWhere(client, layerUrl, base, signal, spatial);
     next = {
       version: SYNC_STATE_VERSION,
       layerUrl,
@@ -256,6 +267,7 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
             : [],
       oidRanges: toRanges(currentOids),
       where: userWhere,
+      ...(filterKey === undefined ? {} : { filter: filterKey }),
     };
     if (
       mode !== 'full' &&
@@ -289,6 +301,18 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       .filter((o) => !deleted.has(o))
       .sort((a, b) => a - b);
     where = upserts.length === 0 ? '1=0' : and(base, inList(validateFieldName(oidField), upserts));
+    if (options.filter && changes.updates.length > 0) {
+      // an updated feature that left the area is gone from the filtered output: a delete
+      const updates = changes.updates.filter((o) => !deleted.has(o)).sort((a, b) => a - b);
+      const inside = await objectIdsWhere(
+        client,
+        layerUrl,
+        and(base, inList(validateFieldName(oidField), updates)),
+        signal,
+        spatial,
+      );
+      for (const oid of missingFromRanges(toRanges(updates), inside)) deleted.add(oid);
+    }
     deletes = [...deleted].sort((a, b) => a - b);
     next = { ...next, serverGen: changes.serverGen };
   } else if (mode === 'editDate') {
