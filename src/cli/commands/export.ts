@@ -1,6 +1,7 @@
 /**
  * `arcgis-etl export <layer-url> -o <file|->`: every feature of a layer, exactly once, into a file.
  */
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
@@ -329,11 +330,8 @@ async function runExport(
   if (!postgis && (flags.table !== undefined || flags.mode !== undefined || flags.key !== undefined)) {
     throw new EtlError('USAGE', '--table, --mode and --key are for PostGIS outputs (-o postgresql://…)');
   }
-  if (syncing && postgis) {
-    throw new EtlError(
-      'USAGE',
-      '--state/--since write files: a PostGIS target is not supported with them yet',
-    );
+  if (syncing && postgis && flags.key !== undefined) {
+    throw new EtlError('USAGE', '--key cannot go with --state/--since: the changes are applied by the OID');
   }
   if (!['snappy', 'zstd', 'none'].includes(flags.parquetCompression)) {
     throw new EtlError(
@@ -387,8 +385,14 @@ async function runExport(
   let claim: Awaited<ReturnType<typeof claimOutput>>;
   try {
     // a PostGIS table is checked in the database now, and locked there by the export itself
+    // an incremental sync (a state file there, or --since) upserts into the table it made before
+    const incremental =
+      syncing && (since !== undefined || (statePath !== undefined && existsSync(statePath)));
     claim = postgis
-      ? await checkPostgisTarget(output, postgis.options).then(() => ({
+      ? await checkPostgisTarget(
+          output,
+          incremental ? { ...postgis.options, mode: 'upsert' } : postgis.options,
+        ).then(() => ({
           path: output,
           release: async () => {},
         }))

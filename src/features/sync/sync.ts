@@ -135,6 +135,7 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
   const userWhere = options.where?.trim() || '1=1';
   if (options.output === '-') throw new EtlError('USAGE', '--state needs an output file, not stdout');
   const merging = options.merge !== undefined;
+  const postgis = options.format === 'postgis';
   if (merging && !MERGE_FORMATS.includes(options.format as MergeFormat)) {
     throw new EtlError(
       'USAGE',
@@ -321,6 +322,15 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
     if (baseline && currentOids) deletes = missingFromRanges(baseline, currentOids);
   }
 
+  if (postgis && options.postgis?.key !== undefined && mode !== 'full') {
+    throw new EtlError('USAGE', '--key cannot go with --state/--since: the changes are applied by the OID');
+  }
+  // PostGIS: the changes are applied in place, in one transaction (upserts, then the deletes)
+  const postgisOptions =
+    postgis && mode !== 'full'
+      ? { ...options.postgis, mode: 'upsert' as const, key: undefined, deleteKeys: deletes ?? [] }
+      : options.postgis;
+
   // merged, or with the deletes inline: written beside the output, published by rename
   const staged = (merging || inline) && mode !== 'full';
   const ownClaim =
@@ -342,6 +352,7 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       output: changedPath ?? options.output,
       format: changedPath ? 'geojsonseq' : options.format,
       ...(changedPath ? { overwrite: true } : {}),
+      ...(postgisOptions === undefined ? {} : { postgis: postgisOptions }),
       claim: changedPath ? undefined : claim,
     });
     let features = exported.features;
@@ -368,7 +379,7 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       features = result.features;
     }
     const deletesPath =
-      mode === 'full' || deletes === undefined || inline
+      mode === 'full' || deletes === undefined || inline || (postgis && options.deletesPath === undefined)
         ? undefined
         : (options.deletesPath ?? defaultDeletesPath(options.output));
     if (deletesPath !== undefined) await writeDeletes(deletesPath, oidField, deletes!);
