@@ -173,7 +173,7 @@ export function exportCommand(
     .option('--stats-json <file>', 'write the run figures as JSON to this file')
     .option(
       '--state <file>',
-      'incremental sync: without this file a full export that writes it; with it only the changes since (change tracking or edit tracking); replaced after success',
+      'incremental sync: without this file a full export that writes it; with it only the changes since (change tracking or edit tracking; PostGIS: upserted and deleted in place, in one transaction); replaced after success',
     )
     .option(
       '--since <iso|epoch-ms>',
