@@ -36,7 +36,9 @@ export interface EmulatorCliFlags {
   portalPrefix?: string;
   /** Serve the generated layers without token even when users exist (data-folder layers stay secured). */
   unsecured?: boolean;
-  /** Generated layers are editable (applyEdits, edit and change tracking, attachments). */
+  /** Generated layers are read-only (default: editable, with edit and change tracking, attachments). */
+  readOnly?: boolean;
+  /** Generated layers are editable: the default, kept for scripts (contradicts `readOnly`). */
   editable?: boolean;
   lockoutAttempts?: Num;
   clockOffsetMs?: Num;
@@ -88,7 +90,10 @@ export function emulatorCommandOptions(flags: EmulatorCliFlags): EmulatorOptions
   const seed = optionalInt(flags.seed, 'seed', 0);
   const layers = (flags.generate ?? [])
     .map((g) => parseGenerate(g, maxRecordCount, flags.unsecured, seed))
-    .map((spec) => (flags.editable ? { ...spec, editing: {} } : spec));
+    .map((spec): LayerSpec => (flags.readOnly ? { ...spec, editing: false } : spec));
+  if (flags.readOnly && flags.editable) {
+    throw new EtlError('USAGE', '--read-only and --editable exclude each other');
+  }
   const users = (flags.users ?? []).map(parseUser);
   const faults = parseFaults(flags);
   const apps = (flags.apps ?? []).map(parseApp);

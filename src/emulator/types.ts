@@ -70,8 +70,10 @@ export interface LayerSpec {
   /**
    * An editable layer, as ArcGIS Online hosted layers are: applyEdits, edit tracking
    * (editFieldsInfo), change tracking (extractChanges) and attachments, each on unless set false.
+   * Generated layers are editable by default (`false`: a read-only layer with the generated fields
+   * only); layers read from GeoJSON files only when this is given.
    */
-  editing?: EditingSpec;
+  editing?: EditingSpec | false;
   /**
    * How the service lists the layer (default `Feature Layer`). A `Table` is served without its
    * geometry (listed under `tables`); a group, raster or annotation layer is listed with that type

@@ -3,6 +3,8 @@
  * server compressed it. The cap applies to the decompressed size.
  */
 import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { EtlError } from '../core/errors.js';
@@ -93,4 +95,61 @@ export async function readBodyBytes(body: Readable, options: ReadBodyOptions): P
     throw error;
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+/** What `writeBodyToFile` wrote. */
+export interface FileBody {
+  path: string;
+  bytes: number;
+  /** Hex sha256 of the bytes written (computed while streaming). */
+  sha256: string;
+}
+
+/**
+ * Streams a (decompressed) body into `path` (created or truncated: each attempt starts over),
+ * hashing it on the way; memory stays at one chunk whatever the size. A body shorter than its
+ * Content-Length is TRUNCATED_RESPONSE.
+ */
+export async function writeBodyToFile(
+  body: Readable,
+  path: string,
+  options: Omit<ReadBodyOptions, 'lease'>,
+): Promise<FileBody> {
+  const { maxBytes, url, status } = options;
+  const declared = options.contentLength === undefined ? Number.NaN : Number(options.contentLength);
+  const inflate = decompressor(options.contentEncoding);
+  const source: Readable = inflate ? body.pipe(inflate as unknown as NodeJS.WritableStream & Readable) : body;
+  if (inflate) body.on('error', (error) => (inflate as unknown as Readable).destroy(error));
+  const hash = createHash('sha256');
+  const out = await open(path, 'w');
+  let size = 0;
+  try {
+    for await (const chunk of source) {
+      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      size += buffer.length;
+      if (size > maxBytes) {
+        discard(body);
+        if (source !== body) discard(source);
+        throw tooLarge(maxBytes, url, status, size);
+      }
+      hash.update(buffer);
+      await out.write(buffer);
+    }
+  } catch (error) {
+    if (source !== body) discard(body);
+    throw error;
+  } finally {
+    await out.close();
+  }
+  if (!inflate && Number.isFinite(declared) && size !== declared) {
+    throw new EtlError(
+      'TRUNCATED_RESPONSE',
+      `The download from ${url} ended after ${size} of ${declared} bytes`,
+      {
+        url,
+        status,
+      },
+    );
+  }
+  return { path, bytes: size, sha256: hash.digest('hex') };
 }

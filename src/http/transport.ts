@@ -2,6 +2,7 @@
  * The undici transport: one keep-alive Agent, the ArcGIS error envelope, same-origin redirects and
  * retries with backoff, full jitter and Retry-After. Everything it reports is redacted.
  */
+import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { EtlError } from '../core/errors.js';
@@ -9,7 +10,14 @@ import { createEmitter, type Emit } from '../core/events.js';
 import { redactUrl } from '../core/redact.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
 import { type AgentOptions, createAgent, resolveTimeouts, type TransportTimeouts } from './agent.js';
-import { ACCEPT_ENCODING, bytesToText, DEFAULT_MAX_BODY_BYTES, readBodyBytes } from './body.js';
+import {
+  ACCEPT_ENCODING,
+  bytesToText,
+  DEFAULT_MAX_BODY_BYTES,
+  type FileBody,
+  readBodyBytes,
+  writeBodyToFile,
+} from './body.js';
 import {
   type ByteBudget,
   type ByteLease,
@@ -83,7 +91,11 @@ const ACCEPT: Readonly<Record<NonNullable<RequestOptions['responseType']>, strin
   text: '*/*',
   binary: 'application/x-protobuf, application/octet-stream;q=0.9, application/json;q=0.5, */*;q=0.1',
   bytes: '*/*',
+  file: '*/*',
 };
+
+/** A JSON/HTML download at most this large is read back and checked for an error envelope. */
+const ENVELOPE_CHECK_BYTES = 64 * 1024;
 
 /**
  * Whether a 2xx answer to a binary request is binary: by its content type, else by its first byte
@@ -324,6 +336,23 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
   ): Promise<AttemptResult> {
     const { status, headers: responseHeaders, shown, current } = response;
     const responseType = request.responseType ?? 'json';
+    if (responseType === 'file' && isSuccess(status)) {
+      const written = await streamToFile(body, response, request, deadline);
+      if (!written.ok || written.envelope === undefined) return written.result;
+      // a small JSON answer may be an error envelope (a 498 among them: the client refreshes)
+      try {
+        parseJsonResponse({
+          status,
+          contentType: responseHeaders['content-type'],
+          text: written.envelope.toString('utf8'),
+          url: shown,
+        });
+      } catch (error) {
+        if (!(error instanceof EtlError)) throw error;
+        return { ok: false, failure: { error, reason: reasonFor(error), notProcessed: false } };
+      }
+      return written.result;
+    }
     let bytes: Buffer;
     try {
       bytes = await readBodyBytes(body, {
@@ -380,6 +409,61 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
       };
     }
     return { ok: true, response: { ...success, body: parsed } };
+  }
+
+  /** `responseType: 'file'`: the body into `request.toFile`. */
+  async function streamToFile(
+    body: Readable,
+    response: { status: number; headers: Record<string, string>; shown: string; current: URL },
+    request: RequestOptions,
+    deadline: Deadline,
+  ): Promise<
+    | { ok: false; result: AttemptResult; envelope?: undefined }
+    | { ok: true; result: AttemptResult; envelope: Buffer | undefined }
+  > {
+    const { status, headers: responseHeaders, shown, current } = response;
+    if (request.toFile === undefined) throw new EtlError('USAGE', "responseType 'file' needs toFile");
+    let written: FileBody;
+    try {
+      written = await writeBodyToFile(body, request.toFile, {
+        signal: deadline.signal,
+        maxBytes: request.maxBodyBytes ?? Number.MAX_SAFE_INTEGER,
+        url: shown,
+        status,
+        contentLength: responseHeaders['content-length'],
+        contentEncoding: responseHeaders['content-encoding'],
+      });
+    } catch (error) {
+      if (deadline.expired)
+        return { ok: false, result: { ok: false, failure: deadlineFailure(shown, responseMs, error) } };
+      if (error instanceof EtlError && error.code === 'TRUNCATED_RESPONSE') {
+        return {
+          ok: false,
+          result: {
+            ok: false,
+            failure: { error, reason: reasonFor(error), retryAfterMs: undefined, notProcessed: false },
+          },
+        };
+      }
+      return {
+        ok: false,
+        result: { ok: false, failure: networkFailure(error, { url: shown, signal: request.signal }) },
+      };
+    }
+    const contentType = responseHeaders['content-type'] ?? '';
+    const envelope =
+      /json/i.test(contentType) && written.bytes <= ENVELOPE_CHECK_BYTES
+        ? await readFile(written.path)
+        : undefined;
+    const serverDate = parseServerDate(responseHeaders.date);
+    return {
+      ok: true,
+      envelope,
+      result: {
+        ok: true,
+        response: { status, headers: responseHeaders, serverDate, url: safeUrl(current), body: written },
+      },
+    };
   }
 
   async function request<T = unknown>(url: string, request: RequestOptions = {}): Promise<HttpResponse<T>> {

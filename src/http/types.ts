@@ -50,7 +50,13 @@ export interface RequestOptions {
    * envelopes, HTML pages and error statuses throw as for `json`. `bytes` (file downloads) returns
    * the body's bytes (a Buffer) of any 2xx answer; one typed JSON is checked for an error envelope.
    */
-  responseType?: 'json' | 'text' | 'binary' | 'bytes';
+  responseType?: 'json' | 'text' | 'binary' | 'bytes' | 'file';
+  /**
+   * `responseType: 'file'`: the body of a 2xx answer is streamed into this file (created or
+   * truncated, hashed on the way) and the answer is a `FileBody`; memory stays flat however large
+   * the download. A small JSON or HTML answer is still checked for an error envelope.
+   */
+  toFile?: string;
   /**
    * Decodes a binary answer inside the attempt. A TRUNCATED_RESPONSE (a body cut short) is retried
    * like a cut JSON body; any other error is permanent (no retry: the server sends that body).
@@ -68,6 +74,8 @@ export interface RequestOptions {
   /** Redirects are followed only within the same origin (default), or never. */
   redirect?: 'same-origin' | 'error';
 }
+
+export type { FileBody } from './body.js';
 
 /** The body of a `responseType: 'binary'` request. */
 export type BinaryOrJson<T = Uint8Array> = { kind: 'binary'; value: T } | { kind: 'json'; value: unknown };

@@ -13,8 +13,8 @@ import { geometryFilter } from '../features/geometry-filter.js';
 import { type GeometryOptions, parseDatumTransformation } from '../features/geometry-options.js';
 import { mergePastedQuery, parsePastedLayerUrl } from '../features/pasted-query.js';
 import { QUERY_FORMATS, type QueryFormat } from '../features/query.js';
-import { parseOrderBy } from '../features/strategies/order-by.js';
 import { bboxFilter, parseBbox, type SpatialFilter } from '../features/spatial-filter.js';
+import { parseOrderBy } from '../features/strategies/order-by.js';
 import { parseSince } from '../features/sync/tracking.js';
 import { formatForOutput, UNRESUMABLE_FORMATS } from '../features/writers/formats.js';
 import type { WriterFormat } from '../features/writers/types.js';
@@ -118,6 +118,8 @@ export interface LayerExportPlan {
         since?: number | undefined;
         merge?: string | undefined;
         deletesPath?: string | undefined;
+        /** `--deletes inline`: GeoJSONSeq rows with `_op: "delete"`. */
+        inlineDeletes?: boolean | undefined;
       }
     | undefined;
   /** `--attachments <dir>` (absolute). */
@@ -201,23 +203,23 @@ export async function layerExportPlan(
   const orderBy = flags.orderBy === undefined ? undefined : parseOrderBy(flags.orderBy);
   if (syncing && flags.resume)
     throw new EtlError('USAGE', '--state/--since cannot be combined with --resume');
+  if (flags.deletes === 'inline' && format !== 'geojsonseq')
+    throw new EtlError('USAGE', `--deletes inline writes GeoJSONSeq outputs (got ${format})`);
+  if (flags.deletes === 'inline' && flags.merge !== undefined)
+    throw new EtlError('USAGE', '--deletes inline does not go with --merge (a merged output has no deletes)');
   if (syncing && output === '-')
     throw new EtlError('USAGE', '--state/--since need an output file, not stdout');
-  if (syncing && (flags.bbox !== undefined || flags.geometry !== undefined || flags.limit !== undefined)) {
-    // a change set is not filtered the same way (a feature edited out of the area is neither an
-    // update nor a delete of the filtered output): refused rather than silently wrong
-    throw new EtlError('USAGE', '--state/--since cannot be combined with --bbox, --geometry or --limit');
+  if (syncing && flags.limit !== undefined) {
+    // the first n features of the layer are not a set the changes can keep up to date
+    throw new EtlError('USAGE', '--state/--since cannot be combined with --limit');
   }
   const since = flags.since === undefined ? undefined : parseSince(flags.since);
   const postgis = format === 'postgis' ? postgisSettings(output, flags) : undefined;
   if (!postgis && (flags.table !== undefined || flags.mode !== undefined || flags.key !== undefined)) {
     throw new EtlError('USAGE', '--table, --mode and --key are for PostGIS outputs (-o postgresql://…)');
   }
-  if (syncing && postgis) {
-    throw new EtlError(
-      'USAGE',
-      '--state/--since write files: a PostGIS target is not supported with them yet',
-    );
+  if (syncing && postgis && flags.key !== undefined) {
+    throw new EtlError('USAGE', '--key cannot go with --state/--since: the changes are applied by the OID');
   }
   if (!['snappy', 'zstd', 'none'].includes(flags.parquetCompression)) {
     throw new EtlError(
@@ -311,7 +313,11 @@ export async function layerExportPlan(
             statePath: flags.state === undefined ? undefined : resolve(context.cwd, flags.state),
             since,
             merge: mergePath,
-            deletesPath: flags.deletes === undefined ? undefined : resolve(context.cwd, flags.deletes),
+            deletesPath:
+              flags.deletes === undefined || flags.deletes === 'inline'
+                ? undefined
+                : resolve(context.cwd, flags.deletes),
+            inlineDeletes: flags.deletes === 'inline',
           },
         }
       : {}),

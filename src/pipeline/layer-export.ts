@@ -3,6 +3,7 @@
  * exportLayer (or syncLayer), then the attachments. The `export` command and a pipeline job both
  * go through here.
  */
+import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { ArcGISClient } from '../client/arcgis-client.js';
 import type { Runtime } from '../core/time.js';
@@ -22,7 +23,13 @@ export async function claimLayerOutput(
   runtime?: Partial<Runtime> | undefined,
 ): Promise<OutputClaim> {
   if (plan.postgis) {
-    await checkPostgisTarget(plan.output, plan.options.postgis ?? {});
+    // an incremental sync (a state file there, or --since) upserts into the table it made before
+    const sync = plan.sync;
+    const incremental =
+      sync !== undefined &&
+      (sync.since !== undefined || (sync.statePath !== undefined && existsSync(sync.statePath)));
+    const postgis = plan.options.postgis ?? {};
+    await checkPostgisTarget(plan.output, incremental ? { ...postgis, mode: 'upsert' } : postgis);
     return { path: plan.output, release: async () => {} };
   }
   return claimOutput(plan.output, {

@@ -5,7 +5,9 @@ import { loadLayers } from '../../src/emulator/data/index.js';
 import { type EsriPage, q, signedArea2, textOf } from './helpers.js';
 
 async function one(spec: Parameters<typeof generateLayerData>[0], maxRecordCount = 5000) {
-  const [layer] = await loadLayers({ layers: [{ service: 'g', generate: spec, maxRecordCount }] });
+  const [layer] = await loadLayers({
+    layers: [{ service: 'g', generate: spec, maxRecordCount, editing: false }],
+  });
   return layer!;
 }
 

@@ -74,7 +74,7 @@ describe('layer metadata', () => {
       geometryType: 'esriGeometryPolygon',
       objectIdField: 'OBJECTID',
       maxRecordCount: 2000,
-      capabilities: 'Query',
+      capabilities: 'Query,Create,Update,Delete,Editing,ChangeTracking',
       hasZ: false,
       hasM: false,
     });

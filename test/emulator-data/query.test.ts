@@ -14,11 +14,14 @@ beforeAll(async () => {
         service: 'parcels',
         generate: { count: 2345, geometry: 'mixed-polygon', seed: 5, oidMode: 'sparse' },
         maxRecordCount: MAX,
+        // the generator's own fields (generated layers are editable by default: + 4 edit fields)
+        editing: false,
       },
       {
         service: 'points',
         generate: { count: 1000, geometry: 'point', seed: 6, hasZ: true },
         maxRecordCount: 2000,
+        editing: false,
       },
     ],
   })) as [EmulatedLayer, EmulatedLayer];

@@ -13,9 +13,9 @@ let r: Rig;
 beforeAll(async () => {
   emu = await startSecured({
     layers: [
-      pointLayer('Both', 5, { editing: {} }),
-      pointLayer('ReadOnly', 5),
-      pointLayer('Static', 5, { capabilities: { sync: false } }),
+      pointLayer('Both', 5),
+      pointLayer('ReadOnly', 5, { editing: false }),
+      pointLayer('Static', 5, { capabilities: { sync: false }, editing: false }),
     ],
   });
   r = rig(emu);

@@ -42,6 +42,8 @@ beforeAll(async () => {
       service,
       generate: { ...generate },
       maxRecordCount: 50,
+      // the generator's fields only (generated layers are editable by default: + 4 edit fields)
+      editing: false as const,
     })),
   });
   db = await createTestDatabase();

@@ -15,7 +15,7 @@ const env = { ARCGIS_USERNAME: USER.username, ARCGIS_PASSWORD: USER.password };
 
 beforeAll(async () => {
   emu = await startSecured({
-    layers: [pointLayer('Nightly', 40, { editing: {} }), pointLayer('Static', 10)],
+    layers: [pointLayer('Nightly', 40, { editing: {} }), pointLayer('Static', 10, { editing: false })],
   });
   tmp = await tempDir('arcgis-etl-cli-sync-');
 });
@@ -61,6 +61,53 @@ describe('export --state', () => {
     expect(features.find((f) => f.id === 3)?.properties.name).toBe('changed');
     expect(await readFile(tmp.path('nightly.geojsonl.deletes.csv'), 'utf8')).toBe('OBJECTID\n4\n5\n');
     expect(existsSync(tmp.path('files/manifest.json'))).toBe(true);
+  });
+
+  it('--deletes inline: the deleted OIDs are _op=delete rows of the GeoJSONSeq output, no CSV', async () => {
+    const url = emu.layerUrl('Nightly');
+    const first = await run([url, '-o', 'inline-1.geojsonl', '--state', 'inline.state.json']);
+    expect(first.code).toBe(0);
+    const r = rig(emu);
+    await r.client.request(`${url}/applyEdits`, {
+      updates: JSON.stringify([{ attributes: { OBJECTID: 10, name: 'inline' } }]),
+      deletes: '11',
+    });
+    await r.close();
+    const args = [url, '-o', 'inline-2.geojsonl', '--state', 'inline.state.json', '--deletes', 'inline'];
+    const second = await run(args);
+    expect(second.code).toBe(0);
+    expect(second.stderr).toContain('(deletes inline, _op=delete)');
+    const rows = await readSeq(tmp.path('inline-2.geojsonl'));
+    expect(rows.map((f) => [f.id, f.properties._op])).toEqual([
+      [10, undefined],
+      [11, 'delete'],
+    ]);
+    expect(rows[1]).toEqual({
+      type: 'Feature',
+      id: 11,
+      geometry: null,
+      properties: { OBJECTID: 11, _op: 'delete' },
+    });
+    expect(existsSync(tmp.path('inline-2.geojsonl.deletes.csv'))).toBe(false);
+    // other formats, and --merge, refuse it with one line, writing nothing
+    for (const [out, extra] of [
+      ['inline-3.csv', []],
+      ['inline-3.geojsonl', ['--merge', 'inline-1.geojsonl']],
+    ] as const) {
+      const refused = await run([
+        url,
+        '-o',
+        out,
+        '--state',
+        'inline.state.json',
+        '--deletes',
+        'inline',
+        ...extra,
+      ]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr.trim().split('\n').at(-1)).toMatch(/--deletes inline/);
+      expect(existsSync(tmp.path(out))).toBe(false);
+    }
   });
 
   it('a layer without edit or change tracking: one clear line, nothing written', async () => {

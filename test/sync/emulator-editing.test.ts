@@ -16,7 +16,7 @@ const now = NOW;
 beforeAll(async () => {
   emu = await startSecured({
     now: () => now,
-    layers: [pointLayer('Edits', 20, { editing: {} }), pointLayer('Plain', 5)],
+    layers: [pointLayer('Edits', 20), pointLayer('Plain', 5, { editing: false })],
   });
 });
 afterAll(() => emu.stop());
@@ -120,10 +120,33 @@ describe('editable emulator layers', () => {
     await r.close();
   });
 
-  it('the emulator command serves generated layers editable with --editable', () => {
+  it('generated layers are editable and track edits by default, as hosted layers are; editing: false opts out', async () => {
+    // 'Edits' is generated without an editing option
+    const meta = emu.layer('Edits').metadata();
+    expect(meta.editFieldsInfo).toBeDefined();
+    expect(String(meta.capabilities)).toContain('Editing');
+    expect((meta.fields ?? []).map((f) => f.name)).toEqual(
+      expect.arrayContaining(['CreationDate', 'Creator', 'EditDate', 'Editor']),
+    );
+    const plain = emu.layer('Plain').metadata();
+    expect(String(plain.capabilities)).not.toContain('Editing');
+    expect((plain.fields ?? []).map((f) => f.name)).not.toContain('EditDate');
+    const r = rig(emu);
+    const refused = r.client.request(`${emu.layerUrl('Plain')}/applyEdits`, { deletes: '1' });
+    await expect(refused).rejects.toSatisfy((e) => isEtlError(e));
+    await r.close();
+  });
+
+  it('the emulator command serves generated layers editable unless --read-only', () => {
+    expect(emulatorCommandOptions({ generate: ['pts:point:5'] }).layers?.[0]?.editing).toBeUndefined();
     expect(
       emulatorCommandOptions({ generate: ['pts:point:5'], editable: true }).layers?.[0]?.editing,
-    ).toEqual({});
-    expect(emulatorCommandOptions({ generate: ['pts:point:5'] }).layers?.[0]?.editing).toBeUndefined();
+    ).toBeUndefined();
+    expect(emulatorCommandOptions({ generate: ['pts:point:5'], readOnly: true }).layers?.[0]?.editing).toBe(
+      false,
+    );
+    expect(() =>
+      emulatorCommandOptions({ generate: ['pts:point:5'], readOnly: true, editable: true }),
+    ).toThrow(/exclude each other/);
   });
 });

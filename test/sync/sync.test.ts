@@ -28,7 +28,7 @@ beforeAll(async () => {
       pointLayer('Tracked', 30, { editing: {} }),
       pointLayer('Dated', 30, { editing: { changeTracking: false } }),
       pointLayer('Skewed', 12, { editing: { changeTracking: false } }),
-      pointLayer('Plain', 5),
+      pointLayer('Plain', 5, { editing: false }),
     ],
   });
   tmp = await tempDir('arcgis-etl-sync-');

@@ -66,9 +66,10 @@ export function emulatorCommand(
     .option('--portal-prefix <path>', 'portal path prefix', '/portal')
     .option('--unsecured', 'serve generated layers without token security')
     .option(
-      '--editable',
-      'generated layers are editable as hosted layers are: applyEdits, editFieldsInfo, extractChanges, attachments',
+      '--read-only',
+      'generated layers are read-only (default: editable as ArcGIS Online hosted layers are: applyEdits, editFieldsInfo, extractChanges, attachments)',
     )
+    .option('--editable', 'generated layers are editable (the default; kept for scripts)')
     .option('--federation', 'federate the server to the emulated portal (server tokens by exchange only)')
     .option('--owning-system-url <url>', 'claim another owning portal (to test NOT_FEDERATED)')
     .option('--legacy', 'behave like ArcGIS Server 10.0 (no currentVersion, plain-text getToken)')

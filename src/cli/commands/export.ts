@@ -131,7 +131,7 @@ export function exportCommand(
     .option('--stats-json <file>', 'write the run figures as JSON to this file')
     .option(
       '--state <file>',
-      'incremental sync: without this file a full export that writes it; with it only the changes since (change tracking or edit tracking); replaced after success',
+      'incremental sync: without this file a full export that writes it; with it only the changes since (change tracking or edit tracking; PostGIS: upserted and deleted in place, in one transaction); replaced after success',
     )
     .option(
       '--since <iso|epoch-ms>',
@@ -142,8 +142,8 @@ export function exportCommand(
       'with --state/--since: the output is this previous full output (GeoJSON/GeoJSONSeq) with the changes applied',
     )
     .option(
-      '--deletes <file>',
-      'with --state/--since: the deleted OIDs (CSV) (default: <output>.deletes.csv)',
+      '--deletes <file|inline>',
+      'with --state/--since: the deleted OIDs (CSV) (default: <output>.deletes.csv); inline (GeoJSONSeq): rows with properties._op = "delete" and a null geometry after the inserts and updates (a file named inline: ./inline)',
     )
     .option(
       '--attachments <dir>',
@@ -377,7 +377,8 @@ export function syncLine(stats: SyncStats, output: string): string {
       ...(stats.merged ? [`${formatInt(stats.features)} features after merge`] : []),
       `${formatInt(stats.requests)} requests`,
       formatDuration(stats.export.elapsedMs),
-    ].join(' · ') + ` → ${output}${stats.deletesPath ? ` (deletes: ${stats.deletesPath})` : ''}`
+    ].join(' · ') +
+    ` → ${output}${stats.deletesPath ? ` (deletes: ${stats.deletesPath})` : stats.inlineDeletes ? ' (deletes inline, _op=delete)' : ''}`
   );
 }
 

@@ -81,7 +81,11 @@ export function layerFromData(spec: LayerSpec, data: LayerData): DataLayer {
   });
 }
 
-/** One layer from a spec (generated or read from a GeoJSON file); editable when the spec says so. */
+/**
+ * One layer from a spec (generated or read from a GeoJSON file). Generated layers are editable and
+ * track edits unless `editing: false`, as ArcGIS Online hosted layers do; file layers when the spec
+ * gives `editing`.
+ */
 export async function createLayer(spec: LayerSpec): Promise<EmulatedLayer> {
   validate(spec);
   const oidField = spec.objectIdField ?? 'OBJECTID';
@@ -89,7 +93,8 @@ export async function createLayer(spec: LayerSpec): Promise<EmulatedLayer> {
     ? generateLayerData(spec.generate, oidField)
     : await loadGeojsonFile(spec.geojsonFile!, oidField);
   const layer = layerFromData(spec, data);
-  return spec.editing === undefined ? layer : new EditableLayer(layer, spec.editing);
+  const editing = spec.editing ?? (spec.generate ? {} : false);
+  return editing === false ? layer : new EditableLayer(layer, editing);
 }
 
 /** A layer from an in-memory GeoJSON document (handy in tests). */

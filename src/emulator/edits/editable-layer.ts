@@ -118,6 +118,11 @@ export class EditableLayer implements EmulatedLayer {
     return this.#layer().count;
   }
 
+  /** The options the layer was loaded with (capabilities included). */
+  get options(): LayerOptions {
+    return this.#options;
+  }
+
   get serverGen(): number {
     return this.#serverGen;
   }

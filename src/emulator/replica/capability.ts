@@ -2,11 +2,13 @@
  * Which layers offer Sync (createReplica), and what the FeatureServer resource says about it.
  */
 import { DataLayer } from '../data/layer.js';
+import { EditableLayer } from '../edits/editable-layer.js';
 import type { EmulatedLayer } from '../types.js';
 
 /** Whether a layer offers Sync (LayerSpec.capabilities.sync, default true). */
 export function layerSyncs(layer: EmulatedLayer): boolean {
-  return !(layer instanceof DataLayer) || layer.options.capabilities.sync !== false;
+  const options = layer instanceof DataLayer || layer instanceof EditableLayer ? layer.options : undefined;
+  return options?.capabilities.sync !== false;
 }
 
 /** The FeatureServer resource's sync properties (merged into its JSON). */

@@ -1,15 +1,18 @@
 /**
  * `--attachments DIR`: every attachment of the layer's features (matching the where clause),
  * downloaded with the token, at most as many at once as the host's concurrency allows, each file
- * written to a temp name and renamed when whole (its size checked against the server's), with a
- * manifest (`manifest.json`: OID, id, name, content type, size, sha256, path). A rerun skips the
- * files already there with the listed size (and, when the manifest has it, the same sha256).
+ * streamed to a temp name (hashed while it streams: memory stays flat) and renamed when whole (its
+ * size checked against the server's), with a manifest (`manifest.json`: OID, id, name, content
+ * type, size, sha256, path). A rerun skips the files already there with the listed size (and,
+ * when the manifest has it, the same sha256).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ArcGISClient } from '../../client/arcgis-client.js';
 import { EtlError } from '../../core/errors.js';
+import type { FileBody } from '../../http/types.js';
 import { normalizeLayerUrl } from '../metadata.js';
 import { orderedPool } from '../ordered-pool.js';
 import { objectIdsWhere, syncCapabilities } from '../sync/tracking.js';
@@ -85,10 +88,11 @@ async function readManifest(path: string): Promise<Map<string, AttachmentEntry>>
   }
 }
 
+/** The sha256 of a file, read as a stream (flat memory). */
 async function sha256File(path: string): Promise<string> {
-  return createHash('sha256')
-    .update(await readFile(path))
-    .digest('hex');
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 export async function downloadAttachments(options: AttachmentOptions): Promise<AttachmentStats> {
@@ -176,35 +180,33 @@ export async function downloadAttachments(options: AttachmentOptions): Promise<A
           return { ...a, size: onDisk.size, sha256, path: rel };
         }
       }
-      const response = await client.send<Buffer>(
-        `${layerUrl}/${a.oid}/attachments/${a.id}`,
-        {},
-        { method: 'GET', responseType: 'bytes', signal: s },
-      );
-      const data = response.body;
-      if (a.size >= 0 && data.byteLength !== a.size) {
-        throw new EtlError(
-          'TRUNCATED_RESPONSE',
-          `Attachment ${a.id} of feature ${a.oid}: ${data.byteLength} bytes downloaded, the server lists ${a.size}`,
-        );
-      }
       await mkdir(dirname(target), { recursive: true });
+      // streamed to a temp file beside the target, hashed on the way, renamed when whole
       const temp = `${target}.${randomBytes(4).toString('hex')}.part`;
+      let file: FileBody;
       try {
-        await writeFile(temp, data, { flag: 'wx' });
+        file = (
+          await client.send<FileBody>(
+            `${layerUrl}/${a.oid}/attachments/${a.id}`,
+            {},
+            { method: 'GET', responseType: 'file', toFile: temp, signal: s },
+          )
+        ).body;
+        if (a.size >= 0 && file.bytes !== a.size) {
+          throw new EtlError(
+            'TRUNCATED_RESPONSE',
+            `Attachment ${a.id} of feature ${a.oid}: ${file.bytes} bytes downloaded, the server lists ${a.size}`,
+          );
+        }
         await rename(temp, target);
       } catch (cause) {
         await rm(temp, { force: true });
+        if (cause instanceof EtlError) throw cause;
         throw new EtlError('OUTPUT_ERROR', `Cannot write the attachment ${target}`, { cause });
       }
       downloaded++;
-      bytes += data.byteLength;
-      return {
-        ...a,
-        size: data.byteLength,
-        sha256: createHash('sha256').update(data).digest('hex'),
-        path: rel,
-      };
+      bytes += file.bytes;
+      return { ...a, size: file.bytes, sha256: file.sha256, path: rel };
     },
     { concurrency: limit, signal },
   );

@@ -4,11 +4,13 @@
  * is checked against the layer's count (every feature exactly once) before anything is published;
  * on any error every writer is aborted and no output is left half-written.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { ArcGISClient } from '../../client/arcgis-client.js';
 import { EtlError } from '../../core/errors.js';
 import { type Runtime, resolveRuntime } from '../../core/time.js';
+import type { FileBody } from '../../http/types.js';
 import { createFeatureConverter, type FeatureSchema } from '../geometry/feature.js';
 import { fetchLayerInfo, type LayerInfo } from '../metadata.js';
 import { claimOutput, type OutputClaim } from '../output-claim.js';
@@ -128,6 +130,7 @@ export async function bulkExport(options: BulkOptions): Promise<BulkStats> {
   const writers: FeatureWriter[] = [];
   let kept: string | undefined;
   let note: string | undefined;
+  let downloadPath: string | undefined;
   try {
     // every output is checked and claimed before the job starts
     const targets: Target[] = [];
@@ -144,6 +147,8 @@ export async function bulkExport(options: BulkOptions): Promise<BulkStats> {
       targets.push({ layer, info, path, expected: await info.count(where, withSignal) });
     }
     const jobLayers: JobLayer[] = selected.map((l) => ({ id: l.id, where }));
+    // the server's file is streamed to a temp file beside the first output, removed at the end
+    downloadPath = join(dirname(targets[0]!.path), `.bulk-${randomBytes(4).toString('hex')}.download`);
     const common = {
       client,
       layers: jobLayers,
@@ -165,7 +170,7 @@ export async function bulkExport(options: BulkOptions): Promise<BulkStats> {
       });
       polls = result.polls;
       pollFailures = result.pollFailures;
-      download = await fetchFile(client, result.value, signal);
+      download = await fetchFile(client, result.value, signal, downloadPath);
       downloadName = basename(new URL(result.value).pathname);
     } else {
       const itemId =
@@ -182,13 +187,14 @@ export async function bulkExport(options: BulkOptions): Promise<BulkStats> {
       polls = result.polls;
       pollFailures = result.pollFailures;
       try {
-        download = await fetchFile(client, result.value.dataUrl, signal);
+        download = await fetchFile(client, result.value.dataUrl, signal, downloadPath);
       } finally {
         if (options.deleteExportItem !== false) await result.value.remove().catch(() => {});
       }
       downloadName = `${result.value.exportItemId}.${serverFormat === 'shapefile' ? 'zip' : 'geojson'}`;
     }
-    const downloadBytes = download.kind === 'binary' ? download.value.byteLength : 0;
+    const downloadBytes =
+      download.kind === 'binary' ? download.value.byteLength : download.kind === 'file' ? download.bytes : 0;
 
     if (raw) {
       // no reader for SQLite / mobile geodatabases: the file is the output, as downloaded
@@ -237,6 +243,7 @@ export async function bulkExport(options: BulkOptions): Promise<BulkStats> {
     for (const writer of writers) await writer.abort().catch(() => {});
     throw error;
   } finally {
+    if (downloadPath !== undefined) await rm(downloadPath, { force: true });
     for (const claim of claims) await claim.release();
   }
 }
@@ -273,7 +280,7 @@ async function writeLayer(target: Target, dataset: RawDataset, format: WriterFor
   try {
     const page = 5000;
     let batch: EsriLikeFeature[] = [];
-    for (const raw of dataset.features) {
+    for await (const raw of dataset.features) {
       const feature = map(raw);
       const oid = feature.attributes[info.oidField] as number;
       if (seen.has(oid)) {
@@ -317,19 +324,19 @@ function datasetFor(datasets: readonly RawDataset[], target: Target, layers: num
   );
 }
 
+/** Streams the server's file into `path` (beside the output) with the token: memory stays flat. */
 async function fetchFile(
   client: ArcGISClient,
   url: string,
   signal: AbortSignal | undefined,
+  path: string,
 ): Promise<Download> {
-  const response = await client.send<
-    { kind: 'binary'; value: Uint8Array } | { kind: 'json'; value: unknown }
-  >(
+  const response = await client.send<FileBody>(
     url,
     {},
-    { method: 'GET', responseType: 'binary', maxBodyBytes: 2 ** 31 - 1, ...(signal ? { signal } : {}) },
+    { method: 'GET', responseType: 'file', toFile: path, ...(signal ? { signal } : {}) },
   );
-  return response.body;
+  return { kind: 'file', path, bytes: response.body.bytes };
 }
 
 function selectLayers(

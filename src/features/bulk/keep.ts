@@ -2,7 +2,8 @@
  * Writes the server's file as downloaded (`--keep-download`, or a format we cannot read), through
  * a temp file renamed into place: never half-written. An existing file is refused unless `overwrite`.
  */
-import { access, rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, copyFile, rename, rm, writeFile } from 'node:fs/promises';
 import { EtlError } from '../../core/errors.js';
 import { randomTempPath } from '../writers/file-sink.js';
 import type { Download } from './parse.js';
@@ -11,10 +12,15 @@ export async function keepFile(path: string, download: Download, overwrite: bool
   if (!overwrite && (await exists(path))) {
     throw new EtlError('USAGE', `${path} exists: the downloaded file would replace it (use --overwrite)`);
   }
-  const bytes = download.kind === 'binary' ? download.value : Buffer.from(JSON.stringify(download.value));
   const temp = randomTempPath(path);
   try {
-    await writeFile(temp, bytes, { flag: 'wx' });
+    if (download.kind === 'file') await copyFile(download.path, temp, constants.COPYFILE_EXCL);
+    else
+      await writeFile(
+        temp,
+        download.kind === 'binary' ? download.value : Buffer.from(JSON.stringify(download.value)),
+        { flag: 'wx' },
+      );
     await rename(temp, path);
   } catch (cause) {
     await rm(temp, { force: true }).catch(() => {});

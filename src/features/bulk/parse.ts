@@ -4,10 +4,12 @@
  * (read with the `shapefile` package; `.cpg` sets the text encoding, `.prj` is checked: WGS 84 is
  * taken as is, Web Mercator is unprojected, anything else is refused rather than mislabelled).
  */
+import { open, readFile } from 'node:fs/promises';
 import { open as openShapefile } from 'shapefile';
 import { EtlError } from '../../core/errors.js';
 import { geojsonToEsri } from './geometry.js';
 import { scanReplica } from './replica-json.js';
+import { replicaFeatures, replicaLayerIds } from './replica-stream.js';
 import { isZip, readZip } from './zip.js';
 
 export interface RawFeature {
@@ -25,15 +27,19 @@ export interface RawDataset {
   layerId?: number | undefined;
   /** `shapefile`: field names cut to 10 characters, dates to the day. */
   source: 'json' | 'geojson' | 'shapefile';
-  /** Read once, in order (replica JSON: parsed lazily from the download's bytes). */
-  features: Iterable<RawFeature>;
+  /** Read once, in order (replica JSON: parsed one feature at a time as the file streams by). */
+  features: Iterable<RawFeature> | AsyncIterable<RawFeature>;
 }
 
-/** The body of a download: bytes, or JSON a server answered as JSON. */
-export type Download = { kind: 'binary'; value: Uint8Array } | { kind: 'json'; value: unknown };
+/** The body of a download: bytes, JSON a server answered as JSON, or a file it was streamed into. */
+export type Download =
+  | { kind: 'binary'; value: Uint8Array }
+  | { kind: 'json'; value: unknown }
+  | { kind: 'file'; path: string; bytes: number };
 
 export async function parseDownload(download: Download): Promise<RawDataset[]> {
   if (download.kind === 'json') return parseJsonDocument(download.value, undefined);
+  if (download.kind === 'file') return parseFile(download.path);
   const bytes = download.value;
   if (isZip(bytes)) return parseZip(await readZip(bytes));
   const replica = scanReplica(bytes);
@@ -54,6 +60,37 @@ export async function parseDownload(download: Download): Promise<RawDataset[]> {
     throw new EtlError('DOWNLOAD_INVALID', 'The downloaded file is neither a zip nor JSON', { cause });
   }
   return parseJsonDocument(value, undefined);
+}
+
+/**
+ * A downloaded file: a zip (its entries read into memory), replica JSON (streamed: one feature at a
+ * time), else a JSON document read whole.
+ */
+async function parseFile(path: string): Promise<RawDataset[]> {
+  const head = Buffer.alloc(4);
+  const handle = await open(path, 'r');
+  try {
+    await handle.read(head, 0, 4, 0);
+  } finally {
+    await handle.close();
+  }
+  if (isZip(head)) return parseZip(await readZip(await readFile(path)));
+  const ids = await replicaLayerIds(path);
+  if (ids) {
+    return ids.map((id, index) => ({
+      layerId: id,
+      source: 'json' as const,
+      features: mapAsync(replicaFeatures(path, index), (f) => ({
+        attributes: f.attributes ?? {},
+        geometry: f.geometry ?? null,
+      })),
+    }));
+  }
+  return parseDownload({ kind: 'binary', value: await readFile(path) });
+}
+
+async function* mapAsync<T, U>(source: AsyncIterable<T>, map: (item: T) => U): AsyncGenerator<U> {
+  for await (const item of source) yield map(item);
 }
 
 /** Replica JSON (`layers[].features`) or a GeoJSON FeatureCollection. */

@@ -30,6 +30,8 @@ export interface SyncState {
   oidRanges?: [number, number][];
   /** The where clause the output was made with. */
   where: string;
+  /** The spatial filter (--bbox/--geometry) the output was made with, as its query parameters. */
+  filter?: string;
 }
 
 /** The state, or undefined when the file does not exist; SYNC_STATE_INVALID when unreadable. */

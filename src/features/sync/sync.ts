@@ -10,15 +10,16 @@
  * The outputs are published by rename; the state is replaced (atomically) last, after success.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EtlError } from '../../core/errors.js';
 import { type ExportOptions, type ExportStats, exportLayer } from '../export.js';
 import { normalizeLayerUrl } from '../metadata.js';
 import { claimOutput } from '../output-claim.js';
+import { filterParams } from '../spatial-filter.js';
 import { buildWhere, sqlOid, validateFieldName } from '../where.js';
 import { extractChanges } from './changes.js';
-import { defaultDeletesPath, writeDeletes } from './deletes.js';
+import { appendDeleteRows, defaultDeletesPath, writeDeletes } from './deletes.js';
 import { MERGE_FORMATS, type MergeFormat, mergeOutputs } from './merge.js';
 import {
   missingFromRanges,
@@ -51,6 +52,11 @@ export interface SyncOptions extends Omit<ExportOptions, 'resume' | 'limit' | 's
   merge?: string | undefined;
   /** Where the deleted OIDs go (default `<output>.deletes.csv`). */
   deletesPath?: string | undefined;
+  /**
+   * GeoJSONSeq: the deleted OIDs are rows of the output itself, after the inserts and updates, with
+   * `properties._op = "delete"` and a null geometry (no deletes file).
+   */
+  inlineDeletes?: boolean | undefined;
 }
 
 export interface SyncStats {
@@ -66,12 +72,31 @@ export interface SyncStats {
   /** Requests of the whole run (metadata, tracking queries, export). */
   requests: number;
   deletesPath: string | undefined;
+  /** The deletes are `_op: "delete"` rows of the output. */
+  inlineDeletes: boolean;
   state: SyncState;
   export: ExportStats;
 }
 
-function inList(field: string, oids: readonly number[]): string {
-  return `${field} IN (${oids.map(sqlOid).join(',')})`;
+/**
+ * At most this many OIDs in one `IN (…)` list (databases behind ArcGIS cap them, Oracle at 1000):
+ * a longer list is several lists joined by OR. Queries are POSTed (the transport's default), so the
+ * length of the where clause never meets a URL limit.
+ */
+export const OID_LIST_CHUNK = 500;
+
+/** `field IN (…)` for `oids`, in chunks of at most OID_LIST_CHUNK joined by OR. */
+export function inList(field: string, oids: readonly number[], chunk = OID_LIST_CHUNK): string {
+  const lists: string[] = [];
+  for (let i = 0; i < oids.length; i += chunk) {
+    lists.push(
+      `${field} IN (${oids
+        .slice(i, i + chunk)
+        .map(sqlOid)
+        .join(',')})`,
+    );
+  }
+  return lists.length === 1 ? lists[0]! : `(${lists.join(' OR ')})`;
 }
 
 /** Rows edited after the high-water mark, or at it but not taken then; not after `upTo`. */
@@ -110,11 +135,22 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
   const userWhere = options.where?.trim() || '1=1';
   if (options.output === '-') throw new EtlError('USAGE', '--state needs an output file, not stdout');
   const merging = options.merge !== undefined;
+  const postgis = options.format === 'postgis';
   if (merging && !MERGE_FORMATS.includes(options.format as MergeFormat)) {
     throw new EtlError(
       'USAGE',
       `--merge writes ${MERGE_FORMATS.join(' or ')} outputs (got ${options.format})`,
     );
+  }
+  const inline = options.inlineDeletes === true;
+  if (inline && options.format !== 'geojsonseq') {
+    throw new EtlError('USAGE', `--deletes inline writes GeoJSONSeq outputs (got ${options.format})`);
+  }
+  if (inline && merging) {
+    throw new EtlError('USAGE', '--deletes inline does not go with --merge (a merged output has no deletes)');
+  }
+  if (inline && options.deletesPath !== undefined) {
+    throw new EtlError('USAGE', 'Deletes go inline or to a file, not both');
   }
   const requestsBefore = client.stats.requests;
   if (options.statePath === undefined && options.since === undefined) {
@@ -133,6 +169,15 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       `The state file ${options.statePath} was made with another where clause (${state.where})`,
     );
   }
+  // a spatial filter applies to the changes: the output is the filtered set, kept up to date
+  const filterKey = options.filter ? JSON.stringify(filterParams(options.filter)) : undefined;
+  if (state && state.filter !== filterKey) {
+    throw new EtlError(
+      'SYNC_STATE_INVALID',
+      `The state file ${options.statePath} was made with ${state.filter === undefined ? 'no' : 'another'} spatial filter (--bbox/--geometry)`,
+    );
+  }
+  const spatial = filterParams(options.filter);
   const meta = await client.request<Record<string, unknown>>(layerUrl, {}, signal ? { signal } : {});
   const caps = syncCapabilities(meta);
   const oidField = caps.oidField ?? 'OBJECTID';
@@ -193,6 +238,7 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       mode: 'changes',
       serverGen: caps.changeTracking!.serverGen,
       where: userWhere,
+      ...(filterKey === undefined ? {} : { filter: filterKey }),
     };
   } else if (nextMode === 'editDate') {
     const field = caps.editDateField!;
@@ -206,7 +252,7 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
             and(base, `${validateFieldName(field)} = ${timestampLiteral(hwm)}`),
             signal,
           );
-    currentOids = await objectIdsWhere(client, layerUrl, base, signal);
+    currentOids = await objectIdsWhere(client, layerUrl, base, signal, spatial);
     next = {
       version: SYNC_STATE_VERSION,
       layerUrl,
@@ -222,6 +268,7 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
             : [],
       oidRanges: toRanges(currentOids),
       where: userWhere,
+      ...(filterKey === undefined ? {} : { filter: filterKey }),
     };
     if (
       mode !== 'full' &&
@@ -255,6 +302,18 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       .filter((o) => !deleted.has(o))
       .sort((a, b) => a - b);
     where = upserts.length === 0 ? '1=0' : and(base, inList(validateFieldName(oidField), upserts));
+    if (options.filter && changes.updates.length > 0) {
+      // an updated feature that left the area is gone from the filtered output: a delete
+      const updates = changes.updates.filter((o) => !deleted.has(o)).sort((a, b) => a - b);
+      const inside = await objectIdsWhere(
+        client,
+        layerUrl,
+        and(base, inList(validateFieldName(oidField), updates)),
+        signal,
+        spatial,
+      );
+      for (const oid of missingFromRanges(toRanges(updates), inside)) deleted.add(oid);
+    }
     deletes = [...deleted].sort((a, b) => a - b);
     next = { ...next, serverGen: changes.serverGen };
   } else if (mode === 'editDate') {
@@ -263,15 +322,28 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
     if (baseline && currentOids) deletes = missingFromRanges(baseline, currentOids);
   }
 
+  if (postgis && options.postgis?.key !== undefined && mode !== 'full') {
+    throw new EtlError('USAGE', '--key cannot go with --state/--since: the changes are applied by the OID');
+  }
+  // PostGIS: the changes are applied in place, in one transaction (upserts, then the deletes)
+  const postgisOptions =
+    postgis && mode !== 'full'
+      ? { ...options.postgis, mode: 'upsert' as const, key: undefined, deleteKeys: deletes ?? [] }
+      : options.postgis;
+
+  // merged, or with the deletes inline: written beside the output, published by rename
+  const staged = (merging || inline) && mode !== 'full';
   const ownClaim =
-    merging && options.claim === undefined
-      ? await claimOutput(options.output, { overwrite: true, runtime: options.runtime })
+    (merging || inline) && options.claim === undefined
+      ? await claimOutput(options.output, {
+          overwrite: merging || options.overwrite === true,
+          runtime: options.runtime,
+        })
       : undefined;
   const claim = options.claim ?? ownClaim;
-  const changedPath =
-    merging && mode !== 'full'
-      ? join(dirname(options.output), `.sync-${randomBytes(4).toString('hex')}.geojsonl`)
-      : undefined;
+  const changedPath = staged
+    ? join(dirname(options.output), `.sync-${randomBytes(4).toString('hex')}.geojsonl`)
+    : undefined;
   try {
     const exported = await exportLayer({
       ...options,
@@ -280,10 +352,18 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       output: changedPath ?? options.output,
       format: changedPath ? 'geojsonseq' : options.format,
       ...(changedPath ? { overwrite: true } : {}),
+      ...(postgisOptions === undefined ? {} : { postgis: postgisOptions }),
       claim: changedPath ? undefined : claim,
     });
     let features = exported.features;
-    if (changedPath) {
+    if (changedPath && inline) {
+      await appendDeleteRows(changedPath, oidField, deletes ?? []);
+      try {
+        await rename(changedPath, options.output);
+      } catch (cause) {
+        throw new EtlError('OUTPUT_ERROR', `Cannot publish the output ${options.output}`, { cause });
+      }
+    } else if (changedPath) {
       const known = deletes;
       const result = await mergeOutputs({
         previous: options.merge!,
@@ -299,7 +379,7 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       features = result.features;
     }
     const deletesPath =
-      mode === 'full' || deletes === undefined
+      mode === 'full' || deletes === undefined || inline || (postgis && options.deletesPath === undefined)
         ? undefined
         : (options.deletesPath ?? defaultDeletesPath(options.output));
     if (deletesPath !== undefined) await writeDeletes(deletesPath, oidField, deletes!);
@@ -309,7 +389,8 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
       upserts: exported.features,
       deletes: mode === 'full' ? 0 : deletes?.length,
       features,
-      merged: changedPath !== undefined,
+      merged: merging && changedPath !== undefined,
+      inlineDeletes: inline && mode !== 'full' && deletes !== undefined,
       requests: client.stats.requests - requestsBefore,
       deletesPath,
       state: next,

@@ -5,6 +5,7 @@
  */
 import type { ArcGISClient } from '../../client/arcgis-client.js';
 import { EtlError } from '../../core/errors.js';
+import type { Params } from '../../http/types.js';
 import { validateFieldName } from '../where.js';
 
 export interface SyncCapabilities {
@@ -115,16 +116,17 @@ export async function maxEditDate(
   return typeof value === 'number' ? value : null;
 }
 
-/** Sorted OIDs matching `where` (returnIdsOnly). */
+/** Sorted OIDs matching `where` (returnIdsOnly), and the spatial filter's parameters if given. */
 export async function objectIdsWhere(
   client: ArcGISClient,
   layerUrl: string,
   where: string,
   signal?: AbortSignal,
+  filter: Params = {},
 ): Promise<Float64Array> {
   const body = await client.request<{ objectIds?: unknown; exceededTransferLimit?: unknown }>(
     `${layerUrl}/query`,
-    { where, returnIdsOnly: true },
+    { where, ...filter, returnIdsOnly: true },
     signalOf(signal),
   );
   if (body.exceededTransferLimit === true) {

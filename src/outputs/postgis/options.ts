@@ -11,6 +11,11 @@ export interface PostgisOptions {
   mode?: PostgisMode | undefined;
   /** Upsert key field (default: the layer's OID field). */
   key?: string | undefined;
+  /**
+   * Upsert: the keys of rows to delete, in the same transaction as the upsert (an incremental sync
+   * applies its inserts, updates and deletes at once). Default none.
+   */
+  deleteKeys?: readonly number[] | undefined;
   /** SRID of the geometry column: the export's output wkid (default 4326). */
   srid?: number | undefined;
   /**

@@ -100,7 +100,11 @@ export async function createPostgisWriter(options: CreatePostgisWriterOptions): 
   }
   const env = settings.env ?? process.env;
   const connected = await connect(target, env);
-  const writer = new PostgisWriter(connected, target, plan, { mode, key, durable, resume });
+  if (settings.deleteKeys !== undefined && mode !== 'upsert') {
+    throw new EtlError('USAGE', 'Deleting rows by key is for --mode upsert only');
+  }
+  const deleteKeys = settings.deleteKeys ?? [];
+  const writer = new PostgisWriter(connected, target, plan, { mode, key, durable, resume, deleteKeys });
   try {
     await writer.open(resume === undefined ? undefined : options.tempPath);
   } catch (error) {
@@ -120,6 +124,8 @@ interface Settings {
   key: string | undefined;
   durable: boolean;
   resume: { bytes: number; features: number } | undefined;
+  /** upsert: keys deleted in the same transaction. */
+  deleteKeys: readonly number[];
 }
 
 export class PostgisWriter {
@@ -709,6 +715,14 @@ export class PostgisWriter {
         `INSERT INTO ${table} (${targets}) SELECT ${sources} FROM ${staging} AS s
          WHERE NOT EXISTS (SELECT 1 FROM ${table} AS t WHERE t.${key} = s.${key})${order}`,
       );
+      const deletes = this.#settings.deleteKeys;
+      if (deletes.length > 0) {
+        await this.#query(
+          'deleting the deleted rows',
+          `DELETE FROM ${table} WHERE ${key} = ANY($1::bigint[])`,
+          [deletes.map(String)],
+        );
+      }
     } else {
       await this.#query(
         'inserting the rows',
