@@ -54,7 +54,7 @@ import {
   spatialFilterFrom,
   trackGeometryFlags,
 } from '../spatial-flags.js';
-import { runServiceExport } from './export-service.js';
+import { isGeoPackageFile, runServiceExport } from './export-service.js';
 
 const STRATEGIES = ['auto', 'offset', 'ids', 'oid-range', 'server-order', 'envelope'] as const;
 
@@ -111,7 +111,7 @@ export function exportCommand(
     )
     .requiredOption(
       '-o, --output <file>',
-      'output file, or - for standard output; an existing file is refused without --overwrite; or a PostGIS table: postgresql://user@host:5432/db?table=schema.name (the password from PGPASSWORD or ~/.pgpass, never the URL)',
+      'output file, or - for standard output; an existing file is refused without --overwrite; for a service, a folder/ (a file per layer) or one .gpkg (a table per layer); or a PostGIS table: postgresql://user@host:5432/db?table=schema.name (the password from PGPASSWORD or ~/.pgpass, never the URL)',
     )
     .option(
       '-f, --format <format>',
@@ -242,9 +242,12 @@ export function exportCommand(
   return command;
 }
 
-/** The format of a whole-service export: --format, else GeoJSON (the folder has no extension). */
-function formatFromService(explicit: string | undefined): WriterFormat {
-  return formatForOutput('-', explicit);
+/**
+ * The format of a whole-service export: --format, else GeoPackage for `-o <file>.gpkg` (one file,
+ * a table per layer), else GeoJSON (a folder has no extension).
+ */
+function formatFromService(explicit: string | undefined, output: string | undefined): WriterFormat {
+  return formatForOutput(output !== undefined && isGeoPackageFile(output) ? output : '-', explicit);
 }
 
 /** The output format: --format, else the file extension (see formatForOutput). */
@@ -303,7 +306,15 @@ async function runExport(
       limit: flags.limit,
     };
     const filter = await spatialFilterFrom(flags, io);
-    return runServiceExport(layerUrl, flags, formatFromService(flags.format), filter, query, io, runtime);
+    return runServiceExport(
+      layerUrl,
+      flags,
+      formatFromService(flags.format, flags.output),
+      filter,
+      query,
+      io,
+      runtime,
+    );
   }
   const output = flags.output ?? '-';
   const format = formatFromPath(output, flags.format);
