@@ -166,7 +166,7 @@ export function exportCommand(
     )
     .option(
       '--parquet-compression <codec>',
-      'parquet: page compression, snappy | zstd | none (zstd needs Node 22.15 or later)',
+      'parquet: page compression, snappy | zstd | none',
       'snappy',
     )
     .option('--stats-json <file>', 'write the run figures as JSON to this file')
