@@ -9,7 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GeoJSONFeature } from '../../src/features/geometry/types.js';
 import type { WriterSchema } from '../../src/features/writers/types.js';
 import { createWriter } from '../../src/features/writers/writer.js';
-import { BoxList, floatDown, floatUp, loadRtree } from '../../src/outputs/gpkg/rtree-bulk.js';
+import { GpkgGeometryEncoder } from '../../src/outputs/gpkg/binary.js';
+import { BoxList, blobBox, floatDown, floatUp, loadRtree } from '../../src/outputs/gpkg/rtree-bulk.js';
 import { openDatabase, type SqlDatabase } from '../../src/outputs/gpkg/sqlite.js';
 import { tempDir } from '../writers/fixtures.js';
 import { hasGdal, ogrinfo } from './gdal.js';
@@ -99,6 +100,29 @@ async function write(path: string, source: GeoJSONFeature[]): Promise<void> {
 }
 
 describe('GeoPackage R-tree built in bulk', () => {
+  it('blobs: an envelope for all but points, none (and the empty flag) for an empty geometry; boxes read back', () => {
+    const encoder = new GpkgGeometryEncoder(4326, false);
+    const point = encoder.encode({ type: 'Point', coordinates: [1.5, -2.5] });
+    expect(point.blob.length).toBe(8 + 21);
+    expect(point.blob[3]).toBe(0x01);
+    expect(blobBox(point.blob)).toEqual([1.5, -2.5, 1.5, -2.5]);
+    const line = encoder.encode({
+      type: 'LineString',
+      coordinates: [
+        [0, 1],
+        [2, 3],
+      ],
+    });
+    expect(line.blob[3]).toBe(0x03);
+    expect(line.blob.length).toBe(8 + 32 + 9 + 9 + 32);
+    expect(blobBox(line.blob)).toEqual([0, 1, 2, 3]);
+    const empty = encoder.encode({ type: 'Polygon', coordinates: [] });
+    expect(empty.envelope).toBeUndefined();
+    expect(empty.blob[3]).toBe(0x11);
+    expect([...empty.blob.subarray(8, 9)]).toEqual([1]); // the WKB right after the header
+    expect(blobBox(empty.blob)).toBeUndefined();
+  });
+
   it('float32 rounding goes outward', () => {
     for (const d of [0.1, -0.1, 1e-50, -1e-50, 123456.789, -123456.789, 0, 3]) {
       expect(floatDown(d)).toBeLessThanOrEqual(d);

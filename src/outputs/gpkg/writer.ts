@@ -24,7 +24,7 @@ import { attributeFields, freeColumnName } from '../fields.js';
 import { syncDirectory } from '../sync-directory.js';
 import { partialPathFor } from '../temp-path.js';
 import type { Envelope } from '../wkb.js';
-import { gpkgGeometry } from './binary.js';
+import { GpkgGeometryEncoder } from './binary.js';
 import {
   CORE_TABLES,
   type GpkgColumn,
@@ -321,6 +321,7 @@ class GpkgWriter implements FeatureWriter {
   readonly #layout: Layout;
   readonly #target: string;
   readonly #insert: SqlStatement;
+  readonly #geometry: GpkgGeometryEncoder | undefined;
   /** Boxes of the rows written by this run (a resumed run reads the earlier ones back at the end). */
   readonly #boxes = new BoxList();
   readonly #resumedFrom: number;
@@ -336,6 +337,8 @@ class GpkgWriter implements FeatureWriter {
     this.tempPath = temp;
     this.#features = features;
     this.#resumedFrom = features;
+    this.#geometry =
+      layout.geometry === undefined ? undefined : new GpkgGeometryEncoder(layout.srsId, layout.hasZ);
     const names = [
       layout.pk,
       ...(layout.geometry === undefined ? [] : [layout.geometry]),
@@ -360,7 +363,7 @@ class GpkgWriter implements FeatureWriter {
     return this.#life.enqueue(async () => {
       this.#life.assertOpen('write a page');
       if (features.length === 0) return;
-      const { columns, geometry, srsId, hasZ } = this.#layout;
+      const { columns, geometry } = this.#layout;
       const first = this.#features + 1;
       let conversionError: { error: unknown } | undefined;
       const row = new Array<SqlValue>(1 + (geometry === undefined ? 0 : 1) + columns.length);
@@ -384,7 +387,7 @@ class GpkgWriter implements FeatureWriter {
               if (feature.geometry === null) {
                 row[1] = null;
               } else {
-                const encoded = gpkgGeometry(feature.geometry, srsId, hasZ);
+                const encoded = this.#geometry!.encode(feature.geometry);
                 row[1] = encoded.blob;
                 envelope = encoded.envelope;
               }
