@@ -2,10 +2,12 @@
 // against the peers measured in the same run: the naive token manager, fleets without a shared
 // cache, @esri/arcgis-rest-feature-service queryAllFeatures, ogr2ogr (when installed), the raw
 // fetch + JSON.parse limit, and the floor of fetching the JSON pages alone; then the adaptive
-// concurrency scenarios against the emulator's server model (bench/adaptive.mjs: its own targets).
+// concurrency scenarios against the emulator's server model (bench/adaptive.mjs: its own targets);
+// then the output formats against ogr2ogr writing the same format (bench/formats.mjs) and the
+// PostGIS load against ogr2ogr -f PostgreSQL (bench/postgis.mjs, needs PostgreSQL with PostGIS).
 //
 // Run: npm run bench            (= npm run build && node bench/all.mjs)
-//      node bench/all.mjs [--quick] [--verbose] [--json] [--skip token,fleet,export,latency,big,emulator,koop,adaptive]
+//      node bench/all.mjs [--quick] [--verbose] [--json] [--skip token,fleet,export,latency,big,emulator,koop,adaptive,formats,postgis]
 //   --quick (or BENCH_QUICK=1)  small sizes, one run each: a smoke check, not figures to publish
 //   --verbose                   also print each benchmark's own tables
 //   --json                      also print every figure as one JSON object on the last stdout line
@@ -89,6 +91,8 @@ await step('big', 'export.mjs', [
 await step('emulator', 'emulator.mjs', []);
 await step('koop', 'koop.mjs', []);
 await step('adaptive', 'adaptive.mjs', []);
+await step('formats', 'formats.mjs', []);
+await step('postgis', 'postgis.mjs', []);
 
 // ---- the table -----------------------------------------------------------------------------------
 const rows = [];
@@ -286,6 +290,47 @@ if (adaptive) {
   for (const r of adaptive.rows) {
     const status = r.met === 'yes' ? verdict(true) : r.met === 'NO' ? verdict(false) : '';
     row(`adaptive: ${r.scenario}`, r.measured, '', '', r.target, status);
+  }
+}
+
+// output formats: features/s (wall, and per CPU second) against ogr2ogr writing the same format
+const formats = results.formats;
+if (formats) {
+  const FORMAT_TARGET = 2;
+  const FORMAT_RSS_MB = 250;
+  for (const r of formats.results) {
+    const peer = r.ogr2ogr;
+    const speedOk = r.speedup === undefined || r.speedup >= FORMAT_TARGET;
+    const rssOk = r.etl.peakRssMb < FORMAT_RSS_MB;
+    row(
+      `export ${fmt(r.count)} ${layerName[r.layer]} to ${r.format}, features/s, peak RSS`,
+      `${r.etl.complete ? fmt(r.etl.featuresPerSecond) : 'INCOMPLETE'}, ${fmt(r.etl.peakRssMb)} MB`,
+      peer ? `ogr2ogr ${fmt(peer.featuresPerSecond)}, ${fmt(peer.peakRssMb)} MB` : '(no peer)',
+      peer ? `${x(r.speedup)} (per CPU s: ${x(r.cpuSpeedup)})` : '',
+      `${peer ? `≥ ${FORMAT_TARGET}× ogr2ogr, ` : ''}< ${FORMAT_RSS_MB} MB`,
+      verdict(r.etl.complete && speedOk && rssOk),
+    );
+  }
+}
+
+const postgis = results.postgis;
+if (postgis) {
+  for (const layer of postgis.layers) {
+    const { etl, ogr2ogr } = layer.results;
+    if (!etl) continue;
+    const target = postgis.targets.filter(
+      (t) =>
+        t.target.startsWith(`${layer.layer}:`) ||
+        (layer.layer === 'points' && t.target.startsWith('points/s')),
+    );
+    row(
+      `PostGIS load, ${fmt(layer.count)} ${layerName[layer.layer]}, features/s, peak RSS`,
+      `${fmt(etl.featuresPerSecond)}, ${fmt(etl.peakRssMb)} MB`,
+      ogr2ogr ? `ogr2ogr ${fmt(ogr2ogr.featuresPerSecond)}, ${fmt(ogr2ogr.peakRssMb)} MB` : '(no peer)',
+      ogr2ogr ? x(etl.featuresPerSecond / ogr2ogr.featuresPerSecond) : '',
+      target.map((t) => t.target.replace(/^\w+: /, '')).join(', '),
+      verdict(target.every((t) => t.met)),
+    );
   }
 }
 

@@ -2,7 +2,9 @@
 // each format of FORMATS, next to ogr2ogr writing the same format from the same layer in the same
 // run (GDAL's ESRIJSON driver paging the layer). Features/s and peak RSS of each client process.
 // Targets: arcgis-etl ≥ 2× ogr2ogr's features/s, peak RSS < 250 MB. Every output is read back
-// (feature count) before it counts.
+// (feature count) before it counts. CPU time (user + system) of each client process is measured too:
+// on a machine shared with other work, features per CPU second compare the writers where the wall
+// clock mostly measures the others' load.
 // The emulator runs in its own child process; every client runs in a fresh child process.
 // Run: npm run build && node bench/formats.mjs
 //   --quick         small sizes (also BENCH_QUICK=1)
@@ -122,8 +124,13 @@ async function clientChild([name, layerUrl, output]) {
   await transport.close();
   const ms = performance.now() - start;
   process.stdout.write(
-    `${JSON.stringify({ features: stats.features, ms, peakRssKb: process.resourceUsage().maxRSS })}\n`,
+    `${JSON.stringify({ features: stats.features, ms, peakRssKb: process.resourceUsage().maxRSS, cpuMs: cpuMs() })}\n`,
   );
+}
+
+function cpuMs() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 function parseArgs(argv) {
@@ -155,7 +162,7 @@ async function runOnce(tool, row, url, output) {
   let r;
   if (tool === 'ogr2ogr') {
     const run = await measure('ogr2ogr', [...row.ogr(output), ogrSource(url)]);
-    r = { ms: run.ms, peakRssKb: run.hwmKb };
+    r = { ms: run.ms, peakRssKb: run.hwmKb, cpuMs: run.cpuMs };
   } else {
     const run = await measure(process.execPath, [SELF, '--client', row.name, url, output]);
     r = { ...JSON.parse(run.stdout.trim().split('\n').at(-1)), ms: run.ms };
@@ -221,19 +228,23 @@ async function main(argv) {
         for (const tool of tools) {
           const list = runs[tool];
           const ms = median(list.map((r) => r.ms));
+          const cpu = median(list.map((r) => r.cpuMs));
           const features = Math.min(...list.map((r) => r.features));
           summary[tool] = {
             features,
             complete: features === count,
             ms: Math.round(ms),
             featuresPerSecond: Math.round((features / ms) * 1000),
+            cpuSeconds: Math.round(cpu) / 1000,
+            featuresPerCpuSecond: Math.round((features / cpu) * 1000),
             peakRssMb: Math.round(Math.max(...list.map((r) => r.peakRssKb)) / 1024),
           };
         }
         const etl = summary.etl;
         const peer = summary.ogr2ogr;
         const speedup = peer ? etl.featuresPerSecond / peer.featuresPerSecond : undefined;
-        report.push({ layer, count, format: row.name, ...summary, speedup });
+        const cpuSpeedup = peer ? etl.featuresPerCpuSecond / peer.featuresPerCpuSecond : undefined;
+        report.push({ layer, count, format: row.name, ...summary, speedup, cpuSpeedup });
         for (const tool of tools) {
           const r = summary[tool];
           table.push({
@@ -245,6 +256,10 @@ async function main(argv) {
             'features/s': r.featuresPerSecond.toLocaleString('en-US'),
             'peak RSS MB': r.peakRssMb,
             'vs ogr2ogr': peer ? `${(r.featuresPerSecond / peer.featuresPerSecond).toFixed(2)}x` : '-',
+            'cpu s': r.cpuSeconds.toFixed(1),
+            'vs ogr2ogr (cpu)': peer
+              ? `${(r.featuresPerCpuSecond / peer.featuresPerCpuSecond).toFixed(2)}x`
+              : '-',
             targets:
               tool === 'etl'
                 ? `${speedup === undefined ? '' : speedup >= SPEED_TARGET ? 'speed ok' : 'SPEED LOW'}; ${r.peakRssMb < RSS_TARGET_MB ? 'rss ok' : 'RSS HIGH'}`

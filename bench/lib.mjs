@@ -4,7 +4,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 
-/** Runs a command, sampling its peak RSS (VmHWM) from /proc while it runs; `env` replaces ours. */
+/**
+ * Runs a command, sampling its peak RSS (VmHWM) and its CPU time (user + system, as of the last
+ * sample: up to 10 ms short) from /proc while it runs; `env` replaces ours.
+ */
 export function measure(command, argv, { env } = {}) {
   return new Promise((resolve, reject) => {
     const start = performance.now();
@@ -12,6 +15,7 @@ export function measure(command, argv, { env } = {}) {
     let stdout = '';
     let stderr = '';
     let hwmKb = 0;
+    let cpuMs = 0;
     child.stdout.on('data', (c) => {
       stdout += c;
     });
@@ -23,6 +27,11 @@ export function measure(command, argv, { env } = {}) {
         const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
         const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
         if (kb > hwmKb) hwmKb = kb;
+        // fields 14 and 15 of /proc/<pid>/stat (after the command name in parentheses): clock ticks
+        const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const ticks = Number(fields[11]) + Number(fields[12]);
+        if (ticks * 10 > cpuMs) cpuMs = ticks * 10;
       } catch {
         // exited
       }
@@ -32,7 +41,7 @@ export function measure(command, argv, { env } = {}) {
       clearInterval(timer);
       const ms = performance.now() - start;
       if (code !== 0) reject(new Error(`${command} exited ${code}: ${stderr.slice(-500)}`));
-      else resolve({ stdout, ms, hwmKb });
+      else resolve({ stdout, ms, hwmKb, cpuMs });
     });
   });
 }

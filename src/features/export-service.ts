@@ -5,13 +5,20 @@
  *
  * The layers share what one export of the host would have: one client (so one token), and the
  * host's concurrency controller: a pinned `concurrency` is one budget for the whole service, not
- * one per layer. The output of a layer comes from `target` (default `<dir>/<id>-<name>.<ext>`):
- * a multi-layer container (one GeoPackage with a table per layer) plugs in there.
+ * one per layer. The output of a layer comes from `target` (default `<dir>/<id>-<name>.<ext>`).
+ *
+ * `geopackage`: every layer into ONE GeoPackage instead, a table per layer, published whole: the
+ * layers go one after the other into a private staging file beside it (each added as a GeoPackage
+ * writer adds a layer, so each table is complete or absent), which is renamed onto the target only
+ * when every layer is in. A failed layer stops the rest and nothing is published.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { EtlError } from '../core/errors.js';
+import { syncDirectory } from '../outputs/sync-directory.js';
+import { partialPathFor } from '../outputs/temp-path.js';
 import { type ExportOptions, type ExportStats, exportLayer } from './export.js';
+import { claimOutput } from './output-claim.js';
 import {
   fetchServiceInfo,
   layerFileStem,
@@ -28,6 +35,8 @@ export const DEFAULT_LAYERS_AT_ONCE = 4;
 export interface LayerTarget {
   output: string;
   format: WriterFormat;
+  /** GeoPackage: the layer's table name, added to the file if it exists. */
+  table?: string | undefined;
 }
 
 export interface ServiceExportOptions
@@ -44,6 +53,11 @@ export interface ServiceExportOptions
   layers?: readonly string[] | undefined;
   /** Where a layer goes (default `<outputDir>/<id>-<name>.<extension of format>`). */
   target?: ((layer: ServiceLayer) => LayerTarget) | undefined;
+  /**
+   * One GeoPackage file for every layer (a table each, named after the layer), published whole
+   * when every layer is in; `outputDir` and `target` are then unused. `overwrite` replaces it.
+   */
+  geopackage?: string | undefined;
   /** Layers exported at once (default 4). */
   layersAtOnce?: number | undefined;
   /** Called as each layer ends (done or failed). */
@@ -90,6 +104,8 @@ export async function exportService(options: ServiceExportOptions): Promise<Serv
   for (const s of skipped) {
     client.emit({ type: 'warning', message: `skipping layer ${s.layer.id} "${s.layer.name}": ${s.reason}` });
   }
+  if (options.geopackage !== undefined)
+    return exportToGeoPackage(options, options.geopackage, service, layers, skipped);
   const target =
     options.target ??
     ((layer: ServiceLayer): LayerTarget => ({
@@ -104,6 +120,29 @@ export async function exportService(options: ServiceExportOptions): Promise<Serv
   }
   if (options.target === undefined) await mkdir(options.outputDir, { recursive: true });
 
+  const common = layerExportOptions(options, service);
+  const results: LayerResult[] = new Array(targets.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < targets.length && !signal?.aborted) {
+      const index = next++;
+      const t = targets[index]!;
+      const result = await exportOne(common, t);
+      results[index] = result;
+      options.onLayer?.(result);
+    }
+  };
+  const atOnce = Math.max(1, Math.floor(options.layersAtOnce ?? DEFAULT_LAYERS_AT_ONCE));
+  await Promise.all(Array.from({ length: Math.min(atOnce, targets.length) }, worker));
+  const all = settle(results, targets, signal);
+  return { service, layers: all, skipped, failed: all.filter((r) => r.error !== undefined) };
+}
+
+type LayerCommon = Omit<ExportOptions, 'layerUrl' | 'output' | 'format'>;
+
+/** What every layer's exportLayer is given (one budget per host: see the module comment). */
+function layerExportOptions(options: ServiceExportOptions, service: ServiceInfo): LayerCommon {
+  const { client } = options;
   // one budget per host: a pinned concurrency pins the host's controller, which every layer then takes
   const hosts = client.transport.concurrency;
   if (hosts && options.concurrency !== undefined) {
@@ -116,44 +155,123 @@ export async function exportService(options: ServiceExportOptions): Promise<Serv
     target: _t,
     layersAtOnce: _a,
     onLayer: _o,
+    geopackage: _g,
     ...common
   } = options;
-  const layerOptions = hosts ? { ...common, concurrency: undefined } : common;
+  return hosts ? { ...common, concurrency: undefined } : common;
+}
 
-  const results: LayerResult[] = new Array(targets.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < targets.length && !signal?.aborted) {
-      const index = next++;
-      const t = targets[index]!;
-      let result: LayerResult;
-      try {
-        const stats = await exportLayer({
-          ...layerOptions,
-          layerUrl: t.layer.url,
-          output: t.output,
-          format: t.format,
-        });
-        result = { layer: t.layer, output: t.output, stats };
-      } catch (error) {
-        result = { layer: t.layer, output: t.output, error };
-      }
-      results[index] = result;
-      options.onLayer?.(result);
-    }
-  };
-  const atOnce = Math.max(1, Math.floor(options.layersAtOnce ?? DEFAULT_LAYERS_AT_ONCE));
-  await Promise.all(Array.from({ length: Math.min(atOnce, targets.length) }, worker));
-  if (signal?.aborted) {
+async function exportOne(
+  common: LayerCommon,
+  t: LayerTarget & { layer: ServiceLayer },
+): Promise<LayerResult> {
+  try {
+    const stats = await exportLayer({
+      ...common,
+      layerUrl: t.layer.url,
+      output: t.output,
+      format: t.format,
+      ...(t.table === undefined ? {} : { layerName: t.table, appendLayer: true, overwrite: false }),
+    });
+    return { layer: t.layer, output: t.output, stats };
+  } catch (error) {
+    return { layer: t.layer, output: t.output, error };
+  }
+}
+
+/** The results in service order; layers an interruption kept from starting fail as ABORTED. */
+function settle(
+  results: (LayerResult | undefined)[],
+  targets: readonly { layer: ServiceLayer; output: string }[],
+  signal: AbortSignal | undefined,
+  why: () => unknown = () => new EtlError('ABORTED', 'Interrupted before it started'),
+): LayerResult[] {
+  if (signal?.aborted || results.some((r) => r?.error !== undefined)) {
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i]!;
-      results[i] ??= {
-        layer: t.layer,
-        output: t.output,
-        error: new EtlError('ABORTED', 'Interrupted before it started'),
-      };
+      results[i] ??= { layer: t.layer, output: t.output, error: why() };
     }
   }
-  const all = results.filter((r): r is LayerResult => r !== undefined);
-  return { service, layers: all, skipped, failed: all.filter((r) => r.error !== undefined) };
+  return results.filter((r): r is LayerResult => r !== undefined);
+}
+
+/** GeoPackage table names of the layers: their names, made unique (case-insensitively) and allowed. */
+export function geopackageTables(layers: readonly Pick<ServiceLayer, 'id' | 'name'>[]): string[] {
+  const taken = new Set<string>();
+  return layers.map((layer) => {
+    const name = layer.name.trim();
+    let table = name === '' || /^(gpkg|sqlite|rtree)_/i.test(name) ? `layer_${layer.id}` : name;
+    if (taken.has(table.toLowerCase())) table = `${table}_${layer.id}`;
+    for (let n = 2; taken.has(table.toLowerCase()); n++) table = `${name}_${layer.id}_${n}`;
+    taken.add(table.toLowerCase());
+    return table;
+  });
+}
+
+async function exportToGeoPackage(
+  options: ServiceExportOptions,
+  path: string,
+  service: ServiceInfo,
+  layers: readonly ServiceLayer[],
+  skipped: ServiceExportResult['skipped'],
+): Promise<ServiceExportResult> {
+  const { signal } = options;
+  const claim = await claimOutput(path, { overwrite: options.overwrite === true, runtime: options.runtime });
+  const staging = partialPathFor(path);
+  const tables = geopackageTables(layers);
+  const targets = layers.map((layer, i) => ({
+    layer,
+    output: staging,
+    format: 'gpkg' as const,
+    table: tables[i]!,
+  }));
+  const common = layerExportOptions(options, service);
+  const results: (LayerResult | undefined)[] = new Array(targets.length);
+  let failedLayer: ServiceLayer | undefined;
+  try {
+    for (const [i, t] of targets.entries()) {
+      if (signal?.aborted) break;
+      const result = { ...(await exportOne(common, t)), output: path };
+      results[i] = result;
+      options.onLayer?.(result);
+      if (result.error !== undefined) {
+        failedLayer = t.layer;
+        break;
+      }
+    }
+    const all = settle(results, targets, signal, () =>
+      failedLayer === undefined
+        ? new EtlError('ABORTED', 'Interrupted before it started')
+        : new EtlError(
+            'EXTRACTION_INCOMPLETE',
+            `Not exported: layer ${failedLayer.id} "${failedLayer.name}" failed, so ${path} was not written`,
+          ),
+    ).map((r) => ({ ...r, output: path }));
+    if (all.every((r) => r.error === undefined)) {
+      try {
+        await rename(staging, path);
+      } catch (cause) {
+        throw new EtlError('OUTPUT_ERROR', `Cannot publish ${path}`, { cause });
+      }
+      await syncDirectory(dirname(path));
+    } else {
+      // a layer that had finished holds no claim on the file: none of them is published
+      for (const r of all) {
+        if (r.error === undefined) {
+          r.error = new EtlError(
+            'EXTRACTION_INCOMPLETE',
+            `Exported, but not published: ${path} is written only when every layer is in`,
+          );
+          delete r.stats;
+        }
+      }
+    }
+    // the layer that failed first, then the ones it kept out of the file
+    const failed = all.filter((r) => r.error !== undefined);
+    failed.sort((a, b) => Number(b.layer === failedLayer) - Number(a.layer === failedLayer));
+    return { service, layers: all, skipped, failed };
+  } finally {
+    await unlink(staging).catch(() => {});
+    await claim.release();
+  }
 }

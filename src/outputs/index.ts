@@ -4,6 +4,7 @@
 import { EtlError } from '../core/errors.js';
 import type { CreateWriterOptions, FeatureWriter } from '../features/writers/types.js';
 import { createGpkgWriter } from './gpkg/writer.js';
+import { compressorsFor } from './parquet/compression.js';
 import { createParquetWriter } from './parquet/writer.js';
 
 function fileOnly(options: CreateWriterOptions): void {
@@ -14,11 +15,13 @@ function fileOnly(options: CreateWriterOptions): void {
 
 export async function createParquetOutput(options: CreateWriterOptions): Promise<FeatureWriter> {
   fileOnly(options);
+  const compression = options.parquet?.compression ?? 'snappy';
   return createParquetWriter({
     path: options.path,
     schema: options.schema,
     wkid: options.parquet?.wkid ?? options.outSR ?? 4326,
-    compression: options.parquet?.compression ?? 'snappy',
+    compression,
+    compressors: await compressorsFor(compression),
     resume: options.resume,
     tempPath: options.tempPath,
   });

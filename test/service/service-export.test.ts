@@ -11,6 +11,7 @@ import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { layerFileStem } from '../../src/features/service.js';
 import { runInProcess } from '../cli/in-process.js';
 import { expectSameAsSource, readSeq, startSecured, tempDir, USER } from '../extract/helpers.js';
+import { hasGdal, ogrFeatures, ogrinfo } from '../outputs/gdal.js';
 
 let emu: EmulatorHandle;
 let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -225,6 +226,68 @@ describe('export of a whole service', () => {
     expect(out.stderr).toMatch(/into a folder/);
     const resume = await runInProcess(['export', serviceUrl(), '-o', tmp.path('r'), '--resume'], { env });
     expect(resume.code).toBe(2);
+  });
+});
+
+describe.skipIf(!hasGdal)('export of a whole service into one GeoPackage', () => {
+  it('-o x.gpkg: one table per layer (named after it), every feature, read back by GDAL; nothing beside it', async () => {
+    const dir = tmp.path('gpkg-one');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(dir);
+    const out = `${dir}/city.gpkg`;
+    const stats = tmp.path('gpkg-stats.json');
+    const r = await runInProcess(['export', serviceUrl(), '-o', out, '--stats-json', stats], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readdir(dir)).toEqual(['city.gpkg']);
+    const info = await ogrinfo(['-ro', '-so', out]);
+    expect(info.stdout).toMatch(/1: Hydrants \(Point\)/);
+    expect(info.stdout).toMatch(/2: Parcels\/Lots: 2024 \(Multi Polygon\)/);
+    expect(info.stdout).toMatch(/3: Roads \(Multi Line String\)/);
+    expect(info.stdout).toMatch(/4: Owners( \(None\))?$/m);
+    for (const [id, table] of [
+      [0, 'Hydrants'],
+      [1, 'Parcels/Lots: 2024'],
+      [2, 'Roads'],
+      [3, 'Owners'],
+    ] as const) {
+      const { features, stderr } = await ogrFeatures(out, table);
+      expect(stderr).toBe('');
+      expect(features.map((f) => f.properties.OBJECTID)).toEqual([...emu.layer(S, id).objectIds()]);
+      if (id !== 3) expect(features.every((f) => f.geometry !== null)).toBe(true);
+    }
+    const json = JSON.parse(await readFile(stats, 'utf8')) as {
+      layers: { id: number; status: string; output: string }[];
+    };
+    expect(json.layers.map((l) => [l.id, l.status, l.output])).toEqual([
+      [0, 'ok', out],
+      [1, 'ok', out],
+      [2, 'ok', out],
+      [3, 'ok', out],
+    ]);
+    // an existing file is refused (and left as it was) unless --overwrite
+    const before = await readFile(out);
+    const again = await runInProcess(['export', serviceUrl(), '-o', out, '--layers', '0'], { env });
+    expect(again.code).toBe(2);
+    expect(Buffer.compare(await readFile(out), before)).toBe(0);
+    const replaced = await runInProcess(['export', serviceUrl(), '-o', out, '--layers', '0', '--overwrite'], {
+      env,
+    });
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect((await ogrinfo(['-ro', '-so', out])).stdout).not.toMatch(/Roads/);
+    expect(await readdir(dir)).toEqual(['city.gpkg']);
+  });
+
+  it('a failed layer stops the rest and no file is published (nor any staging file left)', async () => {
+    const dir = tmp.path('gpkg-failed');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(dir);
+    const out = `${dir}/city.gpkg`;
+    // Roads does not page: the forced offset strategy fails there only
+    const r = await runInProcess(['export', serviceUrl(), '-o', out, '--strategy', 'offset'], { env });
+    expect(r.code).not.toBe(0);
+    const last = r.stderr.trim().split('\n').at(-1) ?? '';
+    expect(last).toMatch(/^error \[NO_STRATEGY\]: layer 2 "Roads" failed, so .*city\.gpkg was not written/);
+    expect(await readdir(dir)).toEqual([]);
   });
 });
 

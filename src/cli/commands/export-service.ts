@@ -2,6 +2,8 @@
  * `arcgis-etl export <…/FeatureServer|MapServer> -o dir/`: every layer and table into a folder,
  * one summary line per layer, one stats JSON with a row per layer. A failed layer does not stop
  * the others; the exit code and the last line name it.
+ * `-o <file>.gpkg`: every layer into one GeoPackage (a table per layer), published only when every
+ * layer is in; a failed layer stops the rest and leaves no file.
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -23,6 +25,11 @@ import { type CliIo, lineWriter } from '../io.js';
 import { geometryOptionsFrom } from '../spatial-flags.js';
 import { type ExportFlags, statsJson, summaryLine } from './export.js';
 
+/** `-o x.gpkg` for a service: one GeoPackage file rather than a folder. */
+export function isGeoPackageFile(output: string): boolean {
+  return /\.gpkg$/i.test(output) && !/[/\\]$/.test(output);
+}
+
 export interface ServiceExportFlags extends ExportFlags {
   layers?: string;
 }
@@ -38,8 +45,18 @@ export async function runServiceExport(
 ): Promise<number> {
   const output = flags.output ?? '-';
   if (output === '-') {
-    throw new EtlError('USAGE', 'A whole service is exported into a folder: give -o <folder>/, not stdout');
+    throw new EtlError(
+      'USAGE',
+      'A whole service is exported into a folder or one GeoPackage: give -o <folder>/ or -o <file>.gpkg, not stdout',
+    );
   }
+  if (flags.layerName !== undefined || flags.appendLayer === true) {
+    throw new EtlError(
+      'USAGE',
+      '--layer-name and --append-layer are for one layer: a service export names each table after its layer',
+    );
+  }
+  const geopackage = format === 'gpkg' && isGeoPackageFile(output);
   if (flags.resume)
     throw new EtlError('USAGE', '--resume is for one layer: export the layer URL …/<id> to resume it');
   const verbosity = verbosityOf(flags);
@@ -66,6 +83,7 @@ export async function runServiceExport(
         serviceUrl,
         outputDir,
         format,
+        ...(geopackage ? { geopackage: outputDir } : {}),
         ...(flags.layers === undefined
           ? {}
           : { layers: flags.layers.split(',').filter((s) => s.trim() !== '') }),
@@ -120,7 +138,9 @@ export async function runServiceExport(
         const names = result.failed.map((r) => `layer ${r.layer.id} "${r.layer.name}"`).join(', ');
         throw new EtlError(
           isEtlError(first) ? first.code : 'EXTRACTION_INCOMPLETE',
-          `${result.failed.length} of ${result.layers.length} layers failed (${names}); the others were exported`,
+          geopackage
+            ? `layer ${result.failed[0]!.layer.id} "${result.failed[0]!.layer.name}" failed, so ${outputDir} was not written (it is published only with every layer in)`
+            : `${result.failed.length} of ${result.layers.length} layers failed (${names}); the others were exported`,
           { cause: first },
         );
       }

@@ -42,7 +42,7 @@ import { formatDuration, formatInt } from '../format.js';
 import { type CliIo, lineWriter } from '../io.js';
 import { createProgress } from '../progress.js';
 import { readInput, spatialFilterFrom, trackGeometryFlags } from '../spatial-flags.js';
-import { runServiceExport } from './export-service.js';
+import { isGeoPackageFile, runServiceExport } from './export-service.js';
 
 export interface ExportFlags extends ConnectionFlags, LayerExportFlags {}
 
@@ -61,7 +61,7 @@ export function exportCommand(
     )
     .requiredOption(
       '-o, --output <file>',
-      'output file, or - for standard output; an existing file is refused without --overwrite; or a PostGIS table: postgresql://user@host:5432/db?table=schema.name (the password from PGPASSWORD or ~/.pgpass, never the URL)',
+      'output file, or - for standard output; an existing file is refused without --overwrite; for a service, a folder/ (a file per layer) or one .gpkg (a table per layer); or a PostGIS table: postgresql://user@host:5432/db?table=schema.name (the password from PGPASSWORD or ~/.pgpass, never the URL)',
     )
     .option(
       '-f, --format <format>',
@@ -125,7 +125,7 @@ export function exportCommand(
     )
     .option(
       '--parquet-compression <codec>',
-      'parquet: page compression, snappy | zstd | none (zstd needs Node 22.15 or later)',
+      'parquet: page compression, snappy | zstd | none',
       EXPORT_DEFAULTS.parquetCompression,
     )
     .option('--stats-json <file>', 'write the run figures as JSON to this file')
@@ -214,9 +214,12 @@ export function exportCommand(
   return command;
 }
 
-/** The format of a whole-service export: --format, else GeoJSON (the folder has no extension). */
-function formatFromService(explicit: string | undefined): WriterFormat {
-  return formatForOutput('-', explicit);
+/**
+ * The format of a whole-service export: --format, else GeoPackage for `-o <file>.gpkg` (one file,
+ * a table per layer), else GeoJSON (a folder has no extension).
+ */
+function formatFromService(explicit: string | undefined, output: string | undefined): WriterFormat {
+  return formatForOutput(output !== undefined && isGeoPackageFile(output) ? output : '-', explicit);
 }
 
 /** The output format: --format, else the file extension (see formatForOutput). */
@@ -252,7 +255,15 @@ async function runExport(
     }
     const query = serviceQuery(flags, given);
     const filter = await spatialFilterFrom(flags, io);
-    return runServiceExport(layerUrl, flags, formatFromService(flags.format), filter, query, io, runtime);
+    return runServiceExport(
+      layerUrl,
+      flags,
+      formatFromService(flags.format, flags.output),
+      filter,
+      query,
+      io,
+      runtime,
+    );
   }
   const verbosity = verbosityOf(flags);
   const print = lineWriter(io.stderr);

@@ -107,6 +107,6 @@ export interface GpkgWriterOptions {
 export interface ParquetWriterOptions {
   /** Spatial reference wkid of the coordinates (default 4326); 4326 and 3857 are known. */
   wkid?: number | undefined;
-  /** Page compression (default snappy; zstd needs Node 22.15 or later). */
+  /** Page compression (default snappy; zstd is Node's own where it has one, else WebAssembly). */
   compression?: 'snappy' | 'zstd' | 'none' | undefined;
 }

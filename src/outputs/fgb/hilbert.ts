@@ -73,7 +73,11 @@ export function levelBounds(items: number, nodeSize: number): [number, number][]
  * The order to write features in: indexes sorted by the Hilbert value of their box centres
  * within `extent` (boxes are minX, minY, maxX, maxY per feature; NaN for no geometry).
  */
-export function hilbertOrder(boxes: Float64Array, count: number, extent: readonly number[]): Uint32Array {
+export function hilbertOrder(
+  boxes: Float64Array | Float32Array,
+  count: number,
+  extent: readonly number[],
+): Uint32Array {
   const [minX, minY, maxX, maxY] = extent as [number, number, number, number];
   const width = maxX - minX || 1;
   const height = maxY - minY || 1;

@@ -20,11 +20,23 @@ interface RawDatabase {
   prepare(sql: string): SqlStatement;
   exec(sql: string): void;
   close(): void;
+  /** better-sqlite3: clears its defensive flag (which keeps shadow tables read-only). */
+  unsafeMode?(on: boolean): unknown;
+  /** node:sqlite 24.12 and later. */
+  enableDefensive?(on: boolean): void;
 }
 
-export interface SqlDatabase extends RawDatabase {
+export interface SqlDatabase {
+  prepare(sql: string): SqlStatement;
+  exec(sql: string): void;
+  close(): void;
   /** Runs `fn` in one transaction: committed when it returns, rolled back when it throws. */
   transaction(fn: () => void): void;
+  /**
+   * Lets this connection write the shadow tables of virtual tables (SQLite's defensive flag off),
+   * or forbids it again. False when the flag cannot be changed here.
+   */
+  allowShadowWrites(on: boolean): boolean;
 }
 
 type Open = (path: string) => RawDatabase;
@@ -76,6 +88,18 @@ export function openDatabase(path: string): SqlDatabase {
     prepare: (sql) => db.prepare(sql),
     exec: (sql) => db.exec(sql),
     close: () => db.close(),
+    allowShadowWrites(on) {
+      if (db.unsafeMode !== undefined) {
+        db.unsafeMode(on);
+        return true;
+      }
+      if (db.enableDefensive !== undefined) {
+        db.enableDefensive(!on);
+        return true;
+      }
+      // node:sqlite before 24.12 never sets the flag (SQLite's default is off)
+      return true;
+    },
     transaction(fn) {
       db.exec('BEGIN IMMEDIATE');
       try {

@@ -1,7 +1,8 @@
 /**
- * GeoPackage writer: the layer goes to a temp .gpkg beside the target, one transaction per page
- * (the rows and their R-tree index entries together), then the index triggers and the layer's
- * extent are written, the file is closed, fsynced and renamed onto the target.
+ * GeoPackage writer: the layer goes to a temp .gpkg beside the target, one transaction per page,
+ * then, in one last transaction, the R-tree index is built in bulk from the rows' boxes (packed
+ * nodes, see rtree-bulk.ts) and its triggers and the layer's extent are written; the file is
+ * closed, fsynced and renamed onto the target.
  *
  * Resume: the temp file holds the pages committed so far. Rows get fid 1, 2, 3… in order, so a
  * resumed run drops the rows past the checkpoint's count (committed after the last checkpoint) and
@@ -23,7 +24,7 @@ import { attributeFields, freeColumnName } from '../fields.js';
 import { syncDirectory } from '../sync-directory.js';
 import { partialPathFor } from '../temp-path.js';
 import type { Envelope } from '../wkb.js';
-import { gpkgGeometry } from './binary.js';
+import { GpkgGeometryEncoder } from './binary.js';
 import {
   CORE_TABLES,
   type GpkgColumn,
@@ -36,6 +37,7 @@ import {
   srsRow,
   TRIGGER_SUFFIXES,
 } from './ddl.js';
+import { BoxList, blobBox, loadRtree } from './rtree-bulk.js';
 import { openDatabase, type SqlDatabase, type SqlStatement, type SqlValue } from './sqlite.js';
 
 export interface GpkgWriterOptions {
@@ -319,7 +321,10 @@ class GpkgWriter implements FeatureWriter {
   readonly #layout: Layout;
   readonly #target: string;
   readonly #insert: SqlStatement;
-  readonly #index: SqlStatement | undefined;
+  readonly #geometry: GpkgGeometryEncoder | undefined;
+  /** Boxes of the rows written by this run (a resumed run reads the earlier ones back at the end). */
+  readonly #boxes = new BoxList();
+  readonly #resumedFrom: number;
   #features: number;
   #bytes = 0;
   readonly #life = new WriterLifecycle();
@@ -331,6 +336,9 @@ class GpkgWriter implements FeatureWriter {
     this.#target = target;
     this.tempPath = temp;
     this.#features = features;
+    this.#resumedFrom = features;
+    this.#geometry =
+      layout.geometry === undefined ? undefined : new GpkgGeometryEncoder(layout.srsId, layout.hasZ);
     const names = [
       layout.pk,
       ...(layout.geometry === undefined ? [] : [layout.geometry]),
@@ -339,12 +347,6 @@ class GpkgWriter implements FeatureWriter {
     this.#insert = db.prepare(
       `INSERT INTO ${quoteId(layout.table)} (${names.map(quoteId).join(', ')}) VALUES (${names.map(() => '?').join(', ')})`,
     );
-    this.#index =
-      layout.geometry === undefined
-        ? undefined
-        : db.prepare(
-            `INSERT INTO ${quoteId(rtreeName(layout.table, layout.geometry))} VALUES (?, ?, ?, ?, ?)`,
-          );
   }
 
   get bytesWritten(): number {
@@ -361,13 +363,14 @@ class GpkgWriter implements FeatureWriter {
     return this.#life.enqueue(async () => {
       this.#life.assertOpen('write a page');
       if (features.length === 0) return;
-      const { columns, geometry, srsId, hasZ } = this.#layout;
+      const { columns, geometry } = this.#layout;
       const first = this.#features + 1;
       let conversionError: { error: unknown } | undefined;
       const row = new Array<SqlValue>(1 + (geometry === undefined ? 0 : 1) + columns.length);
       const offset = geometry === undefined ? 1 : 2;
+      const boxesBefore = this.#boxes.count;
       try {
-        // one transaction: the page's rows and index entries are committed together, or not at all
+        // one transaction: the page's rows are committed together, or not at all
         this.#db.transaction(() => {
           for (let i = 0; i < features.length; i++) {
             let feature: GeoJSONFeature;
@@ -384,7 +387,7 @@ class GpkgWriter implements FeatureWriter {
               if (feature.geometry === null) {
                 row[1] = null;
               } else {
-                const encoded = gpkgGeometry(feature.geometry, srsId, hasZ);
+                const encoded = this.#geometry!.encode(feature.geometry);
                 row[1] = encoded.blob;
                 envelope = encoded.envelope;
               }
@@ -395,12 +398,14 @@ class GpkgWriter implements FeatureWriter {
               row[offset + c] = cellValue(column, properties[column.name]);
             }
             this.#insert.run(...row);
-            if (envelope !== undefined && this.#index !== undefined) {
-              this.#index.run(fid, envelope.minX, envelope.maxX, envelope.minY, envelope.maxY);
+            if (envelope !== undefined && !Number.isNaN(envelope.minX)) {
+              this.#boxes.add(fid, envelope.minX, envelope.minY, envelope.maxX, envelope.maxY);
             }
           }
         });
       } catch (error) {
+        // the boxes of rows rolled back go too
+        this.#boxes.count = boxesBefore;
         // rolled back: nothing of the page was written, the writer stays usable
         if (conversionError !== undefined) throw conversionError.error;
         this.#life.state = 'failed';
@@ -421,15 +426,14 @@ class GpkgWriter implements FeatureWriter {
       try {
         this.#db.transaction(() => {
           if (geometry !== undefined) {
-            const rtree = quoteId(rtreeName(table, geometry));
-            const box = this.#db
-              .prepare(`SELECT min(minx) AS a, min(miny) AS b, max(maxx) AS c, max(maxy) AS d FROM ${rtree}`)
-              .get();
+            const boxes = this.#allBoxes(geometry);
+            const extent = boxes.extent();
+            if (extent !== undefined) loadRtree(this.#db, rtreeName(table, geometry), boxes, extent);
             this.#db
               .prepare(
                 'UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE table_name = ?',
               )
-              .run(box?.a ?? null, box?.b ?? null, box?.c ?? null, box?.d ?? null, table);
+              .run(extent?.[0] ?? null, extent?.[1] ?? null, extent?.[2] ?? null, extent?.[3] ?? null, table);
             this.#db.exec(rtreeTriggers(table, geometry, pk));
           }
           this.#db
@@ -455,6 +459,29 @@ class GpkgWriter implements FeatureWriter {
       this.#life.state = 'finished';
       await syncDirectory(dirname(this.#target));
     });
+  }
+
+  /** The boxes of every row: those of an interrupted run read back from its rows, then this run's. */
+  #allBoxes(geometry: string): BoxList {
+    if (this.#resumedFrom === 0) return this.#boxes;
+    const all = new BoxList();
+    const { table, pk } = this.#layout;
+    const select = this.#db.prepare(
+      `SELECT ${quoteId(pk)} AS id, ${quoteId(geometry)} AS g FROM ${quoteId(table)} WHERE ${quoteId(pk)} > ? AND ${quoteId(pk)} <= ? ORDER BY ${quoteId(pk)}`,
+    );
+    const step = 10_000;
+    for (let from = 0; from < this.#resumedFrom; from += step) {
+      for (const row of select.all(from, Math.min(from + step, this.#resumedFrom))) {
+        const box = row.g instanceof Uint8Array ? blobBox(row.g) : undefined;
+        if (box !== undefined) all.add(Number(row.id), box[0], box[1], box[2], box[3]);
+      }
+    }
+    const mine = this.#boxes;
+    for (let i = 0; i < mine.count; i++) {
+      const b = mine.boxes;
+      all.add(mine.ids[i]!, b[4 * i]!, b[4 * i + 1]!, b[4 * i + 2]!, b[4 * i + 3]!);
+    }
+    return all;
   }
 
   async abort(options: { keep?: boolean } = {}): Promise<void> {

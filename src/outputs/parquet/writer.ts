@@ -24,6 +24,7 @@ import { rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CompressionCodec, RowGroup } from 'hyparquet';
 import { ParquetWriter } from 'hyparquet-writer';
+import type { Compressors } from 'hyparquet-writer/src/types.js';
 import { EtlError } from '../../core/errors.js';
 import type { GeoJSONFeature } from '../../features/geometry/types.js';
 import type { FeatureWriter, WriterCheckpoint, WriterSchema } from '../../features/writers/types.js';
@@ -33,7 +34,7 @@ import { syncDirectory } from '../sync-directory.js';
 import { partialPathFor } from '../temp-path.js';
 import { type Envelope, promoted, toWkb } from '../wkb.js';
 import { columnValue, type ParquetColumn, parquetLayout } from './columns.js';
-import { compressorsFor, type ParquetCompression } from './compression.js';
+import type { ParquetCompression } from './compression.js';
 import { FileByteWriter } from './file-writer.js';
 import { geoMetadata, geoParquetType, projjsonFor } from './geo-metadata.js';
 
@@ -43,6 +44,8 @@ export interface ParquetWriterOptions {
   /** The spatial reference of the coordinates (the export's outSR). */
   wkid: number;
   compression: ParquetCompression;
+  /** The compressor of `compression` when hyparquet-writer has none built in (see compressorsFor). */
+  compressors?: Compressors | undefined;
   resume?: WriterCheckpoint | undefined;
   tempPath?: string | undefined;
 }
@@ -100,7 +103,7 @@ export function createParquetWriter(options: ParquetWriterOptions): FeatureWrite
   if (withGeometry) projjsonFor(options.wkid);
   const codec: CompressionCodec =
     options.compression === 'none' ? 'UNCOMPRESSED' : options.compression === 'zstd' ? 'ZSTD' : 'SNAPPY';
-  const compressors = compressorsFor(options.compression);
+  const compressors = options.compressors;
 
   const resume = options.resume !== undefined && options.resume.bytes > 0 ? options.resume : undefined;
   if (resume !== undefined && options.tempPath === undefined) {
