@@ -164,11 +164,7 @@ export function exportCommand(
       '--append-layer',
       'gpkg: add the layer to an existing GeoPackage (written to a copy, renamed onto it at the end); a table of that name already there is an error',
     )
-    .option(
-      '--parquet-compression <codec>',
-      'parquet: page compression, snappy | zstd | none',
-      'snappy',
-    )
+    .option('--parquet-compression <codec>', 'parquet: page compression, snappy | zstd | none', 'snappy')
     .option('--stats-json <file>', 'write the run figures as JSON to this file')
     .option(
       '--state <file>',
