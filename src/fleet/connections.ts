@@ -22,8 +22,17 @@ export class FleetConnections {
   readonly #transports = new Map<string, Transport>();
   readonly #connections = new Map<string, Promise<Connection>>();
 
-  constructor(redisUrl: string, budget: RedisHostBudget, env: NodeJS.ProcessEnv = process.env) {
+  readonly #maxConcurrency: number | undefined;
+
+  /** `maxConcurrency`: requests this process sends at once to one host (adaptive up to it; default 16). */
+  constructor(
+    redisUrl: string,
+    budget: RedisHostBudget,
+    env: NodeJS.ProcessEnv = process.env,
+    maxConcurrency?: number | undefined,
+  ) {
     this.#budget = budget;
+    this.#maxConcurrency = maxConcurrency;
     this.#env = env;
     this.#store = new RedisStore({ url: redisUrl });
     this.#shared = unclosable(this.#store);
@@ -42,7 +51,13 @@ export class FleetConnections {
     if (!connection) {
       let transport = this.#transports.get(budgets);
       if (!transport) {
-        transport = leasedTransport(createTransport(), this.#budget, hosts);
+        transport = leasedTransport(
+          createTransport(
+            this.#maxConcurrency === undefined ? {} : { concurrency: { max: this.#maxConcurrency } },
+          ),
+          this.#budget,
+          hosts,
+        );
         this.#transports.set(budgets, transport);
       }
       const pending = (async () =>

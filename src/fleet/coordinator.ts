@@ -24,7 +24,7 @@ import { connectFleetRedis, type FleetRedis, openFleetRedis } from './redis.js';
 import { formatOfJob } from './run-layer.js';
 import { listRuns, RUN_TTL_MS, type RunLayer, type RunRecord, readRun, saveRun } from './runs.js';
 import { DEFAULT_SHARD_SIZE, planShards } from './shards.js';
-import { type RunStatus, runStatus } from './status.js';
+import { type LayerStatus, type RunStatus, runStatus } from './status.js';
 
 /** The pipeline's per-host budgets as the fleet's limiter takes them. */
 export function hostBudgetsOf(pipeline: Pipeline): HostBudgets {
@@ -77,9 +77,10 @@ export class FleetQueue {
     return this;
   }
 
-  async status(run: string): Promise<RunStatus | undefined> {
+  /** `finished`: layers seen done or failed earlier (kept and not read again; see runStatus). */
+  async status(run: string, finished?: Map<string, LayerStatus>): Promise<RunStatus | undefined> {
     const record = await readRun(this.redis.raw, this.name, run);
-    return record ? runStatus(this.queue, record) : undefined;
+    return record ? runStatus(this.queue, record, finished) : undefined;
   }
 
   /** The most recent runs' status, newest first. */
@@ -190,8 +191,9 @@ export async function waitForRun(
   options: WaitOptions = {},
 ): Promise<RunStatus> {
   const { sleep } = resolveRuntime(options.runtime);
+  const finished = new Map<string, LayerStatus>();
   for (;;) {
-    const status = await fleet.status(run);
+    const status = await fleet.status(run, finished);
     if (!status) throw new Error(`run ${run} is not in the queue`);
     options.onStatus?.(status);
     if (status.finished) return status;

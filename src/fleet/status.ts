@@ -37,11 +37,24 @@ export interface RunStatus {
 
 type FleetJob = Job<FleetJobData, FleetResult>;
 
+/**
+ * `finished`: layers already seen done or failed (by id), not read again (a waiting `run` polls a
+ * run of 10,000 layers: each poll reads only the layers still going).
+ */
 export async function runStatus(
   queue: Queue<FleetJobData, FleetResult>,
   record: RunRecord,
+  finished?: Map<string, LayerStatus>,
 ): Promise<RunStatus> {
-  const layers = await Promise.all(record.layers.map((layer) => layerStatus(queue, layer)));
+  const layers = await Promise.all(
+    record.layers.map(async (layer) => {
+      const known = finished?.get(layer.id);
+      if (known) return known;
+      const status = await layerStatus(queue, layer);
+      if (status.state === 'done' || status.state === 'failed') finished?.set(layer.id, status);
+      return status;
+    }),
+  );
   const totals = { waiting: 0, running: 0, done: 0, failed: 0, features: 0 };
   for (const layer of layers) {
     totals[layer.state]++;

@@ -35,6 +35,8 @@ export interface FleetWorkerOptions {
   concurrency?: number | undefined;
   /** A job whose worker stops renewing its lock for this long is taken over (default 30 s). */
   lockDurationMs?: number | undefined;
+  /** Requests this worker sends at once to one host, all its jobs together (adaptive up to it; default 16). */
+  maxConcurrency?: number | undefined;
   /** Name shown by `status` (default host:pid). */
   name?: string | undefined;
   env?: NodeJS.ProcessEnv | undefined;
@@ -79,7 +81,7 @@ export function startFleetWorker(options: FleetWorkerOptions): FleetWorker {
   const redis = openFleetRedis(options.url);
   const budget = new RedisHostBudget(redis.raw, { leaseMs: Math.max(lockDuration, 10_000) });
   const publisher = new Publisher(redis.raw, FLEET_PREFIX);
-  const connections = new FleetConnections(options.url, budget, env);
+  const connections = new FleetConnections(options.url, budget, env, options.maxConcurrency);
   const emit = options.onEvent ?? (() => undefined);
 
   const process_ = async (job: Job<FleetJobData, FleetResult>, token?: string): Promise<FleetResult> => {

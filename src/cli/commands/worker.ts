@@ -11,6 +11,7 @@ import { addQueueOptions, type FleetFlags, queueUrlOf } from './fleet-options.js
 
 interface WorkerFlags extends FleetFlags {
   concurrency: number;
+  maxConcurrency?: number;
   lockDuration: number;
   name?: string;
   quiet?: boolean;
@@ -28,6 +29,11 @@ export function workerCommand(
     ),
   )
     .option('--concurrency <n>', 'jobs this worker runs at once', toPositiveInt, 1)
+    .option(
+      '--max-concurrency <n>',
+      'requests this worker sends at once to one host (adaptive up to it; the host budget holds fleet-wide) (default: 16)',
+      toPositiveInt,
+    )
     .option(
       '--lock-duration <ms>',
       'a job whose worker stops answering for this long is given to another worker',
@@ -66,6 +72,7 @@ async function runWorker(flags: WorkerFlags, io: CliIo, waitForStop: () => Promi
     queueName: flags.queueName,
     concurrency: flags.concurrency,
     lockDurationMs: flags.lockDuration,
+    ...(flags.maxConcurrency === undefined ? {} : { maxConcurrency: flags.maxConcurrency }),
     ...(flags.name ? { name: flags.name } : {}),
     env: io.env as NodeJS.ProcessEnv,
     onEvent,
