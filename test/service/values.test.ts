@@ -343,6 +343,11 @@ describe('--aliases', () => {
       'day',
       'clock',
       'stamp',
+      // the emulator's layers track edits by default (editFieldsInfo): no aliases, their names
+      'CreationDate',
+      'Creator',
+      'EditDate',
+      'Editor',
       'geometry',
     ]);
     await expect(run('Values', 'aliases.geojsonl', { aliases: true })).rejects.toMatchObject({
