@@ -8,6 +8,7 @@ import {
   type AttachmentStats,
   type ConcurrencyStats,
   checkPostgisTarget,
+  checkValueOptions,
   checkWritableFile,
   claimOutput,
   downloadAttachments,
@@ -322,10 +323,13 @@ async function runExport(
       limit: flags.limit,
     };
     const filter = await spatialFilterFrom(flags, io);
-    return runServiceExport(layerUrl, flags, formatFromService(flags.format), filter, query, io, runtime);
+    const serviceFormat = formatFromService(flags.format);
+    checkValueOptions(serviceFormat, flags.dates, flags.aliases);
+    return runServiceExport(layerUrl, flags, serviceFormat, filter, query, io, runtime);
   }
   const output = flags.output ?? '-';
   const format = formatFromPath(output, flags.format);
+  checkValueOptions(format, flags.dates, flags.aliases);
   if (flags.resume && output === '-')
     throw new EtlError('USAGE', '--resume needs an output file, not stdout');
   if (!syncing && (flags.merge !== undefined || flags.deletes !== undefined)) {
