@@ -83,6 +83,7 @@ export type {
 } from './features/bulk/bulk.js';
 export { BULK_SERVER_FORMATS, bulkExport } from './features/bulk/bulk.js';
 export {
+  checkValueOptions,
   DATE_MODES,
   type DateMode,
   isoDateFormatter,

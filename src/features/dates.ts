@@ -28,6 +28,26 @@ export function validateDateMode(mode: string | undefined): DateMode | undefined
   return mode as DateMode;
 }
 
+/**
+ * `--dates` is for GeoJSON/GeoJSONSeq, `--aliases` for CSV: USAGE for another output format.
+ */
+export function checkValueOptions(
+  format: string,
+  dates: string | undefined,
+  aliases: boolean | undefined,
+): void {
+  validateDateMode(dates);
+  if (dates !== undefined && format !== 'geojson' && format !== 'geojsonseq') {
+    throw new EtlError(
+      'USAGE',
+      `--dates applies to GeoJSON and GeoJSONSeq outputs, not ${format} (CSV writes ISO 8601; the other formats have date columns)`,
+    );
+  }
+  if (aliases === true && format !== 'csv') {
+    throw new EtlError('USAGE', `--aliases names CSV columns: it does not apply to ${format}`);
+  }
+}
+
 /** How a layer's dates are written as ISO text. */
 export type TimeReference =
   | { kind: 'utc' }

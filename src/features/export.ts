@@ -26,12 +26,12 @@ import {
 } from './checkpoint.js';
 import { concurrencyStats } from './concurrency.js';
 import {
+  checkValueOptions,
   type DateMode,
   epochDateFields,
   isoDateAttributes,
   isoDateFormatter,
   layerTimeReference,
-  validateDateMode,
 } from './dates.js';
 import {
   type DomainMode,
@@ -468,13 +468,7 @@ function validate(options: ExportOptions, toStdout: boolean): void {
   }
   validateGeometryOptions(options.geometry);
   validateDomainMode(options.domains);
-  validateDateMode(options.dates);
-  if (options.dates !== undefined && options.format !== 'geojson' && options.format !== 'geojsonseq') {
-    throw new EtlError(
-      'USAGE',
-      `--dates applies to GeoJSON and GeoJSONSeq outputs, not ${options.format} (CSV writes ISO 8601; the other formats have date columns)`,
-    );
-  }
+  checkValueOptions(options.format, options.dates, options.aliases);
   if (options.orderBy !== undefined) {
     if (options.strategy !== undefined && options.strategy !== 'auto' && options.strategy !== 'order-by') {
       throw new EtlError(

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { EtlError } from '../core/errors.js';
-import { validateDateMode } from '../features/dates.js';
+import { checkValueOptions, validateDateMode } from '../features/dates.js';
 import { type DomainMode, validateDomainMode } from '../features/domains.js';
 import type { ExportOptions } from '../features/export.js';
 import { geometryFilter } from '../features/geometry-filter.js';
@@ -183,6 +183,7 @@ export async function layerExportPlan(
   const syncing = flags.state !== undefined || flags.since !== undefined;
   const output = flags.output ?? '-';
   const format = formatForOutput(output, flags.format);
+  checkValueOptions(format, flags.dates, flags.aliases);
   if (flags.resume && output === '-')
     throw new EtlError('USAGE', '--resume needs an output file, not stdout');
   if (!syncing && (flags.merge !== undefined || flags.deletes !== undefined)) {

@@ -85,6 +85,7 @@ describe('--order-by', () => {
     ['value', true],
     ['created', false],
     ['category', false],
+    ['name', true],
   ] as const) {
     it(`${field} ${desc ? 'DESC' : 'ASC'}: every feature once, in that order (ties by OID)`, async () => {
       const { stats, features } = await run(`${field}-${desc}.geojsonl`, {

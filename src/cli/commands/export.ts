@@ -8,6 +8,7 @@ import {
   type AttachmentStats,
   type ConcurrencyStats,
   checkExportChoices,
+  checkValueOptions,
   checkWritableFile,
   claimLayerOutput,
   EtlError,
@@ -255,15 +256,9 @@ async function runExport(
     }
     const query = serviceQuery(flags, given);
     const filter = await spatialFilterFrom(flags, io);
-    return runServiceExport(
-      layerUrl,
-      flags,
-      formatFromService(flags.format, flags.output),
-      filter,
-      query,
-      io,
-      runtime,
-    );
+    const serviceFormat = formatFromService(flags.format, flags.output);
+    checkValueOptions(serviceFormat, flags.dates, flags.aliases);
+    return runServiceExport(layerUrl, flags, serviceFormat, filter, query, io, runtime);
   }
   const verbosity = verbosityOf(flags);
   const print = lineWriter(io.stderr);
