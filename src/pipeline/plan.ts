@@ -24,6 +24,11 @@ export interface PlanDeps {
   /** `{date}`: the day (UTC) of this instant, epoch ms (default: now). */
   now?: number | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * A source whose layers cannot be listed (its server down, its service gone: anything but a
+   * USAGE error): given here and skipped, so that the other sources still run. Default: thrown.
+   */
+  onSourceFailure?: ((source: PipelineSource, error: unknown) => void) | undefined;
 }
 
 interface LayerRef {
@@ -74,7 +79,16 @@ export async function planPipeline(pipeline: Pipeline, deps: PlanDeps): Promise<
       }
       throw error;
     };
-    const layers = await sourceLayers(source, deps).catch(fail);
+    let layers: LayerRef[];
+    try {
+      layers = await sourceLayers(source, deps);
+    } catch (error) {
+      if (deps.onSourceFailure && !(isEtlError(error) && error.code === 'USAGE')) {
+        deps.onSourceFailure(source, error);
+        continue;
+      }
+      return fail(error);
+    }
     const service = serviceNameOf(source.url);
     for (const layer of layers) {
       const values = { service, layer: layer.id, name: layer.name, date };

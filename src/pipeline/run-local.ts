@@ -10,9 +10,24 @@ import type { ExportProgress } from '../features/export.js';
 import { PipelineConnections, type PipelineConnectionsOptions } from './connections.js';
 import { checkPipelineCredentials } from './credentials.js';
 import type { LayerExportResult } from './layer-export.js';
-import { planPipeline } from './plan.js';
+import { planPipeline, serviceNameOf } from './plan.js';
 import { runPipelineJobDetailed } from './run-job.js';
-import type { PipelineJob } from './types.js';
+import type { PipelineJob, PipelineSource } from './types.js';
+
+/** A source that gave no layer (its listing failed), as a job of its own for the results. */
+function sourceJob(pipeline: string, source: PipelineSource): PipelineJob {
+  return {
+    pipeline,
+    id: `${source.index}-*`,
+    url: source.url,
+    output: source.output,
+    ...(source.credentials === undefined ? {} : { credentials: source.credentials }),
+    options: source.options,
+    service: serviceNameOf(source.url),
+    layerId: -1,
+    name: 'all layers',
+  };
+}
 
 /** Layers exported at once (their queries share the host budgets either way). */
 export const DEFAULT_LAYERS_AT_ONCE = 4;
@@ -61,16 +76,26 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
   if (signal) setMaxListeners(Math.max(64, atOnce * 32), signal);
   const connections = new PipelineConnections(options);
   try {
-    const jobs = await planPipeline(pipeline, {
+    // a source whose layers cannot be listed fails alone (as one job, `<index>-*`)
+    const unlisted: JobResult[] = [];
+    const planned = await planPipeline(pipeline, {
       clientFor: (source) => connections.clientFor(source.credentials, source.url),
       now: clock.now(),
       signal,
+      onSourceFailure: (source, error) => {
+        unlisted.push({ job: sourceJob(pipeline.id, source), error, elapsedMs: 0 });
+      },
     });
+    const jobs = [...planned, ...unlisted.map((r) => r.job)];
     options.onEvent?.({ type: 'planned', jobs });
     const results: JobResult[] = new Array(jobs.length);
+    unlisted.forEach((r, i) => {
+      results[planned.length + i] = r;
+      options.onEvent?.({ type: 'end', result: r });
+    });
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < jobs.length && !signal?.aborted) {
+      while (next < planned.length && !signal?.aborted) {
         const index = next++;
         const job = jobs[index]!;
         const jobStart = clock.now();
@@ -93,7 +118,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
         options.onEvent?.({ type: 'end', result });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(atOnce, jobs.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(atOnce, planned.length) }, worker));
     for (let i = 0; i < jobs.length; i++) {
       results[i] ??= {
         job: jobs[i]!,

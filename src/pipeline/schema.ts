@@ -8,11 +8,12 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 let validator: ValidateFunction | undefined;
 let schema: Record<string, unknown> | undefined;
 
-/** The schema, read from the package root (beside `src/` and `dist/`). */
+/** The schema, beside this module (tsc copies it into dist/). */
 export function pipelineSchema(): Record<string, unknown> {
-  schema ??= JSON.parse(
-    readFileSync(new URL('../../pipeline.schema.json', import.meta.url), 'utf8'),
-  ) as Record<string, unknown>;
+  schema ??= JSON.parse(readFileSync(new URL('./pipeline.schema.json', import.meta.url), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   return schema;
 }
 

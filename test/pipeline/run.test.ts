@@ -187,4 +187,32 @@ describe('arcgis-etl run', () => {
     expect(json.ok).toBe(false);
     expect(json.layers.filter((l) => l.status === 'failed').map((l) => l.id)).toEqual(['3-1']);
   });
+
+  it('a service that cannot be listed fails alone; the other sources are written', async () => {
+    const dir = tmp.path('unlisted');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(`${dir}/out/city`, { recursive: true });
+    const gone = serviceUrl('City').replace('/City/', '/Gone/');
+    await writeFile(
+      `${dir}/p.yaml`,
+      pipelineYaml(`  - url: ${gone}\n    output: out/gone-{layer}.geojsonl\n`),
+    );
+    const stats = `${dir}/stats.json`;
+    const r = await runInProcess(['run', `${dir}/p.yaml`, '--stats-json', stats], { env });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      /^error \[[A-Z_]+\]: 1 of 7 layers failed \(4-\*\): .*the others were written$/,
+    );
+    expect(r.stderr).toMatch(/^4-\* Gone\/-1 "all layers": failed: /m);
+    const json = JSON.parse(await readFile(stats, 'utf8')) as { layers: { id: string; status: string }[] };
+    expect(json.layers.map((l) => [l.id, l.status])).toEqual([
+      ['0-0', 'ok'],
+      ['1-0', 'ok'],
+      ['2-0', 'ok'],
+      ['3-0', 'ok'],
+      ['3-1', 'ok'],
+      ['3-2', 'ok'],
+      ['4-*', 'failed'],
+    ]);
+  });
 });

@@ -131,7 +131,8 @@ export async function runServiceExport(
   }
 }
 
-function errorText(error: unknown): string {
+/** `[CODE] message` of an error (its message when it has no code). */
+export function errorText(error: unknown): string {
   return isEtlError(error)
     ? `[${error.code}] ${error.message}`
     : error instanceof Error

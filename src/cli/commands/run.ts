@@ -31,6 +31,7 @@ import { formatDuration, formatInt } from '../format.js';
 import { type CliIo, lineWriter } from '../io.js';
 import { createPipelineProgress } from '../pipeline-progress.js';
 import { statsJson, summaryLine, syncLine } from './export.js';
+import { errorText } from './export-service.js';
 import { addQueueRunOptions, type QueueRunFlags, runQueued } from './run-queue.js';
 
 export interface RunFlags extends Partial<QueueRunFlags> {
@@ -249,12 +250,4 @@ export function pipelineStatsJson(pipeline: Pipeline, result: LocalRunResult): R
       elapsedMs: Math.round(result.elapsedMs),
     },
   };
-}
-
-function errorText(error: unknown): string {
-  return isEtlError(error)
-    ? `[${error.code}] ${error.message}`
-    : error instanceof Error
-      ? error.message
-      : String(error);
 }
