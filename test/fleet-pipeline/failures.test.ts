@@ -19,7 +19,7 @@ import {
   waitForRun,
 } from '../../src/index.js';
 import { REDIS_URL, redisReachable, requireOrSkip } from '../stores/redis-helpers.js';
-import { FLEET_USER } from './helpers.js';
+import { cleanQueue, FLEET_USER } from './helpers.js';
 
 const run = requireOrSkip(await redisReachable(), `fleet failure tests (Redis at ${REDIS_URL})`);
 
@@ -51,6 +51,7 @@ describe.runIf(run)('fleet: failed jobs', () => {
     await worker?.close(true);
     await fleet?.queue.obliterate({ force: true }).catch(() => undefined);
     await fleet?.close();
+    await cleanQueue(REDIS_URL, queueName, ['bad-credentials', 'unwritable']);
     await emu?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

@@ -19,6 +19,7 @@ import { assertBuilt, runCli } from '../fleet/helpers.js';
 import { REDIS_URL, redisReachable, requireOrSkip } from '../stores/redis-helpers.js';
 import {
   CREDENTIAL_ENV,
+  cleanQueue,
   FLEET_USER,
   filesOf,
   pipelineYaml,
@@ -42,6 +43,7 @@ describe.runIf(run)('fleet: 20 layers, 4 worker processes', () => {
   let fleet: FleetQueue;
   const queueName = `test-fleet-${process.pid}-${Date.now()}`;
   const workers: WorkerProcess[] = [];
+  const runs: string[] = [];
 
   beforeAll(async () => {
     assertBuilt();
@@ -65,6 +67,7 @@ describe.runIf(run)('fleet: 20 layers, 4 worker processes', () => {
     await stopWorkers(workers);
     await fleet?.queue.obliterate({ force: true }).catch(() => undefined);
     await fleet?.close();
+    await cleanQueue(REDIS_URL, queueName, runs);
     await emu?.stop();
     if (root) await rm(root, { recursive: true, force: true });
   });
@@ -91,6 +94,7 @@ describe.runIf(run)('fleet: 20 layers, 4 worker processes', () => {
       CREDENTIAL_ENV,
       { timeoutMs: 60_000 },
     );
+    runs.push(/^run (\S+):/m.exec(coordinator.stderr)?.[1] ?? '');
     expect(coordinator.code, coordinator.stderr).toBe(0);
     expect(coordinator.stderr).toMatch(/: 20 layers, 24 jobs on /); // Big: 4 shards and their merge
     expect(coordinator.stderr).toMatch(/total: 20 of 20 layers written/);
@@ -131,6 +135,7 @@ describe.runIf(run)('fleet: 20 layers, 4 worker processes', () => {
       backoffMs: 200,
       env: CREDENTIAL_ENV,
     });
+    runs.push(enqueued.run);
     const killed: string[] = [];
     for (let round = 0; round < 2; round++) {
       const victim = await aWorkerInAJob(fleet, workers, killed);
