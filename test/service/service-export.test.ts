@@ -296,7 +296,8 @@ describe('info <service URL>', () => {
     const r = await runInProcess(['info', serviceUrl(), '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
     const info = JSON.parse(r.stdout) as { capabilities: string; layers: Record<string, unknown>[] };
-    expect(info.capabilities).toBe('Query,Sync'); // the emulator's services are sync-enabled by default
+    // the emulator's services are editable, change-tracked and sync-enabled by default
+    expect(info.capabilities).toBe('Query,Create,Update,Delete,Editing,ChangeTracking,Sync');
     expect(info.layers.map((l) => [l.id, l.type, l.count ?? l.skipped !== undefined])).toEqual([
       [0, 'Feature Layer', 120],
       [1, 'Feature Layer', 90],
