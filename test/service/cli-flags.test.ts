@@ -122,7 +122,10 @@ describe('value and order flags', () => {
     );
     expect(r.code, r.stderr).toBe(0);
     const rows = (await readFile(out, 'utf8')).trim().split('\r\n');
-    expect(rows[0]).toBe('OBJECTID,name,category,value,created,note,geometry');
+    // the emulator's layers track edits by default: the edit fields (no aliases) come too
+    expect(rows[0]).toBe(
+      'OBJECTID,name,category,value,created,note,CreationDate,Creator,EditDate,Editor,geometry',
+    );
     const layer = emu.layer('Pts');
     const top = layer
       .objectIds()
