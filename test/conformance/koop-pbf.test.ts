@@ -5,7 +5,7 @@
  *   wrong number; the pbf-vs-json check before an export commits to pbf catches it, the export
  *   stays on JSON, says why, and writes the right values.
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TempDir, tempDir } from '../extract/helpers.js';
 import {
@@ -56,7 +56,7 @@ describe("Koop's f=pbf", () => {
     expect(await stats(statsFile)).toMatchObject({ queryFormat: 'pbf', retries: 0 });
   }, 120_000);
 
-  it("the int32 truncation of `when` is caught before pbf is used: the export ends on JSON with the source's values", async () => {
+  it("auto on Koop (orderByFields ignored) pages in f=json from its probe's first page: the source's values, never the int32-truncated pbf", async () => {
     expect(events.features[0]!.properties.when).toBe(BIG_WHEN);
     const output = tmp.path('events.geojsonseq');
     const statsFile = tmp.path('events-stats.json');
@@ -64,8 +64,15 @@ describe("Koop's f=pbf", () => {
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     await expectExactSet(output, 'geojsonseq', events.features, await koopOids(koop, events.name));
     expect(await stats(statsFile)).toMatchObject({ queryFormat: 'json', retries: 0 });
-    // one warning says why: the server's pbf disagrees with its JSON on field `when`
-    const warning = r.stderr.split('\n').find((line) => /pbf/i.test(line) && /\bwhen\b/.test(line));
-    expect(warning, r.stderr.slice(-2000)).toBeDefined();
+  }, 120_000);
+
+  it('forced pbf: the int32 truncation of `when` is caught before any pbf page is used, with one clear error', async () => {
+    const output = tmp.path('events-pbf.geojsonseq');
+    const r = await exportLayer(koop, events.name, output, ['--query-format', 'pbf', '--page-size', '100']);
+    expect(r.code, r.stderr.slice(-2000)).not.toBe(0);
+    // the error says why: the server's pbf disagrees with its JSON on field `when`
+    const line = r.stderr.split('\n').find((l) => /pbf/i.test(l) && /\bwhen\b/.test(l));
+    expect(line, r.stderr.slice(-2000)).toBeDefined();
+    await expect(access(output)).rejects.toThrow();
   }, 120_000);
 });
