@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { datumOf, datumOfWkid, datumOfWkt, datumWarning } from '../../src/features/datums.js';
+import { recordedJson } from '../fixtures/recorded.js';
 
 describe('datumOfWkid', () => {
   it.each([
@@ -82,6 +83,16 @@ describe('datumOf', () => {
     expect(datumOf(27700)).toBe('OSGB36');
     expect(datumOf(undefined)).toBeUndefined();
     expect(datumOf({})).toBeUndefined();
+  });
+
+  it('recorded county layers in State Plane feet (Esri 102643/102695, EPSG 2227/2255) are NAD83', () => {
+    for (const name of ['us-ca-tuolumne', 'us-ms-madison']) {
+      const meta = recordedJson<{ extent: { spatialReference: { wkid: number; latestWkid: number } } }>(
+        `${name}/${name}-metadata.json`,
+      );
+      expect(datumOf(meta.extent.spatialReference), name).toBe('NAD83');
+      expect(datumWarning(meta.extent.spatialReference, 4326, false), name).toContain('NAD83');
+    }
   });
 });
 
