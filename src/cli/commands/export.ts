@@ -186,7 +186,7 @@ export function exportCommand(
     )
     .option(
       '--datum-transformation <wkid|json>',
-      'with --out-sr: the datum transformation the server applies when projecting (datumTransformation: a wkid, or JSON such as {"wkid":1241} or {"geoTransforms":[…]})',
+      'with --out-sr: the datum transformation the server applies when projecting (datumTransformation: a wkid, or JSON such as {"wkid":1241} or {"geoTransforms":[…]}); without it, a warning when the layer and --out-sr are on different known datums',
     )
     .option(
       '--layers <ids-or-names>',

@@ -3,6 +3,9 @@
  * geometry as Esri JSON): replica JSON, GeoJSON (a file, or a zip of them), shapefile zips
  * (read with the `shapefile` package; `.cpg` sets the text encoding, `.prj` is checked: WGS 84 is
  * taken as is, Web Mercator is unprojected, anything else is refused rather than mislabelled).
+ * JSON is parsed with the parser `parserFor` gives for the layer (big-integers.ts: BigInteger
+ * values beyond 2^53 keep their digits); a document not split by layer (GeoJSON) gets the parser
+ * for no layer id.
  */
 import { open, readFile } from 'node:fs/promises';
 import { open as openShapefile } from 'shapefile';
@@ -31,18 +34,26 @@ export interface RawDataset {
   features: Iterable<RawFeature> | AsyncIterable<RawFeature>;
 }
 
+/** The JSON parser of a layer's features (undefined id: a document not split by layer). */
+export type ParserFor = (layerId: number | undefined) => (text: string) => unknown;
+
+const plainJson: ParserFor = () => JSON.parse;
+
 /** The body of a download: bytes, JSON a server answered as JSON, or a file it was streamed into. */
 export type Download =
   | { kind: 'binary'; value: Uint8Array }
   | { kind: 'json'; value: unknown }
   | { kind: 'file'; path: string; bytes: number };
 
-export async function parseDownload(download: Download): Promise<RawDataset[]> {
+export async function parseDownload(
+  download: Download,
+  parserFor: ParserFor = plainJson,
+): Promise<RawDataset[]> {
   if (download.kind === 'json') return parseJsonDocument(download.value, undefined);
-  if (download.kind === 'file') return parseFile(download.path);
+  if (download.kind === 'file') return parseFile(download.path, parserFor);
   const bytes = download.value;
-  if (isZip(bytes)) return parseZip(await readZip(bytes));
-  const replica = scanReplica(bytes);
+  if (isZip(bytes)) return parseZip(await readZip(bytes), parserFor);
+  const replica = scanReplica(bytes, parserFor);
   if (replica) {
     return replica.map((layer) => ({
       layerId: layer.id,
@@ -55,7 +66,9 @@ export async function parseDownload(download: Download): Promise<RawDataset[]> {
   }
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    value = parserFor(undefined)(
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+    );
   } catch (cause) {
     throw new EtlError('DOWNLOAD_INVALID', 'The downloaded file is neither a zip nor JSON', { cause });
   }
@@ -66,7 +79,7 @@ export async function parseDownload(download: Download): Promise<RawDataset[]> {
  * A downloaded file: a zip (its entries read into memory), replica JSON (streamed: one feature at a
  * time), else a JSON document read whole.
  */
-async function parseFile(path: string): Promise<RawDataset[]> {
+async function parseFile(path: string, parserFor: ParserFor): Promise<RawDataset[]> {
   const head = Buffer.alloc(4);
   const handle = await open(path, 'r');
   try {
@@ -74,19 +87,19 @@ async function parseFile(path: string): Promise<RawDataset[]> {
   } finally {
     await handle.close();
   }
-  if (isZip(head)) return parseZip(await readZip(await readFile(path)));
+  if (isZip(head)) return parseZip(await readZip(await readFile(path)), parserFor);
   const ids = await replicaLayerIds(path);
   if (ids) {
     return ids.map((id, index) => ({
       layerId: id,
       source: 'json' as const,
-      features: mapAsync(replicaFeatures(path, index), (f) => ({
+      features: mapAsync(replicaFeatures(path, index, parserFor(id)), (f) => ({
         attributes: f.attributes ?? {},
         geometry: f.geometry ?? null,
       })),
     }));
   }
-  return parseDownload({ kind: 'binary', value: await readFile(path) });
+  return parseDownload({ kind: 'binary', value: await readFile(path) }, parserFor);
 }
 
 async function* mapAsync<T, U>(source: AsyncIterable<T>, map: (item: T) => U): AsyncGenerator<U> {
@@ -138,7 +151,7 @@ function parseJsonDocument(value: unknown, name: string | undefined): RawDataset
   );
 }
 
-async function parseZip(files: Map<string, Buffer>): Promise<RawDataset[]> {
+async function parseZip(files: Map<string, Buffer>, parserFor: ParserFor): Promise<RawDataset[]> {
   const out: RawDataset[] = [];
   const byLower = new Map([...files.keys()].map((k) => [k.toLowerCase(), k]));
   const get = (base: string, ext: string) => {
@@ -150,7 +163,7 @@ async function parseZip(files: Map<string, Buffer>): Promise<RawDataset[]> {
     if (lower.endsWith('.geojson') || lower.endsWith('.json')) {
       let value: unknown;
       try {
-        value = JSON.parse(data.toString('utf8'));
+        value = parserFor(undefined)(data.toString('utf8'));
       } catch (cause) {
         throw new EtlError('DOWNLOAD_INVALID', `${name} in the downloaded archive is not valid JSON`, {
           cause,

@@ -1,7 +1,8 @@
 /**
  * Replica JSON read lazily from its bytes: the document is scanned once for each layer's `id` and
  * the byte range of its `features` array, then the features are parsed one at a time while they are
- * written, so the whole object tree of a large replica is never held (only its bytes).
+ * written, so the whole object tree of a large replica is never held (only its bytes). Each layer's
+ * features are parsed with the parser given for its id (BigInteger fields exact).
  */
 import { EtlError } from '../../core/errors.js';
 
@@ -14,7 +15,10 @@ export interface ReplicaLayerRange {
 const decoder = new TextDecoder();
 
 /** The layers of a replica JSON document, or undefined when it has no top-level `layers` array. */
-export function scanReplica(bytes: Uint8Array): ReplicaLayerRange[] | undefined {
+export function scanReplica(
+  bytes: Uint8Array,
+  parserFor: (layerId: number) => (text: string) => unknown = () => JSON.parse,
+): ReplicaLayerRange[] | undefined {
   let i = ws(bytes, 0);
   if (bytes[i] !== 0x7b) return undefined; // {
   let layers: ReplicaLayerRange[] | undefined;
@@ -32,7 +36,7 @@ export function scanReplica(bytes: Uint8Array): ReplicaLayerRange[] | undefined 
         return after;
       });
       if (typeof id !== 'number' || !range) throw invalid('a layer has no id or no features');
-      layers!.push({ id, features: lazyFeatures(bytes, range) });
+      layers!.push({ id, features: lazyFeatures(bytes, range, parserFor(id)) });
       return end;
     });
   });
@@ -42,6 +46,7 @@ export function scanReplica(bytes: Uint8Array): ReplicaLayerRange[] | undefined 
 function lazyFeatures(
   bytes: Uint8Array,
   [start]: [number, number],
+  parse: (text: string) => unknown,
 ): Iterable<{ attributes?: Record<string, unknown>; geometry?: unknown }> {
   return {
     *[Symbol.iterator]() {
@@ -50,7 +55,10 @@ function lazyFeatures(
       if (bytes[at] === 0x5d) return;
       for (;;) {
         const end = skipValue(bytes, at);
-        yield JSON.parse(decoder.decode(bytes.subarray(at, end)));
+        yield parse(decoder.decode(bytes.subarray(at, end))) as {
+          attributes?: Record<string, unknown>;
+          geometry?: unknown;
+        };
         at = ws(bytes, end);
         if (bytes[at] === 0x2c) at = ws(bytes, at + 1);
         else if (bytes[at] === 0x5d) return;

@@ -191,10 +191,14 @@ export async function replicaLayerIds(path: string): Promise<number[] | undefine
   return ids;
 }
 
-/** The features of `layers[layer]`, parsed one at a time while the file streams by. */
+/**
+ * The features of `layers[layer]`, parsed one at a time (with `parse`: the layer's lossless parser)
+ * while the file streams by.
+ */
 export async function* replicaFeatures(
   path: string,
   layer: number,
+  parse: (text: string) => unknown = JSON.parse,
 ): AsyncGenerator<{ attributes?: Record<string, unknown>; geometry?: unknown }> {
   const scanner = new ReplicaScanner({
     feature: (at, text) => {
@@ -204,7 +208,8 @@ export async function* replicaFeatures(
   const ready: string[] = [];
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
     scanner.push(chunk as Buffer);
-    for (const text of ready) yield JSON.parse(text);
+    for (const text of ready)
+      yield parse(text) as { attributes?: Record<string, unknown>; geometry?: unknown };
     ready.length = 0;
   }
   scanner.end();
