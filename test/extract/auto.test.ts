@@ -18,6 +18,7 @@ beforeAll(async () => {
   emu = await startSecured({
     layers: [
       pointLayer('Points', 110),
+      pointLayer('Small', 20),
       pointLayer('NoPaging', 80, { capabilities: { pagination: false } }),
       pointLayer('StatsOnly', 80, { capabilities: { pagination: false, idsOnly: false } }),
       pointLayer('Nothing', 80, { capabilities: { pagination: false, idsOnly: false, statistics: false } }),
@@ -105,6 +106,14 @@ describe('auto strategy selection', () => {
     } finally {
       await r.close();
     }
+  });
+
+  it('a layer that fits in one page costs the count and that page, asked together', async () => {
+    emu.resetStats();
+    const { stats, features } = await exportWith('Small');
+    expect(stats.strategy).toBe('offset');
+    expectSameAsSource(emu, 'Small', features, { ordered: true });
+    expect(emu.stats().requests.query).toBe(2);
   });
 
   it('falls back to ids without pagination', async () => {

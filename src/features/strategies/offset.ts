@@ -171,6 +171,9 @@ async function probeOffset(
       previous = id;
     }
   }
+  // The first page holds the whole query: nothing is paged, so offsets need no check (and no pbf is
+  // used: the page came in f=json). A small layer costs the count and this page, one round trip.
+  if (head !== undefined && !head.exceededTransferLimit && head.features.length >= ctx.expected) return head;
   if (a.length < 2) return head; // too few features to tell; the page guards still apply
   if (byOid && a[0]! >= a[1]!) {
     throw ignoredOrderError(
