@@ -73,6 +73,22 @@ describe('ReplicaScanner (a replica file as a stream)', () => {
     }
   });
 
+  it.each([1, 5, 100_000])('reads a FeatureCollection fed in chunks of %i bytes', (size) => {
+    const collection = {
+      type: 'Feature\u0043ollection',
+      features: [
+        { type: 'Feature', id: 1, properties: { 'a\\b': '"}' }, geometry: null },
+        { type: 'Feature', id: 2, properties: {}, geometry: { type: 'Point', coordinates: [1, 2] } },
+      ],
+    };
+    const bytes = Buffer.from(JSON.stringify(collection).replace('Feature\u0043', 'Feature\\u0043'));
+    const { features, scanner } = collect(bytes, size, ROOT_FEATURES);
+    expect(scanner.hasLayers).toBe(false);
+    expect(scanner.hasFeatures).toBe(true);
+    expect(scanner.rootType).toBe('FeatureCollection');
+    expect(features).toEqual(collection.features.map((f) => [ROOT_FEATURES, f]));
+  });
+
   it('hands out consecutive features together, a chunk at a time', () => {
     const texts: string[] = [];
     const scanner = new ReplicaScanner({ feature: (_layer, text) => texts.push(text) });

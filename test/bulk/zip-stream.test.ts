@@ -75,7 +75,7 @@ describe('zips read from their file as streams', () => {
 
   it.each([
     ['../evil.geojson', 'a parent folder'],
-    ['/tmp/evil.geojson', 'an absolute path'],
+    ['/evil.geojson', 'an absolute path'],
     ['a/../../evil.geojson', 'a parent folder inside'],
   ])('refuses an entry named %s (%s), writing nothing outside its folder', async (name) => {
     const root = await dir();
