@@ -97,6 +97,24 @@ describe('zips read from their file as streams', () => {
     expect(await readdir(join(root, 'work'))).toEqual(['inner']);
   });
 
+  it('refuses an entry whose data does not match its CRC, and a cut archive', async () => {
+    const root = await dir();
+    const zip = join(root, 'download');
+    const good = zipFiles([{ name: 'a.geojson', data: collection(50) }]);
+    const work = join(root, 'work');
+    await mkdir(work);
+    // a byte of the stored CRC changed: the entry unpacks, and does not match
+    const crcAt = 14; // local header: signature, version, flags, method, time, date, then the CRC
+    const badCrc = Buffer.from(good);
+    badCrc[crcAt] = badCrc[crcAt]! ^ 0xff;
+    const central = badCrc.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    badCrc[central + 16] = badCrc[central + 16]! ^ 0xff;
+    await writeFile(zip, badCrc);
+    await expect(parseDownload(zip, work)).rejects.toThrow(/not a valid zip \(.*crc/i);
+    await writeFile(zip, good.subarray(0, good.length - 30));
+    await expect(parseDownload(zip, work)).rejects.toThrow(/not a valid zip/);
+  });
+
   it('refuses an archive that unpacks beyond the bound', async () => {
     const root = await dir();
     const zip = join(root, 'download');

@@ -1,13 +1,15 @@
 /**
  * Unpacks a downloaded zip from its file into a private folder, one entry at a time through a
- * stream (memory stays flat whatever the size). yauzl validates the entries (names: no absolute
- * path, no `..`; CRCs; sizes), the total is bounded, and each entry is written under a name of our
- * own (`<n>.<extension>`), so no name in the archive ever becomes a path.
+ * stream (memory stays flat whatever the size). yauzl validates the entries' names (no absolute
+ * path, no `..`) and sizes; each entry's CRC-32 is checked here as it streams by (yauzl does not);
+ * the total is bounded, and each entry is written under a name of our own (`<n>.<extension>`), so
+ * no name in the archive ever becomes a path.
  */
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import { EtlError } from '../../core/errors.js';
 
@@ -72,10 +74,17 @@ export async function extractZip(
           }
           // the sizes are validated by yauzl; this counts what really comes out as well
           let written = total - entry.uncompressedSize;
+          let crc = 0;
           const bound = new Transform({
             transform(chunk: Buffer, _encoding, done) {
               written += chunk.length;
+              crc = crc32(chunk, crc);
               done(written > maxBytes ? tooBig(maxBytes) : null, chunk);
+            },
+            flush(done) {
+              done(
+                crc === entry.crc32 ? null : invalid(new Error(`${entry.fileName} fails its CRC-32 check`)),
+              );
             },
           });
           pipeline(stream, bound, createWriteStream(file, { flags: 'wx', mode: 0o600 })).then(
