@@ -2,7 +2,7 @@
  * Secrets never come from a flag value. A secret-looking flag is refused before parsing, and the
  * refusal never echoes what followed it.
  */
-import { EtlError } from '../index.js';
+import { EtlError } from '../core/errors.js';
 
 const SECRET_FLAGS =
   /^--?(password|pass|pwd|client-secret|secret|token|api-key|apikey|access-token|refresh-token)(=.*)?$/i;

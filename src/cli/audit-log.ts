@@ -5,7 +5,7 @@
  * an audit trail that was asked for is part of the job.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { EtlError } from '../index.js';
+import { EtlError } from '../core/errors.js';
 
 export class AuditLog {
   readonly path: string;

@@ -3,17 +3,13 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import {
-  type Connection,
-  connect,
-  createEmitter,
-  DEFAULT_TIMEOUTS,
-  type Emit,
-  EtlError,
-  type Logger,
-  type Runtime,
-} from '../index.js';
+import type * as Pino from 'pino';
+import { type Connection, connect } from '../client/connect.js';
+import { EtlError } from '../core/errors.js';
+import { createEmitter, type Emit, type Logger } from '../core/events.js';
+import { requireOnUse } from '../core/lazy-require.js';
+import type { Runtime } from '../core/time.js';
+import { DEFAULT_TIMEOUTS } from '../http/agent.js';
 import { AuditLog } from './audit-log.js';
 import { type CliCredentials, resolveCredentials } from './credentials.js';
 import { eventLine, type Verbosity } from './event-lines.js';
@@ -123,6 +119,7 @@ export function cliEmitter(
 
 /** A pino logger appending JSON lines to the audit log (0600): the audit trail of a pipeline. */
 function fileLogger(log: AuditLog): Logger {
+  const { pino } = requireOnUse('pino') as typeof Pino;
   return pino({ base: null, level: 'debug', timestamp: pino.stdTimeFunctions.isoTime }, log);
 }
 

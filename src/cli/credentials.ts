@@ -2,7 +2,9 @@
  * Credentials for the CLI come from the environment, stdin or a command — never from a flag value.
  */
 import type { Readable } from 'node:stream';
-import { EtlError, registerSecret, runSecretCommand } from '../index.js';
+import { EtlError } from '../core/errors.js';
+import { registerSecret } from '../core/redact.js';
+import { runSecretCommand } from '../pipeline/secret-command.js';
 
 export type CliCredentials =
   | { kind: 'none' }

@@ -1,7 +1,8 @@
 /**
  * Exit codes and the one-line error the CLI prints. Never a stack, never a secret.
  */
-import { type ErrorCode, EtlError, redact } from '../index.js';
+import { type ErrorCode, EtlError } from '../core/errors.js';
+import { redact } from '../core/redact.js';
 
 /** 0 ok · 1 failure · 2 usage · 3 authentication · 4 not found · 5 incomplete export · 130 interrupted */
 export const EXIT = {

@@ -2,7 +2,7 @@
  * Human lines for library events: token activity always (unless quiet), retries and warnings
  * too, everything with --verbose. Events are already redacted by the emitter.
  */
-import type { EtlEvent } from '../index.js';
+import type { EtlEvent } from '../core/events.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 

@@ -4,7 +4,9 @@
  * printed when it ends, and the total every few seconds. Nothing when quiet.
  */
 import type { Writable } from 'node:stream';
-import type { Clock, ExportProgress, PipelineJob } from '../index.js';
+import type { Clock } from '../core/time.js';
+import type { ExportProgress } from '../features/export.js';
+import type { PipelineJob } from '../pipeline/types.js';
 import { formatDuration, formatInt } from './format.js';
 import { describeProgress } from './progress.js';
 

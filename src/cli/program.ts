@@ -3,8 +3,9 @@
  * process.exit, so every command is testable in-process.
  */
 import { Command, CommanderError } from 'commander';
-import type { EmulatorHandle } from '../emulator/index.js';
-import { type Runtime, redact } from '../index.js';
+import { redact } from '../core/redact.js';
+import type { Runtime } from '../core/time.js';
+import type { EmulatorHandle } from '../emulator/types.js';
 import { refuseSecretFlags, scrubParserMessage } from './argv-guard.js';
 import { bulkCommand } from './commands/bulk.js';
 import { demoCommand } from './commands/demo.js';

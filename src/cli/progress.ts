@@ -2,7 +2,7 @@
  * Progress display: a redrawn bar on a TTY, plain periodic lines otherwise, nothing when quiet.
  */
 import type { Writable } from 'node:stream';
-import type { Clock } from '../index.js';
+import type { Clock } from '../core/time.js';
 import { formatDuration, formatInt, formatRate } from './format.js';
 
 export interface ProgressSnapshot {

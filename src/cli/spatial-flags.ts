@@ -4,10 +4,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { type SpatialFilter, type SpatialFlags, spatialFilterFrom as spatialFilterOf } from '../index.js';
+import type { SpatialFilter } from '../features/spatial-filter.js';
+import { type SpatialFlags, spatialFilterFrom as spatialFilterOf } from '../pipeline/export-flags.js';
 import type { CliIo } from './io.js';
 
-export { geometryOptionsFrom } from '../index.js';
+export { geometryOptionsFrom } from '../pipeline/export-flags.js';
 
 /** What commander gives: `geometry` is the file of --geometry, or `false` for --no-geometry. */
 export interface CommanderSpatialFlags extends Omit<SpatialFlags, 'geometry'> {

@@ -2,7 +2,7 @@
  * The emulator's public options and handle, and the contract between its HTTP server
  * (src/emulator/*.ts) and its data/query engine (src/emulator/data/).
  */
-import type { EsriFieldType, EsriGeometryType, LayerMetadata } from '../core/protocol.js';
+import type { EsriFieldType, EsriGeometryType, LayerMetadata, SpatialReference } from '../core/protocol.js';
 import type { EditingSpec } from './edits/editable-layer.js';
 import type { JobOptions } from './jobs/registry.js';
 
@@ -93,6 +93,13 @@ export interface LayerSpec {
   dateFieldsTimeReference?: { timeZone: string; respectsDaylightSaving: boolean; timeZoneIANA?: string };
   /** `datesInUnknownTimezone: true`: dates are wall times of no known zone. */
   datesInUnknownTimezone?: boolean;
+  /**
+   * The spatial reference the layer declares (`extent.spatialReference` and
+   * `sourceSpatialReference`; default WGS84). Declared only: the data stays in WGS84 and is
+   * projected to Web Mercator only, so this serves clients that read the declaration (the datum
+   * warning of `export`).
+   */
+  spatialReference?: SpatialReference;
   /**
    * Subtypes: `field` is the layer's `typeIdField`, each type lists its own coded-value domains (or
    * `inherited`: the field's own), in `types[].domains`.

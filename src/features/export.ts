@@ -8,6 +8,7 @@ import type { Writable } from 'node:stream';
 import type { ArcGISClient } from '../client/arcgis-client.js';
 import { EtlError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
+import type { SpatialReference } from '../core/protocol.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
 import type { ConcurrencyStats } from '../http/concurrency.js';
 import type { FlatGeobufOptions } from '../outputs/fgb/options.js';
@@ -33,6 +34,7 @@ import {
   isoDateFormatter,
   layerTimeReference,
 } from './dates.js';
+import { datumOf, datumWarning } from './datums.js';
 import {
   type DomainMode,
   domainAttributes,
@@ -264,6 +266,7 @@ async function exportClaimed(
     ? await verifiedCheckpoint(await usableCheckpoint(cpPath, identity), cpPath, layer, options, emit)
     : undefined;
 
+  warnAcrossDatums(layer, options, emit);
   const { schema, convert } = withDates(
     withDomains(
       schemaFor(layer, options.fields, options.geometry?.returnGeometry !== false),
@@ -599,6 +602,25 @@ function abortedOr(error: unknown, signal: AbortSignal | undefined, state: Abort
   const aborted = new EtlError('ABORTED', message, { cause: error });
   described.add(aborted);
   return aborted;
+}
+
+/**
+ * One warning when the server projects the layer's geometries to `outSR` across datums with no
+ * `--datum-transformation` (datums.ts): the layer's source spatial reference, else its extent's
+ * (the first whose datum is known).
+ */
+function warnAcrossDatums(layer: LayerInfo, options: ExportOptions, emit: Emit): void {
+  if (layer.geometryType === undefined || options.geometry?.returnGeometry === false) return;
+  const source = layer.raw?.sourceSpatialReference;
+  const sr = [source as SpatialReference | undefined, layer.spatialReference].find(
+    (s) => s !== null && typeof s === 'object' && datumOf(s) !== undefined,
+  );
+  const message = datumWarning(
+    sr,
+    options.outSR ?? 4326,
+    options.geometry?.datumTransformation !== undefined,
+  );
+  if (message !== undefined) emit({ type: 'warning', message: `${layer.url}: ${message}` });
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   isIgnoredOrderError,
   offsetStrategy,
   serverOrderStrategy,
+  startFirstPage,
 } from './strategies/offset.js';
 import { oidRangeStrategy } from './strategies/oid-range.js';
 import { type OrderBy, orderByStrategy } from './strategies/order-by.js';
@@ -176,17 +177,6 @@ export class Extraction {
     let promoted: QueryResult | undefined;
     const start = o.after;
     const held = Math.max(0, o.held ?? 0);
-    // The whole query (a resumed part included) is what the output must hold in the end.
-    const whole = await this.#count({});
-    const initial = start === undefined ? whole : await this.#count({ after: start });
-    if (start !== undefined && whole - initial !== held) {
-      throw new EtlError(
-        'CHECKPOINT_INVALID',
-        `The output holds ${held} features up to OID ${start}, but the server counts ${whole - initial} there: the partial output cannot be continued`,
-        { url: layer.url },
-      );
-    }
-    this.summary.expected = initial;
     const where = o.where?.trim() || undefined;
     const base = {
       client: o.client,
@@ -205,6 +195,22 @@ export class Extraction {
       written: this.#written,
       orderBy: o.orderBy,
     };
+    // offset's first query goes out beside the count (one round trip for both, not two)
+    const firstPage =
+      candidates[0] === 'offset' && start === undefined
+        ? startFirstPage({ ...base, after: undefined, expected: 0 })
+        : undefined;
+    // The whole query (a resumed part included) is what the output must hold in the end.
+    const whole = await this.#count({});
+    const initial = start === undefined ? whole : await this.#count({ after: start });
+    if (start !== undefined && whole - initial !== held) {
+      throw new EtlError(
+        'CHECKPOINT_INVALID',
+        `The output holds ${held} features up to OID ${start}, but the server counts ${whole - initial} there: the partial output cannot be continued`,
+        { url: layer.url },
+      );
+    }
+    this.summary.expected = initial;
     const written = this.#written;
     /** Everything written is in OID order and holds every OID in (start, lastOid]. */
     let ordered = true;
@@ -244,6 +250,7 @@ export class Extraction {
         after,
         expected: remaining,
         ...(promoted && name === 'server-order' ? { head: promoted } : {}),
+        ...(i === 0 && firstPage ? { firstPage } : {}),
       };
       let prepared: PreparedStrategy;
       try {

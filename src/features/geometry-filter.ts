@@ -6,8 +6,9 @@
  * convex hull, else its bounding box), and the features answered are then checked exactly on our
  * side with @turf/boolean-intersects: no feature outside the polygon is written.
  */
-import booleanIntersects from '@turf/boolean-intersects';
+import type * as TurfIntersects from '@turf/boolean-intersects';
 import { EtlError } from '../core/errors.js';
+import { requireOnUse } from '../core/lazy-require.js';
 import type { EsriFeature } from '../core/protocol.js';
 import { signedArea2 } from './geometry/rings.js';
 import { esriGeometryToGeoJSON } from './geometry/toGeoJSON.js';
@@ -52,6 +53,7 @@ export function geometryFilter(
       describe: `polygon of ${source} (${vertices} vertices)`,
     };
   }
+  const { booleanIntersects } = requireOnUse('@turf/boolean-intersects') as typeof TurfIntersects;
   const hull = convexHull(polygons);
   const simplified = hull.length <= max;
   return {

@@ -4,14 +4,19 @@
  * reconnects forever with a capped, jittered backoff, and commands issued while it is down wait in
  * its offline queue and go out when Redis is back (BullMQ retries what failed in between).
  */
-import { createClient } from '@redis/client';
-import { createNodeRedisClient, type IRedisClient } from 'bullmq';
+import type * as RedisClientModule from '@redis/client';
+import type * as BullMQ from 'bullmq';
+import type { IRedisClient } from 'bullmq';
 import { EtlError } from '../core/errors.js';
+import { requireOnUse } from '../core/lazy-require.js';
 import { redactUrl, registerSecret } from '../core/redact.js';
 import { mathRandom, type Random } from '../core/time.js';
 
 function makeClient(url: string, reconnectStrategy: (retries: number) => number) {
-  return createClient({ url, socket: { connectTimeout: 2_000, reconnectStrategy } });
+  return (requireOnUse('@redis/client') as typeof RedisClientModule).createClient({
+    url,
+    socket: { connectTimeout: 2_000, reconnectStrategy },
+  });
 }
 
 export type FleetRedisClient = ReturnType<typeof makeClient>;
@@ -61,7 +66,7 @@ export function openFleetRedis(url: string, options: FleetRedisOptions = {}): Fl
   );
   // Outages are waited out (reconnection); an unhandled 'error' event would end the process.
   raw.on('error', () => undefined);
-  const bull = createNodeRedisClient(raw);
+  const bull = (requireOnUse('bullmq') as typeof BullMQ).createNodeRedisClient(raw);
   let closed = false;
   return {
     raw,

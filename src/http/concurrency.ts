@@ -10,7 +10,8 @@
  *   start with Little's law: a request that spent `latency` in a system holding `n` requests (its
  *   mean in flight over its life) saw the server finish n / latency requests per ms, so the server
  *   serves n × fastest / latency at once: its capacity. The limit is set there (a short export is at
- *   capacity after two or three round trips; the overshoot only queued, it did not cost throughput);
+ *   capacity after two or three round trips; the overshoot only queued, it did not cost throughput),
+ *   and at least 2 (a server of one instance keeps one request waiting, so it never idles);
  * - settled, it probes one step at a time. A step pays when it brings half of its ideal throughput
  *   gain and the latency shows no queue (Vegas: in-flight × (1 − base latency / latency) < 0.75
  *   requests waiting);
@@ -58,6 +59,8 @@ const START_QUEUE_RATIO = 1.5;
 const TICK_MS = 1;
 /** Queued answers in a row that end the slow start (at least; half a round: their median estimate). */
 const START_QUEUED_ANSWERS = 2;
+/** The slow start never ends below this (capacity 1 + one waiting: the server never idles). */
+const MIN_AFTER_START = 2;
 /** Timeline points kept in the stats. */
 const MAX_TIMELINE = 200;
 
@@ -430,7 +433,9 @@ export class ConcurrencyController implements ConcurrencyLimit {
     if (this.#startEstimates.length < Math.max(START_QUEUED_ANSWERS, this.#limit / 2)) return;
     const sorted = [...this.#startEstimates].sort((a, b) => a - b);
     const estimate = sorted[Math.floor(sorted.length / 2)]!;
-    this.#set(Math.min(this.#limit, Math.round(estimate)));
+    // at least two: a server of one instance (Koop, one CPU shared by its requests) idles between an
+    // answer and the client's next request unless one more waits in its queue (capacity + 1)
+    this.#set(Math.min(this.#limit, Math.max(MIN_AFTER_START, Math.round(estimate))));
     // the service time without a queue is the base latency of the settled controller's Vegas rule
     this.#latencies.push(service);
     this.#endStart();

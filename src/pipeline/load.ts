@@ -6,12 +6,16 @@
 import { createHash } from 'node:crypto';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv/dist/2020.js';
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type * as Yaml from 'yaml';
 import { EtlError } from '../core/errors.js';
+import { requireOnUse } from '../core/lazy-require.js';
 import { pipelineOptionNames, validatePipelineData } from './schema.js';
 import type { HostBudget, Pipeline, PipelineCredential, PipelineSource } from './types.js';
 
 type Positions = Pipeline['positions'];
+
+/** The YAML parser, loaded when a pipeline is read (not at the CLI's start). */
+const yaml = (): typeof Yaml => requireOnUse('yaml');
 
 const SECRET_KEYS = new Set(['password', 'token', 'api-key', 'client-secret']);
 
@@ -51,28 +55,28 @@ function escapePointer(key: string): string {
 
 /** Records the line and column of every key and value, by JSON pointer (a key: `<pointer>#key`). */
 function collectPositions(
-  node: Node | null | undefined,
+  node: Yaml.Node | null | undefined,
   pointer: string,
-  lines: LineCounter,
+  lines: Yaml.LineCounter,
   out: Positions,
 ) {
   if (!node) return;
   const at = (offset: number | undefined) => (offset === undefined ? undefined : lines.linePos(offset));
   const start = at(node.range?.[0]);
   if (start) out[pointer] = start;
-  if (isMap(node)) {
+  if (yaml().isMap(node)) {
     for (const pair of node.items) {
-      if (!isPair(pair)) continue;
-      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      if (!yaml().isPair(pair)) continue;
+      const key = yaml().isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
       const child = `${pointer}/${escapePointer(key)}`;
-      const keyAt = at((pair.key as Node | null)?.range?.[0]);
+      const keyAt = at((pair.key as Yaml.Node | null)?.range?.[0]);
       if (keyAt) out[`${child}#key`] = keyAt;
-      if (pair.value) collectPositions(pair.value as Node, child, lines, out);
+      if (pair.value) collectPositions(pair.value as Yaml.Node, child, lines, out);
       else if (keyAt) out[child] = keyAt;
     }
-  } else if (isSeq(node)) {
+  } else if (yaml().isSeq(node)) {
     node.items.forEach((item, i) => {
-      collectPositions(item as Node, `${pointer}/${i}`, lines, out);
+      collectPositions(item as Yaml.Node, `${pointer}/${i}`, lines, out);
     });
   }
 }
@@ -84,8 +88,8 @@ export function pipelineId(text: string, fileName: string): string {
 }
 
 export function loadPipeline(text: string, fileName: string): Pipeline {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const lines = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
   if (syntax) {
     const pos = syntax.linePos?.[0] ?? lines.linePos(syntax.pos[0]);
@@ -93,7 +97,7 @@ export function loadPipeline(text: string, fileName: string): Pipeline {
     throw pipelineError(fileName, pos, `invalid YAML: ${message.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   const positions: Positions = {};
-  collectPositions(doc.contents as Node | null, '', lines, positions);
+  collectPositions(doc.contents as Yaml.Node | null, '', lines, positions);
   const data = doc.toJS({ maxAliasCount: 100 }) as unknown;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw pipelineError(fileName, positions[''], 'a pipeline file is a mapping with version: 1 and sources');

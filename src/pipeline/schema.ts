@@ -3,7 +3,9 @@
  * validator: ajv, compiled once.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type * as Ajv from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { requireOnUse } from '../core/lazy-require.js';
 
 let validator: ValidateFunction | undefined;
 let schema: Record<string, unknown> | undefined;
@@ -24,8 +26,10 @@ export function pipelineOptionNames(): string[] {
 }
 
 export function validatePipelineData(data: unknown): ErrorObject[] {
-  validator ??= new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(
-    pipelineSchema(),
-  );
+  validator ??= new (requireOnUse('ajv/dist/2020.js') as typeof Ajv).Ajv2020({
+    allErrors: true,
+    strict: true,
+    allowUnionTypes: true,
+  }).compile(pipelineSchema());
   return validator(data) ? [] : [...(validator.errors ?? [])];
 }

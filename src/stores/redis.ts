@@ -11,9 +11,10 @@
  *   reconnects in the background and the store goes back to Redis (copying what it kept locally).
  */
 import { randomBytes } from 'node:crypto';
-import { createClient, ErrorReply } from '@redis/client';
+import type * as RedisClientModule from '@redis/client';
 import { EtlError } from '../core/errors.js';
 import { createEmitter, type Emit, type Logger, silentLogger } from '../core/events.js';
+import { requireOnUse } from '../core/lazy-require.js';
 import { redactUrl, registerSecret } from '../core/redact.js';
 import { type Runtime, realSleep, resolveRuntime } from '../core/time.js';
 import { RecordCodec } from './codec.js';
@@ -69,7 +70,8 @@ export interface RedisStoreStats {
   warnings: number;
 }
 
-type Client = ReturnType<typeof createClient>;
+type Client = ReturnType<typeof RedisClientModule.createClient>;
+const redisClient = (): typeof RedisClientModule => requireOnUse('@redis/client');
 
 const FAILED = Symbol('redis-failed');
 type Failed = typeof FAILED;
@@ -183,7 +185,7 @@ export class RedisStore implements TokenStore {
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 1_500;
     const maxDelay = options.reconnectMaxDelayMs ?? 2_000;
     const random = this.#runtime.random;
-    this.#client = createClient({
+    this.#client = redisClient().createClient({
       url: options.url,
       disableOfflineQueue: true,
       socket: {
@@ -333,7 +335,7 @@ export class RedisStore implements TokenStore {
       if (this.#state === 'down') this.#markUp();
       return reply;
     } catch (error) {
-      if (error instanceof ErrorReply) {
+      if (error instanceof redisClient().ErrorReply) {
         // Redis answered with an error (e.g. a foreign value under our key): not an outage.
         const command = String(args[0]);
         this.#warnings.once(

@@ -69,6 +69,44 @@ describe('auto strategy selection', () => {
     expectSameAsSource(emu, 'Points', features, { ordered: true });
   });
 
+  it('sends the count and the first page together (one round trip), and asks for the first page once', async () => {
+    const r = rig(emu);
+    const events: string[] = [];
+    const kind = (params: Params) =>
+      params.returnCountOnly ? 'count' : params.resultOffset === 0 ? 'first page' : 'other';
+    class RecordingClient extends ArcGISClient {
+      override async request<T = unknown>(
+        url: string,
+        params: Params = {},
+        options: ClientRequestOptions = {},
+      ) {
+        if (!url.endsWith('/query')) return super.request<T>(url, params, options);
+        events.push(`start ${kind(params)}`);
+        try {
+          return await super.request<T>(url, params, options);
+        } finally {
+          events.push(`end ${kind(params)}`);
+        }
+      }
+    }
+    const out = tmp.path(`together-${++n}.geojsonl`);
+    try {
+      const stats = await exportLayer({
+        client: new RecordingClient({ transport: r.client.transport, auth: r.client.auth }),
+        layerUrl: emu.layerUrl('Points'),
+        output: out,
+        format: 'geojsonseq',
+      });
+      expect(stats.strategy).toBe('offset');
+      // both are asked before either answers
+      expect(events.slice(0, 2).sort()).toEqual(['start count', 'start first page']);
+      expect(events.filter((e) => e === 'start first page')).toHaveLength(1);
+      expectSameAsSource(emu, 'Points', await readSeq(out), { ordered: true });
+    } finally {
+      await r.close();
+    }
+  });
+
   it('falls back to ids without pagination', async () => {
     const { stats, features } = await exportWith('NoPaging');
     expect(stats.strategy).toBe('ids');

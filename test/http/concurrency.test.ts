@@ -135,6 +135,30 @@ describe('ConcurrencyController on a recorded trace', () => {
     expect(c.snapshot().timeline.at(-1)?.[1]).toBe(8);
   });
 
+  it('a server that shares one CPU among its requests (Koop): two in flight after the slow start, not one', async () => {
+    const time = new FakeTime(0);
+    const c = new ConcurrencyController({ clock: time });
+    // the probe's first page, alone: 410 ms (as Koop 10 answered 2,000 of 50,000 points)
+    const probe = c.begin();
+    await time.advance(410);
+    probe.end({ features: 2000, ok: true });
+    // the pool's first four pages: the server works on all four at once, so all four end together,
+    // after four times as long. Little's law says one instance; but with one request in flight
+    // the server idles while the client reads each answer and sends the next request. One more
+    // waiting keeps it busy (capacity + 1, the most the adaptive-concurrency issue allows).
+    const four = [c.begin(), c.begin(), c.begin(), c.begin()];
+    await time.advance(1640);
+    for (const sample of four) sample.end({ features: 2000, ok: true });
+    expect(c.limit()).toBe(2);
+    // two at a time, 820 ms each (shared): no queue the Vegas rule counts as one, so it holds
+    for (let round = 0; round < 12; round++) {
+      const two = [c.begin(), c.begin()];
+      await time.advance(820);
+      for (const sample of two) sample.end({ features: 2000, ok: true });
+      expect(c.limit()).toBe(2);
+    }
+  });
+
   for (const capacity of [1, 2, 3, 8]) {
     it(`reaches capacity ${capacity} (or one above) within 1.5 s of a server without jitter`, () => {
       const run = simulate({ latencyMs: 150, msPerFeature: 0.05, capacity }, { durationMs: 30_000 });

@@ -13,12 +13,12 @@ import { type ExportOptions, exportLayer } from '../../src/features/export.js';
 import { featureJson } from '../../src/features/writers/exact-json.js';
 import { openDatabase } from '../../src/outputs/gpkg/sqlite.js';
 import { rig, startSecured, tempDir } from '../extract/helpers.js';
+import { BIG, bigTexts } from '../fixtures/big-integers.js';
 import { hasGdal, integerText, ogrFeatures, onCi } from '../outputs/gdal.js';
 import { readParquet } from '../outputs/parquet-read.js';
 import { createTestDatabase, postgisTestsRun, type TestDatabase } from '../postgis/helpers.js';
 import { parseCsv } from '../writers/parse-csv.js';
 
-const BIG = ['9007199254740993', '-9223372036854775807', '12', null, '9223372036854775807'];
 const DAY = ['2024-03-01', null, '1999-12-31'];
 const CLOCK = ['13:45:00', '00:00:01.5'];
 const STAMP = ['2024-03-01T13:45:00-05:00', '2023-07-04T09:00:00.123+02:00'];
@@ -79,11 +79,6 @@ async function run(service: string, name: string, options: Partial<ExportOptions
 }
 
 const at = (values: readonly (string | null)[], row: number) => values[row % values.length] ?? null;
-
-/** The `"big":<digits>` texts of a GeoJSON(Seq) output, in feature order. */
-function bigTexts(text: string): string[] {
-  return [...text.matchAll(/"big":(-?\d+|null)/g)].map((m) => m[1]!);
-}
 
 describe('BigInteger beyond 2^53', () => {
   it('the lossless parser keeps only BigInteger fields exact', () => {

@@ -5,17 +5,16 @@
  */
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { EtlError } from '../../core/errors.js';
+import type { Runtime } from '../../core/time.js';
 import {
   BULK_SERVER_FORMATS,
   type BulkServerFormat,
   type BulkStats,
   type BulkVia,
   bulkExport,
-  EtlError,
-  formatForOutput,
-  type Runtime,
-  WRITER_FORMATS,
-} from '../../index.js';
+} from '../../features/bulk/bulk.js';
+import { formatForOutput, WRITER_FORMATS } from '../../features/writers/formats.js';
 import { AuditLog } from '../audit-log.js';
 import {
   addConnectionOptions,

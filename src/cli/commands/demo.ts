@@ -7,8 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { Command } from 'commander';
-import { startEmulator } from '../../emulator/index.js';
-import { connect, exportLayer, type Runtime, registerSecret, systemClock } from '../../index.js';
+import { connect } from '../../client/connect.js';
+import { registerSecret } from '../../core/redact.js';
+import { type Runtime, systemClock } from '../../core/time.js';
+import { exportLayer } from '../../features/export.js';
 import { cliEmitter, toPositiveInt, verbosityOf } from '../connection.js';
 import { formatInt } from '../format.js';
 import { type CliIo, lineWriter } from '../io.js';
@@ -45,6 +47,7 @@ async function runDemo(flags: DemoFlags, io: CliIo, runtime?: Partial<Runtime>):
   const password = randomBytes(12).toString('base64url');
   registerSecret(password);
   say(`Starting the ArcGIS REST emulator with a secured layer of ${formatInt(flags.count)} polygons…`);
+  const { startEmulator } = await import('../../emulator/index.js'); // loaded on use
   const emulator = await startEmulator({
     users: [{ username, password }],
     tokenLifetimeSeconds: flags.tokenSeconds,

@@ -4,15 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { EtlError } from '../../core/errors.js';
 import {
   apiKeysFrom,
   describeEmulator,
   type EmulatorCliFlags,
-  type EmulatorHandle,
   emulatorCommandOptions,
-  startEmulator,
-} from '../../emulator/index.js';
-import { EtlError } from '../../index.js';
+} from '../../emulator/cli.js';
+import type { EmulatorHandle } from '../../emulator/types.js';
 import { type CliIo, lineWriter } from '../io.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -132,6 +131,8 @@ export function emulatorCommand(
             ...(fault ? { faults: fault } : {}),
           } as EmulatorCliFlags;
           const options = emulatorCommandOptions(flags);
+          // the emulator's server is loaded by the commands that start it, not at the CLI's start
+          const { startEmulator } = await import('../../emulator/index.js');
           const handle = await startEmulator(options);
           const print = lineWriter(io.stdout);
           for (const line of describeEmulator(handle)) print(line);

@@ -7,18 +7,14 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import {
-  checkWritableFile,
-  EtlError,
-  exportService,
-  isEtlError,
-  type LayerResult,
-  type Runtime,
-  type SpatialFilter,
-  validateDateMode,
-  validateDomainMode,
-  type WriterFormat,
-} from '../../index.js';
+import { EtlError, isEtlError } from '../../core/errors.js';
+import type { Runtime } from '../../core/time.js';
+import { validateDateMode } from '../../features/dates.js';
+import { validateDomainMode } from '../../features/domains.js';
+import { exportService, type LayerResult } from '../../features/export-service.js';
+import { checkWritableFile } from '../../features/output-claim.js';
+import type { SpatialFilter } from '../../features/spatial-filter.js';
+import type { WriterFormat } from '../../features/writers/types.js';
 import { AuditLog } from '../audit-log.js';
 import { cliEmitter, openConnection, verbosityOf } from '../connection.js';
 import { type CliIo, lineWriter } from '../io.js';

@@ -4,32 +4,29 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { EtlError } from '../../core/errors.js';
+import { type Runtime, systemClock } from '../../core/time.js';
+import type { AttachmentStats } from '../../features/attachments/download.js';
+import { checkValueOptions } from '../../features/dates.js';
+import type { ExportStats } from '../../features/export.js';
+import { checkWritableFile } from '../../features/output-claim.js';
+import { QUERY_FORMATS } from '../../features/query.js';
+import { isServiceUrl } from '../../features/service.js';
+import type { SyncStats } from '../../features/sync/sync.js';
+import { formatForOutput, WRITER_FORMATS } from '../../features/writers/formats.js';
+import type { WriterFormat } from '../../features/writers/types.js';
+import type { ConcurrencyStats } from '../../http/concurrency.js';
+import { POSTGIS_MODES } from '../../outputs/postgis/options.js';
 import {
-  type AttachmentStats,
-  type ConcurrencyStats,
   checkExportChoices,
-  checkValueOptions,
-  checkWritableFile,
-  claimLayerOutput,
-  EtlError,
   EXPORT_DEFAULTS,
   EXPORT_STRATEGIES,
   type ExportGivenOption,
-  type ExportStats,
-  formatForOutput,
-  isServiceUrl,
   type ExportFlags as LayerExportFlags,
   layerExportPlan,
-  POSTGIS_MODES,
-  QUERY_FORMATS,
-  type Runtime,
-  runLayerExport,
-  type SyncStats,
   serviceQuery,
-  systemClock,
-  WRITER_FORMATS,
-  type WriterFormat,
-} from '../../index.js';
+} from '../../pipeline/export-flags.js';
+import { claimLayerOutput, runLayerExport } from '../../pipeline/layer-export.js';
 import { AuditLog } from '../audit-log.js';
 import {
   addConnectionOptions,
@@ -189,7 +186,7 @@ export function exportCommand(
     )
     .option(
       '--datum-transformation <wkid|json>',
-      'with --out-sr: the datum transformation the server applies when projecting (datumTransformation: a wkid, or JSON such as {"wkid":1241} or {"geoTransforms":[…]})',
+      'with --out-sr: the datum transformation the server applies when projecting (datumTransformation: a wkid, or JSON such as {"wkid":1241} or {"geoTransforms":[…]}); without it, a warning when the layer and --out-sr are on different known datums',
     )
     .option(
       '--layers <ids-or-names>',

@@ -3,7 +3,9 @@
  * `--queue-name`.
  */
 import type { Command } from 'commander';
-import { checkRedisUrl, DEFAULT_QUEUE_NAME, EtlError } from '../../index.js';
+import { EtlError } from '../../core/errors.js';
+import { DEFAULT_QUEUE_NAME } from '../../fleet/job-data.js';
+import { checkRedisUrl } from '../../fleet/redis.js';
 import type { CliIo } from '../io.js';
 
 export interface FleetFlags {

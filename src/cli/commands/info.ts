@@ -2,14 +2,10 @@
  * `arcgis-etl info <layer-or-service-url>`: what a layer or service holds, and how it can be paged.
  */
 import { Command } from 'commander';
-import {
-  type ArcGISClient,
-  fetchLayerInfo,
-  fetchServiceInfo,
-  isServiceUrl,
-  normalizeLayerUrl,
-  type Runtime,
-} from '../../index.js';
+import type { ArcGISClient } from '../../client/arcgis-client.js';
+import type { Runtime } from '../../core/time.js';
+import { fetchLayerInfo, normalizeLayerUrl } from '../../features/metadata.js';
+import { fetchServiceInfo, isServiceUrl } from '../../features/service.js';
 import {
   addConnectionOptions,
   type ConnectionFlags,

@@ -5,14 +5,11 @@
  * ARCGIS_CLIENT_ID (no secret) and the same cache then run without a password.
  */
 import { Command } from 'commander';
-import {
-  createTokenStore,
-  createTransport,
-  EtlError,
-  loginWithBrowser,
-  type OpenBrowser,
-  type Runtime,
-} from '../../index.js';
+import { loginWithBrowser, type OpenBrowser } from '../../auth/oauth-login.js';
+import { EtlError } from '../../core/errors.js';
+import type { Runtime } from '../../core/time.js';
+import { createTransport } from '../../http/transport.js';
+import { createTokenStore } from '../../stores/index.js';
 import { toPositiveInt } from '../connection.js';
 import { type CliIo, lineWriter } from '../io.js';
 

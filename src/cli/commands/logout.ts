@@ -3,7 +3,10 @@
  * (oauth2/revokeToken) and removes the sign-in from the token cache.
  */
 import { Command } from 'commander';
-import { createTokenStore, createTransport, logout, type Runtime } from '../../index.js';
+import { logout } from '../../auth/oauth-logout.js';
+import type { Runtime } from '../../core/time.js';
+import { createTransport } from '../../http/transport.js';
+import { createTokenStore } from '../../stores/index.js';
 import { type CliIo, lineWriter } from '../io.js';
 import { cacheSpecOf, clientIdOf } from './login.js';
 

@@ -7,15 +7,10 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import {
-  DEFAULT_SHARD_SIZE,
-  EtlError,
-  enqueuePipeline,
-  FleetQueue,
-  type Pipeline,
-  type RunStatus,
-  waitForRun,
-} from '../../index.js';
+import { EtlError } from '../../core/errors.js';
+import { DEFAULT_SHARD_SIZE } from '../../fleet/shards.js';
+import type { RunStatus } from '../../fleet/status.js';
+import type { Pipeline } from '../../pipeline/types.js';
 import { toPositiveInt } from '../connection.js';
 import { type CliIo, lineWriter } from '../io.js';
 import { addQueueOptions, queueUrlOf } from './fleet-options.js';
@@ -53,6 +48,7 @@ export function addQueueRunOptions(command: Command): Command {
 export async function runQueued(pipeline: Pipeline, flags: QueueRunFlags, io: CliIo): Promise<number> {
   const url = queueUrlOf(flags.queue ?? 'redis', io);
   const print = lineWriter(io.stderr);
+  const { enqueuePipeline, FleetQueue, waitForRun } = await import('../../fleet/coordinator.js'); // BullMQ: on use
   const fleet = await new FleetQueue(url, flags.queueName).open();
   const interrupt = new AbortController();
   const onSigint = () => interrupt.abort(new EtlError('ABORTED', 'Stopped waiting (SIGINT); the jobs go on'));

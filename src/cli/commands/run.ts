@@ -7,24 +7,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import {
-  checkPipelineCredentials,
-  checkWritableFile,
-  EtlError,
-  fillTemplate,
-  isEtlError,
-  isServiceUrl,
-  type JobResult,
-  jobExportPlan,
-  type LocalRunResult,
-  loadPipeline,
-  type Pipeline,
-  pipelineError,
-  positionOf,
-  type Runtime,
-  runPipelineLocally,
-  systemClock,
-} from '../../index.js';
+import { EtlError, isEtlError } from '../../core/errors.js';
+import { type Runtime, systemClock } from '../../core/time.js';
+import { checkWritableFile } from '../../features/output-claim.js';
+import { isServiceUrl } from '../../features/service.js';
+import { checkPipelineCredentials } from '../../pipeline/credentials.js';
+import { loadPipeline, pipelineError, positionOf } from '../../pipeline/load.js';
+import { fillTemplate } from '../../pipeline/plan.js';
+import { jobExportPlan } from '../../pipeline/run-job.js';
+import { type JobResult, type LocalRunResult, runPipelineLocally } from '../../pipeline/run-local.js';
+import type { Pipeline } from '../../pipeline/types.js';
 import { AuditLog } from '../audit-log.js';
 import { cliEmitter, toPositiveInt, verbosityOf } from '../connection.js';
 import { formatDuration, formatInt } from '../format.js';

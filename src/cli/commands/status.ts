@@ -3,7 +3,7 @@
  * running (which worker, features so far), done, failed (why) — and a total.
  */
 import { Command } from 'commander';
-import { FleetQueue, formatRunStatus, type RunStatus } from '../../index.js';
+import type { RunStatus } from '../../fleet/status.js';
 import { toPositiveInt } from '../connection.js';
 import { type CliIo, lineWriter } from '../io.js';
 import { addQueueOptions, type FleetFlags, queueUrlOf } from './fleet-options.js';
@@ -24,6 +24,9 @@ export function statusCommand(io: CliIo, run: (task: Promise<number>) => void): 
 }
 
 async function runStatusCommand(flags: StatusFlags, io: CliIo): Promise<number> {
+  // the fleet (BullMQ) is loaded by the commands that use it, not at the CLI's start
+  const { FleetQueue } = await import('../../fleet/coordinator.js');
+  const { formatRunStatus } = await import('../../fleet/status.js');
   const fleet = await new FleetQueue(queueUrlOf(flags.queue, io), flags.queueName).open();
   try {
     let statuses: RunStatus[];

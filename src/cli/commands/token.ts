@@ -3,7 +3,8 @@
  * The token itself is printed only with --print-token.
  */
 import { Command } from 'commander';
-import { EtlError, type Runtime } from '../../index.js';
+import { EtlError } from '../../core/errors.js';
+import type { Runtime } from '../../core/time.js';
 import {
   addConnectionOptions,
   type ConnectionFlags,

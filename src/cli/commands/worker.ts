@@ -4,7 +4,8 @@
  * gives those jobs to another worker).
  */
 import { Command } from 'commander';
-import { type FleetWorkerEvent, type Runtime, startFleetWorker } from '../../index.js';
+import type { Runtime } from '../../core/time.js';
+import type { FleetWorkerEvent } from '../../fleet/worker.js';
 import { toPositiveInt } from '../connection.js';
 import { type CliIo, lineWriter } from '../io.js';
 import { addQueueOptions, type FleetFlags, queueUrlOf } from './fleet-options.js';
@@ -67,6 +68,7 @@ async function runWorker(flags: WorkerFlags, io: CliIo, waitForStop: () => Promi
       print(`${event.final ? 'failed' : 'will retry'} ${event.jobId}: ${event.reason}`);
     }
   };
+  const { startFleetWorker } = await import('../../fleet/worker.js'); // BullMQ: loaded on use
   const worker = startFleetWorker({
     url,
     queueName: flags.queueName,

@@ -78,6 +78,7 @@ export function layerFromData(spec: LayerSpec, data: LayerData): DataLayer {
     ...(spec.datesInUnknownTimezone === undefined
       ? {}
       : { datesInUnknownTimezone: spec.datesInUnknownTimezone }),
+    ...(spec.spatialReference === undefined ? {} : { spatialReference: spec.spatialReference }),
   });
 }
 

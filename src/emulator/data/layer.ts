@@ -1,7 +1,7 @@
 /**
  * An emulated layer: columnar data + metadata + the query engine, behind `EmulatedLayer`.
  */
-import type { EsriGeometryType, LayerMetadata } from '../../core/protocol.js';
+import type { EsriGeometryType, LayerMetadata, SpatialReference } from '../../core/protocol.js';
 import type {
   EmulatedLayer,
   EmulatedLayerType,
@@ -43,6 +43,7 @@ export interface LayerOptions {
   subtypes?: LayerSpec['subtypes'] | undefined;
   dateFieldsTimeReference?: LayerSpec['dateFieldsTimeReference'] | undefined;
   datesInUnknownTimezone?: boolean | undefined;
+  spatialReference?: SpatialReference | undefined;
 }
 
 export class DataLayer implements EmulatedLayer {
@@ -98,6 +99,11 @@ export class DataLayer implements EmulatedLayer {
     }
     if (this.options.datesInUnknownTimezone !== undefined) {
       this.#metadata.datesInUnknownTimezone = this.options.datesInUnknownTimezone;
+    }
+    const sr = this.options.spatialReference;
+    if (sr !== undefined) {
+      this.#metadata.sourceSpatialReference = { ...sr };
+      if (this.#metadata.extent) this.#metadata.extent.spatialReference = { ...sr };
     }
     const type = this.options.type ?? 'Feature Layer';
     if (type !== 'Feature Layer' && this.#metadata.type === 'Feature Layer') {

@@ -107,8 +107,13 @@ export function layerGeoJson(selection: LayerSelection): Buffer {
   for (let at = 0; at < oids.length; at += pageSize) {
     const ids = oids.slice(at, at + pageSize).join(',');
     const answer = layer.query({ where: '1=1', objectIds: ids, outFields: '*', f: 'geojson' });
-    const page = JSON.parse(text(answer.body)) as { features?: unknown[] };
-    for (const feature of page.features ?? []) parts.push(JSON.stringify(feature));
+    // the answer's feature texts spliced as they are (BigInteger digits beyond 2^53 unchanged)
+    const body = text(answer.body);
+    const start = body.indexOf('"features":[');
+    const end = body.lastIndexOf(']');
+    if (start < 0 || end < start) throw new Error('unexpected f=geojson answer');
+    const features = body.slice(start + '"features":['.length, end);
+    if (features.length > 0) parts.push(features);
   }
   return Buffer.from(`{"type":"FeatureCollection","features":[${parts.join(',')}]}`);
 }

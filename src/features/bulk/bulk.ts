@@ -10,6 +10,7 @@ import type { ArcGISClient } from '../../client/arcgis-client.js';
 import { EtlError } from '../../core/errors.js';
 import { type Runtime, resolveRuntime } from '../../core/time.js';
 import type { FileBody } from '../../http/types.js';
+import { featureJsonParser } from '../big-integers.js';
 import { createFeatureConverter, type FeatureSchema } from '../geometry/feature.js';
 import { fetchLayerInfo, type LayerInfo } from '../metadata.js';
 import { claimOutput, type OutputClaim } from '../output-claim.js';
@@ -20,7 +21,7 @@ import { type EsriLikeFeature, mapFeature } from './attributes.js';
 import { type JobLayer, type PollSettings, runItemJob, runReplicaJob } from './jobs.js';
 import { keepFile } from './keep.js';
 import { OidSet } from './oid-set.js';
-import { type Download, parseDownload, type RawDataset } from './parse.js';
+import { type Download, type ParserFor, parseDownload, type RawDataset } from './parse.js';
 
 type FileDownload = Extract<Download, { kind: 'file' }>;
 
@@ -211,7 +212,7 @@ export async function bulkExport(options: BulkOptions): Promise<BulkStats> {
           download,
           options.overwrite === true,
         );
-      const datasets = await parseDownload(download.path, workDir);
+      const datasets = await parseDownload(download.path, workDir, layerParsers(targets));
       for (const target of targets) {
         const dataset = datasetFor(datasets, target, targets.length);
         writers.push(await writeLayer(target, dataset, format));
@@ -249,6 +250,20 @@ export async function bulkExport(options: BulkOptions): Promise<BulkStats> {
     if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
     for (const claim of claims) await claim.release();
   }
+}
+
+/**
+ * The lossless parser of each layer's features (BigInteger fields beyond 2^53 exact); a document
+ * not split by layer (GeoJSON) gets the BigInteger fields of every selected layer.
+ */
+function layerParsers(targets: readonly Target[]): ParserFor {
+  return (id) => {
+    const fields =
+      id === undefined
+        ? targets.flatMap((t) => t.info.fields)
+        : (targets.find((t) => t.layer.id === id)?.info.fields ?? []);
+    return featureJsonParser(fields) ?? JSON.parse;
+  };
 }
 
 function checkFormats(via: BulkVia, serverFormat: BulkServerFormat, options: BulkOptions): void {

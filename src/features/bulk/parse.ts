@@ -3,6 +3,9 @@
  * geometry as Esri JSON): replica JSON, GeoJSON (a file, or a zip of them), shapefile zips
  * (read with the `shapefile` package; `.cpg` sets the text encoding, `.prj` is checked: WGS 84 is
  * taken as is, Web Mercator is unprojected, anything else is refused rather than mislabelled).
+ * JSON is parsed with the parser `parserFor` gives for the layer (big-integers.ts: BigInteger
+ * values beyond 2^53 keep their digits); a document not split by layer (GeoJSON) gets the parser
+ * for no layer id.
  */
 import { open, readFile } from 'node:fs/promises';
 import { open as openShapefile } from 'shapefile';
@@ -30,6 +33,11 @@ export interface RawDataset {
   features: AsyncIterable<RawFeature>;
 }
 
+/** The JSON parser of a layer's features (undefined id: a document not split by layer). */
+export type ParserFor = (layerId: number | undefined) => (text: string) => unknown;
+
+const plainJson: ParserFor = () => JSON.parse;
+
 /** The body of a download: bytes, JSON a server answered as JSON, or a file it was streamed into. */
 export type Download =
   | { kind: 'binary'; value: Uint8Array }
@@ -42,7 +50,11 @@ export type Download =
  * private folder the caller removes once the features are read). The features are read when the
  * datasets are iterated, once, in order.
  */
-export async function parseDownload(path: string, workDir: string): Promise<RawDataset[]> {
+export async function parseDownload(
+  path: string,
+  workDir: string,
+  parserFor: ParserFor = plainJson,
+): Promise<RawDataset[]> {
   const head = Buffer.alloc(4);
   const handle = await open(path, 'r');
   try {
@@ -50,8 +62,8 @@ export async function parseDownload(path: string, workDir: string): Promise<RawD
   } finally {
     await handle.close();
   }
-  if (isZip(head)) return parseZip(path, workDir);
-  const datasets = await parseJsonFile(path, undefined);
+  if (isZip(head)) return parseZip(path, workDir, parserFor);
+  const datasets = await parseJsonFile(path, undefined, parserFor);
   if (!datasets) {
     throw new EtlError(
       'DOWNLOAD_INVALID',
@@ -62,13 +74,17 @@ export async function parseDownload(path: string, workDir: string): Promise<RawD
 }
 
 /** Replica JSON (`layers[].features`) or a GeoJSON FeatureCollection, streamed; else undefined. */
-async function parseJsonFile(path: string, name: string | undefined): Promise<RawDataset[] | undefined> {
+async function parseJsonFile(
+  path: string,
+  name: string | undefined,
+  parserFor: ParserFor,
+): Promise<RawDataset[] | undefined> {
   const kind = await jsonFileKind(path);
   if (kind.kind === 'replica') {
     return kind.ids.map((id, index) => ({
       layerId: id,
       source: 'json' as const,
-      features: mapAsync(replicaFeatures<EsriFeature>(path, index), (f) => ({
+      features: mapAsync(replicaFeatures<EsriFeature>(path, index, parserFor(id)), (f) => ({
         attributes: f.attributes ?? {},
         geometry: f.geometry ?? null,
       })),
@@ -79,11 +95,14 @@ async function parseJsonFile(path: string, name: string | undefined): Promise<Ra
       {
         name,
         source: 'geojson',
-        features: mapAsync(replicaFeatures<GeoJsonFeature>(path, ROOT_FEATURES), (f) => ({
-          id: f.id,
-          attributes: f.properties ?? {},
-          geometry: geojsonToEsri(f.geometry),
-        })),
+        features: mapAsync(
+          replicaFeatures<GeoJsonFeature>(path, ROOT_FEATURES, parserFor(undefined)),
+          (f) => ({
+            id: f.id,
+            attributes: f.properties ?? {},
+            geometry: geojsonToEsri(f.geometry),
+          }),
+        ),
       },
     ];
   }
@@ -107,7 +126,7 @@ async function* mapAsync<T, U>(source: AsyncIterable<T>, map: (item: T) => U): A
 
 const ZIP_EXTENSIONS = ['.geojson', '.json', '.shp', '.dbf', '.prj', '.cpg'];
 
-async function parseZip(path: string, workDir: string): Promise<RawDataset[]> {
+async function parseZip(path: string, workDir: string, parserFor: ParserFor): Promise<RawDataset[]> {
   const files = await extractZip(path, workDir, ZIP_EXTENSIONS);
   const out: RawDataset[] = [];
   const byLower = new Map(files.map((f) => [f.name.toLowerCase(), f.path]));
@@ -115,7 +134,7 @@ async function parseZip(path: string, workDir: string): Promise<RawDataset[]> {
   for (const { name, path: file } of files) {
     const lower = name.toLowerCase();
     if (lower.endsWith('.geojson') || lower.endsWith('.json')) {
-      const datasets = await parseJsonFile(file, baseName(name));
+      const datasets = await parseJsonFile(file, baseName(name), parserFor);
       if (!datasets) {
         throw new EtlError(
           'DOWNLOAD_INVALID',

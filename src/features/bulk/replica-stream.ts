@@ -367,17 +367,18 @@ export async function replicaLayerIds(path: string): Promise<number[] | undefine
 
 /**
  * The features of `layers[layer]` (ROOT_FEATURES: of the root's `features`), parsed a chunk's worth
- * at a time while the file streams by.
+ * at a time (with `parse`: the layer's lossless parser) while the file streams by.
  */
 export async function* replicaFeatures<T = { attributes?: Record<string, unknown>; geometry?: unknown }>(
   path: string,
   layer: number,
+  parse: (text: string) => unknown = JSON.parse,
 ): AsyncGenerator<T> {
   const ready: string[] = [];
   const scanner = new ReplicaScanner({ feature: (_at, text) => ready.push(text) }, { only: layer });
   for await (const chunk of createReadStream(path, { highWaterMark: CHUNK })) {
     scanner.push(chunk as Buffer);
-    for (const text of ready) yield* JSON.parse(`[${text}]`) as T[];
+    for (const text of ready) yield* parse(`[${text}]`) as T[];
     ready.length = 0;
   }
   scanner.end();

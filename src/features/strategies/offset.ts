@@ -57,6 +57,8 @@ async function prepareOffset(ctx: QueryContext, name: StrategyName): Promise<Pre
     wire.pbf = false;
   }
   if (ctx.expected > 1 && head === undefined) head = await probeOffset(ctx, where, byOid);
+  // too few features to probe: the first page started beside the count is the page (if it came)
+  else if (byOid && ctx.firstPage) head = await ctx.firstPage.catch(() => undefined);
   return { name, ordered: byOid, pages: () => offsetPages(ctx, where, byOid, head) };
 }
 
@@ -140,15 +142,10 @@ async function probeOffset(
   };
   const wire = ctx.wire;
   const reference = wire?.pbf === true && wire.trusted === undefined;
-  const rows = Math.max(2, ctx.pageSize);
   let head: QueryResult | undefined;
   let first: QueryResult;
   try {
-    head = await runQuery(
-      ctx,
-      { ...featureParams(ctx, where), ...orderBy, resultOffset: 0, resultRecordCount: rows },
-      { json: reference },
-    );
+    head = await (ctx.firstPage ?? firstPageQuery(ctx, where, byOid));
     first = head;
     if (reference) wire.reference ??= head.features;
   } catch (error) {
@@ -188,6 +185,37 @@ async function probeOffset(
   if (b[0] === a[1]) return head;
   if (b[0] === a[0]) throw ignoredOffsetError(`offset 1 answered OID ${b[0]}, the first one again`);
   throw unstableOrderError(`offset 1 answered OID ${b[0]}, but offset 0 answered ${a[0]}, ${a[1]}`);
+}
+
+/**
+ * The probe's first query: the query's first page (offset 0, a full page of the export's fields;
+ * in f=json while the server's pbf is not yet trusted, as the reference to check it against).
+ */
+function firstPageQuery(ctx: QueryContext, where: string, byOid: boolean): Promise<QueryResult> {
+  const wire = ctx.wire;
+  return runQuery(
+    ctx,
+    {
+      ...featureParams(ctx, where),
+      ...(byOid ? { orderByFields: `${ctx.layer.oidField} ASC` } : {}),
+      resultOffset: 0,
+      resultRecordCount: Math.max(2, ctx.pageSize),
+    },
+    { json: wire?.pbf === true && wire.trusted === undefined },
+  );
+}
+
+/**
+ * Starts offset's first query before the count is known, so that the count and the first page
+ * share one round trip (`ctx.firstPage` of the probe). Only for a whole query (not a resume).
+ */
+export function startFirstPage(ctx: QueryContext): Promise<QueryResult> | undefined {
+  if (!ctx.layer.supportsPagination || ctx.after !== undefined) return undefined;
+  const where = buildWhere({ userWhere: ctx.userWhere, oidField: ctx.layer.oidField, after: undefined });
+  const started = firstPageQuery(ctx, where, true);
+  // awaited by the probe; unused (a count of 0 or 1 with no page to take, a failed count) it is dropped
+  started.catch(() => undefined);
+  return started;
 }
 
 interface OffsetTask {

@@ -60,6 +60,11 @@ export interface QueryContext {
    * end count still apply).
    */
   head?: QueryResult | undefined;
+  /**
+   * offset's first query (the query's first page, ordered by OID), started by the extraction
+   * beside its count: the probe awaits it instead of asking it again.
+   */
+  firstPage?: Promise<QueryResult> | undefined;
 }
 
 /** A strategy made ready by its probe: nothing has been written yet. */

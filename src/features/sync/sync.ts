@@ -13,6 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EtlError } from '../../core/errors.js';
+import type { EsriField } from '../../core/protocol.js';
+import { featureJsonParser } from '../big-integers.js';
 import { type ExportOptions, type ExportStats, exportLayer } from '../export.js';
 import { normalizeLayerUrl } from '../metadata.js';
 import { claimOutput } from '../output-claim.js';
@@ -127,6 +129,12 @@ function editWhere(
   }
   if (upTo !== null) clauses.push(`${date} <= ${timestampLiteral(upTo)}`);
   return clauses.length === 0 ? '1=1' : clauses.join(' AND ');
+}
+
+/** The fields of a layer resource (for the lossless parser of its BigInteger fields). */
+function layerFields(meta: Record<string, unknown>): EsriField[] {
+  const fields: unknown[] = Array.isArray(meta.fields) ? meta.fields : [];
+  return fields.filter((f): f is EsriField => f !== null && typeof f === 'object');
 }
 
 function and(a: string, b: string): string {
@@ -384,6 +392,7 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
           known ?? ((previous) => (currentOids ? missingFromRanges(toRanges(previous), currentOids) : [])),
         output: options.output,
         format: options.format as MergeFormat,
+        parseJson: featureJsonParser(layerFields(meta)),
       });
       if (known === undefined && currentOids)
         deletes = missingFromRanges(toRanges(result.previousOids), currentOids);

@@ -3,8 +3,9 @@
  * what to do (never a password: the driver reads PGPASSWORD or ~/.pgpass itself, and PGPASSWORD
  * is registered as a secret so that no message can show it).
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { EtlError } from '../../core/errors.js';
+import { requireOnUse } from '../../core/lazy-require.js';
 import { registerSecret } from '../../core/redact.js';
 import type { PostgisTarget } from './target.js';
 
@@ -20,7 +21,8 @@ export async function connect(
 ): Promise<Connected> {
   registerSecret(env.PGPASSWORD);
   const { host, port, user, database, ssl } = target.connection;
-  const client = new pg.Client({
+  const { Client } = requireOnUse('pg') as typeof pg;
+  const client = new Client({
     host,
     port,
     user,
