@@ -101,6 +101,7 @@ export type {
   LayerTarget,
   ServiceExportOptions,
   ServiceExportResult,
+  ServiceSync,
 } from './features/export-service.js';
 export { DEFAULT_LAYERS_AT_ONCE, exportService } from './features/export-service.js';
 export type { ExtractedPage, ExtractOptions, StrategyChoice } from './features/extract.js';
@@ -143,8 +144,8 @@ export type { StrategyName } from './features/strategies/types.js';
 export type { ChangeSet } from './features/sync/changes.js';
 export { extractChanges } from './features/sync/changes.js';
 export { defaultDeletesPath } from './features/sync/deletes.js';
-export type { SyncMode, SyncState } from './features/sync/state.js';
-export { readSyncState } from './features/sync/state.js';
+export type { ServiceSyncState, SyncMode, SyncState } from './features/sync/state.js';
+export { readServiceSyncState, readSyncState } from './features/sync/state.js';
 export type { SyncOptions, SyncStats } from './features/sync/sync.js';
 export { syncLayer } from './features/sync/sync.js';
 export { parseSince, syncCapabilities } from './features/sync/tracking.js';

@@ -7,6 +7,14 @@
  * host's concurrency controller: a pinned `concurrency` is one budget for the whole service, not
  * one per layer. The output of a layer comes from `target` (default `<dir>/<id>-<name>.<ext>`).
  *
+ * `sync` (`--state FILE`): each layer synced as `export <layer> --state` syncs one (a full export
+ * when the file has no entry for it, else its changes, the deletes beside its output in
+ * `<output>.deletes.csv`, or inline), with ONE state file for the service holding each layer's entry
+ * (its serverGen or high-water mark). The file is replaced, atomically, only when every layer of the
+ * run succeeded: when one fails, no entry moves on, so the next run gives every layer's changes
+ * since the last complete run again (the layers that did succeed included: their changes are
+ * given twice rather than lost by a caller that stops at the failure).
+ *
  * `geopackage`: every layer into ONE GeoPackage instead, a table per layer, published whole: the
  * layers go one after the other into a private staging file beside it (each added as a GeoPackage
  * writer adds a layer, so each table is complete or absent), which is renamed onto the target only
@@ -26,6 +34,14 @@ import {
   type ServiceLayer,
   selectLayers,
 } from './service.js';
+import {
+  readServiceSyncState,
+  type ServiceSyncState,
+  SYNC_STATE_VERSION,
+  type SyncState,
+  writeSyncState,
+} from './sync/state.js';
+import { type SyncStats, syncLayer } from './sync/sync.js';
 import { FORMAT_EXTENSIONS } from './writers/formats.js';
 import type { WriterFormat } from './writers/types.js';
 
@@ -62,6 +78,14 @@ export interface ServiceExportOptions
   layersAtOnce?: number | undefined;
   /** Called as each layer ends (done or failed). */
   onLayer?: ((result: LayerResult) => void) | undefined;
+  /** Incremental sync of every layer, with one state file for the service (see the module comment). */
+  sync?: ServiceSync | undefined;
+}
+
+export interface ServiceSync {
+  statePath: string;
+  /** GeoJSONSeq: each layer's deletes are `_op: "delete"` rows of its output (no deletes file). */
+  inlineDeletes?: boolean | undefined;
 }
 
 export interface LayerResult {
@@ -69,6 +93,8 @@ export interface LayerResult {
   output: string;
   /** The layer's figures when it was exported. */
   stats?: ExportStats | undefined;
+  /** The layer's sync, when synced (`sync`). */
+  synced?: SyncStats | undefined;
   /** Why it failed, when it did. */
   error?: unknown;
 }
@@ -80,6 +106,8 @@ export interface ServiceExportResult {
   /** Layers not exported, and why. */
   skipped: { layer: ServiceLayer; reason: string }[];
   failed: LayerResult[];
+  /** `sync`: whether the state file was replaced (every layer succeeded). */
+  stateWritten?: boolean | undefined;
 }
 
 export async function exportService(options: ServiceExportOptions): Promise<ServiceExportResult> {
@@ -104,8 +132,16 @@ export async function exportService(options: ServiceExportOptions): Promise<Serv
   for (const s of skipped) {
     client.emit({ type: 'warning', message: `skipping layer ${s.layer.id} "${s.layer.name}": ${s.reason}` });
   }
-  if (options.geopackage !== undefined)
+  if (options.geopackage !== undefined) {
+    if (options.sync) {
+      throw new EtlError(
+        'USAGE',
+        '--state syncs each layer into its own file: give -o <folder>/, not one GeoPackage',
+      );
+    }
     return exportToGeoPackage(options, options.geopackage, service, layers, skipped);
+  }
+  const sync = options.sync ? await serviceSyncFor(options.sync, service) : undefined;
   const target =
     options.target ??
     ((layer: ServiceLayer): LayerTarget => ({
@@ -127,7 +163,7 @@ export async function exportService(options: ServiceExportOptions): Promise<Serv
     while (next < targets.length && !signal?.aborted) {
       const index = next++;
       const t = targets[index]!;
-      const result = await exportOne(common, t);
+      const result = await exportOne(common, t, sync);
       results[index] = result;
       options.onLayer?.(result);
     }
@@ -135,7 +171,33 @@ export async function exportService(options: ServiceExportOptions): Promise<Serv
   const atOnce = Math.max(1, Math.floor(options.layersAtOnce ?? DEFAULT_LAYERS_AT_ONCE));
   await Promise.all(Array.from({ length: Math.min(atOnce, targets.length) }, worker));
   const all = settle(results, targets, signal);
-  return { service, layers: all, skipped, failed: all.filter((r) => r.error !== undefined) };
+  const failed = all.filter((r) => r.error !== undefined);
+  let stateWritten: boolean | undefined;
+  if (sync) {
+    stateWritten = failed.length === 0 && !signal?.aborted;
+    if (stateWritten) {
+      const layers = { ...sync.previous?.layers };
+      for (const r of all) if (r.synced) layers[String(r.layer.id)] = r.synced.state;
+      await writeSyncState(sync.statePath, { version: SYNC_STATE_VERSION, serviceUrl: service.url, layers });
+    }
+  }
+  return { service, layers: all, skipped, failed, ...(sync ? { stateWritten } : {}) };
+}
+
+interface LoadedSync extends ServiceSync {
+  previous: ServiceSyncState | undefined;
+}
+
+/** The service's state, read (and checked to be this service's) before any layer starts. */
+async function serviceSyncFor(sync: ServiceSync, service: ServiceInfo): Promise<LoadedSync> {
+  const previous = await readServiceSyncState(sync.statePath);
+  if (previous && previous.serviceUrl !== service.url) {
+    throw new EtlError(
+      'SYNC_STATE_INVALID',
+      `The state file ${sync.statePath} is for another service (${previous.serviceUrl})`,
+    );
+  }
+  return { ...sync, previous };
 }
 
 type LayerCommon = Omit<ExportOptions, 'layerUrl' | 'output' | 'format'>;
@@ -156,6 +218,7 @@ function layerExportOptions(options: ServiceExportOptions, service: ServiceInfo)
     layersAtOnce: _a,
     onLayer: _o,
     geopackage: _g,
+    sync: _y,
     ...common
   } = options;
   return hosts ? { ...common, concurrency: undefined } : common;
@@ -164,8 +227,22 @@ function layerExportOptions(options: ServiceExportOptions, service: ServiceInfo)
 async function exportOne(
   common: LayerCommon,
   t: LayerTarget & { layer: ServiceLayer },
+  sync?: LoadedSync,
 ): Promise<LayerResult> {
   try {
+    if (sync) {
+      const state: SyncState | null = sync.previous?.layers[String(t.layer.id)] ?? null;
+      const synced = await syncLayer({
+        ...common,
+        layerUrl: t.layer.url,
+        output: t.output,
+        format: t.format,
+        statePath: sync.statePath,
+        state,
+        inlineDeletes: sync.inlineDeletes,
+      });
+      return { layer: t.layer, output: t.output, stats: synced.export, synced };
+    }
     const stats = await exportLayer({
       ...common,
       layerUrl: t.layer.url,

@@ -1,12 +1,13 @@
 /**
  * BigInteger values beyond 2^53 keep their exact digits through `bulk`: the replica JSON of
  * createReplica (streamed from the downloaded file, two layers with different fields) and the
- * GeoJSON of an item export, written to GeoJSONSeq and GeoJSON; and the parsers by layer of the
- * in-memory replica scanner and of a downloaded GeoJSON document.
+ * GeoJSON of an item export, written to GeoJSONSeq and GeoJSON; and the parsers by layer of a
+ * downloaded replica file, GeoJSON document and GeoJSON zip.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { zipFiles } from '../../src/emulator/replica/zip.js';
 import type { EmulatorHandle, LayerSpec } from '../../src/emulator/types.js';
 import { bigIntegerJsonParser } from '../../src/features/big-integers.js';
 import { bulkExport } from '../../src/features/bulk/bulk.js';
@@ -88,17 +89,19 @@ describe('bulk keeps BigInteger digits', () => {
     expect(bigTexts(big)).toEqual(expected);
   });
 
-  it('parseDownload: the in-memory replica scanner and a GeoJSON document use the parser given', async () => {
-    const replica = Buffer.from(
+  it('parseDownload: a replica file, a GeoJSON file and a GeoJSON zip use the parser given', async () => {
+    const dir = join(tmp.dir, 'parse');
+    await mkdir(dir);
+    const replica = join(dir, 'replica.json');
+    await writeFile(
+      replica,
       '{"layers":[{"id":0,"features":[{"attributes":{"OBJECTID":1,"big":9007199254740993}}]},' +
         '{"id":1,"features":[{"attributes":{"OBJECTID":1,"big":9007199254740993}}]}]}',
     );
     const exact = bigIntegerJsonParser(new Set(['big']));
-    const datasets = await parseDownload({ kind: 'binary', value: replica }, (id) =>
-      id === 0 ? exact : JSON.parse,
-    );
-    const first = async (i: number) => {
-      for await (const f of datasets[i]!.features) return f.attributes.big;
+    const datasets = await parseDownload(replica, dir, (id) => (id === 0 ? exact : JSON.parse));
+    const first = async (i: number, from = datasets) => {
+      for await (const f of from[i]!.features) return f.attributes.big;
       return undefined;
     };
     expect(await first(0)).toBe(9007199254740993n);
@@ -106,9 +109,11 @@ describe('bulk keeps BigInteger digits', () => {
     const geojson = Buffer.from(
       '{"type":"FeatureCollection","features":[{"type":"Feature","id":1,"geometry":null,"properties":{"big":-9223372036854775807}}]}',
     );
-    const [doc] = await parseDownload({ kind: 'binary', value: geojson }, () => exact);
-    expect((doc!.features as { attributes: Record<string, unknown> }[])[0]!.attributes.big).toBe(
-      -9223372036854775807n,
-    );
+    const document = join(dir, 'doc.geojson');
+    await writeFile(document, geojson);
+    expect(await first(0, await parseDownload(document, dir, () => exact))).toBe(-9223372036854775807n);
+    const zip = join(dir, 'doc.zip');
+    await writeFile(zip, zipFiles([{ name: 'doc.geojson', data: geojson }]));
+    expect(await first(0, await parseDownload(zip, dir, () => exact))).toBe(-9223372036854775807n);
   });
 });

@@ -19,7 +19,7 @@ import { AuditLog } from '../audit-log.js';
 import { cliEmitter, openConnection, verbosityOf } from '../connection.js';
 import { type CliIo, lineWriter } from '../io.js';
 import { geometryOptionsFrom } from '../spatial-flags.js';
-import { type ExportFlags, statsJson, summaryLine } from './export.js';
+import { type ExportFlags, statsJson, summaryLine, syncLine } from './export.js';
 
 /** `-o x.gpkg` for a service: one GeoPackage file rather than a folder. */
 export function isGeoPackageFile(output: string): boolean {
@@ -55,11 +55,25 @@ export async function runServiceExport(
   const geopackage = format === 'gpkg' && isGeoPackageFile(output);
   if (flags.resume)
     throw new EtlError('USAGE', '--resume is for one layer: export the layer URL …/<id> to resume it');
+  const syncing = flags.state !== undefined;
+  if (syncing && geopackage) {
+    throw new EtlError(
+      'USAGE',
+      '--state syncs each layer into its own file: give -o <folder>/, not one GeoPackage',
+    );
+  }
+  if (syncing && query.limit !== undefined)
+    throw new EtlError('USAGE', '--state/--since cannot be combined with --limit');
+  const inlineDeletes = syncing && flags.deletes === 'inline';
+  if (inlineDeletes && format !== 'geojsonseq')
+    throw new EtlError('USAGE', `--deletes inline writes GeoJSONSeq outputs (got ${format})`);
   const verbosity = verbosityOf(flags);
   const print = lineWriter(io.stderr);
   const outputDir = resolve(io.cwd, output);
   const statsPath = flags.statsJson ? resolve(io.cwd, flags.statsJson) : undefined;
   if (statsPath !== undefined) await checkWritableFile(statsPath, 'the --stats-json file');
+  const statePath = syncing ? resolve(io.cwd, flags.state!) : undefined;
+  if (statePath !== undefined) await checkWritableFile(statePath, 'the --state file');
   const log = flags.logFile ? AuditLog.open(resolve(io.cwd, flags.logFile), print) : undefined;
   const interrupt = new AbortController();
   const onSigint = () => interrupt.abort(new EtlError('ABORTED', 'Interrupted (SIGINT)'));
@@ -71,7 +85,8 @@ export async function runServiceExport(
       const line = (r: LayerResult) => {
         if (verbosity === 'quiet') return;
         const name = `layer ${r.layer.id} "${r.layer.name}"`;
-        if (r.stats) io.stderr.write(`${name}: ${summaryLine(r.stats, r.output)}\n`);
+        if (r.synced) io.stderr.write(`${name}: ${syncLine(r.synced, r.output)}\n`);
+        else if (r.stats) io.stderr.write(`${name}: ${summaryLine(r.stats, r.output)}\n`);
         else io.stderr.write(`${name}: failed: ${errorText(r.error)}\n`);
       };
       const result = await exportService({
@@ -101,6 +116,7 @@ export async function runServiceExport(
         csvExcelSafe: flags.csvExcelSafe === true,
         signal: interrupt.signal,
         onLayer: line,
+        ...(statePath === undefined ? {} : { sync: { statePath, inlineDeletes } }),
         ...(runtime ? { runtime } : {}),
       });
       if (statsPath !== undefined) {
@@ -136,7 +152,7 @@ export async function runServiceExport(
           isEtlError(first) ? first.code : 'EXTRACTION_INCOMPLETE',
           geopackage
             ? `layer ${result.failed[0]!.layer.id} "${result.failed[0]!.layer.name}" failed, so ${outputDir} was not written (it is published only with every layer in)`
-            : `${result.failed.length} of ${result.layers.length} layers failed (${names}); the others were exported`,
+            : `${result.failed.length} of ${result.layers.length} layers failed (${names}); the others were exported${statePath === undefined ? '' : `, and the state file ${statePath} was not changed (the next run gives every layer's changes since the last complete run)`}`,
           { cause: first },
         );
       }

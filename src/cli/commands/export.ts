@@ -129,7 +129,7 @@ export function exportCommand(
     .option('--stats-json <file>', 'write the run figures as JSON to this file')
     .option(
       '--state <file>',
-      'incremental sync: without this file a full export that writes it; with it only the changes since (change tracking or edit tracking; PostGIS: upserted and deleted in place, in one transaction); replaced after success',
+      'incremental sync: without this file a full export that writes it; with it only the changes since (change tracking or edit tracking; PostGIS: upserted and deleted in place, in one transaction); replaced after success. A service URL with -o <folder>/: one state for every layer, each synced so, replaced only when every layer succeeded',
     )
     .option(
       '--since <iso|epoch-ms>',
@@ -141,7 +141,7 @@ export function exportCommand(
     )
     .option(
       '--deletes <file|inline>',
-      'with --state/--since: the deleted OIDs (CSV) (default: <output>.deletes.csv); inline (GeoJSONSeq): rows with properties._op = "delete" and a null geometry after the inserts and updates (a file named inline: ./inline)',
+      'with --state/--since: the deleted OIDs (CSV) (default: <output>.deletes.csv, and always so for each layer of a service); inline (GeoJSONSeq): rows with properties._op = "delete" and a null geometry after the inserts and updates (a file named inline: ./inline)',
     )
     .option(
       '--attachments <dir>',
@@ -235,12 +235,18 @@ async function runExport(
   checkExportChoices(flags);
   if (isServiceUrl(layerUrl)) {
     // a whole service: every layer into a folder (h-service)
+    // --state (with --deletes inline) syncs every layer: see runServiceExport
+    if (flags.state !== undefined && flags.merge !== undefined) {
+      throw new EtlError(
+        'USAGE',
+        "--merge works on one layer: a whole service synced with --state writes each layer's changes (give a layer URL …/FeatureServer/<id> to merge)",
+      );
+    }
     const layerOnly = (
       [
-        ['--state', flags.state],
         ['--since', flags.since],
         ['--merge', flags.merge],
-        ['--deletes', flags.deletes],
+        ['--deletes', flags.state !== undefined && flags.deletes === 'inline' ? undefined : flags.deletes],
         ['--attachments', flags.attachments],
         ['--order-by', flags.orderBy],
       ] as const

@@ -4,8 +4,7 @@
  * is checked against the layer's count (every feature exactly once) before anything is published;
  * on any error every writer is aborted and no output is left half-written.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { ArcGISClient } from '../../client/arcgis-client.js';
 import { EtlError } from '../../core/errors.js';
@@ -21,7 +20,10 @@ import { createWriter } from '../writers/writer.js';
 import { type EsriLikeFeature, mapFeature } from './attributes.js';
 import { type JobLayer, type PollSettings, runItemJob, runReplicaJob } from './jobs.js';
 import { keepFile } from './keep.js';
+import { OidSet } from './oid-set.js';
 import { type Download, type ParserFor, parseDownload, type RawDataset } from './parse.js';
+
+type FileDownload = Extract<Download, { kind: 'file' }>;
 
 export type BulkVia = 'replica' | 'item';
 export type BulkServerFormat = 'json' | 'geojson' | 'shapefile' | 'sqlite';
@@ -131,7 +133,7 @@ export async function bulkExport(options: BulkOptions): Promise<BulkStats> {
   const writers: FeatureWriter[] = [];
   let kept: string | undefined;
   let note: string | undefined;
-  let downloadPath: string | undefined;
+  let workDir: string | undefined;
   try {
     // every output is checked and claimed before the job starts
     const targets: Target[] = [];
@@ -148,8 +150,10 @@ export async function bulkExport(options: BulkOptions): Promise<BulkStats> {
       targets.push({ layer, info, path, expected: await info.count(where, withSignal) });
     }
     const jobLayers: JobLayer[] = selected.map((l) => ({ id: l.id, where }));
-    // the server's file is streamed to a temp file beside the first output, removed at the end
-    downloadPath = join(dirname(targets[0]!.path), `.bulk-${randomBytes(4).toString('hex')}.download`);
+    // the server's file is streamed into a private folder beside the first output (a zip is
+    // unpacked there too), removed at the end
+    workDir = await mkdtemp(join(dirname(targets[0]!.path), '.bulk-'));
+    const downloadPath = join(workDir, 'download');
     const common = {
       client,
       layers: jobLayers,
@@ -158,7 +162,7 @@ export async function bulkExport(options: BulkOptions): Promise<BulkStats> {
       signal,
       onPoll: options.onPoll,
     };
-    let download: Download;
+    let download: FileDownload;
     let downloadName: string;
     let polls = 0;
     let pollFailures = 0;
@@ -194,8 +198,7 @@ export async function bulkExport(options: BulkOptions): Promise<BulkStats> {
       }
       downloadName = `${result.value.exportItemId}.${serverFormat === 'shapefile' ? 'zip' : 'geojson'}`;
     }
-    const downloadBytes =
-      download.kind === 'binary' ? download.value.byteLength : download.kind === 'file' ? download.bytes : 0;
+    const downloadBytes = download.bytes;
 
     if (raw) {
       // no reader for SQLite / mobile geodatabases: the file is the output, as downloaded
@@ -209,7 +212,7 @@ export async function bulkExport(options: BulkOptions): Promise<BulkStats> {
           download,
           options.overwrite === true,
         );
-      const datasets = await parseDownload(download, layerParsers(targets));
+      const datasets = await parseDownload(download.path, workDir, layerParsers(targets));
       for (const target of targets) {
         const dataset = datasetFor(datasets, target, targets.length);
         writers.push(await writeLayer(target, dataset, format));
@@ -244,7 +247,7 @@ export async function bulkExport(options: BulkOptions): Promise<BulkStats> {
     for (const writer of writers) await writer.abort().catch(() => {});
     throw error;
   } finally {
-    if (downloadPath !== undefined) await rm(downloadPath, { force: true });
+    if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
     for (const claim of claims) await claim.release();
   }
 }
@@ -289,7 +292,7 @@ async function writeLayer(target: Target, dataset: RawDataset, format: WriterFor
     hasM: info.hasM,
   };
   const convert = createFeatureConverter(schema);
-  const seen = new Set<number>();
+  const seen = new OidSet();
   const map = mapFeature(schema, dataset.source);
   const writer = await createWriter({ format, path: target.path, schema });
   try {
@@ -298,13 +301,12 @@ async function writeLayer(target: Target, dataset: RawDataset, format: WriterFor
     for await (const raw of dataset.features) {
       const feature = map(raw);
       const oid = feature.attributes[info.oidField] as number;
-      if (seen.has(oid)) {
+      if (!seen.add(oid)) {
         throw new EtlError(
           'DUPLICATE_FEATURE',
           `The server's file holds OID ${oid} of layer ${target.layer.name} twice`,
         );
       }
-      seen.add(oid);
       batch.push(feature);
       if (batch.length >= page) {
         await writer.writePage(batch, convert);
@@ -345,7 +347,7 @@ async function fetchFile(
   url: string,
   signal: AbortSignal | undefined,
   path: string,
-): Promise<Download> {
+): Promise<FileDownload> {
   const response = await client.send<FileBody>(
     url,
     {},

@@ -11,9 +11,8 @@ import { open, readFile } from 'node:fs/promises';
 import { open as openShapefile } from 'shapefile';
 import { EtlError } from '../../core/errors.js';
 import { geojsonToEsri } from './geometry.js';
-import { scanReplica } from './replica-json.js';
-import { replicaFeatures, replicaLayerIds } from './replica-stream.js';
-import { isZip, readZip } from './zip.js';
+import { jsonFileKind, ROOT_FEATURES, replicaFeatures } from './replica-stream.js';
+import { extractZip, isZip } from './zip.js';
 
 export interface RawFeature {
   /** The feature id of a GeoJSON feature (the OID), if any. */
@@ -30,8 +29,8 @@ export interface RawDataset {
   layerId?: number | undefined;
   /** `shapefile`: field names cut to 10 characters, dates to the day. */
   source: 'json' | 'geojson' | 'shapefile';
-  /** Read once, in order (replica JSON: parsed one feature at a time as the file streams by). */
-  features: Iterable<RawFeature> | AsyncIterable<RawFeature>;
+  /** Read once, in order, as the file streams by. */
+  features: AsyncIterable<RawFeature>;
 }
 
 /** The JSON parser of a layer's features (undefined id: a document not split by layer). */
@@ -45,41 +44,17 @@ export type Download =
   | { kind: 'json'; value: unknown }
   | { kind: 'file'; path: string; bytes: number };
 
+/**
+ * A downloaded file, read as a stream (memory stays flat whatever its size): replica JSON or a
+ * GeoJSON FeatureCollection, or a zip of GeoJSON files and shapefiles, unpacked into `workDir` (a
+ * private folder the caller removes once the features are read). The features are read when the
+ * datasets are iterated, once, in order.
+ */
 export async function parseDownload(
-  download: Download,
+  path: string,
+  workDir: string,
   parserFor: ParserFor = plainJson,
 ): Promise<RawDataset[]> {
-  if (download.kind === 'json') return parseJsonDocument(download.value, undefined);
-  if (download.kind === 'file') return parseFile(download.path, parserFor);
-  const bytes = download.value;
-  if (isZip(bytes)) return parseZip(await readZip(bytes), parserFor);
-  const replica = scanReplica(bytes, parserFor);
-  if (replica) {
-    return replica.map((layer) => ({
-      layerId: layer.id,
-      source: 'json' as const,
-      features: mapIterable(layer.features, (f) => ({
-        attributes: f.attributes ?? {},
-        geometry: f.geometry ?? null,
-      })),
-    }));
-  }
-  let value: unknown;
-  try {
-    value = parserFor(undefined)(
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
-    );
-  } catch (cause) {
-    throw new EtlError('DOWNLOAD_INVALID', 'The downloaded file is neither a zip nor JSON', { cause });
-  }
-  return parseJsonDocument(value, undefined);
-}
-
-/**
- * A downloaded file: a zip (its entries read into memory), replica JSON (streamed: one feature at a
- * time), else a JSON document read whole.
- */
-async function parseFile(path: string, parserFor: ParserFor): Promise<RawDataset[]> {
   const head = Buffer.alloc(4);
   const handle = await open(path, 'r');
   try {
@@ -87,93 +62,90 @@ async function parseFile(path: string, parserFor: ParserFor): Promise<RawDataset
   } finally {
     await handle.close();
   }
-  if (isZip(head)) return parseZip(await readZip(await readFile(path)), parserFor);
-  const ids = await replicaLayerIds(path);
-  if (ids) {
-    return ids.map((id, index) => ({
+  if (isZip(head)) return parseZip(path, workDir, parserFor);
+  const datasets = await parseJsonFile(path, undefined, parserFor);
+  if (!datasets) {
+    throw new EtlError(
+      'DOWNLOAD_INVALID',
+      'The downloaded file is neither a zip, nor replica JSON, nor a GeoJSON FeatureCollection',
+    );
+  }
+  return datasets;
+}
+
+/** Replica JSON (`layers[].features`) or a GeoJSON FeatureCollection, streamed; else undefined. */
+async function parseJsonFile(
+  path: string,
+  name: string | undefined,
+  parserFor: ParserFor,
+): Promise<RawDataset[] | undefined> {
+  const kind = await jsonFileKind(path);
+  if (kind.kind === 'replica') {
+    return kind.ids.map((id, index) => ({
       layerId: id,
       source: 'json' as const,
-      features: mapAsync(replicaFeatures(path, index, parserFor(id)), (f) => ({
+      features: mapAsync(replicaFeatures<EsriFeature>(path, index, parserFor(id)), (f) => ({
         attributes: f.attributes ?? {},
         geometry: f.geometry ?? null,
       })),
     }));
   }
-  return parseDownload({ kind: 'binary', value: await readFile(path) }, parserFor);
+  if (kind.kind === 'geojson') {
+    return [
+      {
+        name,
+        source: 'geojson',
+        features: mapAsync(
+          replicaFeatures<GeoJsonFeature>(path, ROOT_FEATURES, parserFor(undefined)),
+          (f) => ({
+            id: f.id,
+            attributes: f.properties ?? {},
+            geometry: geojsonToEsri(f.geometry),
+          }),
+        ),
+      },
+    ];
+  }
+  return undefined;
+}
+
+interface EsriFeature {
+  attributes?: Record<string, unknown>;
+  geometry?: unknown;
+}
+
+interface GeoJsonFeature {
+  id?: unknown;
+  properties?: Record<string, unknown> | null;
+  geometry?: unknown;
 }
 
 async function* mapAsync<T, U>(source: AsyncIterable<T>, map: (item: T) => U): AsyncGenerator<U> {
   for await (const item of source) yield map(item);
 }
 
-/** Replica JSON (`layers[].features`) or a GeoJSON FeatureCollection. */
-function parseJsonDocument(value: unknown, name: string | undefined): RawDataset[] {
-  const doc = value as { layers?: unknown; type?: unknown; features?: unknown };
-  if (doc && Array.isArray(doc.layers)) {
-    return doc.layers.map((layer) => {
-      const l = layer as { id?: unknown; features?: unknown };
-      if (typeof l.id !== 'number' || !Array.isArray(l.features)) {
-        throw new EtlError('DOWNLOAD_INVALID', 'The replica JSON has a layer without id or features');
-      }
-      return {
-        layerId: l.id,
-        source: 'json' as const,
-        features: l.features.map((f) => {
-          const feature = f as { attributes?: Record<string, unknown>; geometry?: unknown };
-          return { attributes: feature.attributes ?? {}, geometry: feature.geometry ?? null };
-        }),
-      };
-    });
-  }
-  if (doc && doc.type === 'FeatureCollection' && Array.isArray(doc.features)) {
-    return [
-      {
-        name,
-        source: 'geojson',
-        features: doc.features.map((f) => {
-          const feature = f as {
-            id?: unknown;
-            properties?: Record<string, unknown> | null;
-            geometry?: unknown;
-          };
-          return {
-            id: feature.id,
-            attributes: feature.properties ?? {},
-            geometry: geojsonToEsri(feature.geometry),
-          };
-        }),
-      },
-    ];
-  }
-  throw new EtlError(
-    'DOWNLOAD_INVALID',
-    'The downloaded JSON is neither replica JSON nor a GeoJSON FeatureCollection',
-  );
-}
+const ZIP_EXTENSIONS = ['.geojson', '.json', '.shp', '.dbf', '.prj', '.cpg'];
 
-async function parseZip(files: Map<string, Buffer>, parserFor: ParserFor): Promise<RawDataset[]> {
+async function parseZip(path: string, workDir: string, parserFor: ParserFor): Promise<RawDataset[]> {
+  const files = await extractZip(path, workDir, ZIP_EXTENSIONS);
   const out: RawDataset[] = [];
-  const byLower = new Map([...files.keys()].map((k) => [k.toLowerCase(), k]));
-  const get = (base: string, ext: string) => {
-    const key = byLower.get(`${base}.${ext}`.toLowerCase());
-    return key === undefined ? undefined : files.get(key);
-  };
-  for (const [name, data] of files) {
+  const byLower = new Map(files.map((f) => [f.name.toLowerCase(), f.path]));
+  const get = (base: string, ext: string) => byLower.get(`${base}.${ext}`.toLowerCase());
+  for (const { name, path: file } of files) {
     const lower = name.toLowerCase();
     if (lower.endsWith('.geojson') || lower.endsWith('.json')) {
-      let value: unknown;
-      try {
-        value = parserFor(undefined)(data.toString('utf8'));
-      } catch (cause) {
-        throw new EtlError('DOWNLOAD_INVALID', `${name} in the downloaded archive is not valid JSON`, {
-          cause,
-        });
+      const datasets = await parseJsonFile(file, baseName(name), parserFor);
+      if (!datasets) {
+        throw new EtlError(
+          'DOWNLOAD_INVALID',
+          `${name} in the downloaded archive is neither replica JSON nor a GeoJSON FeatureCollection`,
+        );
       }
-      out.push(...parseJsonDocument(value, baseName(name)));
+      out.push(...datasets);
     } else if (lower.endsWith('.shp')) {
       const base = name.slice(0, -4);
       out.push(
-        await readShapefile(baseName(name), data, get(base, 'dbf'), get(base, 'prj'), get(base, 'cpg')),
+        await readShapefile(baseName(name), file, get(base, 'dbf'), get(base, 'prj'), get(base, 'cpg')),
       );
     }
   }
@@ -183,29 +155,38 @@ async function parseZip(files: Map<string, Buffer>, parserFor: ParserFor): Promi
   return out;
 }
 
+/** A shapefile from its unpacked files, read feature by feature (the `shapefile` package streams). */
 async function readShapefile(
   name: string,
-  shp: Buffer,
-  dbf: Buffer | undefined,
-  prj: Buffer | undefined,
-  cpg: Buffer | undefined,
+  shp: string,
+  dbf: string | undefined,
+  prj: string | undefined,
+  cpg: string | undefined,
 ): Promise<RawDataset> {
   if (!dbf)
     throw new EtlError('DOWNLOAD_INVALID', `The shapefile ${name} has no .dbf (no attributes, no OIDs)`);
-  const unproject = projectionOf(name, prj?.toString('utf8'));
-  const encoding = encodingOf(cpg?.toString('latin1'));
-  const source = await openShapefile(new Uint8Array(shp), new Uint8Array(dbf), { encoding });
-  const features: RawFeature[] = [];
-  for (;;) {
-    const next = await source.read();
-    if (next.done) break;
-    const geometry = geojsonToEsri(next.value.geometry);
-    features.push({
-      attributes: next.value.properties,
-      geometry: unproject ? mercatorToWgs84(geometry) : geometry,
-    });
+  const unproject = projectionOf(name, prj === undefined ? undefined : await readFile(prj, 'utf8'));
+  const encoding = encodingOf(cpg === undefined ? undefined : await readFile(cpg, 'latin1'));
+  return { name, source: 'shapefile', features: shapefileFeatures(shp, dbf, encoding, unproject) };
+}
+
+async function* shapefileFeatures(
+  shp: string,
+  dbf: string,
+  encoding: string,
+  unproject: boolean,
+): AsyncGenerator<RawFeature> {
+  const source = await openShapefile(shp, dbf, { encoding });
+  try {
+    for (;;) {
+      const next = await source.read();
+      if (next.done) return;
+      const geometry = geojsonToEsri(next.value.geometry);
+      yield { attributes: next.value.properties, geometry: unproject ? mercatorToWgs84(geometry) : geometry };
+    }
+  } finally {
+    await source.cancel().catch(() => {});
   }
-  return { name, source: 'shapefile', features };
 }
 
 /** True when the coordinates are Web Mercator (to unproject); throws for other projections. */
@@ -254,12 +235,4 @@ function baseName(path: string): string {
   const file = path.slice(path.lastIndexOf('/') + 1);
   const dot = file.lastIndexOf('.');
   return dot > 0 ? file.slice(0, dot) : file;
-}
-
-function mapIterable<T, U>(source: Iterable<T>, map: (item: T) => U): Iterable<U> {
-  return {
-    *[Symbol.iterator]() {
-      for (const item of source) yield map(item);
-    },
-  };
 }

@@ -10,8 +10,8 @@ declare module 'shapefile' {
     cancel(): Promise<void>;
   }
   export function open(
-    shp: Uint8Array | ArrayBuffer,
-    dbf?: Uint8Array | ArrayBuffer,
+    shp: string | Uint8Array | ArrayBuffer,
+    dbf?: string | Uint8Array | ArrayBuffer,
     options?: { encoding?: string },
   ): Promise<ShapefileSource>;
 }

@@ -1,7 +1,15 @@
 /**
- * Reads the entries of a downloaded zip (yauzl: validates entry names, CRCs and sizes), bounded
- * in total size. Directories are skipped; names are kept as in the archive.
+ * Unpacks a downloaded zip from its file into a private folder, one entry at a time through a
+ * stream (memory stays flat whatever the size). yauzl validates the entries' names (no absolute
+ * path, no `..`) and sizes; each entry's CRC-32 is checked here as it streams by (yauzl does not);
+ * the total is bounded, and each entry is written under a name of our own (`<n>.<extension>`), so
+ * no name in the archive ever becomes a path.
  */
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import { EtlError } from '../../core/errors.js';
 
@@ -11,47 +19,93 @@ export function isZip(bytes: Uint8Array): boolean {
   );
 }
 
-export async function readZip(bytes: Uint8Array, maxBytes = 4 * 1024 ** 3): Promise<Map<string, Buffer>> {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** An entry unpacked: its name in the archive, and the file it was written to. */
+export interface ZipEntryFile {
+  name: string;
+  path: string;
+}
+
+export const DEFAULT_MAX_UNZIPPED_BYTES = 4 * 1024 ** 3;
+
+/**
+ * Unpacks the entries whose extension is in `extensions` (lower case, with the dot) into `dir`
+ * (a private folder the caller removes); the others are passed over. Refuses an archive that is not
+ * a valid zip, or unpacks to more than `maxBytes`, with DOWNLOAD_INVALID.
+ */
+export async function extractZip(
+  path: string,
+  dir: string,
+  extensions: readonly string[],
+  maxBytes = DEFAULT_MAX_UNZIPPED_BYTES,
+): Promise<ZipEntryFile[]> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
-    yauzl.fromBuffer(buffer, { lazyEntries: true }, (error, file) =>
+    yauzl.open(path, { lazyEntries: true, autoClose: true }, (error, file) =>
       error ? reject(invalid(error)) : resolve(file),
     );
   });
-  const files = new Map<string, Buffer>();
+  const out: ZipEntryFile[] = [];
   let total = 0;
-  await new Promise<void>((resolve, reject) => {
-    zip.on('error', (error: Error) => reject(invalid(error)));
-    zip.on('end', () => resolve());
-    zip.on('entry', (entry: yauzl.Entry) => {
-      if (entry.fileName.endsWith('/')) {
-        zip.readEntry();
-        return;
-      }
-      total += entry.uncompressedSize;
-      if (total > maxBytes) {
-        reject(
-          new EtlError('DOWNLOAD_INVALID', `The downloaded archive unpacks to more than ${maxBytes} bytes`),
-        );
-        return;
-      }
-      zip.openReadStream(entry, (error, stream) => {
-        if (error) {
-          reject(invalid(error));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const fail = (error: unknown) => {
+        zip.close();
+        reject(error);
+      };
+      zip.on('error', (error: Error) => fail(invalid(error)));
+      zip.on('end', () => resolve());
+      zip.on('entry', (entry: yauzl.Entry) => {
+        const lower = entry.fileName.toLowerCase();
+        const dot = lower.lastIndexOf('.');
+        const extension = dot > lower.lastIndexOf('/') ? lower.slice(dot) : '';
+        if (entry.fileName.endsWith('/') || !extensions.includes(extension)) {
+          zip.readEntry();
           return;
         }
-        const chunks: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        stream.on('error', (e: Error) => reject(invalid(e)));
-        stream.on('end', () => {
-          files.set(entry.fileName, Buffer.concat(chunks));
-          zip.readEntry();
+        total += entry.uncompressedSize;
+        if (total > maxBytes) {
+          fail(tooBig(maxBytes));
+          return;
+        }
+        const file = join(dir, `${out.length}${extension}`);
+        zip.openReadStream(entry, (error, stream) => {
+          if (error) {
+            fail(invalid(error));
+            return;
+          }
+          // the sizes are validated by yauzl; this counts what really comes out as well
+          let written = total - entry.uncompressedSize;
+          let crc = 0;
+          const bound = new Transform({
+            transform(chunk: Buffer, _encoding, done) {
+              written += chunk.length;
+              crc = crc32(chunk, crc);
+              done(written > maxBytes ? tooBig(maxBytes) : null, chunk);
+            },
+            flush(done) {
+              done(
+                crc === entry.crc32 ? null : invalid(new Error(`${entry.fileName} fails its CRC-32 check`)),
+              );
+            },
+          });
+          pipeline(stream, bound, createWriteStream(file, { flags: 'wx', mode: 0o600 })).then(
+            () => {
+              out.push({ name: entry.fileName, path: file });
+              zip.readEntry();
+            },
+            (e: unknown) => fail(e instanceof EtlError ? e : invalid(e)),
+          );
         });
       });
+      zip.readEntry();
     });
-    zip.readEntry();
-  });
-  return files;
+  } finally {
+    if (zip.isOpen) zip.close();
+  }
+  return out;
+}
+
+function tooBig(maxBytes: number): EtlError {
+  return new EtlError('DOWNLOAD_INVALID', `The downloaded archive unpacks to more than ${maxBytes} bytes`);
 }
 
 function invalid(cause: unknown): EtlError {

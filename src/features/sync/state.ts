@@ -36,6 +36,46 @@ export interface SyncState {
 
 /** The state, or undefined when the file does not exist; SYNC_STATE_INVALID when unreadable. */
 export async function readSyncState(path: string): Promise<SyncState | undefined> {
+  const state = await readStateJson(path);
+  if (state === undefined) return undefined;
+  if (!isSyncState(state))
+    throw new EtlError('SYNC_STATE_INVALID', `The state file ${path} is not a sync state of this version`);
+  return state;
+}
+
+/**
+ * A whole service's state (`export <…/FeatureServer> -o dir/ --state FILE`): one layer state per
+ * layer, by layer id, replaced whole only after every layer of the run succeeded.
+ */
+export interface ServiceSyncState {
+  version: number;
+  serviceUrl: string;
+  layers: Record<string, SyncState>;
+}
+
+/** The service's state, or undefined when the file does not exist; SYNC_STATE_INVALID when unreadable. */
+export async function readServiceSyncState(path: string): Promise<ServiceSyncState | undefined> {
+  const state = await readStateJson(path);
+  if (state === undefined) return undefined;
+  const s = state as Partial<ServiceSyncState> | null;
+  const valid =
+    s !== null &&
+    typeof s === 'object' &&
+    s.version === SYNC_STATE_VERSION &&
+    typeof s.serviceUrl === 'string' &&
+    typeof s.layers === 'object' &&
+    s.layers !== null &&
+    Object.values(s.layers).every(isSyncState);
+  if (!valid) {
+    throw new EtlError(
+      'SYNC_STATE_INVALID',
+      `The state file ${path} is not a service's sync state of this version${isSyncState(state) ? " (it is a layer's: give its layer URL)" : ''}`,
+    );
+  }
+  return s as ServiceSyncState;
+}
+
+async function readStateJson(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -43,14 +83,17 @@ export async function readSyncState(path: string): Promise<SyncState | undefined
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new EtlError('SYNC_STATE_INVALID', `Cannot read the state file ${path}`, { cause: error });
   }
-  let state: unknown;
   try {
-    state = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (cause) {
     throw new EtlError('SYNC_STATE_INVALID', `The state file ${path} is not JSON`, { cause });
   }
-  const s = state as Partial<SyncState> | null;
-  const valid =
+}
+
+/** Whether a parsed value is a layer's sync state of this version. */
+export function isSyncState(value: unknown): value is SyncState {
+  const s = value as Partial<SyncState> | null;
+  return (
     s !== null &&
     typeof s === 'object' &&
     s.version === SYNC_STATE_VERSION &&
@@ -60,14 +103,12 @@ export async function readSyncState(path: string): Promise<SyncState | undefined
       (s.mode === 'editDate' &&
         typeof s.editDateField === 'string' &&
         (s.highWater === null || typeof s.highWater === 'number') &&
-        Array.isArray(s.boundaryOids)));
-  if (!valid)
-    throw new EtlError('SYNC_STATE_INVALID', `The state file ${path} is not a sync state of this version`);
-  return s as SyncState;
+        Array.isArray(s.boundaryOids)))
+  );
 }
 
-/** Writes the state to a temp file beside it, then renames it over the old one. */
-export async function writeSyncState(path: string, state: SyncState): Promise<void> {
+/** Writes the state (a layer's, or a service's) to a temp file beside it, then renames it over the old one. */
+export async function writeSyncState(path: string, state: SyncState | ServiceSyncState): Promise<void> {
   const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await writeFile(temp, `${JSON.stringify(state)}\n`, { flag: 'wx' });

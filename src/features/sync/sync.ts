@@ -48,6 +48,12 @@ export interface SyncOptions extends Omit<ExportOptions, 'resume' | 'limit' | 's
    * `since`): no state is read or written.
    */
   statePath?: string | undefined;
+  /**
+   * The layer's state, given rather than read from `statePath` (null: none, a full run); the next
+   * state is then only returned (`SyncStats.state`), not written: a service's state file holds one
+   * per layer and is written by exportService. `statePath` only names the file in messages.
+   */
+  state?: SyncState | null | undefined;
   /** Changes since this instant (server clock, epoch ms) by edit tracking, whatever the state says. */
   since?: number | undefined;
   /** The previous full output: `output` receives it with the changes applied. */
@@ -161,10 +167,15 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
     throw new EtlError('USAGE', 'Deletes go inline or to a file, not both');
   }
   const requestsBefore = client.stats.requests;
-  if (options.statePath === undefined && options.since === undefined) {
+  const given = options.state !== undefined;
+  if (options.statePath === undefined && options.since === undefined && !given) {
     throw new EtlError('USAGE', 'A sync needs a state file or --since');
   }
-  const state = options.statePath === undefined ? undefined : await readSyncState(options.statePath);
+  const state = given
+    ? (options.state ?? undefined)
+    : options.statePath === undefined
+      ? undefined
+      : await readSyncState(options.statePath);
   if (state && state.layerUrl !== layerUrl) {
     throw new EtlError(
       'SYNC_STATE_INVALID',
@@ -392,7 +403,7 @@ export async function syncLayer(options: SyncOptions): Promise<SyncStats> {
         ? undefined
         : (options.deletesPath ?? defaultDeletesPath(options.output));
     if (deletesPath !== undefined) await writeDeletes(deletesPath, oidField, deletes!);
-    if (options.statePath !== undefined) await writeSyncState(options.statePath, next);
+    if (options.statePath !== undefined && !given) await writeSyncState(options.statePath, next);
     return {
       mode,
       upserts: exported.features,
