@@ -1,7 +1,7 @@
 /**
  * The CLI loads only what its command needs: an export does not pay for the fleet (BullMQ, the
  * Redis client), the pipeline file's parsers (yaml, ajv), the PostgreSQL driver, the audit log's
- * logger or the geometry library of --geometry. Together they took a quarter of a second of every
+ * logger, the geometry library of --geometry or the readers of `bulk` downloads. Together they took a quarter of a second of every
  * run's start (measured against Koop, where that was the gap to the fastest peer).
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -12,7 +12,17 @@ import { type TempDir, tempDir } from '../extract/helpers.js';
 import { runBin } from './run-bin.js';
 
 /** Loaded on first use only (each is a dependency of a command or an option other than export's). */
-const ON_USE = ['@redis/client', 'bullmq', 'ajv', 'yaml', 'pg', 'pino', '@turf/boolean-intersects'];
+const ON_USE = [
+  '@redis/client',
+  'bullmq',
+  'ajv',
+  'yaml',
+  'pg',
+  'pino',
+  '@turf/boolean-intersects',
+  'shapefile',
+  'yauzl',
+];
 
 let emu: EmulatorHandle;
 let tmp: TempDir;

@@ -8,8 +8,9 @@
  * for no layer id.
  */
 import { open, readFile } from 'node:fs/promises';
-import { open as openShapefile } from 'shapefile';
+import type * as Shapefile from 'shapefile';
 import { EtlError } from '../../core/errors.js';
+import { requireOnUse } from '../../core/lazy-require.js';
 import { geojsonToEsri } from './geometry.js';
 import { jsonFileKind, ROOT_FEATURES, replicaFeatures } from './replica-stream.js';
 import { extractZip, isZip } from './zip.js';
@@ -176,6 +177,7 @@ async function* shapefileFeatures(
   encoding: string,
   unproject: boolean,
 ): AsyncGenerator<RawFeature> {
+  const { open: openShapefile } = requireOnUse('shapefile') as typeof Shapefile;
   const source = await openShapefile(shp, dbf, { encoding });
   try {
     for (;;) {

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
 import { EtlError } from '../../core/errors.js';
+import { requireOnUse } from '../../core/lazy-require.js';
 
 export function isZip(bytes: Uint8Array): boolean {
   return (
@@ -39,8 +40,10 @@ export async function extractZip(
   maxBytes = DEFAULT_MAX_UNZIPPED_BYTES,
 ): Promise<ZipEntryFile[]> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
-    yauzl.open(path, { lazyEntries: true, autoClose: true }, (error, file) =>
-      error ? reject(invalid(error)) : resolve(file),
+    (requireOnUse('yauzl') as typeof yauzl).open(
+      path,
+      { lazyEntries: true, autoClose: true },
+      (error, file) => (error ? reject(invalid(error)) : resolve(file)),
     );
   });
   const out: ZipEntryFile[] = [];
