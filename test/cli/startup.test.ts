@@ -1,8 +1,9 @@
 /**
  * The CLI loads only what its command needs: an export does not pay for the fleet (BullMQ, the
  * Redis client), the pipeline file's parsers (yaml, ajv), the PostgreSQL driver, the audit log's
- * logger, the geometry library of --geometry or the readers of `bulk` downloads. Together they took a quarter of a second of every
- * run's start (measured against Koop, where that was the gap to the fastest peer).
+ * logger, the geometry library of --geometry or the readers of `bulk` downloads. Together they
+ * took a quarter of a second of every run's start (measured against Koop, where that was the gap
+ * to the fastest peer).
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
