@@ -10,6 +10,7 @@
 //   --quick         small sizes (also BENCH_QUICK=1)
 //   --points N --polygons N --reps N
 //   --formats shapefile,flatgeobuf      (rows of FORMATS, default: every one this build writes)
+//   --tools etl     only arcgis-etl (default etl,ogr2ogr)
 //   --json          also print one JSON object (every figure) on the last stdout line
 //
 // Adding a format: one row in FORMATS (name, the arcgis-etl format and options, the output name,
@@ -142,6 +143,7 @@ function parseArgs(argv) {
     polygons: quick ? 5_000 : 200_000,
     reps: 1,
     formats: undefined,
+    tools: ['etl', 'ogr2ogr'],
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -149,6 +151,7 @@ function parseArgs(argv) {
     else if (a === '--polygons') opts.polygons = Number(argv[++i]);
     else if (a === '--reps') opts.reps = Math.max(1, Number(argv[++i]));
     else if (a === '--formats') opts.formats = argv[++i].split(',');
+    else if (a === '--tools') opts.tools = argv[++i].split(',');
   }
   return opts;
 }
@@ -191,7 +194,7 @@ async function main(argv) {
     (f) =>
       WRITER_FORMATS.includes(f.etl.format) && (opts.formats === undefined || opts.formats.includes(f.name)),
   );
-  const ogr = await hasOgr2ogr();
+  const ogr = opts.tools.includes('ogr2ogr') && (await hasOgr2ogr());
   const dir = await mkdtemp(join(tmpdir(), 'arcgis-etl-formats-'));
   const emulator = spawn(process.execPath, [SELF, '--emulator', String(opts.points), String(opts.polygons)], {
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -276,7 +279,7 @@ async function main(argv) {
     `Formats benchmark: ${opts.points.toLocaleString('en-US')} points, ${opts.polygons.toLocaleString('en-US')} polygons, page ${PAGE}, emulator in a child process${opts.reps > 1 ? `, median of ${opts.reps} runs` : ''}; targets: ≥ ${SPEED_TARGET}x ogr2ogr's features/s, peak RSS < ${RSS_TARGET_MB} MB`,
   );
   console.table(table);
-  if (!ogr) console.log('ogr2ogr is not installed: no peer figures.');
+  if (!ogr && opts.tools.includes('ogr2ogr')) console.log('ogr2ogr is not installed: no peer figures.');
   if (opts.json) {
     console.log(
       JSON.stringify({ bench: 'formats', page: PAGE, quick: opts.quick, ogr2ogr: ogr, results: report }),

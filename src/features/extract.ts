@@ -72,6 +72,11 @@ export interface ExtractOptions {
   maxConcurrency?: number | undefined;
   /** Features per request; capped at the layer's maxRecordCount (default). */
   pageSize?: number | undefined;
+  /**
+   * Bytes the pages fetched ahead of the writer may hold, estimated from their features and
+   * vertices (page-weight.ts): no page request starts while they would weigh more (default 64 MB).
+   */
+  pageBudget?: number | undefined;
   /** Only features with OID > after (resume). */
   after?: number | undefined;
   /**
@@ -188,6 +193,7 @@ export class Extraction {
       outSR: o.outSR === null ? undefined : String(o.outSR ?? 4326),
       pageSize: Math.max(1, Math.min(Math.floor(o.pageSize ?? layer.maxRecordCount), layer.maxRecordCount)),
       concurrency: extractionConcurrency(o.client, layer.url, o),
+      pageBudget: o.pageBudget,
       pageRetries: Math.max(0, Math.floor(o.pageRetries ?? DEFAULT_PAGE_RETRIES)),
       signal: o.signal,
       emit: o.emit,

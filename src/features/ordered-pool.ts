@@ -5,17 +5,32 @@
  * The results waiting for their turn are bounded: fewer than `REORDER_FACTOR × concurrency` tasks
  * are started-but-not-yielded at any time, so memory stays flat. An adaptive limit is asked again
  * before each start.
+ *
+ * With a `budget`, results are also bounded by their weight (an estimate of the memory a page
+ * holds): the results waiting for their turn, the one the consumer is busy with, and the tasks in
+ * flight (each counted at the mean weight of the results so far) stay within `budget.bytes`. While
+ * they would not, no task starts: the consumer drains the ones held first. One task always runs
+ * when nothing else is held or running, so a single result heavier than the budget still passes.
  */
 import type { ConcurrencyLimit } from '../http/concurrency.js';
 
 /** Started-but-not-yielded tasks are at most this many times the concurrency. */
 export const REORDER_FACTOR = 2;
 
-export interface OrderedPoolOptions {
+export interface OrderedPoolOptions<R = unknown> {
   /** A number, or an adaptive limit (e.g. the host's ConcurrencyController). */
   concurrency: number | ConcurrencyLimit;
   /** Aborting stops the pool; the signal given to workers is aborted too. */
   signal?: AbortSignal | undefined;
+  /** Bounds the results held by their weight (bytes), besides their count. */
+  budget?: PoolBudget<R> | undefined;
+}
+
+export interface PoolBudget<R> {
+  /** The most the held and expected results may weigh. */
+  bytes: number;
+  /** The weight of one result (an estimate of its size in memory, in bytes). */
+  weigh: (result: R) => number;
 }
 
 export type PoolWorker<T, R> = (task: T, signal: AbortSignal) => Promise<R>;
@@ -23,7 +38,7 @@ export type PoolWorker<T, R> = (task: T, signal: AbortSignal) => Promise<R>;
 export async function* orderedPool<T, R>(
   tasks: Iterable<T> | AsyncIterable<T>,
   worker: PoolWorker<T, R>,
-  options: OrderedPoolOptions,
+  options: OrderedPoolOptions<R>,
 ): AsyncGenerator<R, void, undefined> {
   const source = options.concurrency;
   const concurrency = () => {
@@ -36,8 +51,19 @@ export async function* orderedPool<T, R>(
   if (options.signal?.aborted) throw options.signal.reason;
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const iterator = toAsyncIterator(tasks);
-  /** Started, not yet yielded, in task order. */
-  const window: Promise<R>[] = [];
+  /** Started, not yet yielded, in task order; `weight` once the task has ended well. */
+  const window: { promise: Promise<R>; weight: number }[] = [];
+  const budget = options.budget;
+  /** Weight of the ended results in the window and of the one the consumer holds. */
+  let held = 0;
+  /** Weight and count of every result so far: their mean stands for a task in flight. */
+  let weighed = 0;
+  let results = 0;
+  const overBudget = (): boolean => {
+    if (budget === undefined || (running === 0 && held === 0)) return false;
+    const expected = results === 0 ? 0 : weighed / results;
+    return held + (running + 1) * expected > budget.bytes;
+  };
   let running = 0;
   let done = false;
   let pulling = false;
@@ -60,7 +86,13 @@ export async function* orderedPool<T, R>(
     try {
       for (;;) {
         const limit = concurrency();
-        if (done || controller.signal.aborted || running >= limit || window.length >= REORDER_FACTOR * limit)
+        if (
+          done ||
+          controller.signal.aborted ||
+          running >= limit ||
+          window.length >= REORDER_FACTOR * limit ||
+          overBudget()
+        )
           break;
         const next = await iterator.next();
         if (next.done) {
@@ -70,9 +102,18 @@ export async function* orderedPool<T, R>(
         if (controller.signal.aborted) break;
         running++;
         const promise = worker(next.value, controller.signal);
+        const entry = { promise, weight: 0 };
         // A rejection is observed when its turn comes; never leave it unhandled meanwhile.
-        promise.then(ended, ended);
-        window.push(promise);
+        promise.then((result) => {
+          if (budget !== undefined) {
+            entry.weight = weightOf(budget, result);
+            held += entry.weight;
+            weighed += entry.weight;
+            results++;
+          }
+          ended();
+        }, ended);
+        window.push(entry);
         wake();
       }
     } catch (error) {
@@ -97,15 +138,27 @@ export async function* orderedPool<T, R>(
         });
         continue;
       }
-      const value = await head;
+      const value = await head.promise;
       window.shift();
       if (controller.signal.aborted) throw controller.signal.reason;
+      // held until the consumer asks for the next one (it is busy with it meanwhile)
       yield value;
+      held -= head.weight;
     }
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     if (!controller.signal.aborted) controller.abort(new Error('pool closed'));
     await iterator.return?.();
+  }
+}
+
+/** A weight that is not a finite number ≥ 0, or that throws (an estimator's fault), counts as nothing. */
+function weightOf<R>(budget: PoolBudget<R>, result: R): number {
+  try {
+    const weight = budget.weigh(result);
+    return Number.isFinite(weight) && weight > 0 ? weight : 0;
+  } catch {
+    return 0;
   }
 }
 

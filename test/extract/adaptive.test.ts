@@ -5,6 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { exportLayer } from '../../src/features/export.js';
+import { extractPages } from '../../src/features/extract.js';
+import { fetchLayerInfo } from '../../src/features/metadata.js';
 import {
   expectSameAsSource,
   pointLayer,
@@ -130,5 +132,44 @@ describe('adaptive concurrency against a server with a capacity', () => {
     expect(stats.features).toBe(6_000);
     expect(stats.concurrency!.max).toBeLessThanOrEqual(5);
     expect(emu.stats().load.peakConcurrency).toBeLessThanOrEqual(5);
+  }, 60_000);
+});
+
+describe('the byte budget of the pages fetched ahead', () => {
+  const run = async (pageBudget: number | undefined) => {
+    emu = await startSecured({
+      layers: [pointLayer('Points', 2_000, { maxRecordCount: 100 })],
+      faults: { latencyMs: 20 },
+    });
+    const r = rig(emu);
+    const pages = extractPages({
+      client: r.client,
+      layer: await fetchLayerInfo(r.client, emu.layerUrl('Points')),
+      concurrency: 4,
+      ...(pageBudget === undefined ? {} : { pageBudget }),
+    });
+    let features = 0;
+    let n = 0;
+    for await (const page of pages) {
+      features += page.features.length;
+      // past the first pages (weighed by then): from here, the peak in flight at the server
+      if (++n === 6) emu.resetStats();
+    }
+    await r.close();
+    const peak = emu.stats().load.peakConcurrency;
+    await emu.stop();
+    emu = undefined;
+    return { features, peak };
+  };
+
+  it('no page request starts while the pages held would weigh more than the budget', async () => {
+    // a page of 100 points weighs some 40 KB: a budget of 1 byte lets one page at a time go
+    const tiny = await run(1);
+    expect(tiny.features).toBe(2_000);
+    expect(tiny.peak).toBeLessThanOrEqual(1);
+    // the default budget (64 MB) holds far more than 4 such pages: the pinned concurrency is kept
+    const roomy = await run(undefined);
+    expect(roomy.features).toBe(2_000);
+    expect(roomy.peak).toBe(4);
   }, 60_000);
 });

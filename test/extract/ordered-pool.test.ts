@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OidSet } from '../../src/features/oid-set.js';
 import { orderedPool } from '../../src/features/ordered-pool.js';
+import { DEFAULT_PAGE_BUDGET_BYTES, pageWeight } from '../../src/features/page-weight.js';
 
 function deferred<T>() {
   let resolve!: (v: T) => void;
@@ -14,25 +15,31 @@ function deferred<T>() {
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
+/** A worker that takes a tick, counting the tasks in flight and their peak. */
+function counted() {
+  const state = { inFlight: 0, peak: 0 };
+  const worker = async (i: number) => {
+    state.inFlight++;
+    state.peak = Math.max(state.peak, state.inFlight);
+    await tick();
+    state.inFlight--;
+    return i;
+  };
+  return { state, worker };
+}
+
 describe('orderedPool', () => {
   it('a limit that is not a number runs one task at a time and still runs every task', async () => {
-    let inFlight = 0;
-    let peak = 0;
+    const { state, worker } = counted();
     const pool = orderedPool(
       Array.from({ length: 6 }, (_, i) => i),
-      async (i) => {
-        inFlight++;
-        peak = Math.max(peak, inFlight);
-        await tick();
-        inFlight--;
-        return i;
-      },
+      worker,
       { concurrency: { limit: () => Number.NaN } },
     );
     const results: number[] = [];
     for await (const r of pool) results.push(r);
     expect(results).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(peak).toBe(1);
+    expect(state.peak).toBe(1);
   });
 
   it('asks an adaptive limit again before each start', async () => {
@@ -171,6 +178,103 @@ describe('orderedPool', () => {
     expect(pulled).toBeLessThan(20);
   });
 
+  it('with a byte budget, starts no task while the results held (and those expected) would weigh more', async () => {
+    // results weigh 10 each; the budget is 35: the count bound (2 × 8) would allow 8 at once
+    const gates = Array.from({ length: 10 }, () => deferred<number>());
+    const started: number[] = [];
+    const pool = orderedPool(
+      Array.from({ length: 10 }, (_, i) => i),
+      (i) => {
+        started.push(i);
+        return gates[i]!.promise;
+      },
+      { concurrency: 8, budget: { bytes: 35, weigh: () => 10 } },
+    );
+    // nothing weighed yet: the pool starts up to its concurrency
+    const first = pool.next();
+    await tick();
+    expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // 1..7 end, 0 (the head) does not: they are held, and no task starts
+    for (let i = 1; i < 8; i++) gates[i]!.resolve(i);
+    await tick();
+    expect(started).toHaveLength(8);
+    gates[0]!.resolve(0);
+    expect((await first).value).toBe(0);
+    await tick();
+    // the consumer holds 0 and the window 1..7: still over the budget
+    expect(started).toHaveLength(8);
+    // asking for the next releases result 0 and takes 1: 6 held + 1 consumed weigh 70 > 35
+    expect((await pool.next()).value).toBe(1);
+    await tick();
+    expect(started).toHaveLength(8);
+    // drained to 2 held (6, 7) + the one consumed (5): 30, and one more expected at 10 is 40 > 35
+    for (const want of [2, 3, 4, 5]) expect((await pool.next()).value).toBe(want);
+    await tick();
+    expect(started).toHaveLength(8);
+    // 7 held + 6 consumed = 20, one more expected: 30 ≤ 35, so one starts (then 40 > 35: only one)
+    expect((await pool.next()).value).toBe(6);
+    await tick();
+    expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    gates[8]!.resolve(8);
+    gates[9]!.resolve(9);
+    const rest: number[] = [];
+    for await (const r of pool) rest.push(r);
+    expect(rest).toEqual([7, 8, 9]);
+    expect(started).toHaveLength(10);
+  });
+
+  it('with a byte budget, counts the tasks in flight at the mean weight of the results so far', async () => {
+    const { state, worker } = counted();
+    const pool = orderedPool(
+      Array.from({ length: 20 }, (_, i) => i),
+      worker,
+      // each result weighs 100: at most 3 held, consumed or in flight at once
+      { concurrency: 16, budget: { bytes: 300, weigh: () => 100 } },
+    );
+    const results: number[] = [];
+    let peakAfterFirst = 0;
+    for await (const r of pool) {
+      results.push(r);
+      if (r > 0) peakAfterFirst = Math.max(peakAfterFirst, state.inFlight);
+      await tick();
+    }
+    expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    // before any result is weighed the pool starts its concurrency; then the budget bounds it
+    expect(state.peak).toBe(16);
+    expect(peakAfterFirst).toBeLessThanOrEqual(2);
+  });
+
+  it('with a byte budget, a single result heavier than the budget still passes, one at a time', async () => {
+    const { state, worker } = counted();
+    const pool = orderedPool([0, 1, 2, 3], worker, {
+      concurrency: 1,
+      budget: { bytes: 10, weigh: () => 1_000 },
+    });
+    const results: number[] = [];
+    for await (const r of pool) results.push(r);
+    expect(results).toEqual([0, 1, 2, 3]);
+    expect(state.peak).toBe(1);
+  });
+
+  it('with a byte budget, a weight that throws or is not a number counts as nothing', async () => {
+    const weights = [Number.NaN, -5, Number.POSITIVE_INFINITY];
+    let n = 0;
+    const pool = orderedPool([0, 1, 2, 3, 4], async (i) => i, {
+      concurrency: 2,
+      budget: {
+        bytes: 1,
+        weigh: () => {
+          const w = weights[n++];
+          if (w === undefined) throw new Error('no weight');
+          return w;
+        },
+      },
+    });
+    const results: number[] = [];
+    for await (const r of pool) results.push(r);
+    expect(results).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('honours an outer abort signal', async () => {
     const controller = new AbortController();
     const pool = orderedPool([1, 2, 3], (i) => new Promise<number>((r) => setImmediate(() => r(i))), {
@@ -187,6 +291,56 @@ describe('orderedPool', () => {
       })(),
     ).rejects.toThrow('stop');
     expect(seen).toEqual([1]);
+  });
+});
+
+describe('pageWeight', () => {
+  it('weighs a page by its features, attributes and vertices', () => {
+    const attributes = { OBJECTID: 1, name: 'a' };
+    const point = pageWeight([{ attributes, geometry: { x: 1, y: 2 } }]);
+    const empty = pageWeight([{ attributes, geometry: null }]);
+    const square = [
+      [0, 0],
+      [0, 1],
+      [1, 1],
+      [1, 0],
+      [0, 0],
+    ];
+    const polygon = pageWeight([{ attributes, geometry: { rings: [square, square] } }]);
+    const line = pageWeight([{ attributes, geometry: { paths: [square] } }]);
+    const multipoint = pageWeight([{ attributes, geometry: { points: square } }]);
+    const curve = pageWeight([
+      {
+        attributes,
+        geometry: {
+          curveRings: [
+            square,
+            {
+              c: [
+                [1, 1],
+                [2, 2],
+              ],
+            },
+          ],
+        },
+      },
+    ]);
+    const vertex = point - empty;
+    expect(vertex).toBeGreaterThan(0);
+    expect(polygon - empty).toBe(10 * vertex);
+    expect(line - empty).toBe(5 * vertex);
+    expect(multipoint - empty).toBe(5 * vertex);
+    expect(curve - empty).toBe(6 * vertex);
+    expect(pageWeight([{ attributes: { ...attributes, more: 3 }, geometry: null }])).toBeGreaterThan(empty);
+    expect(pageWeight([])).toBe(0);
+    // about 450 bytes a decoded point feature of 10 fields, 2,100 a polygon of 21 vertices
+    const ten = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`f${i}`, i]));
+    const ring = Array.from({ length: 21 }, (_, i) => [i, i]);
+    expect(pageWeight([{ attributes: ten, geometry: { x: 1, y: 2 } }])).toBeGreaterThan(400);
+    expect(pageWeight([{ attributes: ten, geometry: { x: 1, y: 2 } }])).toBeLessThan(550);
+    expect(pageWeight([{ attributes: ten, geometry: { rings: [ring] } }])).toBeGreaterThan(1_900);
+    expect(pageWeight([{ attributes: ten, geometry: { rings: [ring] } }])).toBeLessThan(2_300);
+    expect(DEFAULT_PAGE_BUDGET_BYTES).toBeGreaterThan(0);
   });
 });
 

@@ -11,6 +11,7 @@ import type { EsriEnvelope, EsriFeature } from '../../core/protocol.js';
 import { orderedPool } from '../ordered-pool.js';
 import { silentCap } from '../page-cap.js';
 import { orderPage } from '../page-order.js';
+import { pageBudget } from '../page-weight.js';
 import { featureParams, isQueryFailure, runQuery } from '../query.js';
 import { bboxIn } from '../spatial-filter.js';
 import { fallbackError, isFallbackError } from '../strategy-errors.js';
@@ -190,6 +191,7 @@ async function* cellPages(
   yield* orderedPool(gridCells(extent, n), async (cell, signal) => kept(await fetchCell(cell, 0, signal)), {
     concurrency: ctx.concurrency,
     signal: ctx.signal,
+    budget: pageBudget(ctx.pageBudget),
   });
 }
 

@@ -12,6 +12,7 @@ import { sortedUniqueOids } from '../oid.js';
 import { binarySearch } from '../oid-set.js';
 import { orderedPool } from '../ordered-pool.js';
 import { orderPage } from '../page-order.js';
+import { pageBudget } from '../page-weight.js';
 import {
   featureParams,
   isQueryFailure,
@@ -130,5 +131,9 @@ export async function* idPages(
     }
   }
 
-  yield* orderedPool(batches(), fetchBatch, { concurrency: ctx.concurrency, signal: ctx.signal });
+  yield* orderedPool(batches(), fetchBatch, {
+    concurrency: ctx.concurrency,
+    signal: ctx.signal,
+    budget: pageBudget(ctx.pageBudget),
+  });
 }

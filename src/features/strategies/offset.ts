@@ -18,6 +18,7 @@ import { featureOid } from '../oid.js';
 import { OidSet } from '../oid-set.js';
 import { orderedPool } from '../ordered-pool.js';
 import { orderPage } from '../page-order.js';
+import { taggedPageBudget } from '../page-weight.js';
 import { featureParams, isQueryFailure, type QueryResult, runQuery, unsplittableError } from '../query.js';
 import { filterParams } from '../spatial-filter.js';
 import { fallbackError } from '../strategy-errors.js';
@@ -355,7 +356,7 @@ async function* offsetPages(
       if (given) head = undefined; // not held for the rest of the extraction
       return { task, features: await fetchSpan(task.offset, task.count, signal, given) };
     },
-    { concurrency: ctx.concurrency, signal: ctx.signal },
+    { concurrency: ctx.concurrency, signal: ctx.signal, budget: taggedPageBudget(ctx.pageBudget) },
   );
   for await (const { task, features } of pages) {
     const oids = rawOids(features, oidField);

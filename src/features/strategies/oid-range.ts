@@ -13,6 +13,7 @@ import { toOid } from '../oid.js';
 import { orderedPool } from '../ordered-pool.js';
 import { silentCap } from '../page-cap.js';
 import { orderPage } from '../page-order.js';
+import { pageBudget } from '../page-weight.js';
 import {
   featureParams,
   isQueryFailure,
@@ -144,5 +145,6 @@ async function* rangePages(
   yield* orderedPool(ranges(), ([a, b], signal) => fetchRange(a, b, signal), {
     concurrency: ctx.concurrency,
     signal: ctx.signal,
+    budget: pageBudget(ctx.pageBudget),
   });
 }

@@ -38,6 +38,11 @@ export interface QueryContext {
   pageSize: number;
   /** Pages at once: a number, or the host's adaptive controller (queries then take a slot each). */
   concurrency: number | ConcurrencyController;
+  /**
+   * Bytes the pages fetched ahead of the writer may hold (estimated, page-weight.ts): no page
+   * request starts while they would weigh more (default 64 MB).
+   */
+  pageBudget?: number | undefined;
   /** Extra attempts for a query failing with 500 "Error performing query operation" before it is split. */
   pageRetries: number;
   /** Features expected for (userWhere, after), from returnCountOnly. */
