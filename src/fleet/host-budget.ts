@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { EtlError } from '../core/errors.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
+import { hostBudget } from '../pipeline/connections.js';
 import type { FleetRedisClient } from './redis.js';
 
 const ACQUIRE = `local t = redis.call('TIME')
@@ -55,10 +56,9 @@ export interface HostBudgetStats {
 /** Concurrency budgets by host: `{ "*": 8, "gis.example.com": 4 }` (the most specific wins). */
 export type HostBudgets = Readonly<Record<string, number>>;
 
+/** The pipeline's lookup (`hostBudget`: host:port, then name, then `*`) over the fleet's numbers. */
 export function budgetFor(budgets: HostBudgets, url: string | URL): number | undefined {
-  const host = (typeof url === 'string' ? new URL(url) : url).host.toLowerCase();
-  const hostname = (typeof url === 'string' ? new URL(url) : url).hostname.toLowerCase();
-  return budgets[host] ?? budgets[hostname] ?? budgets['*'];
+  return hostBudget(budgets, url);
 }
 
 export class RedisHostBudget {

@@ -65,31 +65,68 @@ export class Publisher {
     return `${this.#prefix}:published:${run}:${output}`;
   }
 
-  /** True when another attempt of this run already published `output` (and it is there). */
-  async alreadyPublished(run: string, output: string): Promise<boolean> {
-    const marker = await this.#client.get(this.markerKey(run, output));
-    return marker !== null && marker !== undefined && (await exists(output));
+  /**
+   * What an earlier attempt of this run published at `output` (the output is there): the features
+   * it holds, so that a retry reports the same count. Undefined: not published yet (or by a version
+   * that did not record its count: then it is written again, atomically, with the same bytes).
+   */
+  async alreadyPublished(run: string, output: string): Promise<{ features: number } | undefined> {
+    const marker = parseMarker(await this.#client.get(this.markerKey(run, output)));
+    if (marker?.features === undefined || !(await exists(output))) return undefined;
+    return { features: marker.features };
   }
 
-  /** Renames `staging` onto `output` once per run; false when another attempt had published it. */
-  async publish(run: string, staging: string, output: string, fence: Fence): Promise<boolean> {
+  /**
+   * Renames `staging` (holding `features`) onto `output` once per run; false when another attempt
+   * had published it.
+   */
+  async publish(
+    run: string,
+    staging: string,
+    output: string,
+    fence: Fence,
+    features: number,
+  ): Promise<boolean> {
     if (!(await fence.stillOurs())) {
       await rm(staging, { recursive: true, force: true });
       throw new EtlError('ABORTED', `The job of ${output} was taken over by another worker; not published`);
     }
     const key = this.markerKey(run, output);
-    const set = await this.#client.set(key, fence.token, { NX: true, PX: MARKER_TTL_MS });
+    const value = JSON.stringify({ token: fence.token, features } satisfies Marker);
+    const set = await this.#client.set(key, value, { NX: true, PX: MARKER_TTL_MS });
     if (set === null) {
-      const holder = await this.#client.get(key);
-      if (holder !== fence.token && (await exists(output))) {
+      const holder = parseMarker(await this.#client.get(key));
+      if (holder?.token !== fence.token && (await exists(output))) {
         await rm(staging, { recursive: true, force: true });
         return false;
       }
-      await this.#client.set(key, fence.token, { PX: MARKER_TTL_MS });
+      await this.#client.set(key, value, { PX: MARKER_TTL_MS });
     }
     await rename(staging, output);
     return true;
   }
+}
+
+/** A published marker: the attempt that published, and the features it published. */
+interface Marker {
+  token: string;
+  features?: number | undefined;
+}
+
+function parseMarker(raw: unknown): Marker | undefined {
+  if (typeof raw !== 'string') return undefined;
+  try {
+    const parsed = JSON.parse(raw) as Partial<Marker>;
+    if (typeof parsed === 'object' && parsed !== null && typeof parsed.token === 'string') {
+      return {
+        token: parsed.token,
+        features: typeof parsed.features === 'number' ? parsed.features : undefined,
+      };
+    }
+  } catch {
+    // a marker of an earlier version: the token alone
+  }
+  return { token: raw };
 }
 
 function exists(path: string): Promise<boolean> {

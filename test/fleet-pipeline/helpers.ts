@@ -14,7 +14,6 @@ import { planPipeline } from '../../src/pipeline/plan.js';
 import { runPipelineJob } from '../../src/pipeline/run-job.js';
 import type { Pipeline } from '../../src/pipeline/types.js';
 import { BIN } from '../fleet/helpers.js';
-import { deleteByPrefix, rawClient } from '../stores/redis-helpers.js';
 
 export const FLEET_USER = { username: 'fleet-pipeline', password: 'Fleet-Pipeline-Passw0rd!' };
 export const CREDENTIAL_ENV = { FLEET_USER: FLEET_USER.username, FLEET_PASS: FLEET_USER.password };
@@ -167,19 +166,4 @@ export function publications(workers: readonly WorkerProcess[]): Map<string, num
     }
   }
   return counts;
-}
-
-/** Removes what runs of a test queue leave in Redis: run records and published markers. */
-export async function cleanQueue(
-  redisUrl: string,
-  queueName: string,
-  runs: readonly string[],
-): Promise<void> {
-  const client = await rawClient(redisUrl);
-  try {
-    await deleteByPrefix(client, `arcgis-etl:fleet:${queueName}:`);
-    for (const run of runs) await deleteByPrefix(client, `arcgis-etl:fleet:published:${run}:`);
-  } finally {
-    await client.close();
-  }
 }
