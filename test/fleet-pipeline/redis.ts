@@ -4,6 +4,7 @@
  * with a queue name and key prefix no other run uses, the fleet's clients, and one `close` that
  * removes what the tests left (jobs, run records, published markers, budget keys).
  */
+import { once } from 'node:events';
 import { connectFleetRedis, type FleetRedis, openFleetRedis } from '../../src/fleet/redis.js';
 import { FleetQueue } from '../../src/index.js';
 import {
@@ -65,7 +66,12 @@ export async function testRedis(label: string, own?: { persistDir?: string }): P
     async clients(n) {
       const made = Array.from({ length: n }, () => openFleetRedis(url));
       opened.push(...made);
-      await Promise.all(made.map((r) => connectFleetRedis(r)));
+      await Promise.all(
+        made.map(async (r) => {
+          await connectFleetRedis(r);
+          if (!r.raw.isReady) await once(r.raw, 'ready');
+        }),
+      );
       return made;
     },
     async close() {
