@@ -25,7 +25,7 @@ import {
   jobId,
 } from './job-data.js';
 import { isMergeable, mergeParts } from './merge.js';
-import { Publisher, removeStaleStaging, stagingPath } from './publish.js';
+import { Publisher, removeStaging, removeStaleStaging, stagingPath } from './publish.js';
 import { connectFleetRedis, openFleetRedis } from './redis.js';
 import { formatOfJob, runLayerExport } from './run-layer.js';
 
@@ -107,7 +107,7 @@ export function startFleetWorker(options: FleetWorkerOptions): FleetWorker {
       job.updateProgress(value as unknown as object).catch(() => undefined);
     };
     await job.updateProgress({ worker: name, features: 0, total: 0 } satisfies FleetProgress);
-    const staging = stagingPath(target, jobKey);
+    const staging = await stagingPath(target, jobKey);
     try {
       let features: number;
       if (data.kind === 'merge') {
@@ -133,7 +133,7 @@ export function startFleetWorker(options: FleetWorkerOptions): FleetWorker {
       const result: FleetResult = { features, output: target, worker: name, published };
       return result;
     } catch (error) {
-      await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      await removeStaging(staging).catch(() => undefined);
       throw classify(error);
     }
   };

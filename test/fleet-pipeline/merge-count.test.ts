@@ -16,15 +16,16 @@ import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { FLEET_PREFIX, type FleetJobData, type FleetResult } from '../../src/fleet/job-data.js';
 import { Publisher, stagingPath } from '../../src/fleet/publish.js';
 import { runLayerExport } from '../../src/fleet/run-layer.js';
-import {
-  enqueuePipeline,
-  type FleetQueue,
-  formatRunStatus,
-  startFleetWorker,
-  waitForRun,
-} from '../../src/index.js';
+import { enqueuePipeline, type FleetQueue, formatRunStatus } from '../../src/index.js';
 import { credentialConnectOptions } from '../../src/pipeline/credentials.js';
-import { CREDENTIAL_ENV, FLEET_USER, referenceRun, writePipeline } from './helpers.js';
+import {
+  CREDENTIAL_ENV,
+  FLEET_USER,
+  referenceRun,
+  sourcesYaml,
+  workInProcess,
+  writePipeline,
+} from './helpers.js';
 import { sharedRedisUp, type TestRedis, testRedis } from './redis.js';
 
 const run = await sharedRedisUp('fleet merge count tests');
@@ -35,15 +36,7 @@ describe.runIf(run)('fleet: the merge of a sharded layer and its count', () => {
   let redis: TestRedis;
   let fleet: FleetQueue;
 
-  const yaml = () => `version: 1
-credentials:
-  main: { username: { env: FLEET_USER }, password: { env: FLEET_PASS } }
-defaults: { credentials: main }
-hosts: { "*": { concurrency: 2 } }
-sources:
-  - url: ${emu.layerUrl('Big', 0)}
-    output: out/{service}-{layer}.geojsonl
-`;
+  const yaml = () => sourcesYaml(emu, [['Big', 'out/{service}-{layer}.geojsonl']], 2);
 
   beforeAll(async () => {
     emu = await startEmulator({
@@ -79,20 +72,7 @@ sources:
     return { enqueued, layer, shards: shards.map((job) => job!.data as FleetJobData) };
   }
 
-  async function work(runId: string) {
-    const worker = startFleetWorker({
-      url: redis.url,
-      queueName: redis.queueName,
-      lockDurationMs: 5_000,
-      env: CREDENTIAL_ENV,
-    });
-    try {
-      await worker.ready();
-      return await waitForRun(fleet, runId, { intervalMs: 50 });
-    } finally {
-      await worker.close();
-    }
-  }
+  const work = (runId: string) => workInProcess(fleet, redis.url, redis.queueName, runId);
 
   it('a failed shard: nothing is merged or published, the layer fails naming the shard', async () => {
     const { enqueued, layer, shards } = await enqueue('failed');
@@ -121,8 +101,7 @@ sources:
       ...(await credentialConnectOptions(reference, 'main', { env: CREDENTIAL_ENV })),
     });
     try {
-      const staging = stagingPath(first.shard!.part, 'earlier');
-      await mkdir(join(first.shard!.part, '..'), { recursive: true });
+      const staging = await stagingPath(first.shard!.part, 'earlier');
       const { features } = await runLayerExport(first.job, staging, first.shard!.where, {
         client: connection.client,
       });
