@@ -2,11 +2,11 @@
  * Issue 17, a sharded layer's merge and its count (the worker runs in this process, started once
  * each run's jobs are queued and the scene is set):
  * - a shard that fails leaves the layer unmerged: no output, the layer failed with a reason that
- *   names the shard (what `status` and `run --queue` print);
+ *   names the shard (what `status` and `run --queue` print; `run --queue` exits non-zero);
  * - a shard an earlier attempt had published (skipped by its retry) still counts: the merged count
  *   is the sum of the shards' counts and the layer's count, and the output is the whole layer.
  */
-import { access, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,8 +16,9 @@ import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { FLEET_PREFIX, type FleetJobData, type FleetResult } from '../../src/fleet/job-data.js';
 import { Publisher, stagingPath } from '../../src/fleet/publish.js';
 import { runLayerExport } from '../../src/fleet/run-layer.js';
-import { enqueuePipeline, type FleetQueue, formatRunStatus } from '../../src/index.js';
+import { enqueuePipeline, type FleetQueue, formatRunStatus, startFleetWorker } from '../../src/index.js';
 import { credentialConnectOptions } from '../../src/pipeline/credentials.js';
+import { runInProcess } from '../cli/in-process.js';
 import {
   CREDENTIAL_ENV,
   FLEET_USER,
@@ -86,6 +87,30 @@ describe.runIf(run)('fleet: the merge of a sharded layer and its count', () => {
     await expect(access(layer.output)).rejects.toThrow();
     const merge = await fleet.queue.getJob(layer.jobId);
     expect(await merge?.getState()).not.toBe('completed');
+  }, 30_000);
+
+  it('run --queue exits non-zero with a line naming the failed shard; nothing is published', async () => {
+    const { file } = await writePipeline(join(root, 'cli'), yaml());
+    // the output folder is a file: no shard can write its part
+    await writeFile(join(root, 'cli', 'out'), 'not a folder');
+    const worker = startFleetWorker({
+      url: redis.url,
+      queueName: redis.queueName,
+      lockDurationMs: 5_000,
+      env: CREDENTIAL_ENV,
+    });
+    await worker.ready();
+    try {
+      const args = ['run', file, '--queue', redis.url, '--queue-name', redis.queueName, '--shard-size', '10'];
+      const result = await runInProcess([...args, '--attempts', '1'], { env: CREDENTIAL_ENV });
+      redis.runs.push(/^run (\S+):/m.exec(result.stderr)?.[1] ?? '');
+      expect(result.code, result.stderr).not.toBe(0);
+      expect(result.stderr).toMatch(/^failed {2}\S+: shard [1-4] of 4 \(job \S+\.shard[0-3]\): .*ENOTDIR/m);
+      expect(result.stderr).toMatch(/total: 0 of 1 layers written/);
+      expect(result.stderr).toMatch(/1 of 1 layers failed \(\S+\): shard [1-4] of 4 \(job /);
+    } finally {
+      await worker.close();
+    }
   }, 30_000);
 
   it('a shard published by an earlier attempt counts in the merge: merged = Σ shards = the layer', async () => {
