@@ -121,6 +121,11 @@ export class RedisHostBudget {
   /** Set from a lost connection until the recheck after it is done. */
   #outage: { done: Promise<void>; resolve: () => void } | undefined;
   readonly #onDown = () => this.#down();
+  /** Closed for good: whoever waits for the recheck stops waiting (and finds the client closed). */
+  readonly #onEnd = () => {
+    this.#outage?.resolve();
+    this.#outage = undefined;
+  };
   readonly #onReady = () => {
     if (!this.#everReady) this.#everReady = true;
     else if (this.#outage) void this.#recheck();
@@ -138,6 +143,7 @@ export class RedisHostBudget {
     client.on('error', this.#onDown);
     client.on('reconnecting', this.#onDown);
     client.on('ready', this.#onReady);
+    client.on('end', this.#onEnd);
   }
 
   keyOf(origin: string): string {
@@ -160,6 +166,9 @@ export class RedisHostBudget {
         throw new EtlError('ABORTED', `Aborted while waiting for the request budget of ${origin}`, {
           cause: signal.reason,
         });
+      }
+      if (!this.#client.isOpen) {
+        throw new EtlError('ABORTED', `The fleet's Redis connection is closed: no request to ${origin}`);
       }
       if (this.#everReady && !this.#client.isReady) this.#down();
       if (this.#outage) {
@@ -213,6 +222,7 @@ export class RedisHostBudget {
     this.#client.off('error', this.#onDown);
     this.#client.off('reconnecting', this.#onDown);
     this.#client.off('ready', this.#onReady);
+    this.#client.off('end', this.#onEnd);
     this.#outage?.resolve();
     this.#outage = undefined;
   }

@@ -144,6 +144,14 @@ describe.runIf(redisUp)('RedisHostBudget', () => {
     for (const b of budgets) b.close();
   });
 
+  it('a closed client: acquire fails at once (it does not wait for a reconnection that never comes)', async () => {
+    const [client] = await test.clients(1);
+    const budget = new RedisHostBudget(client!.raw, { prefix });
+    await client!.close();
+    await expect(budget.acquire('https://gis.example.com/a', 2)).rejects.toMatchObject({ code: 'ABORTED' });
+    budget.close();
+  });
+
   it('a holder that dies (its lease not renewed) loses its slot when the lease runs out', async () => {
     const dead = new RedisHostBudget(redis[0]!.raw, { prefix, leaseMs: 150 });
     await dead.acquire('https://other.example.com/x', 1);
