@@ -7,6 +7,7 @@
 //
 // BENCH_FEATURES (50000), BENCH_LAYERS (20), BENCH_LATENCY (200), BENCH_WORKERS (1,2,4),
 // BENCH_BUDGET (16), BENCH_PAGE (1000), BENCH_PER_WORKER (4); --quick: 20 × 10,000.
+// BENCH_CPU_PROF=DIR: each worker writes a V8 CPU profile there (node --cpu-prof) when it exits.
 // The same file is the emulator process: `node bench/fleet-pipeline.mjs --emulator`.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -60,6 +61,7 @@ function spawnWorker(queueName, name) {
   const child = spawn(
     process.execPath,
     [
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []),
       BIN,
       'worker',
       '--queue',

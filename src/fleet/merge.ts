@@ -5,15 +5,22 @@
  * - geojsonseq: the parts one after the other;
  * - csv: the header of the first part, then every part without its header line;
  * - geojson: one FeatureCollection: the features between each part's header and footer, joined
- *   with the encoder's `,` and closed with its footer.
+ *   with the encoder's `,` and closed with its footer;
+ * - parquet: a folder of the parts (a Parquet dataset; merge-parquet.ts);
+ * - gpkg: one GeoPackage, the parts' rows inserted into the first's table (merge-gpkg.ts).
+ * FlatGeobuf is not merged (its index and header cover the whole file: the layer would be written
+ * again): its layers run as one job.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { EtlError } from '../core/errors.js';
+import { mergeGeoPackages } from './merge-gpkg.js';
+import { linkParquetParts } from './merge-parquet.js';
 
-export const MERGEABLE_FORMATS = ['geojsonseq', 'csv', 'geojson'] as const;
+export const MERGEABLE_FORMATS = ['geojsonseq', 'csv', 'geojson', 'parquet', 'gpkg'] as const;
 export type MergeableFormat = (typeof MERGEABLE_FORMATS)[number];
+type TextFormat = Exclude<MergeableFormat, 'parquet' | 'gpkg'>;
 
 export function isMergeable(format: string): format is MergeableFormat {
   return (MERGEABLE_FORMATS as readonly string[]).includes(format);
@@ -29,12 +36,18 @@ interface Range {
   end: number;
 }
 
-/** Writes the merge of `parts` (in order) to `target` (a new file). */
+/** Writes the merge of `parts` (in order) to `target` (a new file; for parquet a new folder). */
 export async function mergeParts(
   format: MergeableFormat,
   parts: readonly string[],
   target: string,
 ): Promise<void> {
+  if (format === 'parquet') return linkParquetParts(parts, target);
+  if (format === 'gpkg') return mergeGeoPackages(parts, target);
+  return mergeText(format, parts, target);
+}
+
+async function mergeText(format: TextFormat, parts: readonly string[], target: string): Promise<void> {
   const out = createWriteStream(target, { flags: 'wx' });
   const write = (chunk: string | Buffer) =>
     new Promise<void>((resolve, reject) => out.write(chunk, (error) => (error ? reject(error) : resolve())));
@@ -68,7 +81,7 @@ export async function mergeParts(
 }
 
 /** The bytes of a part that go into the merge. */
-async function bodyRange(format: MergeableFormat, part: string, first: boolean): Promise<Range> {
+async function bodyRange(format: TextFormat, part: string, first: boolean): Promise<Range> {
   const size = (await stat(part)).size;
   if (format === 'geojsonseq') return { start: 0, end: size };
   if (format === 'csv') return { start: first ? 0 : await csvHeaderLength(part), end: size };

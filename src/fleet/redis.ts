@@ -67,6 +67,9 @@ export function openFleetRedis(url: string, options: FleetRedisOptions = {}): Fl
   // Outages are waited out (reconnection); an unhandled 'error' event would end the process.
   raw.on('error', () => undefined);
   const bull = (requireOnUse('bullmq') as typeof BullMQ).createNodeRedisClient(raw);
+  // the adapter re-emits the client's errors: with no listener of its own (no BullMQ class on it
+  // yet) that would throw inside the client's emit, before the listeners after it (a budget's)
+  (bull as unknown as NodeJS.EventEmitter).on('error', () => undefined);
   let closed = false;
   return {
     raw,

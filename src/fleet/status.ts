@@ -126,7 +126,7 @@ async function layerStatus(queue: Queue<FleetJobData, FleetResult>, layer: RunLa
     features,
     total,
     attempts,
-    ...(failing?.job.failedReason ? { reason: failing.job.failedReason } : {}),
+    ...(failing?.job.failedReason ? { reason: reasonOf(failing.job, layer) } : {}),
     ...(layer.shardIds.length > 0
       ? {
           shards: {
@@ -136,6 +136,13 @@ async function layerStatus(queue: Queue<FleetJobData, FleetResult>, layer: RunLa
         }
       : {}),
   };
+}
+
+/** A job's error; a shard's names the shard (`shard 2 of 4 (job …): …`). */
+function reasonOf(job: FleetJob, layer: RunLayer): string {
+  const index = layer.shardIds.indexOf(job.id ?? '');
+  if (index < 0) return job.failedReason;
+  return `shard ${index + 1} of ${layer.shardIds.length} (job ${job.id}): ${job.failedReason}`;
 }
 
 function progressOf(job: FleetJob): FleetProgress | undefined {

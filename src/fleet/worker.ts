@@ -22,9 +22,10 @@ import {
   type FleetJobData,
   type FleetProgress,
   type FleetResult,
+  jobId,
 } from './job-data.js';
 import { isMergeable, mergeParts } from './merge.js';
-import { Publisher, removeStaleStaging, stagingPath } from './publish.js';
+import { Publisher, removeStaging, removeStaleStaging, stagingPath } from './publish.js';
 import { connectFleetRedis, openFleetRedis } from './redis.js';
 import { formatOfJob, runLayerExport } from './run-layer.js';
 
@@ -91,9 +92,8 @@ export function startFleetWorker(options: FleetWorkerOptions): FleetWorker {
     const jobKey = job.id ?? 'job';
     await mkdir(dirname(target), { recursive: true });
     await removeStaleStaging(target, jobKey);
-    if (await publisher.alreadyPublished(data.run, target)) {
-      return { features: 0, output: target, worker: name, published: false };
-    }
+    const earlier = await publisher.alreadyPublished(data.run, target);
+    if (earlier) return { features: earlier.features, output: target, worker: name, published: false };
     const fence = {
       token: attempt,
       stillOurs: async () => token !== undefined && (await job.extendLock(token, lockDuration)) === 1,
@@ -107,15 +107,20 @@ export function startFleetWorker(options: FleetWorkerOptions): FleetWorker {
       job.updateProgress(value as unknown as object).catch(() => undefined);
     };
     await job.updateProgress({ worker: name, features: 0, total: 0 } satisfies FleetProgress);
-    const staging = stagingPath(target, jobKey);
+    const staging = await stagingPath(target, jobKey);
     try {
       let features: number;
       if (data.kind === 'merge') {
         const format = formatOfJob(data.job);
         if (!isMergeable(format)) throw new EtlError('USAGE', `Shards of ${format} outputs cannot be merged`);
-        await mergeParts(format, data.parts ?? [], staging);
+        // every shard's result first: a shard skipped or failed leaves the layer unmerged
         const children = await job.getChildrenValues<FleetResult>();
-        features = Object.values(children).reduce((n, r) => n + (r?.features ?? 0), 0);
+        try {
+          features = shardTotal(data, children);
+        } catch (error) {
+          throw new UnrecoverableError(`${(error as EtlError).code}: ${(error as Error).message}`);
+        }
+        await mergeParts(format, data.parts ?? [], staging);
       } else {
         const connection = await connections.for(data.job, data.hosts, data.credentials, data.file);
         const where = data.kind === 'shard' ? data.shard!.where : undefined;
@@ -123,12 +128,12 @@ export function startFleetWorker(options: FleetWorkerOptions): FleetWorker {
           await runLayerExport(data.job, staging, where, { client: connection.client, onProgress: progress })
         ).features;
       }
-      const published = await publisher.publish(data.run, staging, target, fence);
+      const published = await publisher.publish(data.run, staging, target, fence, features);
       if (data.kind === 'merge' && published) await removeParts(data.parts ?? []);
       const result: FleetResult = { features, output: target, worker: name, published };
       return result;
     } catch (error) {
-      await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      await removeStaging(staging).catch(() => undefined);
       throw classify(error);
     }
   };
@@ -177,6 +182,29 @@ export function startFleetWorker(options: FleetWorkerOptions): FleetWorker {
       await redis.close();
     },
   };
+}
+
+/**
+ * The features of a sharded layer: the sum of its shards' counts, each shard's result read by its
+ * job id. A shard with no result (skipped, failed, removed) fails the merge, naming the shard.
+ */
+export function shardTotal(data: FleetJobData, children: Record<string, FleetResult | undefined>): number {
+  const byId = new Map<string, FleetResult | undefined>();
+  for (const [key, result] of Object.entries(children)) byId.set(key.slice(key.lastIndexOf(':') + 1), result);
+  const parts = data.parts ?? [];
+  let total = 0;
+  for (const [index, part] of parts.entries()) {
+    const id = jobId(data.run, data.job.id, `.shard${index}`);
+    const result = byId.get(id);
+    if (typeof result?.features !== 'number') {
+      throw new EtlError(
+        'EXTRACTION_INCOMPLETE',
+        `${data.job.id}: shard ${index + 1} of ${parts.length} (job ${id}, part ${part}) has no result (skipped or failed): the layer is not merged nor published`,
+      );
+    }
+    total += result.features;
+  }
+  return total;
 }
 
 /** Errors no retry can fix become BullMQ's UnrecoverableError (never retried); the message keeps the code. */

@@ -25,9 +25,15 @@ export interface PipelineConnectionsOptions extends SecretContext {
   transportOptions?: Omit<TransportOptions, 'runtime' | 'emit'> | undefined;
 }
 
-/** The budget of a URL's host: `hosts[name:port]`, else `hosts[name]`, else `hosts["*"]`. */
-export function hostBudget(hosts: Pipeline['hosts'], url: string): HostBudget | undefined {
-  const { host, hostname } = new URL(url);
+/**
+ * The budget of a URL's host: `hosts[name:port]`, else `hosts[name]`, else `hosts["*"]` (names
+ * compared in lower case, as URLs give them). The pipeline's budgets, or the fleet's (numbers).
+ */
+export function hostBudget<T = HostBudget>(
+  hosts: Readonly<Record<string, T>>,
+  url: string | URL,
+): T | undefined {
+  const { host, hostname } = typeof url === 'string' ? new URL(url) : url;
   return hosts[host] ?? hosts[hostname] ?? hosts['*'];
 }
 

@@ -12,23 +12,24 @@ import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { saveRun } from '../../src/fleet/runs.js';
 import {
   type FleetJobData,
-  FleetQueue,
+  type FleetQueue,
   type FleetWorker,
   formatRunStatus,
   startFleetWorker,
   waitForRun,
 } from '../../src/index.js';
-import { REDIS_URL, redisReachable, requireOrSkip } from '../stores/redis-helpers.js';
-import { cleanQueue, FLEET_USER } from './helpers.js';
+import { FLEET_USER } from './helpers.js';
+import { sharedRedisUp, type TestRedis, testRedis } from './redis.js';
 
-const run = requireOrSkip(await redisReachable(), `fleet failure tests (Redis at ${REDIS_URL})`);
+const run = await sharedRedisUp('fleet failure tests');
 
 describe.runIf(run)('fleet: failed jobs', () => {
   let emu: EmulatorHandle;
   let dir: string;
   let fleet: FleetQueue;
   let worker: FleetWorker;
-  const queueName = `test-fleet-failures-${process.pid}-${Date.now()}`;
+  let redis: TestRedis;
+  let queueName: string;
 
   beforeAll(async () => {
     emu = await startEmulator({
@@ -37,9 +38,12 @@ describe.runIf(run)('fleet: failed jobs', () => {
       layers: [{ service: 'Parcels', generate: { count: 10, geometry: 'point', seed: 1 } }],
     });
     dir = await mkdtemp(join(tmpdir(), 'arcgis-etl-fleet-failures-'));
-    fleet = await new FleetQueue(REDIS_URL, queueName).open();
+    redis = await testRedis('fleet-failures');
+    redis.runs.push('bad-credentials', 'unwritable');
+    queueName = redis.queueName;
+    fleet = await redis.fleet();
     worker = startFleetWorker({
-      url: REDIS_URL,
+      url: redis.url,
       queueName,
       lockDurationMs: 5_000,
       env: { GOOD_USER: FLEET_USER.username, GOOD_PASS: FLEET_USER.password, BAD_PASS: 'not-the-password' },
@@ -49,9 +53,7 @@ describe.runIf(run)('fleet: failed jobs', () => {
 
   afterAll(async () => {
     await worker?.close(true);
-    await fleet?.queue.obliterate({ force: true }).catch(() => undefined);
-    await fleet?.close();
-    await cleanQueue(REDIS_URL, queueName, ['bad-credentials', 'unwritable']);
+    await redis?.close();
     await emu?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

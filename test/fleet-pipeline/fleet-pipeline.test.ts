@@ -13,13 +13,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
-import { enqueuePipeline, FleetQueue, formatRunStatus, type RunStatus, waitForRun } from '../../src/index.js';
+import {
+  enqueuePipeline,
+  type FleetQueue,
+  formatRunStatus,
+  type RunStatus,
+  waitForRun,
+} from '../../src/index.js';
 import { runInProcess } from '../cli/in-process.js';
 import { assertBuilt, runCli } from '../fleet/helpers.js';
-import { REDIS_URL, redisReachable, requireOrSkip } from '../stores/redis-helpers.js';
 import {
   CREDENTIAL_ENV,
-  cleanQueue,
   FLEET_USER,
   filesOf,
   pipelineYaml,
@@ -32,18 +36,19 @@ import {
   workerReady,
   writePipeline,
 } from './helpers.js';
+import { sharedRedisUp, type TestRedis, testRedis } from './redis.js';
 
-const run = requireOrSkip(await redisReachable(), `fleet pipeline tests (Redis at ${REDIS_URL})`);
+const run = await sharedRedisUp('fleet pipeline tests');
 const BUDGET = 3;
 
 describe.runIf(run)('fleet: 20 layers, 4 worker processes', () => {
   let emu: EmulatorHandle;
   let root: string;
   let reference: Map<string, Buffer>;
+  let redis: TestRedis;
   let fleet: FleetQueue;
-  const queueName = `test-fleet-${process.pid}-${Date.now()}`;
+  let queueName: string;
   const workers: WorkerProcess[] = [];
-  const runs: string[] = [];
 
   beforeAll(async () => {
     assertBuilt();
@@ -54,20 +59,20 @@ describe.runIf(run)('fleet: 20 layers, 4 worker processes', () => {
       faults: { latencyMs: 15 },
     });
     root = await mkdtemp(join(tmpdir(), 'arcgis-etl-fleet-pipeline-'));
-    for (let i = 0; i < 4; i++) workers.push(spawnWorker(REDIS_URL, queueName, `w${i}`));
+    redis = await testRedis('fleet');
+    queueName = redis.queueName;
+    for (let i = 0; i < 4; i++) workers.push(spawnWorker(redis.url, queueName, `w${i}`));
     const { pipeline } = await writePipeline(join(root, 'reference'), pipelineYaml(emu, BUDGET));
     await referenceRun(pipeline);
     reference = await filesOf(join(root, 'reference', 'out'));
-    fleet = await new FleetQueue(REDIS_URL, queueName).open();
+    fleet = await redis.fleet();
     await Promise.all(workers.map((w) => workerReady(w)));
     emu.resetStats();
   }, 60_000);
 
   afterAll(async () => {
     await stopWorkers(workers);
-    await fleet?.queue.obliterate({ force: true }).catch(() => undefined);
-    await fleet?.close();
-    await cleanQueue(REDIS_URL, queueName, runs);
+    await redis?.close();
     await emu?.stop();
     if (root) await rm(root, { recursive: true, force: true });
   });
@@ -81,7 +86,7 @@ describe.runIf(run)('fleet: 20 layers, 4 worker processes', () => {
         'run',
         file,
         '--queue',
-        REDIS_URL,
+        redis.url,
         '--queue-name',
         queueName,
         '--shard-size',
@@ -94,7 +99,7 @@ describe.runIf(run)('fleet: 20 layers, 4 worker processes', () => {
       CREDENTIAL_ENV,
       { timeoutMs: 60_000 },
     );
-    runs.push(/^run (\S+):/m.exec(coordinator.stderr)?.[1] ?? '');
+    redis.runs.push(/^run (\S+):/m.exec(coordinator.stderr)?.[1] ?? '');
     expect(coordinator.code, coordinator.stderr).toBe(0);
     expect(coordinator.stderr).toMatch(/: 20 layers, 24 jobs on /); // Big: 4 shards and their merge
     expect(coordinator.stderr).toMatch(/total: 20 of 20 layers written/);
@@ -105,7 +110,7 @@ describe.runIf(run)('fleet: 20 layers, 4 worker processes', () => {
     expect(rows.layers.every((l) => l.state === 'done')).toBe(true);
     expect(rows.layers.filter((l) => l.shards === 4)).toHaveLength(1);
 
-    const status = await runInProcess(['status', '--queue', REDIS_URL, '--queue-name', queueName, '--json']);
+    const status = await runInProcess(['status', '--queue', redis.url, '--queue-name', queueName, '--json']);
     expect(status.code, status.stderr).toBe(0);
     const [last] = (JSON.parse(status.stdout) as { runs: RunStatus[] }).runs;
     expect(last?.totals).toMatchObject({ done: 20, failed: 0, waiting: 0, running: 0 });
@@ -129,13 +134,13 @@ describe.runIf(run)('fleet: 20 layers, 4 worker processes', () => {
     emu.setFaults({ latencyMs: 40 });
     const { pipeline } = await writePipeline(join(root, 'killed'), pipelineYaml(emu, BUDGET));
     const enqueued = await enqueuePipeline(fleet, pipeline, {
-      url: REDIS_URL,
+      url: redis.url,
       queueName,
       shardSize: 50,
       backoffMs: 200,
       env: CREDENTIAL_ENV,
     });
-    runs.push(enqueued.run);
+    redis.runs.push(enqueued.run);
     const killed: string[] = [];
     for (let round = 0; round < 2; round++) {
       const victim = await aWorkerInAJob(fleet, workers, killed);
@@ -143,7 +148,7 @@ describe.runIf(run)('fleet: 20 layers, 4 worker processes', () => {
       victim.child.kill('SIGKILL');
       await victim.exited;
       killed.push(victim.name);
-      workers.push(spawnWorker(REDIS_URL, queueName, `w${workers.length}`));
+      workers.push(spawnWorker(redis.url, queueName, `w${workers.length}`));
     }
     const status = await waitForRun(fleet, enqueued.run, { intervalMs: 100 });
     expect(status.totals, formatRunStatus(status).join('\n')).toMatchObject({ done: 20, failed: 0 });

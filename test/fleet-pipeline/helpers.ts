@@ -8,13 +8,13 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from '../../src/client/connect.js';
 import type { EmulatorHandle, LayerSpec } from '../../src/emulator/types.js';
+import { type FleetQueue, type RunStatus, startFleetWorker, waitForRun } from '../../src/index.js';
 import { credentialConnectOptions } from '../../src/pipeline/credentials.js';
 import { loadPipeline } from '../../src/pipeline/load.js';
 import { planPipeline } from '../../src/pipeline/plan.js';
 import { runPipelineJob } from '../../src/pipeline/run-job.js';
 import type { Pipeline } from '../../src/pipeline/types.js';
 import { BIN } from '../fleet/helpers.js';
-import { deleteByPrefix, rawClient } from '../stores/redis-helpers.js';
 
 export const FLEET_USER = { username: 'fleet-pipeline', password: 'Fleet-Pipeline-Passw0rd!' };
 export const CREDENTIAL_ENV = { FLEET_USER: FLEET_USER.username, FLEET_PASS: FLEET_USER.password };
@@ -48,20 +48,45 @@ export function twentyLayers(): LayerSpec[] {
 
 /** The pipeline file of those layers: geojsonseq points, GeoJSON polygons, a CSV table. */
 export function pipelineYaml(emu: EmulatorHandle, budget: number): string {
-  const source = (service: string, output: string) =>
-    `  - url: ${emu.layerUrl(service, 0)}\n    output: ${output}\n`;
-  let sources = '';
-  for (let i = 0; i < 15; i++) sources += source(`Points${i}`, 'out/{service}-{layer}.geojsonl');
-  for (let i = 0; i < 3; i++) sources += source(`Polygons${i}`, 'out/{service}-{layer}.geojson');
-  sources += source('Table', 'out/{service}-{layer}.csv');
-  sources += source('Big', 'out/{service}-{layer}.geojsonl');
+  const sources: Array<[string, string]> = [];
+  for (let i = 0; i < 15; i++) sources.push([`Points${i}`, 'out/{service}-{layer}.geojsonl']);
+  for (let i = 0; i < 3; i++) sources.push([`Polygons${i}`, 'out/{service}-{layer}.geojson']);
+  sources.push(['Table', 'out/{service}-{layer}.csv'], ['Big', 'out/{service}-{layer}.geojsonl']);
+  return sourcesYaml(emu, sources, budget);
+}
+
+/** A pipeline file of the emulator's services (layer 0 of each) to their outputs, credential `main`. */
+export function sourcesYaml(
+  emu: EmulatorHandle,
+  sources: ReadonlyArray<readonly [service: string, output: string]>,
+  budget: number,
+): string {
+  const lines = sources.map(
+    ([service, output]) => `  - url: ${emu.layerUrl(service, 0)}\n    output: ${output}\n`,
+  );
   return `version: 1
 credentials:
   main: { username: { env: FLEET_USER }, password: { env: FLEET_PASS } }
 defaults: { credentials: main }
 hosts: { "*": { concurrency: ${budget} } }
 sources:
-${sources}`;
+${lines.join('')}`;
+}
+
+/** A run to its end with one worker in this process (started now); resolves with its last status. */
+export async function workInProcess(
+  fleet: FleetQueue,
+  redisUrl: string,
+  queueName: string,
+  run: string,
+): Promise<RunStatus> {
+  const worker = startFleetWorker({ url: redisUrl, queueName, lockDurationMs: 5_000, env: CREDENTIAL_ENV });
+  try {
+    await worker.ready();
+    return await waitForRun(fleet, run, { intervalMs: 50 });
+  } finally {
+    await worker.close();
+  }
 }
 
 /** Writes the pipeline file into `dir` and loads it (outputs go to `dir/out`). */
@@ -167,19 +192,4 @@ export function publications(workers: readonly WorkerProcess[]): Map<string, num
     }
   }
   return counts;
-}
-
-/** Removes what runs of a test queue leave in Redis: run records and published markers. */
-export async function cleanQueue(
-  redisUrl: string,
-  queueName: string,
-  runs: readonly string[],
-): Promise<void> {
-  const client = await rawClient(redisUrl);
-  try {
-    await deleteByPrefix(client, `arcgis-etl:fleet:${queueName}:`);
-    for (const run of runs) await deleteByPrefix(client, `arcgis-etl:fleet:published:${run}:`);
-  } finally {
-    await client.close();
-  }
 }

@@ -7,18 +7,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectFleetRedis, openFleetRedis } from '../../src/fleet/redis.js';
-import { mergeParts, oidRanges, RedisHostBudget } from '../../src/index.js';
-import {
-  deleteByPrefix,
-  REDIS_URL,
-  rawClient,
-  redisReachable,
-  requireOrSkip,
-  uniquePrefix,
-} from '../stores/redis-helpers.js';
+import type { FleetJobData, FleetResult } from '../../src/fleet/job-data.js';
+import type { FleetRedis } from '../../src/fleet/redis.js';
+import { shardTotal } from '../../src/fleet/worker.js';
+import { budgetFor, mergeParts, oidRanges, RedisHostBudget } from '../../src/index.js';
+import { sharedRedisUp, type TestRedis, testRedis } from './redis.js';
 
-const redisUp = requireOrSkip(await redisReachable(), `fleet host budget tests (Redis at ${REDIS_URL})`);
+const redisUp = await sharedRedisUp('fleet host budget tests');
 
 describe('oidRanges', () => {
   it('cuts [min, max] into contiguous ranges of almost equal width, covering every OID once', () => {
@@ -37,6 +32,45 @@ describe('oidRanges', () => {
     expect(ranges[0]?.[0]).toBe(3);
     expect(ranges.at(-1)?.[1]).toBe(1_000_003);
     for (let i = 1; i < ranges.length; i++) expect(ranges[i]?.[0]).toBe((ranges[i - 1]?.[1] ?? 0) + 1);
+  });
+});
+
+describe("budgetFor (the pipeline's hostBudget lookup)", () => {
+  it('host:port, then the host name, then *', () => {
+    const budgets = { 'gis.example.com:8443': 2, 'gis.example.com': 4, '*': 8 };
+    expect(budgetFor(budgets, 'https://GIS.example.com:8443/arcgis/rest')).toBe(2);
+    expect(budgetFor(budgets, 'https://gis.example.com/arcgis/rest')).toBe(4);
+    expect(budgetFor(budgets, new URL('https://other.example.com/x'))).toBe(8);
+    expect(budgetFor({ 'gis.example.com': 4 }, 'https://other.example.com/x')).toBeUndefined();
+  });
+});
+
+describe('shardTotal (the merge count)', () => {
+  const data = {
+    run: 'r1',
+    kind: 'merge',
+    job: { id: 'Big-0' },
+    parts: ['p0', 'p1', 'p2'],
+  } as unknown as FleetJobData;
+  const result = (features: number): FleetResult => ({ features, output: 'x', worker: 'w', published: true });
+
+  it("is the sum of the shards' counts, each found by its job id", () => {
+    const children = {
+      'arcgis-etl:fleet:q:r1.Big-0.shard2': result(5),
+      'arcgis-etl:fleet:q:r1.Big-0.shard0': result(10),
+      'arcgis-etl:fleet:q:r1.Big-0.shard1': result(0),
+    };
+    expect(shardTotal(data, children)).toBe(15);
+  });
+
+  it('a shard with no result (skipped or failed) fails the merge, naming the shard', () => {
+    const children = {
+      'arcgis-etl:fleet:q:r1.Big-0.shard0': result(10),
+      'arcgis-etl:fleet:q:r1.Big-0.shard2': result(5),
+    };
+    expect(() => shardTotal(data, children)).toThrow(
+      /^Big-0: shard 2 of 3 \(job r1\.Big-0\.shard1, part p1\) has no result \(skipped or failed\)/,
+    );
   });
 });
 
@@ -80,18 +114,16 @@ describe('mergeParts', () => {
 });
 
 describe.runIf(redisUp)('RedisHostBudget', () => {
-  const prefix = uniquePrefix();
-  const redis = [openFleetRedis(REDIS_URL), openFleetRedis(REDIS_URL), openFleetRedis(REDIS_URL)];
+  let test: TestRedis;
+  let prefix: string;
+  let redis: FleetRedis[];
 
   beforeAll(async () => {
-    await Promise.all(redis.map((r) => connectFleetRedis(r)));
+    test = await testRedis('host-budget');
+    prefix = test.prefix;
+    redis = await test.clients(3);
   });
-  afterAll(async () => {
-    const raw = await rawClient();
-    await deleteByPrefix(raw, prefix);
-    await raw.close();
-    await Promise.all(redis.map((r) => r.close()));
-  });
+  afterAll(() => test?.close());
 
   it('never lets more than the limit in at once, across clients', async () => {
     const budgets = redis.map((r) => new RedisHostBudget(r.raw, { prefix, pollMaxMs: 10 }));
@@ -110,6 +142,14 @@ describe.runIf(redisUp)('RedisHostBudget', () => {
     expect(peak).toBe(3);
     expect(budgets.reduce((n, b) => n + b.stats.acquired, 0)).toBe(24);
     for (const b of budgets) b.close();
+  });
+
+  it('a closed client: acquire fails at once (it does not wait for a reconnection that never comes)', async () => {
+    const [client] = await test.clients(1);
+    const budget = new RedisHostBudget(client!.raw, { prefix });
+    await client!.close();
+    await expect(budget.acquire('https://gis.example.com/a', 2)).rejects.toMatchObject({ code: 'ABORTED' });
+    budget.close();
   });
 
   it('a holder that dies (its lease not renewed) loses its slot when the lease runs out', async () => {

@@ -68,3 +68,16 @@ export class RedisServer {
     await exited;
   }
 }
+
+/**
+ * A redis-server of our own on a free port, started. `persistDir`: append-only, fsync always, in
+ * that folder (a restart on the same port keeps the data); otherwise nothing survives a restart.
+ */
+export async function startRedisServer(options: { persistDir?: string } = {}): Promise<RedisServer> {
+  const persist = options.persistDir
+    ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.persistDir]
+    : [];
+  const server = new RedisServer(await freePort(), persist);
+  await server.start();
+  return server;
+}

@@ -32,7 +32,7 @@ export function addQueueRunOptions(command: Command): Command {
     .option('--detach', 'with --queue: enqueue, print the run id and return (see `status`)')
     .option(
       '--shard-size <n>',
-      'with --queue: a layer with more features is split into OID-range jobs',
+      'with --queue: a layer with more features is split into OID-range jobs (GeoJSON, GeoJSONSeq, CSV, GeoPackage: merged into one file; GeoParquet: a folder of part files; other formats: one job)',
       toPositiveInt,
       DEFAULT_SHARD_SIZE,
     )
