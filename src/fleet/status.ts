@@ -71,6 +71,10 @@ export async function runStatus(
 }
 
 async function layerStatus(queue: Queue<FleetJobData, FleetResult>, layer: RunLayer): Promise<LayerStatus> {
+  // The states first, then the jobs: a job read before it completed holds no result yet, and would
+  // be counted done with 0 features (a run's last layer, read as the run ends).
+  const ids = [...layer.shardIds, layer.jobId];
+  const known = new Map(await Promise.all(ids.map(async (id) => [id, await queue.getJobState(id)] as const)));
   const main = (await queue.getJob(layer.jobId)) as FleetJob | undefined;
   const shards = (await Promise.all(layer.shardIds.map((id) => queue.getJob(id)))) as Array<
     FleetJob | undefined
@@ -87,11 +91,10 @@ async function layerStatus(queue: Queue<FleetJobData, FleetResult>, layer: RunLa
       reason: 'job not found (removed?)',
     };
   }
-  const mainState = await main.getState();
+  const stateOf = (job: FleetJob) => known.get(job.id ?? '') ?? 'unknown';
+  const mainState = stateOf(main);
   const jobs = [...shards.filter((j): j is FleetJob => j !== undefined), main];
-  const states = await Promise.all(
-    jobs.map(async (job) => ({ job, state: job === main ? mainState : await job.getState() })),
-  );
+  const states = jobs.map((job) => ({ job, state: stateOf(job) }));
   const workers = states
     .filter((s) => s.state === 'active')
     .map((s) => progressOf(s.job)?.worker ?? s.job.processedBy ?? '?');
