@@ -2,7 +2,7 @@
  * The pipeline file's JSON Schema (published as `arcgis-etl/pipeline.schema.json`) and its
  * validator: ajv, compiled once.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type * as Ajv from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { requireOnUse } from '../core/lazy-require.js';
@@ -10,12 +10,14 @@ import { requireOnUse } from '../core/lazy-require.js';
 let validator: ValidateFunction | undefined;
 let schema: Record<string, unknown> | undefined;
 
-/** The schema, beside this module (tsc copies it into dist/). */
+/**
+ * The schema: beside this module (tsc copies it into dist/), else (in the bundled CLI, a file of
+ * its own) the package's published copy.
+ */
 export function pipelineSchema(): Record<string, unknown> {
-  schema ??= JSON.parse(readFileSync(new URL('./pipeline.schema.json', import.meta.url), 'utf8')) as Record<
-    string,
-    unknown
-  >;
+  const beside = new URL('./pipeline.schema.json', import.meta.url);
+  const path = existsSync(beside) ? beside : requireOnUse.resolve('arcgis-etl/pipeline.schema.json');
+  schema ??= JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   return schema;
 }
 
