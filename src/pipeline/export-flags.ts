@@ -280,7 +280,8 @@ export async function layerExportPlan(
     strategy: flags.strategy as StrategyFlag,
     queryFormat: flags.queryFormat as QueryFormat,
     ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
-    maxConcurrency: flags.maxConcurrency,
+    // only when given: else the transport's own bound holds (a fleet worker's --max-concurrency)
+    ...(given('maxConcurrency') ? { maxConcurrency: flags.maxConcurrency } : {}),
     ...(flags.pageSize === undefined ? {} : { pageSize: flags.pageSize }),
     resume: flags.resume === true,
     overwrite: flags.overwrite === true,

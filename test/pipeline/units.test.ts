@@ -98,9 +98,17 @@ describe('the options of a source are the flags of export', () => {
       domains: 'both',
       csvExcelSafe: true,
       format: 'csv',
-      maxConcurrency: 16,
       queryFormat: 'auto',
     });
+    // --max-concurrency only when given: else the transport's bound holds (a worker's own
+    // --max-concurrency), where the flag's default (16) used to override it
+    expect(fromJob.options.maxConcurrency).toBeUndefined();
+    const bounded = await jobExportPlan({
+      url: LAYER,
+      output: '/x.geojson',
+      options: { 'max-concurrency': 4 },
+    });
+    expect(bounded.options.maxConcurrency).toBe(4);
     // a bbox list is the flag's text
     const bbox = await jobExportPlan({ url: LAYER, output: '/x.geojson', options: { bbox: [1, 2, 3, 4] } });
     expect(bbox.options.filter?.describe).toMatch(/1,2,3,4|box/);
