@@ -64,19 +64,20 @@ export function bytesToText(bytes: Buffer, onInvalidUtf8?: () => void): string {
   return bytes.toString('utf8');
 }
 
-/** The whole (decompressed) body as bytes, or RESPONSE_TOO_LARGE as soon as it passes `maxBytes`. */
-export async function readBodyBytes(body: Readable, options: ReadBodyOptions): Promise<Buffer> {
-  const { maxBytes, url, status } = options;
-  const declared = options.contentLength === undefined ? Number.NaN : Number(options.contentLength);
-  const inflate = decompressor(options.contentEncoding);
-  if (!inflate && Number.isFinite(declared) && declared > maxBytes) {
-    discard(body);
-    throw tooLarge(maxBytes, url, status, declared);
-  }
+/**
+ * The body's chunks, decompressed as its Content-Encoding says: RESPONSE_TOO_LARGE as soon as they
+ * pass `maxBytes`. If reading stops before the end (an error here or in the consumer), the body
+ * is destroyed with what it piped into.
+ */
+async function* boundedChunks(
+  body: Readable,
+  inflate: NodeJS.ReadWriteStream | undefined,
+  { maxBytes, url, status }: Pick<ReadBodyOptions, 'maxBytes' | 'url' | 'status'>,
+): AsyncGenerator<Buffer, void, undefined> {
   const source: Readable = inflate ? body.pipe(inflate as unknown as NodeJS.WritableStream & Readable) : body;
   if (inflate) body.on('error', (error) => (inflate as unknown as Readable).destroy(error));
-  const chunks: Buffer[] = [];
   let size = 0;
+  let ended = false;
   try {
     for await (const chunk of source) {
       const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
@@ -86,13 +87,30 @@ export async function readBodyBytes(body: Readable, options: ReadBodyOptions): P
         if (source !== body) discard(source);
         throw tooLarge(maxBytes, url, status, size);
       }
-      // while this waits, the stream is not read: the socket pushes back on the server
-      await options.lease?.acquire(buffer.length, options.signal);
-      chunks.push(buffer);
+      yield buffer;
     }
-  } catch (error) {
-    if (source !== body) discard(body);
-    throw error;
+    ended = true;
+  } finally {
+    if (!ended && source !== body) discard(body);
+  }
+}
+
+/** The whole (decompressed) body as bytes, or RESPONSE_TOO_LARGE as soon as it passes `maxBytes`. */
+export async function readBodyBytes(body: Readable, options: ReadBodyOptions): Promise<Buffer> {
+  const { maxBytes, url, status } = options;
+  const declared = options.contentLength === undefined ? Number.NaN : Number(options.contentLength);
+  const inflate = decompressor(options.contentEncoding);
+  if (!inflate && Number.isFinite(declared) && declared > maxBytes) {
+    discard(body);
+    throw tooLarge(maxBytes, url, status, declared);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const buffer of boundedChunks(body, inflate, options)) {
+    // while this waits, the stream is not read: the socket pushes back on the server
+    await options.lease?.acquire(buffer.length, options.signal);
+    chunks.push(buffer);
+    size += buffer.length;
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
@@ -115,29 +133,18 @@ export async function writeBodyToFile(
   path: string,
   options: Omit<ReadBodyOptions, 'lease'>,
 ): Promise<FileBody> {
-  const { maxBytes, url, status } = options;
+  const { url, status } = options;
   const declared = options.contentLength === undefined ? Number.NaN : Number(options.contentLength);
   const inflate = decompressor(options.contentEncoding);
-  const source: Readable = inflate ? body.pipe(inflate as unknown as NodeJS.WritableStream & Readable) : body;
-  if (inflate) body.on('error', (error) => (inflate as unknown as Readable).destroy(error));
   const hash = createHash('sha256');
   const out = await open(path, 'w');
   let size = 0;
   try {
-    for await (const chunk of source) {
-      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    for await (const buffer of boundedChunks(body, inflate, options)) {
       size += buffer.length;
-      if (size > maxBytes) {
-        discard(body);
-        if (source !== body) discard(source);
-        throw tooLarge(maxBytes, url, status, size);
-      }
       hash.update(buffer);
       await out.write(buffer);
     }
-  } catch (error) {
-    if (source !== body) discard(body);
-    throw error;
   } finally {
     await out.close();
   }
