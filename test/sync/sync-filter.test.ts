@@ -10,8 +10,9 @@ import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { exportLayer } from '../../src/features/export.js';
 import type { GeoJSONFeature } from '../../src/features/geometry/types.js';
 import { bboxFilter } from '../../src/features/spatial-filter.js';
-import { syncLayer } from '../../src/features/sync/sync.js';
+import type { SyncOptions } from '../../src/features/sync/sync.js';
 import { pointLayer, readSeq, rig, startSecured, type TempDir, tempDir } from '../extract/helpers.js';
+import { syncInto } from './helpers.js';
 
 const T0 = Date.UTC(2026, 4, 1, 8, 0, 0);
 let now = T0;
@@ -51,23 +52,8 @@ async function exportAll(service: string, out: string, filter?: ReturnType<typeo
   return byId(await readSeq(tmp.path(out)));
 }
 
-async function sync(service: string, out: string, extra: Partial<Parameters<typeof syncLayer>[0]>) {
-  const r = rig(emu);
-  try {
-    return await syncLayer({
-      client: r.client,
-      layerUrl: emu.layerUrl(service),
-      output: tmp.path(out),
-      format: 'geojsonseq',
-      statePath: tmp.path(`${service}.state.json`),
-      overwrite: true,
-      runtime: { sleep: async () => {} },
-      ...extra,
-    });
-  } finally {
-    await r.close();
-  }
-}
+const sync = (service: string, out: string, extra: Partial<SyncOptions>) =>
+  syncInto(emu, tmp, service, out, extra);
 
 describe.each(['Area', 'AreaDated'])('sync of %s with a --bbox', (service) => {
   it('features moved out of the area are deletes, moved in are inserts; merged equals a fresh filtered export', async () => {

@@ -5,9 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArcGISClient } from '../../src/client/arcgis-client.js';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
-import { inList, OID_LIST_CHUNK, syncLayer } from '../../src/features/sync/sync.js';
+import { inList, OID_LIST_CHUNK } from '../../src/features/sync/sync.js';
 import type { RequestOptions, Transport } from '../../src/http/types.js';
 import { pointLayer, readSeq, rig, startSecured, type TempDir, tempDir } from '../extract/helpers.js';
+import { syncInto } from './helpers.js';
 
 const T0 = Date.UTC(2026, 3, 1, 8, 0, 0);
 let now = T0;
@@ -36,10 +37,8 @@ interface Sent {
 }
 
 async function syncRecording(service: string, out: string): Promise<{ sent: Sent[]; upserts: number }> {
-  const r = rig(emu);
   const sent: Sent[] = [];
-  const inner = r.transport;
-  const recording: Transport = {
+  const recording = (inner: Transport): Transport => ({
     stats: inner.stats,
     close: () => inner.close(),
     request: <T>(url: string, options?: RequestOptions) => {
@@ -47,21 +46,16 @@ async function syncRecording(service: string, out: string): Promise<{ sent: Sent
       if (typeof where === 'string') sent.push({ url, method: options?.method ?? 'POST', where });
       return inner.request<T>(url, options);
     },
-  };
-  try {
-    const stats = await syncLayer({
-      client: new ArcGISClient({ transport: recording, auth: r.auth }),
-      layerUrl: emu.layerUrl(service),
-      output: tmp.path(out),
-      format: 'geojsonseq',
-      statePath: tmp.path(`${service}.state.json`),
-      overwrite: true,
-      runtime: { sleep: async () => {} },
-    });
-    return { sent, upserts: stats.upserts };
-  } finally {
-    await r.close();
-  }
+  });
+  const stats = await syncInto(
+    emu,
+    tmp,
+    service,
+    out,
+    {},
+    (r) => new ArcGISClient({ transport: recording(r.transport), auth: r.auth }),
+  );
+  return { sent, upserts: stats.upserts };
 }
 
 function longestList(where: string): number {

@@ -13,8 +13,9 @@ import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { exportLayer } from '../../src/features/export.js';
 import type { GeoJSONFeature } from '../../src/features/geometry/types.js';
 import { readSyncState } from '../../src/features/sync/state.js';
-import { syncLayer } from '../../src/features/sync/sync.js';
+import type { SyncOptions } from '../../src/features/sync/sync.js';
 import { pointLayer, readSeq, rig, startSecured, type TempDir, tempDir } from '../extract/helpers.js';
+import { syncInto } from './helpers.js';
 
 const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
 let now = T0;
@@ -52,24 +53,8 @@ async function applyEdits(
 
 const update = (oid: number, name: string) => JSON.stringify([{ attributes: { OBJECTID: oid, name } }]);
 
-async function sync(service: string, out: string, extra: Partial<Parameters<typeof syncLayer>[0]> = {}) {
-  const r = rig(emu);
-  try {
-    return await syncLayer({
-      client: r.client,
-      layerUrl: emu.layerUrl(service),
-      output: tmp.path(out),
-      format: 'geojsonseq',
-      statePath: tmp.path(`${service}.state.json`),
-      overwrite: true,
-      // job polls and retries wait on an injected sleep: the test never sleeps
-      runtime: { sleep: async () => {} },
-      ...extra,
-    });
-  } finally {
-    await r.close();
-  }
-}
+const sync = (service: string, out: string, extra: Partial<SyncOptions> = {}) =>
+  syncInto(emu, tmp, service, out, extra);
 
 async function freshExport(service: string, out: string): Promise<GeoJSONFeature[]> {
   const r = rig(emu);
