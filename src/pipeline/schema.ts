@@ -15,9 +15,11 @@ let schema: Record<string, unknown> | undefined;
  * its own) the package's published copy.
  */
 export function pipelineSchema(): Record<string, unknown> {
-  const beside = new URL('./pipeline.schema.json', import.meta.url);
-  const path = existsSync(beside) ? beside : requireOnUse.resolve('arcgis-etl/pipeline.schema.json');
-  schema ??= JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  if (schema === undefined) {
+    const beside = new URL('./pipeline.schema.json', import.meta.url);
+    const path = existsSync(beside) ? beside : requireOnUse.resolve('arcgis-etl/pipeline.schema.json');
+    schema = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  }
   return schema;
 }
 
