@@ -119,6 +119,8 @@ async function clientChild([name, layerUrl, output]) {
   const { createTransport } = await import('../dist/http/transport.js');
   const { ArcGISClient } = await import('../dist/client/arcgis-client.js');
   const { exportLayer } = await import('../dist/features/export.js');
+  // the heap setting the CLI makes at its start (core/heap.ts): the library does not make it itself
+  (await import('../dist/core/heap.js')).limitHeapGrowth();
   const transport = createTransport({ emit: () => {} });
   const client = new ArcGISClient({ transport });
   const stats = await exportLayer({ client, layerUrl, output, ...row.etl });

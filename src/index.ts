@@ -56,6 +56,8 @@ export { ERROR_CODES, EtlError, isEtlError } from './core/errors.js';
 export type { Emit, EtlEvent, Logger } from './core/events.js';
 export { createEmitter, EVENTS_CHANNEL, silentLogger } from './core/events.js';
 export { FakeTime } from './core/fake-time.js';
+export type { HeapGrowthOptions } from './core/heap.js';
+export { HEAP_GROWING_PERCENT, limitHeapGrowth } from './core/heap.js';
 export type {
   EsriFeature,
   EsriField,

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
+import { limitHeapGrowth } from '../core/heap.js';
 import { processIo } from './io.js';
 import { runCli } from './program.js';
 
+// the CLI owns its process: the heap grows to twice the live set, not four times (core/heap.ts)
+limitHeapGrowth();
 const io = processIo();
 io.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);

@@ -61,6 +61,23 @@ async function loadedBy(args: string[], name: string): Promise<string[]> {
 }
 
 describe('CLI start-up', () => {
+  it('limits how far the heap grows between two full collections (core/heap.ts)', async () => {
+    const recorder = tmp.path('v8-flags.cjs');
+    const out = tmp.path('v8-flags.json');
+    await writeFile(
+      recorder,
+      `const v8 = require('node:v8');
+      const flags = [];
+      const set = v8.setFlagsFromString;
+      v8.setFlagsFromString = (flag) => { flags.push(flag); set(flag); };
+      require('node:module').syncBuiltinESMExports(); // what ES modules import from node:v8 too
+      process.on('exit', () => require('node:fs').writeFileSync(process.env.FLAGS_OUT, JSON.stringify(flags)));`,
+    );
+    const r = await runBin(['--version'], { env: { NODE_OPTIONS: `--require ${recorder}`, FLAGS_OUT: out } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(await readFile(out, 'utf8'))).toContain('--heap-growing-percent=100');
+  }, 60_000);
+
   it('an export loads none of the dependencies of other commands', async () => {
     const loaded = await loadedBy(
       ['export', emu.layerUrl('Public', 0), '-o', tmp.path('out.geojsonl'), '--quiet'],
