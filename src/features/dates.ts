@@ -13,6 +13,7 @@
  * kept as the server gives them: they are no epoch values, and never converted.
  */
 import { EtlError } from '../core/errors.js';
+import { isoUtc } from '../core/iso-time.js';
 import type { EsriField } from '../core/protocol.js';
 import { WINDOWS_ZONES } from './windows-zones.js';
 
@@ -115,7 +116,7 @@ function offsetText(minutes: number): string {
  */
 export function isoDateFormatter(ref: TimeReference): (value: unknown) => unknown {
   if (ref.kind === 'utc') {
-    return (value) => (inRange(value) ? new Date(value).toISOString() : value);
+    return (value) => (inRange(value) ? (isoUtc(value) ?? value) : value);
   }
   if (ref.kind === 'unknown') return (value) => (inRange(value) ? wallText(value) : value);
   const offsetOf = zoneOffset(ref.zone);

@@ -294,10 +294,12 @@ describe('bad input: one clear error, nothing half-written published', () => {
       const script = `
       import { createWriter } from ${JSON.stringify(join(process.cwd(), 'dist/features/writers/writer.js'))};
       const fields = [{ name: 'OBJECTID', type: 'esriFieldTypeOID' }, { name: 'text', type: 'esriFieldTypeString', length: 200 }];
+      // text that does not deflate: a .shp.zip deflates as it writes
+      const noise = (n) => Array.from({ length: n }, () => Math.random().toString(36).slice(2, 3)).join('');
       try {
         const w = await createWriter({ format: ${JSON.stringify(format)}, path: ${JSON.stringify(join(dir, name))}, schema: { fields, geometryType: 'esriGeometryPoint' } });
         for (let p = 0; p < 20; p++) {
-          const page = Array.from({ length: 100 }, (_, i) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [i, p] }, properties: { OBJECTID: p * 100 + i, text: 'x'.repeat(200) } }));
+          const page = Array.from({ length: 100 }, (_, i) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [i, p] }, properties: { OBJECTID: p * 100 + i, text: noise(200) } }));
           try { await w.writePage(page); } catch (e) { await w.abort(); throw e; }
         }
         try { await w.finish(); } catch (e) { await w.abort(); throw e; }

@@ -4,6 +4,8 @@
  * spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or CR) get a leading
  * `'`, which changes the data (`+1 555 0100` becomes `'+1 555 0100`). Numbers are never touched.
  */
+import { isoUtc } from '../../core/iso-time.js';
+
 const FORMULA_START = /^[=+\-@\t\r]/;
 const NEEDS_QUOTES = /[",\r\n]/;
 
@@ -14,10 +16,7 @@ export function csvText(value: string, excelSafe = false): string {
 
 /** Epoch milliseconds → ISO 8601 UTC; values outside the Date range are written as numbers. */
 export function csvDate(value: unknown, excelSafe = false): string {
-  if (typeof value === 'number') {
-    const date = new Date(value);
-    return Number.isNaN(date.getTime()) ? csvValue(value) : date.toISOString();
-  }
+  if (typeof value === 'number') return isoUtc(value) ?? csvValue(value);
   return csvValue(value, excelSafe);
 }
 

@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer';
 import { Builder } from 'flatbuffers';
 import { EtlError } from '../../core/errors.js';
+import { isoUtc } from '../../core/iso-time.js';
 import type { EsriField, EsriGeometryType } from '../../core/protocol.js';
 import type { GeoJSONGeometry, Position } from '../../features/geometry/types.js';
 import { GrowBuffer } from '../common/grow-buffer.js';
@@ -189,7 +190,7 @@ export class FeatureEncoder {
           break;
         default: {
           let text: string;
-          if (column.date && typeof value === 'number') text = new Date(value).toISOString();
+          if (column.date && typeof value === 'number') text = isoUtc(value) ?? String(value);
           else
             text =
               typeof value === 'string'

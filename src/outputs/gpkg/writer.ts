@@ -17,6 +17,7 @@ import { constants } from 'node:fs';
 import { copyFile, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname } from 'node:path';
 import { EtlError } from '../../core/errors.js';
+import { isoUtc } from '../../core/iso-time.js';
 import type { GeoJSONFeature } from '../../features/geometry/types.js';
 import type { FeatureWriter, WriterCheckpoint, WriterSchema } from '../../features/writers/types.js';
 import { WriterLifecycle } from '../common/writer-lifecycle.js';
@@ -276,10 +277,7 @@ function checkAppendable(db: SqlDatabase, path: string, table: string): void {
 }
 
 function dateText(value: unknown): SqlValue {
-  if (typeof value === 'number') {
-    const date = new Date(value);
-    return Number.isNaN(date.getTime()) ? null : date.toISOString();
-  }
+  if (typeof value === 'number') return isoUtc(value) ?? null;
   return typeof value === 'string' ? value : null;
 }
 

@@ -4,6 +4,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { EtlError } from '../../core/errors.js';
+import { isoUtc } from '../../core/iso-time.js';
 import type { GrowBuffer } from '../common/grow-buffer.js';
 import { cutUtf8, type DbfColumn } from './dbf-fields.js';
 
@@ -49,9 +50,11 @@ function pad(out: GrowBuffer, bytes: Uint8Array, width: number, right: boolean):
   out.buf.set(bytes, right ? at + width - bytes.length : at);
 }
 
-function isoOf(ms: number): string | undefined {
-  const date = new Date(ms);
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+/** `pad` for ASCII text (numbers, dates), written in place without a Buffer of its own. */
+function padAscii(out: GrowBuffer, text: string, width: number, right: boolean): void {
+  const at = out.reserve(width);
+  out.buf.fill(SPACE, at, at + width);
+  out.buf.write(text, right ? at + width - text.length : at, text.length, 'latin1');
 }
 
 function epochOf(value: unknown): number | undefined {
@@ -99,7 +102,7 @@ export function encodeRecord(
       case 'time':
       case 'iso': {
         const ms = epochOf(value);
-        const iso = ms === undefined ? undefined : isoOf(ms);
+        const iso = ms === undefined ? undefined : isoUtc(ms);
         if (iso === undefined) break;
         text =
           column.kind === 'iso'
@@ -131,6 +134,6 @@ export function encodeRecord(
         `The value ${JSON.stringify(String(value)).slice(0, 60)} of field ${column.source} does not fit a DBF ${column.type}(${column.width}) field`,
       );
     }
-    pad(out, Buffer.from(text, 'latin1'), column.width, column.type === 'N');
+    padAscii(out, text, column.width, column.type === 'N');
   }
 }

@@ -2,28 +2,23 @@
  * Shapefile output, streamed: each page is appended to the .shp / .shx / .dbf of a private temp
  * folder (the headers, which hold counts and extents, are written at the end), with a .prj for the
  * output SR and a .cpg saying UTF-8. `finish` publishes the files beside the target (the .shp last),
- * or one .shp.zip streamed from them. Nothing is published before `finish`; `abort` removes it all.
+ * or one .shp.zip, whose entries were deflated while the pages were written (part-file.ts). Nothing
+ * is published before `finish`; `abort` removes it all.
  */
 import { Buffer } from 'node:buffer';
-import { createWriteStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import yazl from 'yazl';
 import { EtlError } from '../../core/errors.js';
 import type { EsriField, EsriGeometryType } from '../../core/protocol.js';
 import type { GeoJSONFeature } from '../../features/geometry/types.js';
 import type { CreateWriterOptions, FeatureWriter } from '../../features/writers/types.js';
 import { GrowBuffer } from '../common/grow-buffer.js';
 import { esriWkt } from '../common/prj.js';
-import {
-  outputError,
-  publishedMode,
-  TempDir,
-  type TempDir as TempDirT,
-  type TempFile,
-} from '../common/temp-dir.js';
+import { outputError, publishedMode, TempDir, type TempDir as TempDirT } from '../common/temp-dir.js';
 import { WriterLifecycle } from '../common/writer-lifecycle.js';
+import { deflatedEntry, writeZip, type ZipEntry } from '../common/zip-writer.js';
 import { type DbfNotes, dbfHeader, encodeRecord, headerLength, recordLength } from './dbf.js';
 import { type DbfColumn, planColumns } from './dbf-fields.js';
+import { type PartFile, TempPartFile, ZipPartFile } from './part-file.js';
 import { Bounds, classOf, encodeShape, type ShapeClass, shapeType, shpHeader } from './shp.js';
 
 const NOT_PROPERTIES = new Set(['esriFieldTypeGeometry', 'esriFieldTypeBlob', 'esriFieldTypeRaster']);
@@ -51,9 +46,9 @@ interface Part {
   base: string;
   type: number;
   z: boolean;
-  shp: TempFile;
-  shx: TempFile;
-  dbf: TempFile;
+  shp: PartFile;
+  shx: PartFile;
+  dbf: PartFile;
   shpBuf: GrowBuffer;
   shxBuf: GrowBuffer;
   dbfBuf: GrowBuffer;
@@ -317,14 +312,16 @@ class ShapefileWriter implements FeatureWriter {
 
   async #newPart(set: FileSet, z: boolean, type: number): Promise<Part> {
     const base = set.parts.length === 0 ? set.base : `${set.base}_${set.parts.length + 1}`;
+    const dbfHeaderLength = headerLength(this.#s.columns);
+    const file = (ext: string, header: number): Promise<PartFile> =>
+      this.#s.target.zip
+        ? Promise.resolve(new ZipPartFile(join(this.#s.dir.path, `${base}.${ext}.deflate`)))
+        : TempPartFile.create(this.#s.dir, `${base}.${ext}`, header);
     const [shp, shx, dbf] = [
-      await this.#s.dir.file(`${base}.shp`),
-      await this.#s.dir.file(`${base}.shx`),
-      await this.#s.dir.file(`${base}.dbf`),
+      await file('shp', 100),
+      await file('shx', 100),
+      await file('dbf', dbfHeaderLength),
     ];
-    shp.size = 100;
-    shx.size = 100;
-    dbf.size = headerLength(this.#s.columns);
     const part: Part = {
       base,
       type,
@@ -337,7 +334,7 @@ class ShapefileWriter implements FeatureWriter {
       dbfBuf: new GrowBuffer(),
       records: 0,
       shpBytes: 100,
-      dbfBytes: dbf.size,
+      dbfBytes: dbfHeaderLength,
       bounds: new Bounds(),
     };
     set.parts.push(part);
@@ -398,19 +395,30 @@ class ShapefileWriter implements FeatureWriter {
   async #publish(): Promise<void> {
     if (this.#sets.length === 0) await this.#setFor(undefined, null);
     const mode = publishedMode();
+    const { target, dir } = this.#s;
+    /** Files of the folder, or entries of the zip, in order (each set's .shp last). */
     const files: string[] = [];
-    const sidecar = this.#s.sidecar ? `${this.#s.target.base}.fields.json` : undefined;
-    if (sidecar !== undefined) {
+    const entries: ZipEntry[] = [];
+    const done = (name: string, entry: ZipEntry | undefined): void => {
+      if (entry === undefined) files.push(name);
+      else entries.push(entry);
+    };
+    const small = async (name: string, text: string): Promise<void> => {
+      const bytes = Buffer.from(text);
+      if (target.zip) return done(name, deflatedEntry(name, bytes));
+      const file = await dir.file(name);
+      await file.append(bytes);
+      await file.seal(mode);
+      done(name, undefined);
+    };
+    if (this.#s.sidecar) {
       const mapping = this.#s.columns.map((c) => ({
         field: c.source,
         name: c.name,
         type: c.type,
         width: c.width,
       }));
-      const file = await this.#s.dir.file(sidecar);
-      await file.append(Buffer.from(`${JSON.stringify(mapping, null, 2)}\n`));
-      await file.seal(mode);
-      files.push(sidecar);
+      await small(`${target.base}.fields.json`, `${JSON.stringify(mapping, null, 2)}\n`);
     }
     for (const set of this.#sets) {
       for (const part of set.parts) {
@@ -419,38 +427,25 @@ class ShapefileWriter implements FeatureWriter {
           await Promise.all([part.shp.close(), part.shx.close(), part.dbf.close()]);
           continue;
         }
-        await part.shp.writeAt(shpHeader(part.type, part.shpBytes, part.bounds), 0);
-        await part.shx.writeAt(shpHeader(part.type, 100 + 8 * part.records, part.bounds), 0);
-        await part.dbf.writeAt(dbfHeader(this.#s.columns, part.records), 0);
+        await small(`${part.base}.cpg`, 'UTF-8');
+        await small(`${part.base}.prj`, this.#s.prj);
         await part.dbf.append(Buffer.from([0x1a]));
-        for (const [ext, text] of [
-          ['prj', this.#s.prj],
-          ['cpg', 'UTF-8'],
-        ] as const) {
-          const file = await this.#s.dir.file(`${part.base}.${ext}`);
-          await file.append(Buffer.from(text));
-          await file.seal(mode);
-        }
-        await part.dbf.seal(mode);
-        await part.shx.seal(mode);
-        await part.shp.seal(mode);
+        const finished = (file: PartFile, ext: string, header: Uint8Array) =>
+          file
+            .finish(`${part.base}.${ext}`, header, mode)
+            .then((entry) => done(`${part.base}.${ext}`, entry));
+        await finished(part.dbf, 'dbf', dbfHeader(this.#s.columns, part.records));
+        await finished(part.shx, 'shx', shpHeader(part.type, 100 + 8 * part.records, part.bounds));
         // the .shp last: its presence says the set is complete
-        files.push(
-          `${part.base}.cpg`,
-          `${part.base}.prj`,
-          `${part.base}.dbf`,
-          `${part.base}.shx`,
-          `${part.base}.shp`,
-        );
+        await finished(part.shp, 'shp', shpHeader(part.type, part.shpBytes, part.bounds));
       }
     }
-    const { target } = this.#s;
     if (target.zip) {
       const zipName = 'out.zip.partial';
-      await zipFiles(this.#s.dir.path, files, join(this.#s.dir.path, zipName), mode);
-      await this.#s.dir.publish([{ name: zipName, target: this.#s.path }]);
+      await writeZip(join(dir.path, zipName), entries, { mode });
+      await dir.publish([{ name: zipName, target: this.#s.path }]);
     } else {
-      await this.#s.dir.publish(files.map((name) => ({ name, target: join(target.dir, name) })));
+      await dir.publish(files.map((name) => ({ name, target: join(target.dir, name) })));
     }
   }
 
@@ -465,37 +460,4 @@ class ShapefileWriter implements FeatureWriter {
 
 function formatBytes(n: number): string {
   return n >= 2 ** 30 ? `${Math.round(n / 2 ** 30)} GB` : `${n} bytes`;
-}
-
-/**
- * Deflate level of the zip: 1, the fastest. The zip is written after the export, so its time adds
- * to the run; DBF rows (space-padded text) shrink about as well at level 1 as at 6.
- */
-const ZIP_LEVEL = 1;
-
-/** Streams the files of `dir` into one zip (deflated), fsynced. */
-async function zipFiles(dir: string, names: readonly string[], output: string, mode: number): Promise<void> {
-  const zip = new yazl.ZipFile();
-  // a fixed time: the same data gives the same zip
-  const mtime = new Date(Date.UTC(1980, 0, 1));
-  for (const name of names)
-    zip.addFile(join(dir, name), name, { mtime, mode: 0o100644, compressionLevel: ZIP_LEVEL });
-  const out = createWriteStream(output, { flags: 'wx', mode });
-  await new Promise<void>((resolve, reject) => {
-    zip.outputStream.on('error', reject);
-    out.on('error', reject);
-    out.on('close', resolve);
-    zip.outputStream.pipe(out);
-    zip.end();
-  }).catch((cause: unknown) => {
-    out.destroy();
-    throw outputError(`Cannot write ${output}`, cause);
-  });
-  const { open } = await import('node:fs/promises');
-  const handle = await open(output, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
