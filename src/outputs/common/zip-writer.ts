@@ -109,62 +109,66 @@ function needs64(entry: ZipEntry, force: boolean): boolean {
   return force || entry.size >= MAX32 || entry.compressedSize >= MAX32;
 }
 
+/** The ZIP64 extra field holding `values` (none: no field). */
+function zip64Extra(values: readonly number[]): Buffer {
+  if (values.length === 0) return Buffer.alloc(0);
+  const extra = Buffer.alloc(4 + 8 * values.length);
+  extra.writeUInt16LE(0x0001, 0);
+  extra.writeUInt16LE(8 * values.length, 2);
+  for (const [i, value] of values.entries()) extra.writeBigUInt64LE(BigInt(value), 4 + 8 * i);
+  return extra;
+}
+
+/**
+ * The fields a local and a central header share, "version needed" to "extra field length", from
+ * `at`; a size that does not fit (`big`) is 0xFFFFFFFF there and in the ZIP64 extra.
+ */
+function sharedFields(
+  h: Buffer,
+  at: number,
+  entry: ZipEntry,
+  name: Buffer,
+  extra: Buffer,
+  big: boolean[],
+): void {
+  const [size64, compressed64] = big;
+  h.writeUInt16LE(extra.length > 0 ? 45 : 20, at); // version needed
+  h.writeUInt16LE(UTF8_NAMES, at + 2);
+  h.writeUInt16LE(DEFLATE, at + 4);
+  h.writeUInt16LE(DOS_TIME, at + 6);
+  h.writeUInt16LE(DOS_DATE, at + 8);
+  h.writeUInt32LE(entry.crc32 >>> 0, at + 10);
+  h.writeUInt32LE(compressed64 ? MAX32 : entry.compressedSize, at + 14);
+  h.writeUInt32LE(size64 ? MAX32 : entry.size, at + 18);
+  h.writeUInt16LE(name.length, at + 22);
+  h.writeUInt16LE(extra.length, at + 24);
+}
+
 function localHeader(entry: ZipEntry, name: Buffer, force: boolean): Buffer {
+  // a local ZIP64 extra holds both sizes
   const zip64 = needs64(entry, force);
-  const extra = zip64 ? Buffer.alloc(20) : Buffer.alloc(0);
-  if (zip64) {
-    extra.writeUInt16LE(0x0001, 0);
-    extra.writeUInt16LE(16, 2);
-    extra.writeBigUInt64LE(BigInt(entry.size), 4);
-    extra.writeBigUInt64LE(BigInt(entry.compressedSize), 12);
-  }
+  const extra = zip64Extra(zip64 ? [entry.size, entry.compressedSize] : []);
   const h = Buffer.alloc(30);
   h.writeUInt32LE(0x04034b50, 0);
-  h.writeUInt16LE(zip64 ? 45 : 20, 4); // version needed
-  h.writeUInt16LE(UTF8_NAMES, 6);
-  h.writeUInt16LE(DEFLATE, 8);
-  h.writeUInt16LE(DOS_TIME, 10);
-  h.writeUInt16LE(DOS_DATE, 12);
-  h.writeUInt32LE(entry.crc32 >>> 0, 14);
-  h.writeUInt32LE(zip64 ? MAX32 : entry.compressedSize, 18);
-  h.writeUInt32LE(zip64 ? MAX32 : entry.size, 22);
-  h.writeUInt16LE(name.length, 26);
-  h.writeUInt16LE(extra.length, 28);
+  sharedFields(h, 4, entry, name, extra, [zip64, zip64]);
   return Buffer.concat([h, name, extra]);
 }
 
 function centralHeader({ entry, name, offset }: Written, mode: number, force: boolean): Buffer {
-  // ZIP64 extra: only the fields that overflow, in this order
-  const big: bigint[] = [];
-  const size64 = force || entry.size >= MAX32;
-  const compressed64 = force || entry.compressedSize >= MAX32;
-  const offset64 = force || offset >= MAX32;
-  if (size64) big.push(BigInt(entry.size));
-  if (compressed64) big.push(BigInt(entry.compressedSize));
-  if (offset64) big.push(BigInt(offset));
-  const extra = Buffer.alloc(big.length > 0 ? 4 + 8 * big.length : 0);
-  if (big.length > 0) {
-    extra.writeUInt16LE(0x0001, 0);
-    extra.writeUInt16LE(8 * big.length, 2);
-    for (const [i, value] of big.entries()) extra.writeBigUInt64LE(value, 4 + 8 * i);
-  }
-  const zip64 = big.length > 0;
+  // a central ZIP64 extra holds only the fields that do not fit, in this order
+  const big = [
+    force || entry.size >= MAX32,
+    force || entry.compressedSize >= MAX32,
+    force || offset >= MAX32,
+  ];
+  const extra = zip64Extra([entry.size, entry.compressedSize, offset].filter((_, i) => big[i]));
   const h = Buffer.alloc(46);
   h.writeUInt32LE(0x02014b50, 0);
   h.writeUInt16LE((3 << 8) | 45, 4); // made by: Unix, 4.5
-  h.writeUInt16LE(zip64 ? 45 : 20, 6);
-  h.writeUInt16LE(UTF8_NAMES, 8);
-  h.writeUInt16LE(DEFLATE, 10);
-  h.writeUInt16LE(DOS_TIME, 12);
-  h.writeUInt16LE(DOS_DATE, 14);
-  h.writeUInt32LE(entry.crc32 >>> 0, 16);
-  h.writeUInt32LE(compressed64 ? MAX32 : entry.compressedSize, 20);
-  h.writeUInt32LE(size64 ? MAX32 : entry.size, 24);
-  h.writeUInt16LE(name.length, 28);
-  h.writeUInt16LE(extra.length, 30);
+  sharedFields(h, 6, entry, name, extra, big);
   // comment length, disk number, internal attributes: 0
   h.writeUInt32LE(((0o100000 | (mode & 0o777)) << 16) >>> 0, 38); // a regular file and its mode
-  h.writeUInt32LE(offset64 ? MAX32 : offset, 42);
+  h.writeUInt32LE(big[2] ? MAX32 : offset, 42);
   return Buffer.concat([h, name, extra]);
 }
 
