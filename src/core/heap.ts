@@ -6,8 +6,8 @@
  * wait their turn survive into the old generation. V8's default growing factor for a large heap is up
  * to 4: the old generation then climbs to 3–4 times the live set before it is collected, and the peak
  * RSS of a 200,000-polygon export wanders between 250 and 500 MB from one run to the next. A factor of
- * 2 (`--heap-growing-percent=100`) holds it near 200 MB for a few percent more collection work
- * (measured in BENCHMARKS.md).
+ * 2 (`--heap-growing-percent=100`) holds it near 200 MB, with no CPU cost that could be measured
+ * (BENCHMARKS.md, the fourth pass on output formats).
  *
  * The CLI owns its process and sets the factor at start-up. A program that embeds exports in its own
  * process decides for itself: call `limitHeapGrowth()`, or start node with the flag.
