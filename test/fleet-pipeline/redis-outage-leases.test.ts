@@ -50,7 +50,7 @@ describe.runIf(run)('fleet host budget: Redis restarts empty while a lease is he
     });
     child.on('message', (message: { type: string; rechecks?: number }) => {
       heard.push(message.type);
-      if (message.type === 'back') rechecks = message.rechecks;
+      if (message.type === 'stats') rechecks = message.rechecks;
       waiters.get(message.type)?.();
     });
 
@@ -64,6 +64,9 @@ describe.runIf(run)('fleet host budget: Redis restarts empty while a lease is he
     // past the fleet-wide barrier: the other worker polls and finds the slot taken again
     await new Promise((r) => setTimeout(r, 3_500));
     expect(heard).not.toContain('acquired');
+    // asked now, not when the clients were seen ready: the recheck runs just after that
+    child.send({ type: 'stats' });
+    await hear('stats');
     expect(rechecks).toBe(1);
 
     child.send({ type: 'release' });
