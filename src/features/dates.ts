@@ -99,9 +99,14 @@ function isKnownZone(zone: string): boolean {
 
 const pad2 = (n: number) => String(n).padStart(2, '0');
 
+/** Date.toISOString of an instant in Date's range (the callers check `inRange`), without a Date. */
+function utcText(ms: number): string {
+  return isoUtc(ms)!;
+}
+
 /** Date.toISOString without the `Z` (the wall time of `ms` read as UTC). */
 function wallText(ms: number): string {
-  return new Date(ms).toISOString().slice(0, -1);
+  return utcText(ms).slice(0, -1);
 }
 
 function offsetText(minutes: number): string {
@@ -116,7 +121,7 @@ function offsetText(minutes: number): string {
  */
 export function isoDateFormatter(ref: TimeReference): (value: unknown) => unknown {
   if (ref.kind === 'utc') {
-    return (value) => (inRange(value) ? (isoUtc(value) ?? value) : value);
+    return (value) => (inRange(value) ? utcText(value) : value);
   }
   if (ref.kind === 'unknown') return (value) => (inRange(value) ? wallText(value) : value);
   const offsetOf = zoneOffset(ref.zone);
