@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { afterEach, beforeEach } from 'vitest';
 
 const run = promisify(execFile);
 
@@ -90,6 +91,31 @@ export function canonical(g: { type: string; coordinates: unknown } | null): unk
     default:
       throw new Error(`unexpected geometry ${g.type}`);
   }
+}
+
+/**
+ * A fresh temp folder for each test of the calling file (made before it, removed after it): `path`
+ * and `file` name the current test's.
+ */
+export function tempDirEachTest(): { readonly path: string; file: (name: string) => string } {
+  let current: Awaited<ReturnType<typeof tempDir>> | undefined;
+  beforeEach(async () => {
+    current = await tempDir();
+  });
+  afterEach(async () => {
+    await current?.cleanup();
+    current = undefined;
+  });
+  const now = () => {
+    if (current === undefined) throw new Error('tempDirEachTest: used outside a test');
+    return current;
+  };
+  return {
+    get path() {
+      return now().path;
+    },
+    file: (name) => now().file(name),
+  };
 }
 
 export async function tempDir(): Promise<{

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { geojson as fgb } from 'flatgeobuf';
 import * as shapefile from 'shapefile';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EsriField } from '../../src/core/protocol.js';
 import { startEmulator } from '../../src/emulator/index.js';
 import { exportLayer } from '../../src/features/export.js';
@@ -19,17 +19,11 @@ import type { CreateWriterOptions } from '../../src/features/writers/types.js';
 import { createWriter } from '../../src/features/writers/writer.js';
 import { rig } from '../extract/helpers.js';
 import { assertBuilt } from '../fleet/helpers.js';
-import { gdalFeatures, gdalInfo, tempDir } from './read-back.js';
+import { gdalFeatures, gdalInfo, tempDirEachTest } from './read-back.js';
 
 const run = promisify(execFile);
 
-let tmp: Awaited<ReturnType<typeof tempDir>>;
-beforeEach(async () => {
-  tmp = await tempDir();
-});
-afterEach(async () => {
-  await tmp.cleanup();
-});
+const tmp = tempDirEachTest();
 
 const FIELDS: EsriField[] = [
   { name: 'OBJECTID', type: 'esriFieldTypeOID', alias: 'OBJECTID' },

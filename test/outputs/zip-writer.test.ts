@@ -6,21 +6,15 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeflatedCopy, storedBlock } from '../../src/outputs/common/deflated-copy.js';
 import { deflatedEntry, writeZip } from '../../src/outputs/common/zip-writer.js';
 import { ZipPartFile } from '../../src/outputs/shapefile/part-file.js';
-import { tempDir } from './read-back.js';
+import { tempDirEachTest } from './read-back.js';
 
 const run = promisify(execFile);
 
-let tmp: Awaited<ReturnType<typeof tempDir>>;
-beforeEach(async () => {
-  tmp = await tempDir();
-});
-afterEach(async () => {
-  await tmp.cleanup();
-});
+const tmp = tempDirEachTest();
 
 async function unzipped(zip: string, name: string): Promise<Buffer> {
   const { stdout } = await run('unzip', ['-p', zip, name], { encoding: 'buffer', maxBuffer: 64 << 20 });
