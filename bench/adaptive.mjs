@@ -7,6 +7,7 @@
 //   --json        also print one JSON object (every figure) on the last stdout line
 //   --quick       smaller sizes (also BENCH_QUICK=1)
 //   --scale F     multiply every layer size by F (default 1: the sizes)
+//   --only LIST   run only these scenarios (comma-separated: capacity8, capacity2, loopback)
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -108,6 +109,9 @@ async function main(argv) {
   const scaleAt = argv.indexOf('--scale');
   const scale = scaleAt >= 0 ? Number(argv[scaleAt + 1]) : quick ? 0.1 : 1;
   const n = (count) => Math.max(PAGE, Math.round(count * scale));
+  const onlyAt = argv.indexOf('--only');
+  const only = onlyAt >= 0 ? argv[onlyAt + 1].split(',') : undefined;
+  const want = (scenario) => only === undefined || only.includes(scenario);
   const ogr = await hasOgr2ogr();
   const peers = ['arcgis-rest', ...(ogr ? ['ogr2ogr'] : [])];
   const dir = await mkdtemp(join(tmpdir(), 'arcgis-etl-adaptive-'));
@@ -119,7 +123,7 @@ async function main(argv) {
   const fastest = (results) => Math.max(...peers.map((p) => rate(results[p])));
   try {
     // 1 and 3: capacity 8, 150 ms + 0.05 ms per feature; points and polygons with holes
-    {
+    if (want('capacity8')) {
       const points = n(200_000);
       const polygons = n(50_000);
       const server = await startServer({
@@ -184,7 +188,7 @@ async function main(argv) {
     }
 
     // 2: capacity 2, 429 beyond it (no queue)
-    {
+    if (want('capacity2')) {
       const count = n(240_000);
       const server = await startServer({
         capacity: 2,
@@ -235,7 +239,7 @@ async function main(argv) {
     }
 
     // 4 and 5: loopback, no latency (CPU-bound, 2 cores shared with the emulator); peak RSS at 1M
-    {
+    if (want('loopback')) {
       const points = n(200_000);
       const big = n(1_000_000);
       const server = await startServer({

@@ -152,7 +152,10 @@ export interface FaultOptions {
   rates?: FaultRates;
   /** Added latency per request in ms (under `capacity`, part of the service time). */
   latencyMs?: number;
-  /** Service time per 1,000 features answered, in ms (larger pages take longer). */
+  /**
+   * Service time per 1,000 features answered, in ms (larger pages take longer). The emulator's own
+   * time building the answer counts in it.
+   */
   msPer1000Features?: number;
   /** Retry-After seconds sent with 429 (default 1). */
   retryAfterSeconds?: number;
