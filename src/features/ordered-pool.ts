@@ -16,6 +16,10 @@ import type { ConcurrencyLimit } from '../http/concurrency.js';
 
 /** Started-but-not-yielded tasks are at most this many times the concurrency. */
 export const REORDER_FACTOR = 2;
+/** Turns of the event loop a task started by a result's end is given before that result is handed over. */
+const DISPATCH_TURNS = 2;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export interface OrderedPoolOptions<R = unknown> {
   /** A number, or an adaptive limit (e.g. the host's ConcurrencyController). */
@@ -140,6 +144,14 @@ export async function* orderedPool<T, R>(
       }
       const value = await head.promise;
       window.shift();
+      // the task this result's end started is under way (its request sent) before the consumer
+      // takes the result: a consumer that writes a page synchronously would hold it back meanwhile,
+      // and leave the server's instance idle (9 ms a page of 2,000 points, 4% of a 250 ms service
+      // time). A request is on its socket two turns of the event loop after it is made (undici
+      // dispatches it on a later turn).
+      if (running > 0 || pulling) {
+        for (let turn = 0; turn < DISPATCH_TURNS; turn++) await nextTurn();
+      }
       if (controller.signal.aborted) throw controller.signal.reason;
       // held until the consumer asks for the next one (it is busy with it meanwhile)
       yield value;

@@ -40,6 +40,12 @@ export interface WireState {
    * the first pbf page is checked against those it holds, with no request of its own.
    */
   reference?: readonly EsriFeature[] | undefined;
+  /**
+   * Settles when a pbf answer that `reference` holds (the offset probe's, in flight beside the
+   * first pages) has been checked: pages the reference cannot check wait for it, rather than each
+   * sending a request of its own.
+   */
+  checking?: Promise<void> | undefined;
 }
 
 /**
@@ -191,6 +197,14 @@ function trusted(ctx: QueryContext, params: Params, wire: WireState, sample: Pbf
   if (wire.trusted === undefined && (sample.features.length === 0 || probe)) return Promise.resolve(true);
   // against JSON features already fetched when the page holds some (no request), else by a request
   const local = wire.reference ? verifyAgainst(wire.reference, sample, ctx.layer.oidField) : null;
+  const pending = wire.checking;
+  if (wire.trusted === undefined && local === null && pending !== undefined) {
+    // a page the reference holds is on its way: its check decides for this one too
+    return pending.then(() => {
+      if (wire.checking === pending) wire.checking = undefined;
+      return trusted(ctx, params, wire, sample);
+    });
+  }
   wire.trusted ??= (local === null ? verifyPbfPage(ctx, params, sample) : Promise.resolve(local)).then(
     (why) => {
       if (why === undefined) return true;

@@ -51,7 +51,8 @@ describe('orderedPool', () => {
       async (i) => {
         inFlight++;
         peaks.push(inFlight);
-        await tick();
+        // longer than the two turns a result waits before it is handed over: the pool fills up
+        for (let turn = 0; turn < 4; turn++) await tick();
         inFlight--;
         return i;
       },
@@ -103,7 +104,8 @@ describe('orderedPool', () => {
     await tick();
     expect(started).toEqual([0, 1, 2, 3, 4, 5]);
     gates[0]!.resolve(0);
-    await tick();
+    // each result is handed over two turns of the event loop after its task ends (the next one is sent first)
+    for (let turn = 0; turn < 8; turn++) await tick();
     expect(results).toEqual([0, 1, 2]);
     for (const i of [8, 7, 6, 5, 3]) gates[i]!.resolve(i);
     await done;
@@ -134,6 +136,32 @@ describe('orderedPool', () => {
     const rest: number[] = [];
     for await (const r of pool) rest.push(r);
     expect(rest).toEqual([1, 2, 3]);
+  });
+
+  it('has the task a result freed under way (its request sent) before the consumer gets that result', async () => {
+    // a request goes out after a chain of awaits (slot, token) and a turn of the event loop (undici
+    // dispatches on a later turn); a consumer that writes a page synchronously must not hold it
+    // back for that long (the server's instance would idle)
+    const sent: number[] = [];
+    const pool = orderedPool(
+      [0, 1, 2, 3],
+      async (i) => {
+        for (let step = 0; step < 20; step++) await Promise.resolve();
+        await tick();
+        sent.push(i);
+        await tick();
+        return i;
+      },
+      { concurrency: 1 },
+    );
+    const seen: number[][] = [];
+    for await (const r of pool) seen.push([r, ...sent]);
+    expect(seen).toEqual([
+      [0, 0, 1],
+      [1, 0, 1, 2],
+      [2, 0, 1, 2, 3],
+      [3, 0, 1, 2, 3],
+    ]);
   });
 
   it('stops on the first error in order, aborts the others and leaves no unhandled rejection', async () => {

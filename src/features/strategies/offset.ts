@@ -57,10 +57,16 @@ async function prepareOffset(ctx: QueryContext, name: StrategyName): Promise<Pre
     // a request of its own to be checked (no other page shares a feature with the first): JSON it is.
     wire.pbf = false;
   }
-  if (ctx.expected > 1 && head === undefined) head = await probeOffset(ctx, where, byOid);
+  let check: Promise<void> | undefined;
+  if (ctx.expected > 1 && head === undefined) ({ head, check } = await probeOffset(ctx, where, byOid));
+  // a pinned number of pages at once is a promise to the server: the check is not one more beside them
+  if (check && typeof ctx.concurrency === 'number') {
+    await check;
+    check = undefined;
+  }
   // too few features to probe: the first page started beside the count is the page (if it came)
   else if (byOid && ctx.firstPage) head = await ctx.firstPage.catch(() => undefined);
-  return { name, ordered: byOid, pages: () => offsetPages(ctx, where, byOid, head) };
+  return { name, ordered: byOid, pages: () => offsetPages(ctx, where, byOid, head, check) };
 }
 
 function ignoredOffsetError(detail: string): EtlError {
@@ -110,22 +116,24 @@ function rawOids(features: readonly EsriFeature[], oidField: string): number[] {
 }
 
 /**
- * Two queries, compared as the server answered them (never sorted), one after the other. The first
- * is the query's first page (offset 0, a full page of the export's own fields; in f=json while the
- * server's pbf is not yet trusted, to check it against): ordered by OID, its OIDs must ascend, so
- * that a server ignoring orderByFields is seen before anything is written. Offset 1 must then start
- * with the second of them; that one-row query is in the export's wire format, so that its pbf is
- * checked against the first page's f=json (no request of its own). A server that fails the first
- * query (it fails big answers) is asked for two OIDs instead. A server that fails the order check
- * is never asked the second query.
+ * Two queries, compared as the server answered them (never sorted). The first is the query's first
+ * page (offset 0, a full page of the export's own fields; in f=json while the server's pbf is not
+ * yet trusted, to check it against): ordered by OID, its OIDs must ascend, so that a server
+ * ignoring orderByFields is seen before anything is written. Offset 1 must then start with the
+ * second of them; that one-row query is in the export's wire format, so that its pbf is checked
+ * against the first page's f=json (no request of its own). A server that fails the first query (it
+ * fails big answers) is asked for two OIDs instead. A server that fails the order check is never
+ * asked the second query.
  *
- * Returns the first page, which the strategy writes as its own (no request is made twice).
+ * Returns the first page, which the strategy writes as its own (no request is made twice), and
+ * the offset check (`check`, when one is made): it goes out with the pages, whose writing waits for
+ * it, not their fetching (the server's instances are not left idle for a round trip).
  */
 async function probeOffset(
   ctx: QueryContext,
   where: string,
   byOid: boolean,
-): Promise<QueryResult | undefined> {
+): Promise<{ head: QueryResult | undefined; check?: Promise<void> }> {
   const oid = ctx.layer.oidField;
   const orderBy = byOid ? { orderByFields: `${oid} ASC` } : {};
   const base = { where, ...filterParams(ctx.filter), outFields: oid, returnGeometry: false, ...orderBy };
@@ -174,8 +182,10 @@ async function probeOffset(
   }
   // The first page holds the whole query: nothing is paged, so offsets need no check (and no pbf is
   // used: the page came in f=json). A small layer costs the count and this page, one round trip.
-  if (head !== undefined && !head.exceededTransferLimit && head.features.length >= ctx.expected) return head;
-  if (a.length < 2) return head; // too few features to tell; the page guards still apply
+  if (head !== undefined && !head.exceededTransferLimit && head.features.length >= ctx.expected) {
+    return { head };
+  }
+  if (a.length < 2) return { head }; // too few features to tell; the page guards still apply
   if (byOid && a[0]! >= a[1]!) {
     throw ignoredOrderError(
       oid,
@@ -184,11 +194,22 @@ async function probeOffset(
     );
   }
   // in the wire format while the pbf is unchecked: checked against the first page's f=json
-  const b = rawOids((await ask(1, 1, reference && head !== undefined)).features, oid);
-  if (b.length < 1) return head;
-  if (b[0] === a[1]) return head;
-  if (b[0] === a[0]) throw ignoredOffsetError(`offset 1 answered OID ${b[0]}, the first one again`);
-  throw unstableOrderError(`offset 1 answered OID ${b[0]}, but offset 0 answered ${a[0]}, ${a[1]}`);
+  const full = reference && head !== undefined;
+  const check = ask(1, 1, full).then(({ features }) => {
+    const b = rawOids(features, oid);
+    if (b.length < 1 || b[0] === a[1]) return;
+    if (b[0] === a[0]) throw ignoredOffsetError(`offset 1 answered OID ${b[0]}, the first one again`);
+    throw unstableOrderError(`offset 1 answered OID ${b[0]}, but offset 0 answered ${a[0]}, ${a[1]}`);
+  });
+  check.catch(() => undefined); // awaited before the first page is written
+  // the pages' pbf answers wait for this one's check against the first page (no request of their own)
+  if (full) {
+    wire.checking = check.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+  return { head, check };
 }
 
 /**
@@ -232,6 +253,7 @@ async function* offsetPages(
   where: string,
   byOid: boolean,
   head: QueryResult | undefined,
+  check: Promise<void> | undefined,
 ): AsyncGenerator<EsriFeature[], void, undefined> {
   const oidField = ctx.layer.oidField;
   /** Shrinks to what the server really gives when it caps its pages without saying so. */
@@ -359,6 +381,11 @@ async function* offsetPages(
     { concurrency: ctx.concurrency, signal: ctx.signal, budget: taggedPageBudget(ctx.pageBudget) },
   );
   for await (const { task, features } of pages) {
+    // the probe's offset check, made while the first pages were fetched: nothing is written before it
+    if (check) {
+      await check;
+      check = undefined;
+    }
     const oids = rawOids(features, oidField);
     const repeated = oids.filter(seen);
     if (repeated.length > allowance) {
