@@ -59,13 +59,13 @@ async function prepareOffset(ctx: QueryContext, name: StrategyName): Promise<Pre
   }
   let check: Promise<void> | undefined;
   if (ctx.expected > 1 && head === undefined) ({ head, check } = await probeOffset(ctx, where, byOid));
+  // too few features to probe: the first page started beside the count is the page (if it came)
+  else if (byOid && ctx.firstPage) head = await ctx.firstPage.catch(() => undefined);
   // a pinned number of pages at once is a promise to the server: the check is not one more beside them
   if (check && typeof ctx.concurrency === 'number') {
     await check;
     check = undefined;
   }
-  // too few features to probe: the first page started beside the count is the page (if it came)
-  else if (byOid && ctx.firstPage) head = await ctx.firstPage.catch(() => undefined);
   return { name, ordered: byOid, pages: () => offsetPages(ctx, where, byOid, head, check) };
 }
 
