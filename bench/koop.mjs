@@ -4,8 +4,12 @@
 // @esri/arcgis-rest-feature-service (+ writing its result as GeoJSONSeq). Each client runs as its
 // own child process; Koop counts the requests each one makes. Every output is checked to hold each
 // source feature once (by its `sid`). Prints features/s and requests per feature, and the ratios of
-// arcgis-etl to the fastest peer and to the peer with the fewest requests.
+// arcgis-etl to the fastest peer and to the peer with the fewest requests. Koop runs in a child
+// process of its own, a fresh one for every client run: one Koop process serving run after run
+// slowed down from one round to the next (16 s to 21 s for the same client over four rounds).
 // Run: npm run build && node bench/koop.mjs [--features N] [--reps N] [--json] [--quick]
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,7 +25,63 @@ const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const [, , mode, ...args] = process.argv;
 
 if (mode === '--client') await clientChild(args);
+else if (mode === '--koop') await koopChild(Number(args[0]));
 else await main(process.argv.slice(2));
+
+/**
+ * Koop with the bench layer of `count` points, in this process until stdin ends; prints its URLs (the
+ * password comes from the environment and is not printed). `GET /__bench/stats` answers its counters.
+ */
+async function koopChild(count) {
+  const features = generateFeatures(
+    (await import('../dist/core/time.js')).seededRandom(BIG_LAYER.seed),
+    'point',
+    count,
+  );
+  const koop = await startKoop({
+    layers: [{ name: BIG_LAYER.name, features, fields: BASE_FIELDS }],
+    password: process.env.BENCH_KOOP_PASSWORD,
+  });
+  koop.setHook((req, res) => {
+    if (req.url !== '/__bench/stats') return false;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(koop.stats()));
+    return true;
+  });
+  const { username } = koop.credentials;
+  process.stdout.write(
+    `${JSON.stringify({ origin: koop.origin, url: koop.layerUrl(BIG_LAYER.name), tokenUrl: koop.tokenUrl, username })}\n`,
+  );
+  process.stdin.resume();
+  process.stdin.on('end', async () => {
+    await koop.stop();
+    process.exit(0);
+  });
+}
+
+/** A fresh Koop child serving `count` points: its URLs, credentials, request counters and stop. */
+async function startKoopChild(count) {
+  const password = `Koop-${randomBytes(9).toString('base64url')}-Pw9`;
+  const child = spawn(process.execPath, [SELF, '--koop', String(count)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { PATH: process.env.PATH, BENCH_KOOP_PASSWORD: password },
+  });
+  const ready = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line)));
+    child.once('exit', (code) => reject(new Error(`Koop exited ${code}`)));
+  });
+  return {
+    url: ready.url,
+    tokenUrl: ready.tokenUrl,
+    credentials: { username: ready.username, password },
+    stats: async () => (await fetch(`${ready.origin}/__bench/stats`)).json(),
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.stdin.end();
+      }),
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 /** queryAllFeatures in its own process; the token comes from the environment, never argv. */
@@ -59,7 +119,8 @@ async function getToken(koop) {
   return json.token;
 }
 
-async function runTool(tool, koop, url, output) {
+/** `token`: the peers' (the bench asks it for them); arcgis-etl signs in itself. */
+async function runTool(tool, koop, url, output, token) {
   const base = { PATH: process.env.PATH };
   if (tool === 'etl') {
     return measure(process.execPath, [BIN, 'export', url, '-o', output, '--quiet'], {
@@ -70,8 +131,6 @@ async function runTool(tool, koop, url, output) {
       },
     });
   }
-  const token = await getToken(koop);
-  koop.resetStats(); // the peers' token is the bench's, not theirs
   if (tool === 'ogr2ogr') {
     // GDAL pages with resultOffset while exceededTransferLimit is true; the token goes in a header
     const source = `ESRIJSON:${url}/query?where=1%3D1&outFields=*&outSR=4326&resultRecordCount=2000&f=json`;
@@ -95,13 +154,6 @@ function parseArgs(argv) {
 async function main(argv) {
   const opts = parseArgs(argv);
   const count = opts.features;
-  const features = generateFeatures(
-    (await import('../dist/core/time.js')).seededRandom(BIG_LAYER.seed),
-    'point',
-    count,
-  );
-  const koop = await startKoop({ layers: [{ name: BIG_LAYER.name, features, fields: BASE_FIELDS }] });
-  const url = koop.layerUrl(BIG_LAYER.name);
   const dir = await mkdtemp(join(tmpdir(), 'arcgis-etl-bench-koop-'));
   const ogr = await hasOgr2ogr();
   const tools = ['etl', 'arcgis-rest', ...(ogr ? ['ogr2ogr'] : [])];
@@ -116,22 +168,29 @@ async function main(argv) {
     for (let rep = 0; rep < opts.reps; rep++) {
       for (const tool of tools) {
         const output = join(dir, `${tool}.geojsonl`);
-        koop.resetStats();
-        let run;
+        const koop = await startKoopChild(count);
         try {
-          run = await runTool(tool, koop, url, output);
-        } catch (error) {
-          runs[tool].push({ ms: Number.NaN, requests: koop.stats().requests, failed: String(error.message) });
-          continue;
+          const token = tool === 'etl' ? undefined : await getToken(koop);
+          // the peers' token is the bench's, not theirs; each stats request counts itself
+          const before = (await koop.stats()).requests;
+          const requests = async () => (await koop.stats()).requests - before - 1;
+          let run;
+          try {
+            run = await runTool(tool, koop, koop.url, output, token);
+          } catch (error) {
+            runs[tool].push({ ms: Number.NaN, requests: await requests(), failed: String(error.message) });
+            continue;
+          }
+          const made = await requests();
+          const check = await checkOutput(output, count);
+          runs[tool].push({ ms: run.ms, requests: made, ...check });
+          await rm(output, { force: true });
+        } finally {
+          await koop.stop();
         }
-        const requests = koop.stats().requests;
-        const check = await checkOutput(output, count);
-        runs[tool].push({ ms: run.ms, requests, ...check });
-        await rm(output, { force: true });
       }
     }
   } finally {
-    await koop.stop();
     await rm(dir, { recursive: true, force: true });
   }
 

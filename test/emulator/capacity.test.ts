@@ -99,7 +99,8 @@ describe('emulator capacity (the server model)', () => {
 
   it('counts the time it spends building an answer in its service time, not on top of it', async () => {
     // 10,000 polygons in f=json: building the first answer takes the emulator 400 ms here (its
-    // cache answers the next one at once); the service time is 1,000 ms either way
+    // cache answers the next one at once); the service time is 1,500 ms either way (building stays
+    // within it on a loaded machine too)
     emu = await startEmulator({
       layers: [
         {
@@ -108,19 +109,20 @@ describe('emulator capacity (the server model)', () => {
           maxRecordCount: 10_000,
         },
       ],
-      faults: { msPer1000Features: 100 },
+      faults: { msPer1000Features: 150 },
     });
     const timed = async () => {
       const t0 = performance.now();
       const page = await call(`${emu!.layerUrl('Polygons')}/query?${PAGE}&resultRecordCount=10000`);
+      const elapsed = performance.now() - t0; // the answer only: parsing it here is the test's time
       expect(page.json<{ features: unknown[] }>().features).toHaveLength(10_000);
-      return performance.now() - t0;
+      return elapsed;
     };
     const built = await timed();
     const cached = await timed();
-    expect(cached).toBeGreaterThanOrEqual(990);
+    expect(cached).toBeGreaterThanOrEqual(1490);
     // building added to the service time would make the first answer its 400 ms slower
-    expect(built - cached).toBeLessThan(150);
+    expect(built - cached).toBeLessThan(200);
   });
 
   it('counts peak concurrency without a capacity too, and resets the load counters', async () => {

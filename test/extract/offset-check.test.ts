@@ -14,10 +14,10 @@ import { expectSameAsSource, pointLayer, readSeq, rig, type TempDir, tempDir } f
 let emu: EmulatorHandle;
 let tmp: TempDir;
 beforeAll(async () => {
-  // every query answers after 100 ms: what is in flight together is plain in the log
+  // every query answers after 200 ms: what is in flight together is plain in the log
   emu = await startEmulator({
     layers: [pointLayer('Points', 600, { maxRecordCount: 100 })],
-    faults: { latencyMs: 100 },
+    faults: { latencyMs: 200 },
   });
   tmp = await tempDir();
 });

@@ -78,7 +78,7 @@ export function emulatorCommand(
     .option('--latency-ms <ms>', 'added latency per request (part of the service time of a query)')
     .option(
       '--ms-per-1000-features <ms>',
-      'service time per 1,000 features answered (larger pages take longer)',
+      'service time per 1,000 features answered, building the answer included (larger pages take longer)',
     )
     .option(
       '--capacity <n>',
