@@ -48,6 +48,11 @@ export interface WireState {
   checking?: Promise<void> | undefined;
 }
 
+/** The extraction asks for pbf, and no pbf page has been checked against f=json yet. */
+export function pbfUnchecked(wire: WireState | undefined): wire is WireState {
+  return wire?.pbf === true && wire.trusted === undefined;
+}
+
 /**
  * `auto` takes pbf for layers that list it, with Z and M too (z and m are absolute values, checked
  * against ArcGIS recordings and Esri's own decoder); the first pbf page is checked against f=json

@@ -19,7 +19,14 @@ import { OidSet } from '../oid-set.js';
 import { orderedPool } from '../ordered-pool.js';
 import { orderPage } from '../page-order.js';
 import { taggedPageBudget } from '../page-weight.js';
-import { featureParams, isQueryFailure, type QueryResult, runQuery, unsplittableError } from '../query.js';
+import {
+  featureParams,
+  isQueryFailure,
+  pbfUnchecked,
+  type QueryResult,
+  runQuery,
+  unsplittableError,
+} from '../query.js';
 import { filterParams } from '../spatial-filter.js';
 import { fallbackError } from '../strategy-errors.js';
 import { buildWhere } from '../where.js';
@@ -52,7 +59,7 @@ async function prepareOffset(ctx: QueryContext, name: StrategyName): Promise<Pre
   // end count still apply)
   let head = byOid ? undefined : ctx.head;
   const wire = ctx.wire;
-  if (head !== undefined && wire?.pbf === true && wire.trusted === undefined && !wire.forced) {
+  if (head !== undefined && pbfUnchecked(wire) && !wire.forced) {
     // The first page came in f=json, and the pbf of a server that ignores orderByFields would need
     // a request of its own to be checked (no other page shares a feature with the first): JSON it is.
     wire.pbf = false;
@@ -150,7 +157,7 @@ async function probeOffset(
     }
   };
   const wire = ctx.wire;
-  const reference = wire?.pbf === true && wire.trusted === undefined;
+  const reference = pbfUnchecked(wire);
   let head: QueryResult | undefined;
   let first: QueryResult;
   try {
@@ -226,7 +233,7 @@ function firstPageQuery(ctx: QueryContext, where: string, byOid: boolean): Promi
       resultOffset: 0,
       resultRecordCount: Math.max(2, ctx.pageSize),
     },
-    { json: wire?.pbf === true && wire.trusted === undefined },
+    { json: pbfUnchecked(wire) },
   );
 }
 
@@ -362,8 +369,7 @@ async function* offsetPages(
   // While the first pbf page is still to be checked against the probe's f=json answer (which holds
   // the first features), the page at offset 0 goes alone: the check then needs no request of its own.
   const wire = ctx.wire;
-  const checkFirst =
-    head === undefined && wire?.pbf === true && wire.trusted === undefined && wire.reference !== undefined;
+  const checkFirst = head === undefined && pbfUnchecked(wire) && wire.reference !== undefined;
   let first: Promise<unknown> | undefined;
   const pages = orderedPool(
     tasks(),
@@ -373,7 +379,7 @@ async function* offsetPages(
         first = fetched.catch(() => undefined);
         return { task, features: await fetched };
       }
-      if (first && wire?.pbf === true && wire.trusted === undefined) await first;
+      if (first && pbfUnchecked(wire)) await first;
       const given = task.offset === 0 ? head : undefined;
       if (given) head = undefined; // not held for the rest of the extraction
       return { task, features: await fetchSpan(task.offset, task.count, signal, given) };
