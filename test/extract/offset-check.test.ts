@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { exportLayer } from '../../src/features/export.js';
-import { paramsOf, startServer } from '../http/server.js';
+import { forward, paramsOf, relay, startServer } from '../http/server.js';
 import { expectSameAsSource, pointLayer, readSeq, rig, type TempDir, tempDir } from './helpers.js';
 
 let emu: EmulatorHandle;
@@ -44,15 +44,10 @@ async function loggingProxy(
 ): Promise<{ origin: string; log: Logged[]; close(): Promise<void> }> {
   const log: Logged[] = [];
   const target = new URL(emu.url).origin;
-  const server = await startServer(async (req, res, recorded) => {
+  const server = await startServer(async (_req, res, recorded) => {
     const params = paramsOf(recorded);
     const startAt = performance.now();
-    const upstream = await fetch(`${target}${recorded.url}`, {
-      method: req.method ?? 'GET',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      ...(req.method === 'POST' ? { body: params.toString() } : {}),
-    });
-    const body = Buffer.from(await upstream.arrayBuffer());
+    const answer = await forward(target, recorded, params);
     if (recorded.url.includes('/query')) {
       const count = params.get('resultRecordCount');
       if (slowCheck && count === '1') await new Promise((resolve) => setTimeout(resolve, 300));
@@ -65,8 +60,7 @@ async function loggingProxy(
         endAt: performance.now(),
       });
     }
-    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? '' });
-    res.end(body);
+    relay(res, answer);
   });
   return { origin: server.origin, log, close: () => server.close() };
 }

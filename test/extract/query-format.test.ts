@@ -12,7 +12,7 @@ import type { EmulatorHandle } from '../../src/emulator/types.js';
 import { type ExportOptions, exportLayer } from '../../src/features/export.js';
 import type { WriterFormat } from '../../src/features/writers/types.js';
 import { createTransport } from '../../src/http/transport.js';
-import { paramsOf, sendJson, startServer } from '../http/server.js';
+import { forward, paramsOf, relay, sendJson, startServer } from '../http/server.js';
 import { expectSameAsSource, readSeq, rig, startSecured, tempDir } from './helpers.js';
 
 let emu: EmulatorHandle;
@@ -167,7 +167,7 @@ type Spoil = 'refuse' | 'garbage' | 'curve' | 'answer-json';
 async function proxy(spoil: Spoil): Promise<{ origin: string; close(): Promise<void>; spoiled: number[] }> {
   const spoiled: number[] = [];
   const target = new URL(emu.url).origin;
-  const server = await startServer(async (req, res, recorded) => {
+  const server = await startServer(async (_req, res, recorded) => {
     const params = paramsOf(recorded);
     const isPbfQuery = recorded.url.includes('/query') && params.get('f') === 'pbf';
     if (isPbfQuery && spoil === 'refuse') {
@@ -192,13 +192,7 @@ async function proxy(spoil: Spoil): Promise<{ origin: string; close(): Promise<v
       return;
     }
     if (isPbfQuery && spoil === 'answer-json') params.set('f', 'json');
-    const upstream = await fetch(`${target}${recorded.url}`, {
-      method: req.method ?? 'GET',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      ...(req.method === 'POST' ? { body: params.toString() } : {}),
-    });
-    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? '' });
-    res.end(Buffer.from(await upstream.arrayBuffer()));
+    relay(res, await forward(target, recorded, params));
   });
   return { origin: server.origin, spoiled, close: () => server.close() };
 }

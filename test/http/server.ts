@@ -68,6 +68,39 @@ export function sendText(res: ServerResponse, text: string, status = 200, conten
   res.end(text);
 }
 
+/** An answer relayed by `forward`. */
+export interface Forwarded {
+  status: number;
+  contentType: string;
+  body: Buffer;
+}
+
+/**
+ * Sends a recorded request on to `origin` (a proxy in front of a real server), with `params` as its
+ * form (POST); `relay` writes the answer back.
+ */
+export async function forward(
+  origin: string,
+  recorded: Recorded,
+  params: URLSearchParams,
+): Promise<Forwarded> {
+  const upstream = await fetch(`${origin}${recorded.url}`, {
+    method: recorded.method === 'POST' ? 'POST' : 'GET',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    ...(recorded.method === 'POST' ? { body: params.toString() } : {}),
+  });
+  return {
+    status: upstream.status,
+    contentType: upstream.headers.get('content-type') ?? '',
+    body: Buffer.from(await upstream.arrayBuffer()),
+  };
+}
+
+export function relay(res: ServerResponse, answer: Forwarded): void {
+  res.writeHead(answer.status, { 'content-type': answer.contentType });
+  res.end(answer.body);
+}
+
 /** Form or query parameters of a recorded request. */
 export function paramsOf(recorded: Recorded): URLSearchParams {
   if (recorded.method === 'POST') return new URLSearchParams(recorded.body);
