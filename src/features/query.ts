@@ -42,8 +42,8 @@ export interface WireState {
   reference?: readonly EsriFeature[] | undefined;
   /**
    * Settles when a pbf answer that `reference` holds (the offset probe's, in flight beside the
-   * first pages) has been checked: pages the reference cannot check wait for it, rather than each
-   * sending a request of its own.
+   * first pages) has been checked, and is cleared then: pages the reference cannot check wait for
+   * it, rather than each sending a request of its own.
    */
   checking?: Promise<void> | undefined;
 }
@@ -205,10 +205,7 @@ function trusted(ctx: QueryContext, params: Params, wire: WireState, sample: Pbf
   const pending = wire.checking;
   if (wire.trusted === undefined && local === null && pending !== undefined) {
     // a page the reference holds is on its way: its check decides for this one too
-    return pending.then(() => {
-      if (wire.checking === pending) wire.checking = undefined;
-      return trusted(ctx, params, wire, sample);
-    });
+    return pending.then(() => trusted(ctx, params, wire, sample));
   }
   wire.trusted ??= (local === null ? verifyPbfPage(ctx, params, sample) : Promise.resolve(local)).then(
     (why) => {

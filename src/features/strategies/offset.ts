@@ -211,10 +211,11 @@ async function probeOffset(
   check.catch(() => undefined); // awaited before the first page is written
   // the pages' pbf answers wait for this one's check against the first page (no request of their own)
   if (full) {
-    wire.checking = check.then(
-      () => undefined,
-      () => undefined,
-    );
+    const settled = () => {
+      if (wire.checking === checking) wire.checking = undefined;
+    };
+    const checking = check.then(settled, settled);
+    wire.checking = checking;
   }
   return { head, check };
 }
