@@ -120,7 +120,8 @@ async function getToken(koop) {
 }
 
 /** `token`: the peers' (the bench asks it for them); arcgis-etl signs in itself. */
-async function runTool(tool, koop, url, output, token) {
+async function runTool(tool, koop, output, token) {
+  const url = koop.url;
   const base = { PATH: process.env.PATH };
   if (tool === 'etl') {
     return measure(process.execPath, [BIN, 'export', url, '-o', output, '--quiet'], {
@@ -176,7 +177,7 @@ async function main(argv) {
           const requests = async () => (await koop.stats()).requests - before - 1;
           let run;
           try {
-            run = await runTool(tool, koop, koop.url, output, token);
+            run = await runTool(tool, koop, output, token);
           } catch (error) {
             runs[tool].push({ ms: Number.NaN, requests: await requests(), failed: String(error.message) });
             continue;
