@@ -130,15 +130,19 @@ export function runQuery(
   options: { json?: boolean } = {},
 ): Promise<QueryResult> {
   return retryQueryFailures(
-    () => measured(ctx, () => queryOnce(ctx, params, options.json === true)),
+    () => queryOnce(ctx, params, options.json === true),
     ctx.pageRetries,
     (error) =>
       ctx.emit?.({ type: 'warning', message: `query failed (${(error as Error).message}); retrying` }),
   );
 }
 
-/** Under an adaptive limit, a query takes a slot of the host and reports its latency and features. */
-async function measured(ctx: QueryContext, run: () => Promise<QueryResult>): Promise<QueryResult> {
+/**
+ * Under an adaptive limit, a request takes a slot of the host and reports its latency and features:
+ * the request only, not the check of its pbf that may follow (a page waiting for another page's
+ * check must not hold a slot that check needs, nor count the wait as the server's latency).
+ */
+async function measured<R extends QueryResult>(ctx: QueryContext, run: () => Promise<R>): Promise<R> {
   if (typeof ctx.concurrency === 'number') return run();
   let sample: ConcurrencySample;
   try {
@@ -160,7 +164,7 @@ async function queryOnce(ctx: QueryContext, params: Params, json: boolean): Prom
   const wire = ctx.wire;
   if (wire?.pbf && !json) {
     try {
-      const result = await queryPbf(ctx, params, wire);
+      const result = await measured(ctx, () => queryPbf(ctx, params, wire));
       if (result.sample === undefined || (await trusted(ctx, params, wire, result.sample))) {
         return { features: result.features, exceededTransferLimit: result.exceededTransferLimit };
       }
@@ -173,11 +177,13 @@ async function queryOnce(ctx: QueryContext, params: Params, json: boolean): Prom
       }
     }
   }
-  const body = await ctx.client.request<Record<string, unknown>>(`${ctx.layer.url}/query`, params, {
-    ...signalOption(ctx.signal),
-    ...jsonParseOption(ctx),
+  return measured(ctx, async () => {
+    const body = await ctx.client.request<Record<string, unknown>>(`${ctx.layer.url}/query`, params, {
+      ...signalOption(ctx.signal),
+      ...jsonParseOption(ctx),
+    });
+    return jsonResult(ctx, body);
   });
-  return jsonResult(ctx, body);
 }
 
 /** Why a pbf answer cannot be used: "the pbf answer is malformed: …" for an undecodable body. */
