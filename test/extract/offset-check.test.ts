@@ -36,21 +36,42 @@ interface Logged {
 }
 
 /**
- * A proxy in front of the emulator that logs when each query went out and when it was answered;
- * `slowCheck`: the check's answer comes 300 ms late (after the pages sent beside it).
+ * How the check's answer is held back: `slow`, 300 ms late (after the pages sent beside it);
+ * `until-page`, until the query at this offset has come in (or 3 s, if it never comes).
  */
+type HoldCheck = { slow: true } | { untilPage: string; released?: 'page' | 'timeout' };
+
+/** A proxy in front of the emulator that logs when each query went out and when it was answered. */
 async function loggingProxy(
-  slowCheck: boolean,
+  hold: HoldCheck | undefined,
 ): Promise<{ origin: string; log: Logged[]; close(): Promise<void> }> {
   const log: Logged[] = [];
   const target = new URL(emu.url).origin;
+  let pageCame: () => void = () => undefined;
+  const pageComes = new Promise<void>((resolve) => {
+    pageCame = resolve;
+  });
   const server = await startServer(async (_req, res, recorded) => {
     const params = paramsOf(recorded);
     const startAt = performance.now();
+    if (hold !== undefined && 'untilPage' in hold && params.get('resultOffset') === hold.untilPage)
+      pageCame();
     const answer = await forward(target, recorded, params);
     if (recorded.url.includes('/query')) {
       const count = params.get('resultRecordCount');
-      if (slowCheck && count === '1') await new Promise((resolve) => setTimeout(resolve, 300));
+      if (hold !== undefined && count === '1') {
+        if ('slow' in hold) await new Promise((resolve) => setTimeout(resolve, 300));
+        else {
+          let timer: NodeJS.Timeout | undefined;
+          hold.released = await Promise.race([
+            pageComes.then(() => 'page' as const),
+            new Promise<'timeout'>((resolve) => {
+              timer = setTimeout(() => resolve('timeout'), 3000);
+            }),
+          ]);
+          clearTimeout(timer);
+        }
+      }
       log.push({
         offset: params.get('resultOffset'),
         count,
@@ -66,8 +87,12 @@ async function loggingProxy(
 }
 
 let n = 0;
-async function exportThrough(concurrency: number | undefined, slowCheck = false): Promise<Logged[]> {
-  const proxy = await loggingProxy(slowCheck);
+async function exportThrough(
+  concurrency: number | undefined,
+  hold?: HoldCheck,
+  maxConcurrency?: number,
+): Promise<Logged[]> {
+  const proxy = await loggingProxy(hold);
   const r = rig(emu, { auth: false });
   const out = tmp.path(`points-${++n}.geojsonl`);
   try {
@@ -77,6 +102,7 @@ async function exportThrough(concurrency: number | undefined, slowCheck = false)
       output: out,
       format: 'geojsonseq',
       ...(concurrency === undefined ? {} : { concurrency }),
+      ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
     });
     expectSameAsSource(emu, 'Points', await readSeq(out), { ordered: true });
     expect(stats.queryFormat).toBe('pbf');
@@ -104,7 +130,7 @@ describe("offset's check of resultOffset", () => {
   });
 
   it('is the pbf check of the pages that come back before it (they wait for it, with no request of their own)', async () => {
-    const log = await exportThrough(undefined, true);
+    const log = await exportThrough(undefined, { slow: true });
     const check = find(log, '1', '1');
     expect(check.f).toBe('pbf');
     // pages answered in pbf while the check was still out
@@ -112,6 +138,17 @@ describe("offset's check of resultOffset", () => {
       log.filter((q) => q.f === 'pbf' && q.count === '100' && q.endAt < check.endAt).length,
     ).toBeGreaterThan(0);
     expect(log.filter((q) => q.objectIds !== null)).toEqual([]);
+  });
+
+  it('holds no slot of the adaptive limit for the pages that wait for it', async () => {
+    // a limit of 2: the check and one page. The page, answered first, waits for the check; its slot
+    // is free meanwhile, and the next page takes it (held in a slot, a waiting page would keep out
+    // the check that needs one: with layers sharing a host, every slot could be so held, and hang)
+    const hold: HoldCheck = { untilPage: '200' };
+    const log = await exportThrough(undefined, hold, 2);
+    expect(hold.released).toBe('page');
+    const check = find(log, '1', '1');
+    expect(find(log, '200', '100').startAt).toBeLessThan(check.endAt);
   });
 
   it('is made before the pages when the concurrency is pinned (never one more beside them)', async () => {
