@@ -37,7 +37,7 @@ interface Logged {
 
 /**
  * How the check's answer is held back: `slow`, 300 ms late (after the pages sent beside it);
- * `until-page`, until the query at this offset has come in (or 3 s, if it never comes).
+ * `untilPage`, until the query at this offset has come in (or 3 s, if it never comes).
  */
 type HoldCheck = { slow: true } | { untilPage: string; released?: 'page' | 'timeout' };
 
