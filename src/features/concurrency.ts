@@ -3,7 +3,11 @@
  * host (shared by every extraction of that host through one client).
  */
 import type { ArcGISClient } from '../client/arcgis-client.js';
-import type { ConcurrencyController, ConcurrencyStats } from '../http/concurrency.js';
+import {
+  type ConcurrencyController,
+  type ConcurrencyStats,
+  DEFAULT_MAX_CONCURRENCY,
+} from '../http/concurrency.js';
 
 /** Pages at once when the transport has no adaptive controller and nothing is pinned. */
 export const DEFAULT_CONCURRENCY = 4;
@@ -26,6 +30,12 @@ export function extractionConcurrency(
   // the host's controller exists either way: it counts throttling and spreads Retry-After pauses
   const controller = hosts.for(layerUrl, { pinned, max: choice.maxConcurrency });
   return pinned ?? controller;
+}
+
+/** The most requests of one extraction in flight or waiting for their turn at once. */
+export function waitersAtMost(choice: ConcurrencyChoice): number {
+  const n = choice.concurrency ?? choice.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+  return Number.isFinite(n) ? Math.max(1, Math.floor(n)) : DEFAULT_MAX_CONCURRENCY;
 }
 
 /** The concurrency figures of the layer's host, when it has a controller. */

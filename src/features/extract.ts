@@ -6,10 +6,11 @@
  * the features written up to it; otherwise the next one starts over and its repeats are dropped.
  */
 import type { ArcGISClient } from '../client/arcgis-client.js';
+import { reserveAbortListeners } from '../core/abort-listeners.js';
 import { EtlError } from '../core/errors.js';
 import type { Emit } from '../core/events.js';
 import type { EsriFeature } from '../core/protocol.js';
-import { extractionConcurrency } from './concurrency.js';
+import { extractionConcurrency, waitersAtMost } from './concurrency.js';
 import type { GeometryOptions } from './geometry-options.js';
 import type { LayerInfo } from './metadata.js';
 import { featureOid } from './oid.js';
@@ -159,6 +160,16 @@ export class Extraction {
   }
 
   async *pages(): AsyncGenerator<ExtractedPage, void, undefined> {
+    // each request that waits (a slot, a pause, a retry) listens to the signal meanwhile
+    const release = reserveAbortListeners(this.options.signal, 2 * waitersAtMost(this.options) + 16);
+    try {
+      yield* this.#pages();
+    } finally {
+      release();
+    }
+  }
+
+  async *#pages(): AsyncGenerator<ExtractedPage, void, undefined> {
     const o = this.options;
     const layer = o.layer;
     const choice = o.strategy ?? 'auto';

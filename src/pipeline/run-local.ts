@@ -3,7 +3,7 @@
  * request budget per host and one token per credential (PipelineConnections). A failed layer does
  * not stop the others; the result lists what was written and what failed.
  */
-import { setMaxListeners } from 'node:events';
+import { reserveAbortListeners } from '../core/abort-listeners.js';
 import { EtlError } from '../core/errors.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
 import type { ExportProgress } from '../features/export.js';
@@ -72,8 +72,9 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
   // every credential a source uses is there before any request
   checkPipelineCredentials(pipeline, options.env);
   const atOnce = Math.max(1, Math.floor(options.layersAtOnce ?? DEFAULT_LAYERS_AT_ONCE));
-  // every running layer listens to the one signal (its pages, its requests)
-  if (signal) setMaxListeners(Math.max(64, atOnce * 32), signal);
+  // every running layer listens to the one signal (its writer, its tokens; its pages and requests
+  // reserve their own room in the extraction)
+  const release = reserveAbortListeners(signal, atOnce * 16);
   const connections = new PipelineConnections(options);
   try {
     // a source whose layers cannot be listed fails alone (as one job, `<index>-*`)
@@ -133,6 +134,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
       elapsedMs: clock.now() - startedAt,
     };
   } finally {
+    release();
     await connections.close();
   }
 }

@@ -95,6 +95,42 @@ describe('adaptive concurrency against a server with a capacity', () => {
     expect(stats.elapsedMs).toBeGreaterThanOrEqual(900);
   }, 60_000);
 
+  it('more than 10 requests waiting on one signal (a Retry-After pause at a limit of 16) print no listener-leak warning', async () => {
+    emu = await startSecured({
+      layers: [pointLayer('Points', 12_000, { maxRecordCount: 200 })],
+      capacity: 12,
+      queueLimit: 0,
+      // a service time well above the client's own noise on a shared CPU, so that the slow start
+      // reaches 16 (above the capacity) rather than reading that noise as a queue
+      faults: { latencyMs: 250, retryAfterSeconds: 1 },
+    });
+    const r = rig(emu);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    // a caller's signal, as the CLI passes its Ctrl+C one: every waiting request listens to it
+    const interrupt = new AbortController();
+    try {
+      const stats = await exportLayer({
+        client: r.client,
+        layerUrl: emu.layerUrl('Points'),
+        output: tmp.path('waiting.geojsonl'),
+        format: 'geojsonseq',
+        signal: interrupt.signal,
+      });
+      expect(stats.features).toBe(12_000);
+      // the slow start passed the capacity (12) and the whole pool waited out a pause
+      expect(stats.concurrency!.max).toBeGreaterThan(12);
+      expect(stats.concurrency!.retryAfterWaits).toBeGreaterThanOrEqual(1);
+    } finally {
+      process.off('warning', onWarning);
+      await r.close();
+    }
+    // Node emits the warning on a later turn
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.filter((w) => /MaxListeners/.test(w))).toEqual([]);
+  }, 60_000);
+
   it('--concurrency pins it: the pool keeps that many in flight, whatever the server', async () => {
     emu = await startSecured({
       layers: [pointLayer('Points', 3_000, { maxRecordCount: 100 })],
