@@ -3,7 +3,8 @@
  * listened to by each of its requests that waits (for a slot of its host, for a Retry-After pause,
  * before a retry): with more than 10 waiting at once, which a concurrency of 16 or layers exported
  * together reach, Node printed "MaxListenersExceededWarning: Possible EventTarget memory leak" to
- * the user's terminal, although every listener goes when its wait ends.
+ * the user's terminal, although every listener goes when its wait ends. (Node 20 gives a signal a
+ * limit of 10; Node 24 none.)
  */
 import { getMaxListeners, setMaxListeners } from 'node:events';
 

@@ -5,7 +5,10 @@ import { reserveAbortListeners } from '../../src/core/abort-listeners.js';
 describe('reserveAbortListeners', () => {
   it('adds its count to the limit until released; reservations add up', () => {
     const signal = new AbortController().signal;
+    // Node 20's default for a signal (Node 24 sets none: 0, which is left alone, as below)
+    setMaxListeners(10, signal);
     const before = getMaxListeners(signal);
+    expect(before).toBe(10);
     const a = reserveAbortListeners(signal, 40);
     const b = reserveAbortListeners(signal, 8);
     expect(getMaxListeners(signal)).toBe(before + 48);
