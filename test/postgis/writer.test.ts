@@ -489,12 +489,25 @@ describe.skipIf(!run)('PostGIS writer: failures leave the target as it was', () 
   });
 
   it("a role's or database's statement and idle timeouts do not cut the load (one COPY for the run)", async () => {
-    // new sessions of this database get a 1 ms timeout: the writer's COPY and index builds take longer
-    await db.query(`ALTER DATABASE ${db.name} SET statement_timeout = '1ms'`);
+    // New sessions of this database get a 200 ms statement timeout, and the pages come 400 ms apart
+    // (a layer's pace): the writer's COPY lasts longer. (Not 1 ms: the writer's own SET runs under
+    // it too, and took more than 1 ms on a loaded machine.) And 1 ms idle in a transaction: more
+    // than the writer's gaps between its statements (not under the statement timeout).
+    await db.query(`ALTER DATABASE ${db.name} SET statement_timeout = '200ms'`);
     await db.query(`ALTER DATABASE ${db.name} SET idle_in_transaction_session_timeout = '1ms'`);
     try {
-      const source = layer('polygon', 200);
-      await write('public.no_timeout', source);
+      const source = layer('polygon', 20);
+      const writer = await createWriter({
+        format: 'postgis',
+        path: db.url('public.no_timeout'),
+        schema: source.schema,
+      });
+      // the first page too comes later than the session's set-up (an export's first round trip)
+      for (const page of pagesOf(source.features, 7)) {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        await writer.writePage(page);
+      }
+      await writer.finish();
       await expectExactly('public.no_timeout', source.features);
     } finally {
       await db.query(`ALTER DATABASE ${db.name} RESET statement_timeout`);
