@@ -23,11 +23,13 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** `pageGapMs`: the time before each page (a layer's pace), the first one too. */
 async function write(
   table: string,
   source: Layer,
   postgis: PostgisOptions = {},
   features: readonly GeoJSONFeature[] = source.features,
+  pageGapMs = 0,
 ): Promise<FeatureWriter> {
   const writer = await createWriter({
     format: 'postgis',
@@ -35,7 +37,10 @@ async function write(
     schema: source.schema,
     postgis,
   });
-  for (const page of pagesOf(features, 7)) await writer.writePage(page);
+  for (const page of pagesOf(features, 7)) {
+    if (pageGapMs > 0) await new Promise((resolve) => setTimeout(resolve, pageGapMs));
+    await writer.writePage(page);
+  }
   await writer.finish();
   return writer;
 }
@@ -497,17 +502,8 @@ describe.skipIf(!run)('PostGIS writer: failures leave the target as it was', () 
     await db.query(`ALTER DATABASE ${db.name} SET idle_in_transaction_session_timeout = '1ms'`);
     try {
       const source = layer('polygon', 20);
-      const writer = await createWriter({
-        format: 'postgis',
-        path: db.url('public.no_timeout'),
-        schema: source.schema,
-      });
       // the first page too comes later than the session's set-up (an export's first round trip)
-      for (const page of pagesOf(source.features, 7)) {
-        await new Promise((resolve) => setTimeout(resolve, 400));
-        await writer.writePage(page);
-      }
-      await writer.finish();
+      await write('public.no_timeout', source, {}, source.features, 400);
       await expectExactly('public.no_timeout', source.features);
     } finally {
       await db.query(`ALTER DATABASE ${db.name} RESET statement_timeout`);
