@@ -35,10 +35,25 @@ export function extractionConcurrency(
 /** The most requests of one extraction in flight or waiting for their turn at once. */
 export function waitersAtMost(choice: ConcurrencyChoice): number {
   const n = choice.concurrency ?? choice.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
-  return Number.isFinite(n) ? Math.max(1, Math.floor(n)) : DEFAULT_MAX_CONCURRENCY;
+  const bound = Number.isFinite(n) ? Math.max(1, Math.floor(n)) : DEFAULT_MAX_CONCURRENCY;
+  // adaptive: the pool's spare task too (poolConcurrency)
+  return choice.concurrency === undefined ? bound + 1 : bound;
 }
 
 /** The concurrency figures of the layer's host, when it has a controller. */
 export function concurrencyStats(client: ArcGISClient, layerUrl: string): ConcurrencyStats | undefined {
   return client.transport.concurrency?.peek(layerUrl)?.snapshot();
+}
+
+/**
+ * The ordered pool's limit for an extraction. Under the host's adaptive limit, every query takes a
+ * slot of its own for its request only, and gives it back when its answer is in: one task more than
+ * the limit waits for that slot, so that the server is asked again while the client decodes the
+ * answer. A pinned number is the pool's own limit.
+ */
+export function poolConcurrency(concurrency: number | ConcurrencyController): {
+  concurrency: number | ConcurrencyController;
+  spare?: number;
+} {
+  return typeof concurrency === 'number' ? { concurrency } : { concurrency, spare: 1 };
 }

@@ -1,10 +1,10 @@
 /**
- * Bounded, ordered concurrency: at most `concurrency` tasks run at once, and results are yielded in
- * task order. A task starts as soon as one ends (not when the consumer takes a result): a slow
- * task at the head, or a consumer busy writing the last page, leaves no slot idle at the server.
- * The results waiting for their turn are bounded: fewer than `REORDER_FACTOR × concurrency` tasks
- * are started-but-not-yielded at any time, so memory stays flat. An adaptive limit is asked again
- * before each start.
+ * Bounded, ordered concurrency: at most `concurrency` tasks (and `spare` more) run at once, and
+ * results are yielded in task order. A task starts as soon as one ends (not when the consumer takes
+ * a result): a slow task at the head, or a consumer busy writing the last page, leaves no slot idle
+ * at the server. The results waiting for their turn are bounded: fewer than
+ * `REORDER_FACTOR × concurrency + spare` tasks are started-but-not-yielded at any time, so memory
+ * stays flat. An adaptive limit is asked again before each start.
  *
  * With a `budget`, results are also bounded by their weight (an estimate of the memory a page
  * holds): the results waiting for their turn, the one the consumer is busy with, and the tasks in
@@ -16,14 +16,25 @@ import type { ConcurrencyLimit } from '../http/concurrency.js';
 
 /** Started-but-not-yielded tasks are at most this many times the concurrency. */
 export const REORDER_FACTOR = 2;
-/** Turns of the event loop a task started by a result's end is given before that result is handed over. */
+/** Turns of the event loop a request just made needs to be on its socket (undici dispatches it on a later turn). */
 const DISPATCH_TURNS = 2;
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Resolves once a request made just before is on its socket (DISPATCH_TURNS turns of the event loop). */
+export async function afterDispatch(): Promise<void> {
+  for (let turn = 0; turn < DISPATCH_TURNS; turn++) await nextTurn();
+}
+
 export interface OrderedPoolOptions<R = unknown> {
   /** A number, or an adaptive limit (e.g. the host's ConcurrencyController). */
   concurrency: number | ConcurrencyLimit;
+  /**
+   * Tasks started beyond the limit (default 0), for workers whose requests each take a slot of the
+   * adaptive limit themselves and give it back when their answer is in, before working on it: a
+   * spare task waits for that slot, and takes it at once.
+   */
+  spare?: number | undefined;
   /** Aborting stops the pool; the signal given to workers is aborted too. */
   signal?: AbortSignal | undefined;
   /** Bounds the results held by their weight (bytes), besides their count. */
@@ -50,6 +61,7 @@ export async function* orderedPool<T, R>(
     // a limit that is not a number (a controller's fault) never ends the pool early: one at a time
     return Number.isFinite(limit) ? Math.max(1, limit) : 1;
   };
+  const spare = Math.max(0, Math.floor(options.spare ?? 0));
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal?.reason);
   if (options.signal?.aborted) throw options.signal.reason;
@@ -93,8 +105,8 @@ export async function* orderedPool<T, R>(
         if (
           done ||
           controller.signal.aborted ||
-          running >= limit ||
-          window.length >= REORDER_FACTOR * limit ||
+          running >= limit + spare ||
+          window.length >= REORDER_FACTOR * limit + spare ||
           overBudget()
         )
           break;
@@ -149,9 +161,7 @@ export async function* orderedPool<T, R>(
       // and leave the server's instance idle (9 ms a page of 2,000 points, 4% of a 250 ms service
       // time). A request is on its socket two turns of the event loop after it is made (undici
       // dispatches it on a later turn).
-      if (running > 0 || pulling) {
-        for (let turn = 0; turn < DISPATCH_TURNS; turn++) await nextTurn();
-      }
+      if (running > 0 || pulling) await afterDispatch();
       if (controller.signal.aborted) throw controller.signal.reason;
       // held until the consumer asks for the next one (it is busy with it meanwhile)
       yield value;

@@ -101,8 +101,22 @@ function unsupported(message: string): EtlError {
 
 /** Decodes one `f=pbf` query answer (features, count or object ids). */
 export function decodeQueryPbf(bytes: Uint8Array): PbfQueryResult {
+  return withContext(() => decode(new ProtoReader(bytes)));
+}
+
+/**
+ * Checks, in a few varints, that an answer is whole: its top-level fields (the queryResult among
+ * them) end within its bytes. A body cut anywhere fails here with TRUNCATED_RESPONSE, as it would
+ * in `decodeQueryPbf`, whose inner reads are bounded by the queryResult: run it where a cut body
+ * can still be asked again, and decode later.
+ */
+export function checkPbfWhole(bytes: Uint8Array): void {
+  withContext(() => queryResultSpan(new ProtoReader(bytes)));
+}
+
+function withContext<T>(run: () => T): T {
   try {
-    return decode(new ProtoReader(bytes));
+    return run();
   } catch (error) {
     // the wire reader's errors say what broke but not in what
     if (error instanceof EtlError && !error.message.startsWith(CONTEXT)) {
@@ -128,7 +142,8 @@ function closed(r: ProtoReader, end: number): void {
   if (r.pos !== end) throw invalid(`a field runs past the end of its message (byte ${end})`);
 }
 
-function decode(r: ProtoReader): PbfQueryResult {
+/** The byte range of the (last) queryResult; every top-level field is read to its end. */
+function queryResultSpan(r: ProtoReader): { start: number; end: number } {
   const length = r.bytes.length;
   let start = -1;
   let end = -1;
@@ -141,6 +156,11 @@ function decode(r: ProtoReader): PbfQueryResult {
     } else skipField(r, t);
   }
   if (start < 0) throw invalid('it has no queryResult');
+  return { start, end };
+}
+
+function decode(r: ProtoReader): PbfQueryResult {
+  const { start, end } = queryResultSpan(r);
   // QueryResult: a oneof (the last one wins, as in any protobuf parser)
   r.pos = start;
   let kind = 0;

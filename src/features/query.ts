@@ -16,7 +16,8 @@ import type { BinaryOrJson, Params } from '../http/types.js';
 import { featureJsonParser } from './big-integers.js';
 import { geometryParams } from './geometry-options.js';
 import type { LayerInfo } from './metadata.js';
-import { decodeQueryPbf, type PbfQueryResult } from './pbf-decode.js';
+import { afterDispatch } from './ordered-pool.js';
+import { checkPbfWhole, decodeQueryPbf } from './pbf-decode.js';
 import { type PbfSample, verifyAgainst, verifyPbfPage } from './pbf-verify.js';
 import { filterParams } from './spatial-filter.js';
 import type { QueryContext } from './strategies/types.js';
@@ -140,10 +141,16 @@ export function runQuery(
 /**
  * Under an adaptive limit, a request takes a slot of the host and reports its latency and features:
  * the request only, not the check of its pbf that may follow (a page waiting for another page's
- * check must not hold a slot that check needs, nor count the wait as the server's latency).
+ * check must not hold a slot that check needs, nor count the wait as the server's latency). `run`
+ * calls `arrived` once the answer is in and only the client's work on it is left (decoding a pbf
+ * page): the slot goes back to the server then, and a request waiting for it goes out before that
+ * work starts.
  */
-async function measured<R extends QueryResult>(ctx: QueryContext, run: () => Promise<R>): Promise<R> {
-  if (typeof ctx.concurrency === 'number') return run();
+async function measured<R extends QueryResult>(
+  ctx: QueryContext,
+  run: (arrived: () => Promise<void>) => Promise<R>,
+): Promise<R> {
+  if (typeof ctx.concurrency === 'number') return run(async () => {});
   let sample: ConcurrencySample;
   try {
     sample = await ctx.concurrency.acquire(ctx.signal);
@@ -152,7 +159,9 @@ async function measured<R extends QueryResult>(ctx: QueryContext, run: () => Pro
   }
   let features: number | undefined;
   try {
-    const result = await run();
+    const result = await run(async () => {
+      if (sample.arrived()) await afterDispatch();
+    });
     features = result.features.length;
     return result;
   } finally {
@@ -164,7 +173,7 @@ async function queryOnce(ctx: QueryContext, params: Params, json: boolean): Prom
   const wire = ctx.wire;
   if (wire?.pbf && !json) {
     try {
-      const result = await measured(ctx, () => queryPbf(ctx, params, wire));
+      const result = await measured(ctx, (arrived) => queryPbf(ctx, params, wire, arrived));
       if (result.sample === undefined || (await trusted(ctx, params, wire, result.sample))) {
         return { features: result.features, exceededTransferLimit: result.exceededTransferLimit };
       }
@@ -235,27 +244,36 @@ function trusted(ctx: QueryContext, params: Params, wire: WireState, sample: Pbf
   return wire.trusted;
 }
 
+/**
+ * A pbf page. The transport checks only that the answer is whole (a cut body is asked again there);
+ * it is decoded after `arrived`, off the server's slot.
+ */
 async function queryPbf(
   ctx: QueryContext,
   params: Params,
   wire: WireState,
+  arrived: () => Promise<void>,
 ): Promise<QueryResult & { sample?: PbfSample }> {
-  const answer = await ctx.client.request<BinaryOrJson<PbfQueryResult>>(
+  const answer = await ctx.client.request<BinaryOrJson<Uint8Array>>(
     `${ctx.layer.url}/query`,
     { ...params, f: 'pbf' },
     {
       ...signalOption(ctx.signal),
       ...jsonParseOption(ctx),
       responseType: 'binary',
-      decodeBinary: decodeQueryPbf,
+      decodeBinary: (bytes) => {
+        checkPbfWhole(bytes);
+        return bytes;
+      },
     },
   );
+  await arrived();
   if (answer.kind === 'json') {
     // a server that ignores f=pbf: take its JSON, and ask for JSON from now on
     if (!wire.forced) wire.pbf = false;
     return jsonResult(ctx, answer.value as Record<string, unknown> | undefined);
   }
-  const result = answer.value;
+  const result = decodeQueryPbf(answer.value);
   if (result.kind !== 'features') {
     throw new EtlError('INVALID_RESPONSE', `The pbf query answer of ${ctx.layer.url} holds no features`, {
       url: `${ctx.layer.url}/query`,

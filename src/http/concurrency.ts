@@ -22,7 +22,11 @@
  *   ones refused in the same burst), at most to ¾; each further refusal of that burst takes one
  *   more off. It pauses every request to the host for the `Retry-After`, and holds the limit at
  *   most at the cut for a while (doubling each time), so that probing does not hit the refusal again;
- * - it never goes above `max` (16 by default), nor below `min`.
+ * - it never goes above `max` (16 by default), nor below `min`; a probe or a look down stops at 2
+ *   (the floor of the slow start too);
+ * - a request's latency ends when its answer is in (`arrived`), and its slot is free from there:
+ *   the client's own work on the answer (decoding a pbf page) is neither the server's time nor a
+ *   request the server holds.
  * `pinned` fixes the limit (the throttling is still counted and Retry-After still honoured).
  *
  * Pure: time comes from the injected clock; waiting (the semaphore of `acquire`) from the injected
@@ -95,6 +99,13 @@ export interface ConcurrencyStats {
 
 /** One request's measurement: call `end` when it is over. */
 export interface ConcurrencySample {
+  /**
+   * The server is done with the request: its answer is in, to be decoded. The slot is free from
+   * here, and the latency ends here (the client's own work on the answer is not the server's).
+   * Optional: `end` does the same when it was not called. True when it let a waiting request go.
+   */
+  arrived(): boolean;
+  /** The request is over: what its answer held (`features`), or that it failed. */
   end(outcome: { features?: number | undefined; ok: boolean }): void;
 }
 
@@ -211,17 +222,25 @@ export class ConcurrencyController implements ConcurrencyLimit {
     const areaAtStart = this.#area;
     const limitAtStart = this.#limit;
     this.#inFlight++;
+    let arrivedAt: number | undefined;
+    let meanInFlight = 0;
     let ended = false;
+    const arrived = (): boolean => {
+      if (arrivedAt !== undefined) return false;
+      this.#accrue();
+      arrivedAt = this.#clock.now();
+      const lived = arrivedAt - startedAt;
+      meanInFlight = lived > 0 ? (this.#area - areaAtStart) / lived : this.#inFlight;
+      this.#inFlight--;
+      return this.#wake() > 0;
+    };
     return {
+      arrived,
       end: ({ features, ok }) => {
         if (ended) return;
         ended = true;
-        this.#accrue();
-        const lived = this.#clock.now() - startedAt;
-        const meanInFlight = lived > 0 ? (this.#area - areaAtStart) / lived : this.#inFlight;
-        this.#inFlight--;
-        if (ok) this.#record(startedAt, features, meanInFlight, limitAtStart);
-        this.#wake();
+        arrived();
+        if (ok) this.#record(startedAt, arrivedAt!, features, meanInFlight, limitAtStart);
       },
     };
   }
@@ -349,9 +368,14 @@ export class ConcurrencyController implements ConcurrencyLimit {
     this.#lastChangeAt = now;
   }
 
-  #record(startedAt: number, features: number | undefined, meanInFlight: number, limitAtStart: number): void {
+  #record(
+    startedAt: number,
+    now: number,
+    features: number | undefined,
+    meanInFlight: number,
+    limitAtStart: number,
+  ): void {
     if (this.pinned) return;
-    const now = this.#clock.now();
     if (this.#phase === 'starting') {
       this.#slowStart(now - startedAt, meanInFlight, features, limitAtStart);
       return;
@@ -495,7 +519,12 @@ export class ConcurrencyController implements ConcurrencyLimit {
         // a step too far: try half-way, against the same level
         this.#failed = limit;
         this.#set(Math.floor((previous.limit + limit) / 2));
-      } else if (previous !== undefined && !this.#everPaid && !paid && previous.limit > this.#min) {
+      } else if (
+        previous !== undefined &&
+        !this.#everPaid &&
+        !paid &&
+        previous.limit > this.#lookDownFloor()
+      ) {
         // the first step up only queued: the start may be above the capacity already; look down
         this.#previous = {
           limit: previous.limit,
@@ -533,7 +562,7 @@ export class ConcurrencyController implements ConcurrencyLimit {
       // when the base latency was never measured below the capacity)
       this.#probeDown = !this.#probeDown;
       this.#previous = { limit, throughput, latency };
-      if (this.#probeDown && limit > this.#min) {
+      if (this.#probeDown && limit > this.#lookDownFloor()) {
         this.#phase = 'shrinking';
         this.#set(limit - 1);
       } else if (queue < QUEUE_GROWTH && this.#canGrow()) {
@@ -546,6 +575,15 @@ export class ConcurrencyController implements ConcurrencyLimit {
       }
     }
     this.#window = this.#newWindow();
+  }
+
+  /**
+   * The lowest limit a probe (or a look) down goes to: not below 2, where the slow start never ends
+   * either (a server of one instance keeps one request waiting, so it never idles). From 2 to 1, a
+   * probe would halve the throughput for a window, to find what that rule already knows.
+   */
+  #lookDownFloor(): number {
+    return Math.max(this.#min, Math.min(MIN_AFTER_START, this.#max));
   }
 
   /** Requests estimated waiting, against the fastest single request: more than 1.5 is a queue. */
@@ -590,12 +628,16 @@ export class ConcurrencyController implements ConcurrencyLimit {
     this.#wake();
   }
 
-  #wake(): void {
+  /** Lets waiting requests go while there is room; returns how many. */
+  #wake(): number {
     let free = this.#limit - this.#inFlight;
+    let woken = 0;
     while (free > 0 && this.#waiters.length > 0) {
       this.#waiters.shift()!();
       free--;
+      woken++;
     }
+    return woken;
   }
 
   #newWindow(): Window {

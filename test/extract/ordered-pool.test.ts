@@ -113,6 +113,47 @@ describe('orderedPool', () => {
     expect(maxInFlight).toBe(3);
   });
 
+  it('runs `spare` tasks beyond the limit, and holds as many more results for their turn', async () => {
+    const gates = Array.from({ length: 9 }, () => deferred<number>());
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const started: number[] = [];
+    const pool = orderedPool(
+      [0, 1, 2, 3, 4, 5, 6, 7, 8],
+      async (i) => {
+        started.push(i);
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        try {
+          return await gates[i]!.promise;
+        } finally {
+          inFlight--;
+        }
+      },
+      { concurrency: { limit: () => 2 }, spare: 1 },
+    );
+    const results: number[] = [];
+    const done = (async () => {
+      for await (const r of pool) results.push(r);
+    })();
+    await tick();
+    expect(started).toEqual([0, 1, 2]);
+    gates[1]!.resolve(1);
+    await tick();
+    expect(started).toEqual([0, 1, 2, 3]);
+    // started-but-not-yielded: at most 2 × 2 + 1, however few run
+    for (const i of [2, 3]) gates[i]!.resolve(i);
+    await tick();
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    gates[4]!.resolve(4);
+    await tick();
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    for (const i of [0, 5, 6, 7, 8]) gates[i]!.resolve(i);
+    await done;
+    expect(results).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(maxInFlight).toBe(3);
+  });
+
   it('starts the next task when one ends, while the consumer is still busy with a result', async () => {
     const started: number[] = [];
     const gates = Array.from({ length: 4 }, () => deferred<number>());

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EtlError, isEtlError } from '../../src/core/errors.js';
 import { ProtoWriter } from '../../src/core/protobuf.js';
-import { decodeQueryPbf, type PbfQueryResult } from '../../src/features/pbf-decode.js';
+import { checkPbfWhole, decodeQueryPbf, type PbfQueryResult } from '../../src/features/pbf-decode.js';
 
 // ---------------------------------------------------------------------------------------------
 // A small FeatureCollectionPBuffer encoder for the tests (field numbers from Esri's
@@ -220,6 +220,16 @@ function decodeFeatures(bytes: Uint8Array): FeaturesResult {
 }
 
 /** The error a call throws (fails the test when it throws nothing). */
+/** The error `fn` throws, or undefined. */
+function errorOf(fn: () => unknown): unknown {
+  try {
+    fn();
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
 function thrown(fn: () => unknown): unknown {
   try {
     fn();
@@ -1169,6 +1179,24 @@ describe('malformed answers', () => {
         `cut at ${cut}`,
       ).toBe(true);
       expect((error as Error).message).toMatch(/pbf answer of the query/);
+    }
+  });
+
+  it('checkPbfWhole finds every cut that decoding would find, in the top-level fields only', () => {
+    const whole = sample();
+    expect(() => checkPbfWhole(whole)).not.toThrow();
+    for (let cut = 0; cut < whole.length; cut++) {
+      const part = whole.slice(0, cut);
+      const checked = errorOf(() => checkPbfWhole(part));
+      const decoded = errorOf(() => decodeQueryPbf(part));
+      // a cut the decoder reads as cut is cut for the check too (the transport asks again)...
+      if (isEtlError(decoded, 'TRUNCATED_RESPONSE')) {
+        expect(isEtlError(checked, 'TRUNCATED_RESPONSE'), `cut at ${cut}`).toBe(true);
+      }
+      // ...and a body the check passes is never found cut when it is decoded later
+      if (checked === undefined)
+        expect(isEtlError(decoded, 'TRUNCATED_RESPONSE'), `cut at ${cut}`).toBe(false);
+      else expect((checked as Error).message).toMatch(/pbf answer of the query/);
     }
   });
 

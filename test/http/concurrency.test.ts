@@ -73,6 +73,19 @@ describe('ConcurrencyController on a simulated server', () => {
     expect(stats.retryAfterMs).toBeGreaterThanOrEqual(1000);
   });
 
+  it('never probes or looks below 2 (a server of one instance still keeps one waiting): capacity 2 + 429 stays at 2', () => {
+    for (const seed of [1, 5, 9]) {
+      const run = simulate(
+        { ...REALISTIC, capacity: 2, queueLimit: 0, retryAfterMs: 1000 },
+        { durationMs: 120_000, seed },
+      );
+      // cut to 2 by the first refusals; a probe down to 1 would halve the throughput for a window
+      const after = run.limits.filter(([t]) => t >= 1000).map(([, l]) => l);
+      expect(Math.min(run.limitAt(1000), ...after), `seed ${seed}`).toBeGreaterThanOrEqual(2);
+      expect(run.throughput(10_000, 120_000)).toBeGreaterThanOrEqual(0.95 * capacityThroughput(2));
+    }
+  });
+
   it('never exceeds its maximum', () => {
     const run = simulate({ ...REALISTIC, capacity: 64 }, { durationMs: 60_000 });
     expect(Math.max(...run.limits.map(([, l]) => l))).toBe(16);
@@ -259,6 +272,30 @@ describe('ConcurrencyController on a recorded trace', () => {
     sample.end({ features: 20, ok: true });
     expect(c.inFlight).toBe(0);
     expect(c.snapshot().timeline.every(([, l]) => Number.isInteger(l))).toBe(true);
+  });
+
+  it('a request whose answer has arrived frees its slot before it ends (the client decodes off the slot)', async () => {
+    const time = new FakeTime(0);
+    const c = new ConcurrencyController({ clock: time, sleep: time.sleep, initial: 1, max: 1 });
+    const a = await c.acquire();
+    let second = false;
+    const pending = c.acquire().then((sample) => {
+      second = true;
+      return sample;
+    });
+    await time.advance(250);
+    expect(second).toBe(false);
+    expect(a.arrived()).toBe(true); // it let the waiting request go
+    const b = await pending;
+    expect(second).toBe(true);
+    expect(c.inFlight).toBe(1);
+    // the end (once decoded) frees nothing more: the slot is the second request's
+    await time.advance(40);
+    a.end({ features: 2000, ok: true });
+    expect(c.inFlight).toBe(1);
+    expect(a.arrived()).toBe(false);
+    b.end({ ok: false });
+    expect(c.inFlight).toBe(0);
   });
 
   it('acquire holds requests beyond the limit until one ends', async () => {

@@ -8,6 +8,7 @@
 
 import { EtlError } from '../../core/errors.js';
 import type { EsriEnvelope, EsriFeature } from '../../core/protocol.js';
+import { poolConcurrency } from '../concurrency.js';
 import { orderedPool } from '../ordered-pool.js';
 import { silentCap } from '../page-cap.js';
 import { orderPage } from '../page-order.js';
@@ -189,7 +190,7 @@ async function* cellPages(
   const perCell = cap === undefined ? ctx.pageSize : Math.max(1, Math.min(ctx.pageSize, cap - 1));
   const n = Math.max(1, Math.ceil(Math.sqrt(Math.ceil(ctx.expected / perCell))));
   yield* orderedPool(gridCells(extent, n), async (cell, signal) => kept(await fetchCell(cell, 0, signal)), {
-    concurrency: ctx.concurrency,
+    ...poolConcurrency(ctx.concurrency),
     signal: ctx.signal,
     budget: pageBudget(ctx.pageBudget),
   });

@@ -8,6 +8,7 @@
 
 import { isEtlError } from '../../core/errors.js';
 import type { EsriFeature } from '../../core/protocol.js';
+import { poolConcurrency } from '../concurrency.js';
 import { sortedUniqueOids } from '../oid.js';
 import { binarySearch } from '../oid-set.js';
 import { orderedPool } from '../ordered-pool.js';
@@ -132,7 +133,7 @@ export async function* idPages(
   }
 
   yield* orderedPool(batches(), fetchBatch, {
-    concurrency: ctx.concurrency,
+    ...poolConcurrency(ctx.concurrency),
     signal: ctx.signal,
     budget: pageBudget(ctx.pageBudget),
   });

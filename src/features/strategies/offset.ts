@@ -14,6 +14,7 @@
  */
 import { EtlError } from '../../core/errors.js';
 import type { EsriFeature } from '../../core/protocol.js';
+import { poolConcurrency } from '../concurrency.js';
 import { featureOid } from '../oid.js';
 import { OidSet } from '../oid-set.js';
 import { orderedPool } from '../ordered-pool.js';
@@ -385,7 +386,7 @@ async function* offsetPages(
       if (given) head = undefined; // not held for the rest of the extraction
       return { task, features: await fetchSpan(task.offset, task.count, signal, given) };
     },
-    { concurrency: ctx.concurrency, signal: ctx.signal, budget: taggedPageBudget(ctx.pageBudget) },
+    { ...poolConcurrency(ctx.concurrency), signal: ctx.signal, budget: taggedPageBudget(ctx.pageBudget) },
   );
   for await (const { task, features } of pages) {
     // the probe's offset check, made while the first pages were fetched: nothing is written before it

@@ -8,6 +8,7 @@
 
 import { EtlError } from '../../core/errors.js';
 import type { EsriFeature } from '../../core/protocol.js';
+import { poolConcurrency } from '../concurrency.js';
 import { countFeatures } from '../metadata.js';
 import { toOid } from '../oid.js';
 import { orderedPool } from '../ordered-pool.js';
@@ -143,7 +144,7 @@ async function* rangePages(
     for (let a = min; a <= max; a += width) yield [a, Math.min(max, a + width - 1)];
   }
   yield* orderedPool(ranges(), ([a, b], signal) => fetchRange(a, b, signal), {
-    concurrency: ctx.concurrency,
+    ...poolConcurrency(ctx.concurrency),
     signal: ctx.signal,
     budget: pageBudget(ctx.pageBudget),
   });
