@@ -36,6 +36,7 @@
  * features.
  */
 import { EtlError } from '../core/errors.js';
+import { literalMaker } from '../core/object-literal.js';
 import { ProtoReader } from '../core/protobuf.js';
 import {
   type EsriEnvelope,
@@ -549,31 +550,13 @@ function slowAttributes(
 
 type MakeAttributes = (values: readonly unknown[]) => Record<string, unknown>;
 
-/** Attribute makers by field list (a few layers at a time; the oldest goes first). */
-const makers = new Map<string, MakeAttributes | null>();
-const MAX_MAKERS = 64;
-
 /**
  * A function building the attributes object of a field list with one object literal, keys in
- * field order: about six times faster than adding the keys one by one, and V8 optimizes it once
- * per layer. The keys are JSON string literals (JSON.stringify), so no field name can be read as
- * code. Null (use slowAttributes) for `__proto__` (a literal key would set the prototype) and
- * where code generation is disallowed.
+ * field order (core/object-literal.ts). Null (use slowAttributes) for `__proto__` and where code
+ * generation is disallowed.
  */
 function attributeMaker(names: readonly string[]): MakeAttributes | null {
-  if (names.length === 0 || names.includes('__proto__')) return null;
-  const key = JSON.stringify(names);
-  let make = makers.get(key);
-  if (make !== undefined) return make;
-  try {
-    const body = names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(', ');
-    make = new Function('v', `"use strict"; return { ${body} };`) as MakeAttributes;
-  } catch {
-    make = null;
-  }
-  if (makers.size >= MAX_MAKERS) makers.delete(makers.keys().next().value!);
-  makers.set(key, make);
-  return make;
+  return literalMaker(names, 'values');
 }
 
 const float32 = new Float32Array(1);

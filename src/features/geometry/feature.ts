@@ -7,6 +7,7 @@
  * is written once. Geometry / blob / raster fields are not properties. Dates stay epoch
  * milliseconds (GeoJSON has no date type; the CSV writer formats them as ISO 8601).
  */
+import { literalMaker } from '../../core/object-literal.js';
 import type { EsriField, EsriGeometryType } from '../../core/protocol.js';
 import { esriGeometryToGeoJSON } from './toGeoJSON.js';
 import type { ConvertOptions, GeoJSONFeature, GeometryIssue } from './types.js';
@@ -61,23 +62,11 @@ export function createFeatureConverter(
     hasM: schema.hasM,
     keepM: options.keepM,
   };
+  // one object literal per feature where it can be (core/object-literal.ts), else key by key
+  const make = literalMaker(names, 'fields') ?? ((attributes) => keyByKey(names, attributes));
   return (feature) => {
     const attributes = feature.attributes ?? {};
-    const properties: Record<string, unknown> = {};
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i]!;
-      const value = attributes[name];
-      if (name === '__proto__') {
-        Object.defineProperty(properties, name, {
-          value: value ?? null,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      } else {
-        properties[name] = value === undefined ? null : value;
-      }
-    }
+    const properties = make(attributes);
     const id = attributes[oidField];
     const geometry = esriGeometryToGeoJSON(
       feature.geometry,
@@ -89,6 +78,27 @@ export function createFeatureConverter(
       ? { type: 'Feature', id, geometry, properties }
       : { type: 'Feature', geometry, properties };
   };
+}
+
+/** The properties of `names` from `attributes`, added one by one (a missing one is null). */
+function keyByKey(
+  names: readonly string[],
+  attributes: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const value = attributes[name] ?? null;
+    if (name === '__proto__') {
+      Object.defineProperty(properties, name, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else properties[name] = value;
+  }
+  return properties;
 }
 
 const cache = new WeakMap<FeatureSchema, FeatureConverter>();
