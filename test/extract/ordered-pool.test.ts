@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OidSet } from '../../src/features/oid-set.js';
-import { orderedPool } from '../../src/features/ordered-pool.js';
+import { type OrderedPoolOptions, orderedPool } from '../../src/features/ordered-pool.js';
 import { DEFAULT_PAGE_BUDGET_BYTES, pageWeight } from '../../src/features/page-weight.js';
 
 function deferred<T>() {
@@ -26,6 +26,35 @@ function counted() {
     return i;
   };
   return { state, worker };
+}
+
+/**
+ * A pool over tasks 0..n-1 whose task i ends when `gates[i]` is resolved (with its value), consumed
+ * as fast as it yields: what started, what was yielded, and the peak in flight.
+ */
+function gatedPool(n: number, options: OrderedPoolOptions<number>) {
+  const gates = Array.from({ length: n }, () => deferred<number>());
+  const state = { inFlight: 0, maxInFlight: 0 };
+  const started: number[] = [];
+  const pool = orderedPool(
+    Array.from({ length: n }, (_, i) => i),
+    async (i) => {
+      started.push(i);
+      state.inFlight++;
+      state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
+      try {
+        return await gates[i]!.promise;
+      } finally {
+        state.inFlight--;
+      }
+    },
+    options,
+  );
+  const results: number[] = [];
+  const done = (async () => {
+    for await (const r of pool) results.push(r);
+  })();
+  return { gates, state, started, results, done };
 }
 
 describe('orderedPool', () => {
@@ -69,28 +98,7 @@ describe('orderedPool', () => {
   });
 
   it('keeps at most `concurrency` tasks in flight and yields in task order', async () => {
-    const gates = Array.from({ length: 9 }, () => deferred<number>());
-    let inFlight = 0;
-    let maxInFlight = 0;
-    const started: number[] = [];
-    const pool = orderedPool(
-      [0, 1, 2, 3, 4, 5, 6, 7, 8],
-      async (i) => {
-        started.push(i);
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        try {
-          return await gates[i]!.promise;
-        } finally {
-          inFlight--;
-        }
-      },
-      { concurrency: 3 },
-    );
-    const results: number[] = [];
-    const done = (async () => {
-      for await (const r of pool) results.push(r);
-    })();
+    const { gates, started, results, done, state } = gatedPool(9, { concurrency: 3 });
     await tick();
     expect(started).toEqual([0, 1, 2]);
     // later tasks finish first: nothing is yielded before task 0, but their slots start new tasks
@@ -110,32 +118,14 @@ describe('orderedPool', () => {
     for (const i of [8, 7, 6, 5, 3]) gates[i]!.resolve(i);
     await done;
     expect(results).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(maxInFlight).toBe(3);
+    expect(state.maxInFlight).toBe(3);
   });
 
   it('runs `spare` tasks beyond the limit, and holds as many more results for their turn', async () => {
-    const gates = Array.from({ length: 9 }, () => deferred<number>());
-    let inFlight = 0;
-    let maxInFlight = 0;
-    const started: number[] = [];
-    const pool = orderedPool(
-      [0, 1, 2, 3, 4, 5, 6, 7, 8],
-      async (i) => {
-        started.push(i);
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        try {
-          return await gates[i]!.promise;
-        } finally {
-          inFlight--;
-        }
-      },
-      { concurrency: { limit: () => 2 }, spare: 1 },
-    );
-    const results: number[] = [];
-    const done = (async () => {
-      for await (const r of pool) results.push(r);
-    })();
+    const { gates, started, results, done, state } = gatedPool(9, {
+      concurrency: { limit: () => 2 },
+      spare: 1,
+    });
     await tick();
     expect(started).toEqual([0, 1, 2]);
     gates[1]!.resolve(1);
@@ -151,7 +141,7 @@ describe('orderedPool', () => {
     for (const i of [0, 5, 6, 7, 8]) gates[i]!.resolve(i);
     await done;
     expect(results).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(maxInFlight).toBe(3);
+    expect(state.maxInFlight).toBe(3);
   });
 
   it('starts the next task when one ends, while the consumer is still busy with a result', async () => {
