@@ -648,6 +648,9 @@ function withDates(
   };
 }
 
+/** Each page is written once and dropped: the GeoJSON may hold its features' own positions. */
+const WRITE_ONCE = { reuseInput: true } as const;
+
 /** The converter, with coded values written as labels (`label`) or beside them (`both`). */
 function withDomains(
   schema: FeatureSchema,
@@ -655,17 +658,17 @@ function withDomains(
   mode: DomainMode,
   emit: Emit,
 ): { schema: FeatureSchema; convert: FeatureConverter } {
-  if (mode === 'code') return { schema, convert: createFeatureConverter(schema) };
+  if (mode === 'code') return { schema, convert: createFeatureConverter(schema, WRITE_ONCE) };
   const domains = layerDomains(layer.fields, layer.raw ?? {});
   if (domains.fields.size === 0) {
     emit({
       type: 'warning',
       message: `--domains ${mode}: ${layer.url} has no coded-value domains; the values are written as they are`,
     });
-    return { schema, convert: createFeatureConverter(schema) };
+    return { schema, convert: createFeatureConverter(schema, WRITE_ONCE) };
   }
   const labelled = { ...schema, fields: domainFields(schema.fields, domains, mode) };
-  const convert = createFeatureConverter(labelled);
+  const convert = createFeatureConverter(labelled, WRITE_ONCE);
   return {
     schema: labelled,
     convert: (feature) =>

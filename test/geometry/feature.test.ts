@@ -78,6 +78,49 @@ describe('esriFeatureToGeoJSON', () => {
     });
   });
 
+  it('with reuseInput, the GeoJSON holds the input positions already in GeoJSON form; without, copies', () => {
+    const polygons = { oidField: 'OBJECTID', fields, geometryType: 'esriGeometryPolygon' as const };
+    const ring = [
+      [0, 0],
+      [0, 1],
+      [1, 1],
+      [1, 0],
+      [0, 0],
+    ];
+    const feature = { attributes: { OBJECTID: 1 }, geometry: { rings: [ring] } };
+    const reused = createFeatureConverter(polygons, { reuseInput: true })(feature);
+    const copied = createFeatureConverter(polygons)(feature);
+    expect(reused).toEqual(copied);
+    const outer = (reused.geometry as { coordinates: number[][][] }).coordinates[0]!;
+    // rewound to counter-clockwise: the same arrays, the other way round
+    expect(outer[1]).toBe(ring[3]);
+    expect((copied.geometry as { coordinates: number[][][] }).coordinates[0]![1]).not.toBe(ring[3]);
+    // a position not in GeoJSON form (an M beside x, y; a missing Z) is still made afresh
+    const zm = createFeatureConverter(
+      { ...polygons, hasZ: true },
+      { reuseInput: true },
+    )({
+      attributes: { OBJECTID: 2 },
+      geometry: {
+        rings: [
+          [
+            [0, 0, 5],
+            [0, 1],
+            [1, 1, 5],
+            [0, 0, 5],
+          ],
+        ],
+      },
+    });
+    const zRing = (zm.geometry as { coordinates: number[][][] }).coordinates[0]!;
+    expect(zRing).toEqual([
+      [0, 0, 5],
+      [1, 1, 5],
+      [0, 1, 0],
+      [0, 0, 5],
+    ]);
+  });
+
   it('keeps a field named __proto__ as a plain property', () => {
     const convert = createFeatureConverter({
       oidField: 'id',

@@ -25,6 +25,11 @@ export interface FeatureSchema {
 export interface FeatureConvertOptions {
   /** Keep M as a 4th coordinate (only for geometries with Z and M). */
   keepM?: boolean | undefined;
+  /**
+   * The GeoJSON may hold the input feature's own position arrays, not copies: for a caller that
+   * neither uses nor changes the input feature afterwards (the export, which writes and drops it).
+   */
+  reuseInput?: boolean | undefined;
   /** Repairs made to a geometry, with the object id of its feature. */
   onIssue?: ((issue: GeometryIssue & { id: unknown }) => void) | undefined;
 }
@@ -61,6 +66,7 @@ export function createFeatureConverter(
     hasZ: schema.hasZ,
     hasM: schema.hasM,
     keepM: options.keepM,
+    reuseInput: options.reuseInput,
   };
   // one object literal per feature where it can be (core/object-literal.ts), else key by key
   const make = literalMaker(names, 'fields') ?? ((attributes) => keyByKey(names, attributes));

@@ -13,20 +13,31 @@ export interface PositionLayout {
   zIndex: number;
   /** Index of m in the Esri position when m is kept, or -1. */
   mIndex: number;
+  /**
+   * An Esri position that is already the GeoJSON one (as many finite numbers as the layout keeps) is
+   * used as it is, not copied: for callers that neither use nor change the input afterwards.
+   */
+  reuse: boolean;
 }
 
-export const XY: PositionLayout = { zIndex: -1, mIndex: -1 };
-const XYZ: PositionLayout = { zIndex: 2, mIndex: -1 };
-const XYZM: PositionLayout = { zIndex: 2, mIndex: 3 };
+export const XY: PositionLayout = { zIndex: -1, mIndex: -1, reuse: false };
+const XYZ: PositionLayout = { zIndex: 2, mIndex: -1, reuse: false };
+const XYZM: PositionLayout = { zIndex: 2, mIndex: 3, reuse: false };
+const LAYOUTS = [XY, XYZ, XYZM];
+const REUSING = LAYOUTS.map((layout) => ({ ...layout, reuse: true }));
 
-export function positionLayout(hasZ: boolean, hasM: boolean, keepM: boolean): PositionLayout {
-  if (!hasZ) return XY;
-  return hasM && keepM ? XYZM : XYZ;
+export function positionLayout(hasZ: boolean, hasM: boolean, keepM: boolean, reuse = false): PositionLayout {
+  const at = !hasZ ? 0 : hasM && keepM ? 2 : 1;
+  return (reuse ? REUSING : LAYOUTS)[at]!;
 }
 
-/** A fresh GeoJSON position, or undefined when x or y is not a finite number. */
+/**
+ * The GeoJSON position of an Esri one (a fresh array, unless the layout reuses it), or undefined
+ * when x or y is not a finite number.
+ */
 export function copyPosition(p: unknown, layout: PositionLayout): Position | undefined {
   if (!Array.isArray(p)) return undefined;
+  if (layout.reuse && isGeoJSONPosition(p, layout)) return p as Position;
   const x = p[0];
   const y = p[1];
   if (typeof x !== 'number' || typeof y !== 'number' || !Number.isFinite(x) || !Number.isFinite(y)) {
@@ -38,4 +49,15 @@ export function copyPosition(p: unknown, layout: PositionLayout): Position | und
   if (layout.mIndex < 0) return [x, y, zz];
   const m = p[layout.mIndex];
   return [x, y, zz, typeof m === 'number' && Number.isFinite(m) ? m : 0];
+}
+
+/** Exactly the values the layout keeps, each a finite number. */
+function isGeoJSONPosition(p: readonly unknown[], layout: PositionLayout): boolean {
+  const length = layout.zIndex < 0 ? 2 : layout.mIndex < 0 ? 3 : 4;
+  if (p.length !== length) return false;
+  for (let i = 0; i < length; i++) {
+    const v = p[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+  }
+  return true;
 }

@@ -52,7 +52,7 @@ export function esriGeometryToGeoJSON(
   }
   const hasZ = options.hasZ === true || g.hasZ === true;
   const hasM = options.hasM === true || g.hasM === true;
-  const layout = positionLayout(hasZ, hasM, options.keepM === true);
+  const layout = positionLayout(hasZ, hasM, options.keepM === true, options.reuseInput === true);
   const report = options.onIssue;
   switch (shape) {
     case 'point':

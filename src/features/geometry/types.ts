@@ -76,5 +76,10 @@ export interface ConvertOptions {
    * geometry has both Z and M: [x, y, z, m]. With M but no Z, M is always dropped.
    */
   keepM?: boolean | undefined;
+  /**
+   * The output may hold the input's own position arrays (those already in GeoJSON form), rather
+   * than copies: for a caller that neither uses nor changes the input afterwards.
+   */
+  reuseInput?: boolean | undefined;
   onIssue?: ((issue: GeometryIssue) => void) | undefined;
 }
