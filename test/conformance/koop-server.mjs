@@ -53,7 +53,7 @@ export async function startKoop({ layers, username = 'koop-user', password } = {
   const koop = new Koop({ logger: silentLogger() });
   koop.register(auth.plugin); // before the provider: Koop hands the auth module to providers as they register
   // The provider joins its dataDir to process.cwd(), so it must be relative.
-  koop.register(provider, { dataDir: relative(process.cwd(), dir) || '.' });
+  koop.register(callbackProvider(provider), { dataDir: relative(process.cwd(), dir) || '.' });
 
   const stats = { requests: 0, queries: 0, tokens: 0 };
   let hook;
@@ -99,4 +99,19 @@ export async function startKoop({ layers, username = 'koop-user', password } = {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The provider with a callback-style getData. Koop promisifies getData, and the provider's is an
+ * async function that also calls its callback: Node 24 warns (DEP0174) at every query about a
+ * promisified function that returns a promise. Same data, same errors, no warning.
+ */
+function callbackProvider(provider) {
+  class Model extends provider.Model {
+    getData(req, callback) {
+      // an error before the provider reaches its callback rejects its promise instead
+      super.getData(req, callback).catch(callback);
+    }
+  }
+  return { ...provider, Model };
 }
