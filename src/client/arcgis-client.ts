@@ -12,6 +12,8 @@ import type { HttpResponse, Params, RequestOptions, Transport } from '../http/ty
 import type { ArcGISClientOptions, ClientRequestOptions, ClientStats, TokenPlacement } from './types.js';
 
 const TOKEN_HEADER = 'X-Esri-Authorization';
+/** Fresh tokens tried after a token error (the second only when the first fresh one is rejected too). */
+const MAX_REFRESHES = 2;
 
 export class ArcGISClient {
   readonly transport: Transport;
@@ -65,18 +67,28 @@ export class ArcGISClient {
           errorOptions(error),
         );
       }
-      await auth.invalidate(token, `${error.code} from ${error.url ?? 'server'}`);
-      const fresh = await auth.getToken(url, signal ? { signal } : {});
-      this.#reauths++;
-      try {
-        return await this.#attempt<T>(url, params, options, fresh);
-      } catch (again) {
-        if (!isTokenError(again)) throw again;
-        throw new EtlError(
-          'TOKEN_INVALID',
-          `The token was rejected again after refresh (${again.code}); check the account's access to this service and the Referer/IP binding`,
-          errorOptions(again),
-        );
+      // A fresh token may come from a cache shared with other processes, where another one put a
+      // token the server had just revoked too (revoked all at once): that one is replaced once more.
+      let rejected: string | undefined = token;
+      let why: EtlError = error;
+      for (let refresh = 1; ; refresh++) {
+        await auth.invalidate(rejected, `${why.code} from ${why.url ?? 'server'}`);
+        const fresh = await auth.getToken(url, signal ? { signal } : {});
+        this.#reauths++;
+        try {
+          return await this.#attempt<T>(url, params, options, fresh);
+        } catch (again) {
+          if (!isTokenError(again)) throw again;
+          if (refresh >= MAX_REFRESHES || fresh === undefined) {
+            throw new EtlError(
+              'TOKEN_INVALID',
+              `The token was rejected again after refresh (${again.code}); check the account's access to this service and the Referer/IP binding`,
+              errorOptions(again),
+            );
+          }
+          rejected = fresh;
+          why = again;
+        }
       }
     }
   }

@@ -106,13 +106,25 @@ describe('ArcGISClient reactive refresh', () => {
     expect(transport.calls).toHaveLength(2);
   });
 
-  it('gives a clear error (no loop) when the fresh token is rejected too', async () => {
+  it('gives a clear error (no loop) when the fresh tokens are rejected too', async () => {
     const transport = fakeTransport(() => tokenInvalid());
     const client = new ArcGISClient({ transport, auth: fakeAuth() });
     const error = await failure(client.request(URL0, {}));
     expect(error.code).toBe('TOKEN_INVALID');
     expect(error.message).toMatch(/rejected again after refresh/);
-    expect(transport.calls).toHaveLength(2);
+    expect(transport.calls).toHaveLength(3);
+  });
+
+  it('replaces a fresh token that was revoked too (another process cached it just before a revoke-all)', async () => {
+    const transport = fakeTransport((call) =>
+      call.options.params?.token === 'tok-3' ? { features: [] } : tokenInvalid(),
+    );
+    const auth = fakeAuth();
+    const client = new ArcGISClient({ transport, auth });
+    expect(await client.request(URL0, {})).toEqual({ features: [] });
+    expect(auth.invalidated).toEqual(['tok-1', 'tok-2']);
+    expect(transport.calls.map((c) => c.options.params?.token)).toEqual(['tok-1', 'tok-2', 'tok-3']);
+    expect(client.stats).toEqual({ requests: 3, retries: 0, reauths: 2 });
   });
 
   it('does not retry a static token: STATIC_TOKEN_INVALID', async () => {
