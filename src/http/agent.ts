@@ -2,7 +2,13 @@
  * The one undici Agent of a transport: keep-alive, pooled connections, timeouts, optional custom CA.
  */
 import { rootCertificates } from 'node:tls';
-import { Agent } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+// The Agent's module and undici's `request`, not undici's index: the index loads all of undici
+// (fetch, WebSocket, caches, mocks), about 100 ms of every start of the CLI; these two and what
+// they need take a third of that. The paths are undici 7's layout (its version is pinned in
+// package.json), and every request of every test goes through them.
+import undiciRequest from 'undici/lib/api/api-request.js';
+import UndiciAgent from 'undici/lib/dispatcher/agent.js';
 import { pinnedLookup } from './localhost.js';
 
 export interface TransportTimeouts {
@@ -51,12 +57,26 @@ export function resolveTimeouts(partial: Partial<TransportTimeouts> = {}): Trans
   };
 }
 
+/**
+ * `dispatcher.request(options)`. undici's index adds `request` to every dispatcher's prototype;
+ * without the index, the Agent of createAgent has none, and undici's own `request` is called on
+ * it. A dispatcher of the caller's (an undici loaded whole) keeps its own.
+ */
+export function sendRequest(
+  dispatcher: Dispatcher,
+  options: Dispatcher.RequestOptions,
+): Promise<Dispatcher.ResponseData> {
+  return typeof dispatcher.request === 'function'
+    ? dispatcher.request(options)
+    : undiciRequest.call(dispatcher, options);
+}
+
 export function createAgent(options: AgentOptions = {}): Agent {
   const timeouts = resolveTimeouts(options.timeouts);
   const extra = options.ca === undefined ? [] : Array.isArray(options.ca) ? [...options.ca] : [options.ca];
   const ca: (string | Buffer)[] | undefined =
     extra.length === 0 ? undefined : [...rootCertificates, ...extra];
-  return new Agent({
+  return new UndiciAgent({
     connections: options.connections ?? DEFAULT_CONNECTIONS,
     pipelining: 1,
     keepAliveTimeout: timeouts.keepAliveMs,

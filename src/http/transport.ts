@@ -9,7 +9,13 @@ import { EtlError } from '../core/errors.js';
 import { createEmitter, type Emit } from '../core/events.js';
 import { redactUrl } from '../core/redact.js';
 import { type Runtime, resolveRuntime } from '../core/time.js';
-import { type AgentOptions, createAgent, resolveTimeouts, type TransportTimeouts } from './agent.js';
+import {
+  type AgentOptions,
+  createAgent,
+  resolveTimeouts,
+  sendRequest,
+  type TransportTimeouts,
+} from './agent.js';
 import {
   ACCEPT_ENCODING,
   bytesToText,
@@ -279,7 +285,7 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
       if (request.purpose === 'token') emit({ type: 'token.request', host: current.host, url: shown });
       let response: Dispatcher.ResponseData;
       try {
-        response = await dispatcher.request({
+        response = await sendRequest(dispatcher, {
           origin: encoded.url.origin,
           path: `${encoded.url.pathname}${encoded.url.search}`,
           method: encoded.method,
