@@ -24,6 +24,8 @@
  *   most at the cut for a while (doubling each time), so that probing does not hit the refusal again;
  * - it never goes above `max` (16 by default), nor below `min`; a probe or a look down stops at 2
  *   (the floor of the slow start too);
+ * - a capacity estimate of the slow start is checked two windows on by a look down (answers slowed
+ *   by the client's own busy CPU make it high);
  * - a request's latency ends when its answer is in (`arrived`), and its slot is free from there:
  *   the client's own work on the answer (decoding a pbf page) is neither the server's time nor a
  *   request the server holds.
@@ -45,6 +47,12 @@ const QUEUE_HIGH = 1.5;
 const QUEUE_GROWTH = 0.75;
 /** Settled windows between probes one step higher. */
 const PROBE_EVERY = 8;
+/**
+ * Settled windows after a slow start ended by its capacity estimate before a look down checks it:
+ * answers slowed by the client's own busy CPU (a cold start, a loaded machine) make the estimate
+ * high, and the latency cannot show it then (its base came from the same answers).
+ */
+const CHECK_ESTIMATE_AFTER = 2;
 /** How many past window latencies the base latency is the minimum of. */
 const BASE_WINDOWS = 50;
 /** How long, after a refusal, the controller does not grow back to the refused limit (doubles). */
@@ -163,6 +171,8 @@ export class ConcurrencyController implements ConcurrencyLimit {
   #warmup = WARMUP_WINDOWS;
   /** Settled probes alternate: one step up, then one step down. */
   #probeDown = false;
+  /** The capacity estimate of the slow start is still to be checked by a look down. */
+  #checkEstimate = false;
   /** The growth is a settled controller's probe (one step), not the initial growth. */
   #probing = false;
   /** The lowest limit the first growth found not to pay. */
@@ -463,6 +473,7 @@ export class ConcurrencyController implements ConcurrencyLimit {
     // the service time without a queue is the base latency of the settled controller's Vegas rule
     this.#latencies.push(service);
     this.#endStart();
+    this.#checkEstimate = true;
   }
 
   #endStart(): void {
@@ -545,7 +556,7 @@ export class ConcurrencyController implements ConcurrencyLimit {
     } else if (this.#phase === 'shrinking' && previous !== undefined) {
       const kept =
         throughput >= previous.throughput * (1 - (GAIN_SHARE * (previous.limit - limit)) / previous.limit);
-      if (kept && limit > this.#min) {
+      if (kept && limit > this.#lookDownFloor()) {
         // fewer requests, as much throughput: the server was queueing them
         this.#previous = { limit, throughput, latency };
         this.#set(limit - 1);
@@ -557,7 +568,18 @@ export class ConcurrencyController implements ConcurrencyLimit {
     } else if (queue >= QUEUE_HIGH && limit > this.#min) {
       this.#set(limit - 1);
       this.#settledWindows = 0;
-    } else if (++this.#settledWindows >= PROBE_EVERY) {
+    } else if (this.#checkEstimate && ++this.#settledWindows >= CHECK_ESTIMATE_AFTER) {
+      // the slow start's estimate, checked by a look down (steps down while the throughput holds;
+      // it counts as the first look down: the next probe is one up)
+      this.#checkEstimate = false;
+      this.#probeDown = true;
+      if (limit > this.#lookDownFloor()) {
+        this.#previous = { limit, throughput, latency };
+        this.#phase = 'shrinking';
+        this.#set(limit - 1);
+      }
+      this.#settledWindows = 0;
+    } else if (!this.#checkEstimate && ++this.#settledWindows >= PROBE_EVERY) {
       // probe: one step up (when nothing queues), or one step down (a queue the latency cannot show,
       // when the base latency was never measured below the capacity)
       this.#probeDown = !this.#probeDown;
