@@ -1,13 +1,14 @@
 /**
- * A cross-process lock on a lock file: created with `open(…, 'wx')` (atomic "create if absent"),
- * holding `{ pid, host, at, owner }`. A lock older than `staleMs`, or held by a dead process on
+ * A cross-process lock on a lock file: created with its content in one step (written under a
+ * temporary name, then hard-linked to the lock's name: an atomic "create if absent"), holding
+ * `{ pid, host, at, owner }`. A lock older than `staleMs`, or held by a dead process on
  * this host, is broken (rename-then-verify, so two breakers never remove a fresh lock). Waiters
  * back off with the injected sleep (small, doubling, jittered). Every loop that does not take the
  * lock sleeps and honours the deadline: a lock path that can never be taken (a directory, a
  * dangling symlink, a file this user cannot read) is an error once the wait is over.
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { type ErrorCode, EtlError } from '../core/errors.js';
@@ -117,17 +118,43 @@ async function breakLock(lockPath: string, observed: string): Promise<void> {
   await unlink(grave).catch(() => undefined);
 }
 
-async function tryCreate(lockPath: string, content: LockContent): Promise<boolean> {
+/**
+ * Creates the lock with its content in one step: written whole under a temporary name, then linked
+ * to the lock's name (which fails when a lock is there). A lock created empty and then written could
+ * be left empty by a process killed in between, and an empty lock names no holder to break it.
+ */
+async function tryCreate(lockPath: string, content: LockContent, madeFolder = false): Promise<boolean> {
+  const temp = `${lockPath}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(temp, JSON.stringify(content), { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' && !madeFolder) {
+      await mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 });
+      return tryCreate(lockPath, content, true);
+    }
+    throw error;
+  }
+  try {
+    await link(temp, lockPath);
+    return true;
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'EEXIST') return false;
+    // a file system without hard links: create it exclusively, then write it
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP')
+      return createThenWrite(lockPath, content);
+    throw error;
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
+
+async function createThenWrite(lockPath: string, content: LockContent): Promise<boolean> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(lockPath, 'wx', 0o600);
   } catch (error) {
-    const code = errnoCode(error);
-    if (code === 'EEXIST') return false;
-    if (code === 'ENOENT') {
-      await mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 });
-      return tryCreate(lockPath, content);
-    }
+    if (errnoCode(error) === 'EEXIST') return false;
     throw error;
   }
   try {
