@@ -568,26 +568,18 @@ export class ConcurrencyController implements ConcurrencyLimit {
     } else if (queue >= QUEUE_HIGH && limit > this.#min) {
       this.#set(limit - 1);
       this.#settledWindows = 0;
-    } else if (this.#checkEstimate && ++this.#settledWindows >= CHECK_ESTIMATE_AFTER) {
-      // the slow start's estimate, checked by a look down (steps down while the throughput holds;
-      // it counts as the first look down: the next probe is one up)
-      this.#checkEstimate = false;
-      this.#probeDown = true;
-      if (limit > this.#lookDownFloor()) {
-        this.#previous = { limit, throughput, latency };
-        this.#phase = 'shrinking';
-        this.#set(limit - 1);
-      }
-      this.#settledWindows = 0;
-    } else if (!this.#checkEstimate && ++this.#settledWindows >= PROBE_EVERY) {
+    } else if (++this.#settledWindows >= (this.#checkEstimate ? CHECK_ESTIMATE_AFTER : PROBE_EVERY)) {
       // probe: one step up (when nothing queues), or one step down (a queue the latency cannot show,
-      // when the base latency was never measured below the capacity)
-      this.#probeDown = !this.#probeDown;
+      // when the base latency was never measured below the capacity). The first after a capacity
+      // estimate is a look down that checks it (and counts as one: the next probe is one up).
+      const check = this.#checkEstimate;
+      this.#checkEstimate = false;
+      this.#probeDown = check || !this.#probeDown;
       this.#previous = { limit, throughput, latency };
       if (this.#probeDown && limit > this.#lookDownFloor()) {
         this.#phase = 'shrinking';
         this.#set(limit - 1);
-      } else if (queue < QUEUE_GROWTH && this.#canGrow()) {
+      } else if (!check && queue < QUEUE_GROWTH && this.#canGrow()) {
         this.#phase = 'growing';
         this.#probing = true;
         this.#set(limit + 1);
